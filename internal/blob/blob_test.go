@@ -1,0 +1,108 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func open(t *testing.T, u string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "blobs")
+	for _, u := range []string{dir, "file://" + dir + "2"} {
+		t.Run(u[:4], func(t *testing.T) {
+			s := open(t, u)
+			data := bytes.Repeat([]byte("vitrine"), 1000)
+			if err := s.Put(ctx, "videos/1/original.mp4", bytes.NewReader(data), "video/mp4"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Put(ctx, "videos/2/a.jpg", strings.NewReader("x"), "image/jpeg"); err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.Get(ctx, "videos/1/original.mp4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(r)
+			r.Close()
+			if !bytes.Equal(got, data) {
+				t.Fatalf("read %d bytes, want %d", len(got), len(data))
+			}
+			a, err := s.Attributes(ctx, "videos/1/original.mp4")
+			if err != nil || a.Size != int64(len(data)) || a.ContentType != "video/mp4" {
+				t.Fatalf("attributes %+v, %v", a, err)
+			}
+			keys, err := s.List(ctx, "videos/")
+			if err != nil || len(keys) != 2 || keys[0] != "videos/1/original.mp4" || keys[1] != "videos/2/a.jpg" {
+				t.Fatalf("list %v, %v", keys, err)
+			}
+			if ok, err := s.Exists(ctx, "videos/2/a.jpg"); !ok || err != nil {
+				t.Fatalf("exists %v %v", ok, err)
+			}
+			if err := s.Delete(ctx, "videos/2/a.jpg"); err != nil {
+				t.Fatal(err)
+			}
+			if ok, _ := s.Exists(ctx, "videos/2/a.jpg"); ok {
+				t.Fatal("exists after delete")
+			}
+			if _, err := s.Get(ctx, "videos/2/a.jpg"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("get deleted: %v, want ErrNotFound", err)
+			}
+			if err := s.Delete(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("delete missing: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func TestKeyValidation(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := open(t, filepath.Join(root, "b"))
+	bad := []string{"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a\\b", "a\x00b", "x.attrs", strings.Repeat("k", 2000)}
+	for _, k := range bad {
+		if err := s.Put(ctx, k, strings.NewReader("x"), ""); err == nil {
+			t.Errorf("put %q: no error", k)
+		}
+		if _, err := s.Get(ctx, k); err == nil {
+			t.Errorf("get %q: no error", k)
+		}
+	}
+	// Nothing escaped the bucket directory.
+	entries, _ := os.ReadDir(root)
+	if len(entries) != 1 {
+		t.Errorf("files outside the bucket: %v", entries)
+	}
+	if err := CheckKey("videos/1/frames/000001.jpg"); err != nil {
+		t.Errorf("good key refused: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, u := range []string{"", "gs://bucket", "ftp://x"} {
+		if _, err := Open(ctx, u); err == nil {
+			t.Errorf("Open(%q): no error", u)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, []byte("x"), 0o600)
+	if _, err := Open(ctx, filepath.Join(f, "sub")); err == nil {
+		t.Error("Open under a regular file: no error")
+	}
+}

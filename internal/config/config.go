@@ -1,0 +1,332 @@
+// Package config loads vitrine's configuration from, in order of precedence,
+// command-line flags, VITRINE_* environment variables, an optional TOML file
+// and built-in defaults.
+//
+// Adding a setting is one struct field with its tags:
+//
+//	MaxWidgets int `toml:"max_widgets" env:"VITRINE_MAX_WIDGETS" flag:"max-widgets" default:"10" usage:"how many widgets"`
+//
+// Supported field types: string, bool, int, int64, float64, time.Duration.
+// Fields without a flag tag are settable only by env and file. Defaults that
+// depend on other fields (paths under the data dir) are filled in by resolve.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole of vitrine's configuration.
+type Config struct {
+	// ConfigFile is the TOML file the rest was read from, if any.
+	ConfigFile string `toml:"-" env:"VITRINE_CONFIG" flag:"config" usage:"optional TOML config file"`
+
+	DataDir   string `toml:"data_dir" env:"VITRINE_DATA_DIR" flag:"data-dir" default:"./vitrine-data" usage:"data directory of the embedded default (database, blobs, lock)"`
+	Addr      string `toml:"addr" env:"VITRINE_ADDR" flag:"addr" default:"127.0.0.1:8080" usage:"HTTP listen address (host:port)"`
+	DB        string `toml:"db" env:"VITRINE_DB" flag:"db" usage:"database: SQLite file path or postgres://… (default <data-dir>/vitrine.db)"`
+	Blob      string `toml:"blob" env:"VITRINE_BLOB" flag:"blob" usage:"blob store: directory, file://DIR or s3://bucket?… (default <data-dir>/blobs)"`
+	ModelsDir string `toml:"models_dir" env:"VITRINE_MODELS" flag:"models" usage:"directory with ONNX models (default ../shared/models when present, else <data-dir>/models)"`
+	ORTLib    string `toml:"ort_lib" env:"VITRINE_ORT_LIB" flag:"ort-lib" usage:"path of libonnxruntime.so.1 (default .deps/onnxruntime/libonnxruntime.so.1)"`
+	Workers   int    `toml:"workers" env:"VITRINE_WORKERS" flag:"workers" default:"2" usage:"concurrent workflow steps in this process (0 = API only)"`
+
+	// AdminKey, when set, is installed as an admin API key at start instead
+	// of generating a bootstrap key.
+	AdminKey string `toml:"admin_key" env:"VITRINE_ADMIN_KEY" usage:"bootstrap admin API key"`
+
+	LogLevel  string `toml:"log_level" env:"VITRINE_LOG_LEVEL" flag:"log-level" default:"info" usage:"log level: debug, info, warn, error"`
+	LogFormat string `toml:"log_format" env:"VITRINE_LOG_FORMAT" flag:"log-format" default:"text" usage:"log format: text or json"`
+
+	MaxUploadBytes  int64         `toml:"max_upload_bytes" env:"VITRINE_MAX_UPLOAD_BYTES" flag:"max-upload-bytes" default:"2147483648" usage:"largest accepted upload in bytes"`
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout" env:"VITRINE_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"30s" usage:"graceful shutdown limit"`
+
+	// Workflow retries: exponential backoff from RetryBase doubling up to RetryMax.
+	RetryBase   time.Duration `toml:"retry_base" env:"VITRINE_RETRY_BASE" default:"1s" usage:"first retry delay of a failed step"`
+	RetryMax    time.Duration `toml:"retry_max" env:"VITRINE_RETRY_MAX" default:"5m" usage:"largest retry delay"`
+	MaxAttempts int           `toml:"max_attempts" env:"VITRINE_MAX_ATTEMPTS" default:"5" usage:"default attempts per step"`
+	StepTimeout time.Duration `toml:"step_timeout" env:"VITRINE_STEP_TIMEOUT" default:"2h" usage:"default time limit of one step attempt"`
+	// RescueAfter is when a running step of another node counts as stuck
+	// (scale-out only; the embedded default rescues its own orphans at start).
+	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"1h" usage:"stuck step rescue horizon (scale-out)"`
+	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"200ms" usage:"job queue poll interval"`
+}
+
+// field describes one Config field from its tags.
+type field struct {
+	index      int
+	name, tomlKey, env, flag, def, usage string
+}
+
+func fields() []field {
+	t := reflect.TypeOf(Config{})
+	out := make([]field, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		out = append(out, field{
+			index: i, name: f.Name,
+			tomlKey: f.Tag.Get("toml"), env: f.Tag.Get("env"), flag: f.Tag.Get("flag"),
+			def: f.Tag.Get("default"), usage: f.Tag.Get("usage"),
+		})
+	}
+	return out
+}
+
+// Loader collects the config flags of one FlagSet and, after parsing, builds
+// the Config from all sources.
+type Loader struct {
+	fs    *flag.FlagSet
+	flags map[string]*string
+}
+
+// Register adds every config flag to fs. Call Load after fs.Parse.
+func Register(fs *flag.FlagSet) *Loader {
+	l := &Loader{fs: fs, flags: map[string]*string{}}
+	for _, f := range fields() {
+		if f.flag == "" {
+			continue
+		}
+		usage := f.usage
+		if f.def != "" {
+			usage += " (default " + f.def + ")"
+		}
+		l.flags[f.flag] = fs.String(f.flag, "", usage)
+	}
+	return l
+}
+
+// Load builds the configuration from the parsed flags, the environment
+// (looked up with getenv; nil means os.LookupEnv), the config file and the
+// defaults, then checks it.
+func (l *Loader) Load(getenv func(string) (string, bool)) (*Config, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	set := map[string]bool{}
+	if l.fs != nil {
+		l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	}
+	c := &Config{}
+	v := reflect.ValueOf(c).Elem()
+	fs := fields()
+
+	// Defaults first, each later source overwriting.
+	for _, f := range fs {
+		if f.def != "" {
+			if err := setField(v.Field(f.index), f.def); err != nil {
+				return nil, fmt.Errorf("config: default of %s: %w", f.name, err)
+			}
+		}
+	}
+
+	// The config file's own location comes from flag or env only.
+	file := ""
+	if p, ok := l.flags["config"]; ok && set["config"] {
+		file = *p
+	} else if e, ok := getenv("VITRINE_CONFIG"); ok {
+		file = e
+	}
+	if file != "" {
+		if err := loadFile(c, file, fs, getenv); err != nil {
+			return nil, err
+		}
+		c.ConfigFile = file
+	}
+
+	for _, f := range fs {
+		if f.env == "" || f.name == "ConfigFile" {
+			continue
+		}
+		if s, ok := getenv(f.env); ok && s != "" {
+			if err := setField(v.Field(f.index), s); err != nil {
+				return nil, fmt.Errorf("config: %s=%q: %w", f.env, s, err)
+			}
+		}
+	}
+	for _, f := range fs {
+		if f.flag == "" || !set[f.flag] || f.name == "ConfigFile" {
+			continue
+		}
+		s := *l.flags[f.flag]
+		if err := setField(v.Field(f.index), s); err != nil {
+			return nil, fmt.Errorf("config: flag --%s=%q: %w", f.flag, s, err)
+		}
+	}
+	if err := c.resolve(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Load is a shortcut for a Loader without flags: env, file and defaults.
+func Load(getenv func(string) (string, bool)) (*Config, error) {
+	return (&Loader{flags: map[string]*string{}}).Load(getenv)
+}
+
+func loadFile(c *Config, file string, fs []field, getenv func(string) (string, bool)) error {
+	raw := map[string]any{}
+	if _, err := toml.DecodeFile(file, &raw); err != nil {
+		return fmt.Errorf("config: read %s: %w", file, err)
+	}
+	byKey := map[string]field{}
+	for _, f := range fs {
+		if f.tomlKey != "" && f.tomlKey != "-" {
+			byKey[f.tomlKey] = f
+		}
+	}
+	v := reflect.ValueOf(c).Elem()
+	for k, val := range raw {
+		f, ok := byKey[k]
+		if !ok {
+			return fmt.Errorf("config: %s: unknown setting %q", file, k)
+		}
+		var s string
+		switch x := val.(type) {
+		case string:
+			// ${VAR} in string values is expanded so secrets can stay in the environment.
+			s = os.Expand(x, func(name string) string { e, _ := getenv(name); return e })
+		case int64:
+			s = strconv.FormatInt(x, 10)
+		case float64:
+			s = strconv.FormatFloat(x, 'g', -1, 64)
+		case bool:
+			s = strconv.FormatBool(x)
+		default:
+			return fmt.Errorf("config: %s: setting %q has unsupported type %T", file, k, val)
+		}
+		if err := setField(v.Field(f.index), s); err != nil {
+			return fmt.Errorf("config: %s: %s = %q: %w", file, k, s, err)
+		}
+	}
+	return nil
+}
+
+func setField(v reflect.Value, s string) error {
+	switch v.Interface().(type) {
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("not a duration (like 30s or 5m)")
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("not a boolean")
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not an integer")
+		}
+		v.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("not a number")
+		}
+		v.SetFloat(f)
+	default:
+		return fmt.Errorf("unsupported setting type %s", v.Type())
+	}
+	return nil
+}
+
+// resolve fills in derived defaults and checks values.
+func (c *Config) resolve() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir is empty"))
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "vitrine.db")
+	}
+	if c.Blob == "" {
+		c.Blob = filepath.Join(c.DataDir, "blobs")
+	}
+	if c.ModelsDir == "" {
+		c.ModelsDir = DefaultModelsDir(c.DataDir)
+	}
+	if c.ORTLib == "" {
+		c.ORTLib = filepath.Join(".deps", "onnxruntime", "libonnxruntime.so.1")
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q is not host:port", c.Addr))
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		errs = append(errs, fmt.Errorf("addr %q has a bad port", c.Addr))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("workers must be >= 0, got %d", c.Workers))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log format %q is not text or json", c.LogFormat))
+	}
+	if c.MaxUploadBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max upload bytes must be > 0"))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("max attempts must be >= 1, got %d", c.MaxAttempts))
+	}
+	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
+		errs = append(errs, fmt.Errorf("retry base %s and max %s must be positive with base <= max", c.RetryBase, c.RetryMax))
+	}
+	if c.PollInterval <= 0 {
+		errs = append(errs, fmt.Errorf("poll interval must be positive"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// DefaultModelsDir is ../shared/models when it exists (a development checkout),
+// else <dataDir>/models.
+func DefaultModelsDir(dataDir string) string {
+	shared := filepath.Join("..", "shared", "models")
+	if st, err := os.Stat(shared); err == nil && st.IsDir() {
+		return shared
+	}
+	return filepath.Join(dataDir, "models")
+}
+
+// LockFile is the path of the data directory's lock file.
+func (c *Config) LockFile() string { return filepath.Join(c.DataDir, "vitrine.lock") }
+
+// Usage describes every setting with its env var, flag and default, for --help
+// and the README.
+func Usage() string {
+	var b strings.Builder
+	for _, f := range fields() {
+		fl := ""
+		if f.flag != "" {
+			fl = "--" + f.flag
+		}
+		fmt.Fprintf(&b, "  %-28s %-20s %s", f.env, fl, f.usage)
+		if f.def != "" {
+			fmt.Fprintf(&b, " (default %s)", f.def)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

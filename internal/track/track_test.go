@@ -90,9 +90,9 @@ func TestShot(t *testing.T) {
 		wantLen    map[int64]int // detections of the object's first track
 	}{
 		{
-			name:       "one item in 20 frames is one track",
-			objs:       []object{{ref: 1, label: "handbag", x: 100, y: 200, w: 80, h: 60, vx: 30, feature: unit(0)}},
-			dur:        9.5, fps: 2, jitter: 3,
+			name: "one item in 20 frames is one track",
+			objs: []object{{ref: 1, label: "handbag", x: 100, y: 200, w: 80, h: 60, vx: 30, feature: unit(0)}},
+			dur:  9.5, fps: 2, jitter: 3,
 			wantTracks: map[int64]int{1: 1}, wantLen: map[int64]int{1: 20},
 		},
 		{
@@ -143,15 +143,15 @@ func TestShot(t *testing.T) {
 			wantTracks: map[int64]int{1: 2}, wantLen: map[int64]int{1: 4},
 		},
 		{
-			name:       "weak one-frame detection is dropped",
-			objs:       []object{{ref: 1, label: "cup", x: 100, y: 100, w: 50, h: 50, score: 0.3, visible: func(t float64) bool { return t == 0 }}},
-			dur:        2, fps: 2,
+			name: "weak one-frame detection is dropped",
+			objs: []object{{ref: 1, label: "cup", x: 100, y: 100, w: 50, h: 50, score: 0.3, visible: func(t float64) bool { return t == 0 }}},
+			dur:  2, fps: 2,
 			wantTracks: map[int64]int{},
 		},
 		{
-			name:       "strong one-frame detection is kept",
-			objs:       []object{{ref: 1, label: "cup", x: 100, y: 100, w: 50, h: 50, score: 0.9, visible: func(t float64) bool { return t == 0 }}},
-			dur:        2, fps: 2,
+			name: "strong one-frame detection is kept",
+			objs: []object{{ref: 1, label: "cup", x: 100, y: 100, w: 50, h: 50, score: 0.9, visible: func(t float64) bool { return t == 0 }}},
+			dur:  2, fps: 2,
 			wantTracks: map[int64]int{1: 1}, wantLen: map[int64]int{1: 1},
 		},
 		{

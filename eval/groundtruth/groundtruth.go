@@ -36,6 +36,8 @@ type Video struct {
 	// Seed and Generator record how a generated video was made.
 	Seed      uint64 `json:"seed,omitempty"`
 	Generator string `json:"generator,omitempty"`
+	// Catalog names the catalog the product ids refer to.
+	Catalog string `json:"catalog,omitempty"`
 	// Negative marks a video known to show no catalog product at all.
 	Negative bool   `json:"negative,omitempty"`
 	Shots    []Shot `json:"shots"`

@@ -1,0 +1,633 @@
+// Package gen writes labelled evaluation videos: catalog products
+// composited onto background footage at known times and places, with
+// realistic changes (scale, perspective, motion, blur, lighting and colour
+// shifts, partial occlusion, JPEG and H.264 compression), several shots
+// joined by cuts, fades and dissolves, and stretches with no product. Every
+// choice comes from one seed, so a seed always gives byte-identical ground
+// truth (eval/groundtruth) and frame-identical content.
+//
+// Backgrounds are decoded by ffmpeg to raw RGB, products are drawn in Go
+// (so each frame's box is exact) and the frames are piped to an ffmpeg
+// H.264 encoder.
+package gen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vitrine-dev/vitrine/eval/groundtruth"
+)
+
+// Version names the generator in ground truth files; bump it when the same
+// seed would produce a different video.
+const Version = "vitrine-eval-gen/1"
+
+// Config controls a generated video. Zero fields take the defaults noted.
+type Config struct {
+	// CatalogDir holds products.csv and the product images.
+	CatalogDir string
+	// Backgrounds are the source videos (see SampleBackgrounds).
+	Backgrounds []Background
+	Seed        uint64
+	Width       int     // default 640
+	Height      int     // default 360
+	FPS         int     // default 25
+	Shots       int     // default 6
+	MinShotS    float64 // default 3
+	MaxShotS    float64 // default 6
+	CRF         int     // H.264 constant rate factor, default 26
+	FFmpeg      string  // default "ffmpeg"
+	FFprobe     string  // default "ffprobe"
+	Logger      *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Width == 0 {
+		c.Width = 640
+	}
+	if c.Height == 0 {
+		c.Height = 360
+	}
+	if c.FPS == 0 {
+		c.FPS = 25
+	}
+	if c.Shots == 0 {
+		c.Shots = 6
+	}
+	if c.MinShotS == 0 {
+		c.MinShotS = 3
+	}
+	if c.MaxShotS == 0 {
+		c.MaxShotS = 6
+	}
+	if c.CRF == 0 {
+		c.CRF = 26
+	}
+	if c.FFmpeg == "" {
+		c.FFmpeg = "ffmpeg"
+	}
+	if c.FFprobe == "" {
+		c.FFprobe = "ffprobe"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case c.Width < 64 || c.Height < 64 || c.Width%2 != 0 || c.Height%2 != 0:
+		return fmt.Errorf("gen: frame size %dx%d must be even and at least 64x64", c.Width, c.Height)
+	case c.FPS < 5 || c.FPS > 60:
+		return fmt.Errorf("gen: fps %d outside 5..60", c.FPS)
+	case c.Shots < 1 || c.Shots > 100:
+		return fmt.Errorf("gen: shots %d outside 1..100", c.Shots)
+	case c.MinShotS < 1 || c.MaxShotS < c.MinShotS:
+		return fmt.Errorf("gen: shot length %v..%v s invalid (minimum 1 s)", c.MinShotS, c.MaxShotS)
+	case c.CRF < 0 || c.CRF > 51:
+		return fmt.Errorf("gen: crf %d outside 0..51", c.CRF)
+	case c.CatalogDir == "":
+		return errors.New("gen: no catalog directory")
+	case len(c.Backgrounds) == 0:
+		return errors.New("gen: no background videos")
+	}
+	return nil
+}
+
+// Result describes a generated video.
+type Result struct {
+	VideoPath string
+	TruthPath string
+	Truth     *groundtruth.Video
+	// FramesSHA256 is the hash of every raw RGB frame handed to the encoder.
+	FramesSHA256 string
+}
+
+type itemPlan struct {
+	product    Product
+	look       look
+	l0, l1     int // local frames, inclusive
+	c0, c1     [2]float64
+	s0, s1     float64 // product height as a fraction of frame height
+	rot0, rot1 float64 // radians
+	kx, ky     float64 // keystone (perspective) factors
+	boxes      []groundtruth.Box
+	occluded   float64
+}
+
+type shotPlan struct {
+	bg          Background
+	ss          float64 // seek position in the background, seconds
+	frames      int
+	outStart    int
+	transition  string
+	fadeIn      int
+	fadeOut     int
+	dissolveIn  int // frames blended with the previous shot's tail
+	dissolveOut int
+	truthStart  int
+	span        []int
+	items       []*itemPlan
+	occluder    *image.Rectangle
+	occColour   color.RGBA
+}
+
+// Generate writes outDir/name.mp4 and outDir/name.gt.json.
+func Generate(ctx context.Context, cfg Config, outDir, name string) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	products, err := LoadCatalog(cfg.CatalogDir)
+	if err != nil {
+		return nil, err
+	}
+	bgs, err := resolveWindows(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	shots := plan(newRand(cfg.Seed), cfg, products, bgs)
+	if err := os.MkdirAll(outDir, 0o750); err != nil {
+		return nil, fmt.Errorf("gen: create output directory: %w", err)
+	}
+	res := &Result{
+		VideoPath: filepath.Join(outDir, name+".mp4"),
+		TruthPath: filepath.Join(outDir, name+".gt.json"),
+	}
+	cfg.Logger.InfoContext(ctx, "gen: rendering", "video", res.VideoPath, "shots", len(shots), "seed", cfg.Seed)
+	hash, err := render(ctx, cfg, shots, res.VideoPath)
+	if err != nil {
+		return nil, err
+	}
+	res.FramesSHA256 = hash
+	res.Truth = truthOf(cfg, shots, name+".mp4")
+	if err := res.Truth.Validate(); err != nil {
+		return nil, fmt.Errorf("gen: generated ground truth invalid: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := groundtruth.Encode(&buf, res.Truth); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(res.TruthPath, buf.Bytes(), 0o640); err != nil {
+		return nil, fmt.Errorf("gen: write ground truth: %w", err)
+	}
+	return res, nil
+}
+
+// GenerateSet writes n videos named gen-<seed> with seeds cfg.Seed,
+// cfg.Seed+1, ….
+func GenerateSet(ctx context.Context, cfg Config, outDir string, n int) ([]*Result, error) {
+	var out []*Result
+	for i := range n {
+		c := cfg
+		c.Seed = cfg.Seed + uint64(i)
+		r, err := Generate(ctx, c, outDir, "gen-"+strconv.FormatUint(c.Seed, 10))
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// resolveWindows fills in whole-video windows and drops windows shorter
+// than a shot.
+func resolveWindows(ctx context.Context, cfg Config) ([]Background, error) {
+	var out []Background
+	for _, b := range cfg.Backgrounds {
+		if _, err := os.Stat(b.Path); err != nil {
+			return nil, fmt.Errorf("gen: background: %w", err)
+		}
+		ws := b.Windows
+		if len(ws) == 0 {
+			d, err := probeDuration(ctx, cfg.FFprobe, b.Path)
+			if err != nil {
+				return nil, err
+			}
+			ws = [][2]float64{{0, d}}
+		}
+		var keep [][2]float64
+		for _, w := range ws {
+			if w[1]-w[0] >= cfg.MinShotS {
+				keep = append(keep, w)
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, Background{Path: b.Path, Windows: keep})
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("gen: no background has a cut-free stretch of %v s", cfg.MinShotS)
+	}
+	return out, nil
+}
+
+func newRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
+
+func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+
+// plan makes every random choice of a video up front, so the ground truth
+// depends on the seed alone and never on decoding.
+func plan(r *rand.Rand, cfg Config, products []Product, bgs []Background) []*shotPlan {
+	fps := float64(cfg.FPS)
+	shots := make([]*shotPlan, cfg.Shots)
+	lastBg := -1
+	for i := range shots {
+		bi := r.IntN(len(bgs))
+		if len(bgs) > 1 && bi == lastBg {
+			bi = (bi + 1 + r.IntN(len(bgs)-1)) % len(bgs)
+		}
+		lastBg = bi
+		bg := bgs[bi]
+		w := bg.Windows[r.IntN(len(bg.Windows))]
+		lenS := math.Min(uniform(r, cfg.MinShotS, cfg.MaxShotS), w[1]-w[0]-0.1)
+		sp := &shotPlan{bg: bg, frames: int(lenS * fps)}
+		sp.ss = math.Round(uniform(r, w[0], w[1]-lenS)*1000) / 1000
+		shots[i] = sp
+	}
+	// Transitions.
+	shots[0].transition = groundtruth.TransitionNone
+	for i := 1; i < len(shots); i++ {
+		prev, cur := shots[i-1], shots[i]
+		maxD := min(prev.frames, cur.frames) / 4
+		switch x := r.Float64(); {
+		case x < 0.5 || maxD < 6:
+			cur.transition = groundtruth.TransitionCut
+		case x < 0.75:
+			cur.transition = groundtruth.TransitionFade
+			f := 6 + r.IntN(max(1, min(maxD, 15)-5))
+			prev.fadeOut, cur.fadeIn = f, f
+		default:
+			cur.transition = groundtruth.TransitionDissolve
+			d := 6 + r.IntN(max(1, min(maxD, 20)-5))
+			prev.dissolveOut, cur.dissolveIn = d, d
+		}
+	}
+	out := 0
+	for i, sp := range shots {
+		if i > 0 {
+			prev := shots[i-1]
+			out = prev.outStart + prev.frames - sp.dissolveIn
+		}
+		sp.outStart = out
+		sp.truthStart = out
+		switch sp.transition {
+		case groundtruth.TransitionFade:
+			sp.span = []int{out - sp.fadeIn, out + sp.fadeIn - 1}
+		case groundtruth.TransitionDissolve:
+			d := sp.dissolveIn
+			// The new shot takes over once it weighs at least half.
+			sp.truthStart = out + (d+2)/2 - 1
+			sp.span = []int{out, out + d - 1}
+		}
+	}
+	// Products. One shot is always left empty; others get 0-2 items.
+	empty := r.IntN(len(shots))
+	for i, sp := range shots {
+		n := 0
+		switch x := r.Float64(); {
+		case x < 0.15:
+		case x < 0.75:
+			n = 1
+		default:
+			n = 2
+		}
+		guard := 3
+		lo := max(sp.fadeIn, sp.dissolveIn) + guard
+		hi := sp.frames - max(sp.fadeOut, sp.dissolveOut) - guard // exclusive
+		minLen := int(1.2 * fps)
+		if i == empty || hi-lo < minLen {
+			n = 0
+		}
+		for k := range n {
+			sp.items = append(sp.items, planItem(r, cfg, products, lo, hi, minLen, k, n))
+		}
+		if n > 0 && r.Float64() < 0.35 {
+			// A pole in the foreground, in front of the first item's path.
+			it := sp.items[0]
+			xc := (it.c0[0] + it.c1[0]) / 2 * float64(cfg.Width)
+			bw := uniform(r, 0.04, 0.09) * float64(cfg.Width)
+			rect := image.Rect(int(xc-bw/2), 0, int(xc+bw/2), cfg.Height)
+			sp.occluder = &rect
+			g := uint8(20 + r.IntN(60))
+			sp.occColour = color.RGBA{g, uint8(int(g) + r.IntN(30)), g, 255}
+		}
+	}
+	return shots
+}
+
+func planItem(r *rand.Rand, cfg Config, products []Product, lo, hi, minLen, k, n int) *itemPlan {
+	it := &itemPlan{product: products[r.IntN(len(products))]}
+	// At least half the usable span, so items stay on screen long enough
+	// to be sampled a few times.
+	minLen = max(minLen, (hi-lo)/2)
+	length := minLen + r.IntN(hi-lo-minLen+1)
+	it.l0 = lo + r.IntN(hi-lo-length+1)
+	it.l1 = it.l0 + length - 1
+	it.s0 = uniform(r, 0.3, 0.55)
+	it.s1 = math.Max(0.22, math.Min(0.65, it.s0*uniform(r, 0.75, 1.33)))
+	aspect := float64(cfg.Height) / float64(cfg.Width)
+	// Horizontal slot: the whole frame for one item, a half for two.
+	x0, x1 := 0.0, 1.0
+	if n == 2 {
+		x0, x1 = float64(k)*0.5, float64(k+1)*0.5
+	}
+	place := func(s float64) [2]float64 {
+		hw := s * aspect / 2 * 1.2 // half width with room for rotation
+		hh := s / 2 * 1.1
+		xa, xb := x0+hw, x1-hw
+		if xb < xa {
+			xa, xb = (x0+x1)/2, (x0+x1)/2
+		}
+		return [2]float64{uniform(r, xa, xb), uniform(r, hh, 1-hh)}
+	}
+	it.c0, it.c1 = place(it.s0), place(it.s1)
+	it.rot0 = uniform(r, -12, 12) * math.Pi / 180
+	it.rot1 = it.rot0 + uniform(r, -8, 8)*math.Pi/180
+	it.kx, it.ky = uniform(r, -0.25, 0.25), uniform(r, -0.15, 0.15)
+	it.look = look{
+		Brightness:  uniform(r, -0.15, 0.15),
+		Contrast:    uniform(r, 0.8, 1.2),
+		Saturation:  uniform(r, 0.7, 1.3),
+		Gain:        [3]float64{uniform(r, 0.9, 1.1), uniform(r, 0.9, 1.1), uniform(r, 0.9, 1.1)},
+		JPEGQuality: 35 + r.IntN(56),
+		BlurSigma:   uniform(r, 0, 1.6),
+	}
+	return it
+}
+
+// quad returns the item's destination corners at local frame f.
+func (it *itemPlan) quad(f, fw, fh int, sw, sh int) [4][2]float64 {
+	p := 0.0
+	if it.l1 > it.l0 {
+		p = float64(f-it.l0) / float64(it.l1-it.l0)
+	}
+	lerp := func(a, b float64) float64 { return a + (b-a)*p }
+	h := lerp(it.s0, it.s1) * float64(fh)
+	w := h * float64(sw) / float64(sh)
+	cx, cy := lerp(it.c0[0], it.c1[0])*float64(fw), lerp(it.c0[1], it.c1[1])*float64(fh)
+	rot := lerp(it.rot0, it.rot1)
+	// Keystone: one edge shorter than the opposite one, as when the
+	// product is seen at an angle.
+	tx, bx := 1-math.Max(it.kx, 0), 1+math.Min(it.kx, 0)
+	ly, ry := 1-math.Max(it.ky, 0), 1+math.Min(it.ky, 0)
+	local := [4][2]float64{
+		{-w / 2 * tx, -h / 2 * ly}, {w / 2 * tx, -h / 2 * ry},
+		{w / 2 * bx, h / 2 * ry}, {-w / 2 * bx, h / 2 * ly},
+	}
+	sin, cos := math.Sincos(rot)
+	var q [4][2]float64
+	for i, c := range local {
+		q[i] = [2]float64{cx + c[0]*cos - c[1]*sin, cy + c[0]*sin + c[1]*cos}
+	}
+	return q
+}
+
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// render decodes, composites and encodes every frame and returns the hash
+// of the raw frames.
+func render(ctx context.Context, cfg Config, shots []*shotPlan, outPath string) (string, error) {
+	fw, fh := cfg.Width, cfg.Height
+	fsize := 3 * fw * fh
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	enc := exec.CommandContext(ctx, cfg.FFmpeg, "-v", "error", "-y",
+		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", fw, fh), "-framerate", strconv.Itoa(cfg.FPS), "-i", "pipe:0",
+		"-c:v", "libx264", "-preset", "veryfast", "-crf", strconv.Itoa(cfg.CRF), "-pix_fmt", "yuv420p",
+		"-threads", "2", "-movflags", "+faststart", "-an", outPath)
+	var encErr bytes.Buffer
+	enc.Stderr = &encErr
+	stdin, err := enc.StdinPipe()
+	if err != nil {
+		return "", fmt.Errorf("gen: encoder pipe: %w", err)
+	}
+	if err := enc.Start(); err != nil {
+		return "", fmt.Errorf("gen: start encoder: %w", err)
+	}
+	w := bufio.NewWriterSize(stdin, fsize)
+	h := sha256.New()
+	write := func(f []byte) error {
+		h.Write(f)
+		if _, err := w.Write(f); err != nil {
+			return fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(encErr.Bytes()))
+		}
+		return nil
+	}
+	renderErr := func() error {
+		var pending [][]byte
+		for _, sp := range shots {
+			sprites := make([]*sprite, len(sp.items))
+			for i, it := range sp.items {
+				s, err := loadSprite(it.product.Image, it.look)
+				if err != nil {
+					return err
+				}
+				sprites[i] = s
+			}
+			frames, err := decodeShot(ctx, cfg, sp)
+			if err != nil {
+				return err
+			}
+			next := 0
+			for local := 0; local < sp.frames; local++ {
+				f, err := frames.next()
+				if err != nil {
+					frames.close()
+					return err
+				}
+				if err := drawItems(f, fw, fh, sp, sprites, local, cfg.FPS); err != nil {
+					frames.close()
+					return err
+				}
+				if sp.fadeIn > 0 && local < sp.fadeIn {
+					scale(f, float64(local)/float64(sp.fadeIn))
+				}
+				if tail := sp.frames - sp.fadeOut; sp.fadeOut > 0 && local >= tail {
+					scale(f, 1-float64(local-tail+1)/float64(sp.fadeOut))
+				}
+				switch {
+				case local < sp.dissolveIn:
+					wgt := float64(local+1) / float64(sp.dissolveIn+1)
+					blend(pending[next], f, wgt)
+					f = pending[next]
+					next++
+				case sp.dissolveOut > 0 && local >= sp.frames-sp.dissolveOut:
+					if local == sp.frames-sp.dissolveOut {
+						pending = pending[:0]
+					}
+					pending = append(pending, append([]byte(nil), f...))
+					continue
+				}
+				if err := write(f); err != nil {
+					frames.close()
+					return err
+				}
+			}
+			if err := frames.close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if renderErr == nil {
+		if err := w.Flush(); err != nil {
+			renderErr = fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(encErr.Bytes()))
+		}
+	}
+	stdin.Close()
+	if renderErr != nil {
+		cancel()
+		_ = enc.Wait()
+		return "", renderErr
+	}
+	if err := enc.Wait(); err != nil {
+		return "", fmt.Errorf("gen: encode %s: %w (%s)", filepath.Base(outPath), err, bytes.TrimSpace(encErr.Bytes()))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func drawItems(f []byte, fw, fh int, sp *shotPlan, sprites []*sprite, local, fps int) error {
+	for i, it := range sp.items {
+		if local < it.l0 || local > it.l1 {
+			continue
+		}
+		s := sprites[i]
+		q := it.quad(local, fw, fh, s.w, s.h)
+		box, ok, err := composite(f, fw, fh, s, q)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if sp.occluder != nil {
+			if in := box.Intersect(*sp.occluder); !in.Empty() {
+				frac := float64(in.Dx()*in.Dy()) / float64(box.Dx()*box.Dy())
+				it.occluded = math.Max(it.occluded, frac)
+			}
+		}
+		it.boxes = append(it.boxes, groundtruth.Box{
+			T: round6(float64(sp.outStart+local) / float64(fps)),
+			X: round6(float64(box.Min.X) / float64(fw)), Y: round6(float64(box.Min.Y) / float64(fh)),
+			W: round6(float64(box.Dx()) / float64(fw)), H: round6(float64(box.Dy()) / float64(fh)),
+		})
+	}
+	if sp.occluder != nil {
+		fillRect(f, fw, fh, *sp.occluder, sp.occColour)
+	}
+	return nil
+}
+
+func scale(f []byte, k float64) {
+	for i, v := range f {
+		f[i] = uint8(math.Round(float64(v) * k))
+	}
+}
+
+// blend sets dst = (1-w)·dst + w·src.
+func blend(dst, src []byte, w float64) {
+	for i := range dst {
+		dst[i] = uint8(math.Round(float64(dst[i])*(1-w) + float64(src[i])*w))
+	}
+}
+
+func truthOf(cfg Config, shots []*shotPlan, video string) *groundtruth.Video {
+	last := shots[len(shots)-1]
+	v := &groundtruth.Video{
+		Schema: groundtruth.Schema, Video: video, FPS: float64(cfg.FPS),
+		Frames: last.outStart + last.frames, Width: cfg.Width, Height: cfg.Height,
+		Seed: cfg.Seed, Generator: Version, Catalog: filepath.Base(filepath.Clean(cfg.CatalogDir)),
+		Items: []groundtruth.Item{},
+	}
+	for i, sp := range shots {
+		end := v.Frames - 1
+		if i+1 < len(shots) {
+			end = shots[i+1].truthStart - 1
+		}
+		v.Shots = append(v.Shots, groundtruth.Shot{StartFrame: sp.truthStart, EndFrame: end, TransitionIn: sp.transition, TransitionFrames: sp.span})
+		for _, it := range sp.items {
+			if len(it.boxes) == 0 {
+				continue
+			}
+			v.Items = append(v.Items, groundtruth.Item{
+				ProductID: it.product.ID,
+				StartS:    round6(float64(sp.outStart+it.l0) / float64(cfg.FPS)),
+				EndS:      round6(float64(sp.outStart+it.l1+1) / float64(cfg.FPS)),
+				Shot:      i, Occluded: round6(it.occluded), Boxes: it.boxes,
+			})
+		}
+	}
+	return v
+}
+
+// frameReader yields the raw RGB frames of one shot from an ffmpeg decoder,
+// repeating the last frame if the source runs out early.
+type frameReader struct {
+	cmd    *exec.Cmd
+	r      *bufio.Reader
+	stderr *bytes.Buffer
+	name   string
+	last   []byte
+	size   int
+	eof    bool
+}
+
+func decodeShot(ctx context.Context, cfg Config, sp *shotPlan) (*frameReader, error) {
+	vf := fmt.Sprintf("fps=%d,scale=%d:%d:force_original_aspect_ratio=increase:flags=bilinear,crop=%d:%d,setsar=1",
+		cfg.FPS, cfg.Width, cfg.Height, cfg.Width, cfg.Height)
+	cmd := exec.CommandContext(ctx, cfg.FFmpeg, "-v", "error", "-ss", strconv.FormatFloat(sp.ss, 'f', 3, 64),
+		"-i", sp.bg.Path, "-an", "-vf", vf, "-frames:v", strconv.Itoa(sp.frames),
+		"-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("gen: decoder pipe: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("gen: start decoder for %s: %w", filepath.Base(sp.bg.Path), err)
+	}
+	size := 3 * cfg.Width * cfg.Height
+	return &frameReader{cmd: cmd, r: bufio.NewReaderSize(out, size), stderr: &stderr, name: filepath.Base(sp.bg.Path), size: size}, nil
+}
+
+func (fr *frameReader) next() ([]byte, error) {
+	if !fr.eof {
+		f := make([]byte, fr.size)
+		_, err := io.ReadFull(fr.r, f)
+		if err == nil {
+			fr.last = f
+			return append([]byte(nil), f...), nil
+		}
+		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("gen: decode background %s: %w", fr.name, err)
+		}
+		fr.eof = true
+	}
+	if fr.last == nil {
+		return nil, fmt.Errorf("gen: decode background %s: no frames (%s)", fr.name, bytes.TrimSpace(fr.stderr.Bytes()))
+	}
+	return append([]byte(nil), fr.last...), nil
+}
+
+func (fr *frameReader) close() error {
+	_, _ = io.Copy(io.Discard, fr.r)
+	if err := fr.cmd.Wait(); err != nil {
+		return fmt.Errorf("gen: decode background %s: %w (%s)", fr.name, err, bytes.TrimSpace(fr.stderr.Bytes()))
+	}
+	return nil
+}

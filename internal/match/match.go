@@ -1,0 +1,323 @@
+// Package match finds the catalog products that a tracked item shows. For
+// each track it picks the best crops (sharp, large, whole, unoccluded),
+// searches the catalog's nearest neighbours of each crop's embedding, and
+// re-ranks the candidates with a fused score: the crop embedding's
+// similarity relative to the other catalog products (raw cosine similarity
+// of non-negative CNN features says little on its own), appearance
+// similarity for worn apparel, colour histogram overlap and the
+// compatibility of the detected label with the product's category. Scores
+// are aggregated over the track's crops, and a track whose best product does
+// not stand out from the rest of the catalog gets no match.
+package match
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Candidate is one nearest-neighbour hit: a product and its cosine
+// similarity to the query vector.
+type Candidate struct {
+	ProductID string
+	Score     float64
+}
+
+// Searcher is the catalog's vector index as matching uses it. Search returns
+// up to k products, best first, at most one hit per product.
+type Searcher interface {
+	Search(ctx context.Context, vec []float32, k int) ([]Candidate, error)
+}
+
+// ProductInfo is what re-ranking needs to know about a product beyond its
+// embedding similarity. Zero fields are treated as unknown.
+type ProductInfo struct {
+	Category   string
+	Colour     []float32 // colour histogram (ColourHistogram of its image)
+	Appearance []float32 // appearance (re-ID) embedding, L2-normalised
+}
+
+// Products looks up ProductInfo for candidate products; ids missing from
+// the result are unknown.
+type Products interface {
+	ProductInfo(ctx context.Context, ids []string) (map[string]ProductInfo, error)
+}
+
+// Query is one track to match.
+type Query struct {
+	Label string
+	// Crops are the embeddings of the track's chosen crops (one per crop).
+	Crops [][]float32
+	// Appearance and Colour, when set, are parallel to Crops (entries may be
+	// nil).
+	Appearance [][]float32
+	Colour     [][]float32
+}
+
+// Weights of the fused score; zero weights switch a cue off.
+type Weights struct {
+	Embedding  float64 // catalog-relative crop embedding similarity
+	Appearance float64 // re-ID appearance similarity
+	Colour     float64 // colour histogram intersection
+	Category   float64 // label/category compatibility
+}
+
+// Fusions are the preset weightings compared by the evaluation.
+var (
+	EmbeddingOnly = Weights{Embedding: 1}
+	Fused         = Weights{Embedding: 0.6, Appearance: 0.15, Colour: 0.15, Category: 0.1}
+)
+
+// Config tunes a Matcher. Zero fields take defaults.
+type Config struct {
+	// K is how many neighbours are fetched per crop; they also give the
+	// score distribution the relative similarity is computed from.
+	// Default 100.
+	K int
+	// TopN is how many ranked matches a result keeps. Default 5.
+	TopN int
+	// Weights of the fused score. Default Fused.
+	Weights *Weights
+	// ZScale maps the relative similarity (standard deviations above the
+	// mean of the K neighbours) to 0..1: z/ZScale, clipped. Default 8.
+	ZScale float64
+	// MinZ: when the best product's mean relative similarity is below it,
+	// the track has no match. Default 3.
+	MinZ float64
+	// Compatible scores label/category compatibility in 0..1 (0.5 when
+	// unknown). Default: CategoryCompatibility.
+	Compatible func(label, category string) float64
+}
+
+func (c Config) withDefaults() Config {
+	if c.K <= 0 {
+		c.K = 100
+	}
+	if c.TopN <= 0 {
+		c.TopN = 5
+	}
+	if c.Weights == nil {
+		w := Fused
+		c.Weights = &w
+	}
+	if c.ZScale <= 0 {
+		c.ZScale = 8
+	}
+	if c.MinZ == 0 {
+		c.MinZ = 3
+	}
+	if c.Compatible == nil {
+		c.Compatible = CategoryCompatibility
+	}
+	return c
+}
+
+// Matcher matches tracks against a catalog.
+type Matcher struct {
+	cfg      Config
+	search   Searcher
+	products Products // may be nil
+}
+
+// New returns a Matcher over the catalog searcher s; products may be nil,
+// which leaves out the colour, appearance and category cues.
+func New(cfg Config, s Searcher, products Products) (*Matcher, error) {
+	if s == nil {
+		return nil, errors.New("match: nil searcher")
+	}
+	return &Matcher{cfg: cfg.withDefaults(), search: s, products: products}, nil
+}
+
+// Scored is one ranked product of a Result.
+type Scored struct {
+	ProductID string
+	// Score is the fused score in 0..1.
+	Score float64
+	// Z is the mean relative embedding similarity over the crops.
+	Z float64
+	// Cosine is the mean raw cosine similarity over the crops.
+	Cosine float64
+	// Votes is how many crops ranked this product first.
+	Votes int
+}
+
+// Result is the outcome of matching one track.
+type Result struct {
+	// Matches are ranked best first; empty when NoMatch.
+	Matches []Scored
+	// NoMatch is set when nothing in the catalog is close enough; Best then
+	// still holds the closest product for diagnostics.
+	NoMatch bool
+	Best    *Scored
+}
+
+// cropHits is the neighbour list of one crop with its score statistics.
+type cropHits struct {
+	scores      map[string]float64
+	mean, sd    float64
+	floor       float64 // the K-th score: stands in for products not fetched
+	bestProduct string
+}
+
+// Match ranks catalog products for one track.
+func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
+	if len(q.Crops) == 0 {
+		return Result{}, errors.New("match: track has no crop embeddings")
+	}
+	var hits []cropHits
+	cands := map[string]bool{}
+	for i, v := range q.Crops {
+		if len(v) == 0 {
+			continue
+		}
+		res, err := m.search.Search(ctx, v, m.cfg.K)
+		if err != nil {
+			return Result{}, fmt.Errorf("match: search crop %d: %w", i, err)
+		}
+		if len(res) == 0 {
+			continue
+		}
+		h := cropHits{scores: make(map[string]float64, len(res)), floor: math.Inf(1)}
+		var sum, sum2 float64
+		for _, c := range res {
+			h.scores[c.ProductID] = c.Score
+			sum += c.Score
+			sum2 += c.Score * c.Score
+			h.floor = math.Min(h.floor, c.Score)
+			cands[c.ProductID] = true
+		}
+		n := float64(len(res))
+		h.mean = sum / n
+		h.sd = math.Sqrt(math.Max(sum2/n-h.mean*h.mean, 0))
+		// A floor on the spread keeps a tiny or uniform catalog from
+		// turning noise into huge relative scores.
+		h.sd = math.Max(h.sd, 0.02)
+		h.bestProduct = res[0].ProductID
+		hits = append(hits, h)
+	}
+	if len(hits) == 0 {
+		return Result{NoMatch: true}, nil
+	}
+	ids := make([]string, 0, len(cands))
+	for id := range cands {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	info := map[string]ProductInfo{}
+	if m.products != nil {
+		var err error
+		if info, err = m.products.ProductInfo(ctx, ids); err != nil {
+			return Result{}, fmt.Errorf("match: product info: %w", err)
+		}
+	}
+	w := *m.cfg.Weights
+	var all []Scored
+	for _, id := range ids {
+		pi := info[id]
+		var zs, coss []float64
+		s := Scored{ProductID: id}
+		for _, h := range hits {
+			sc, ok := h.scores[id]
+			if !ok {
+				sc = h.floor
+			}
+			zs = append(zs, (sc-h.mean)/h.sd)
+			coss = append(coss, sc)
+			if h.bestProduct == id {
+				s.Votes++
+			}
+		}
+		// Mean of the better half of the crops: one blurred or occluded
+		// crop should not sink a product the other crops agree on.
+		s.Z = topMean(zs)
+		s.Cosine = topMean(coss)
+		num := w.Embedding * clamp01(s.Z/m.cfg.ZScale)
+		den := w.Embedding
+		if w.Appearance > 0 && len(pi.Appearance) > 0 {
+			if v := meanOver(q.Appearance, func(a []float32) float64 { return cosine(a, pi.Appearance) }); !math.IsNaN(v) {
+				num += w.Appearance * clamp01((v-0.5)/0.5)
+				den += w.Appearance
+			}
+		}
+		if w.Colour > 0 && len(pi.Colour) > 0 {
+			if v := meanOver(q.Colour, func(c []float32) float64 { return HistogramIntersection(c, pi.Colour) }); !math.IsNaN(v) {
+				num += w.Colour * v
+				den += w.Colour
+			}
+		}
+		if w.Category > 0 && pi.Category != "" && q.Label != "" {
+			num += w.Category * m.cfg.Compatible(q.Label, pi.Category)
+			den += w.Category
+		}
+		if den > 0 {
+			s.Score = clamp01(num / den)
+		}
+		all = append(all, s)
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Score != all[j].Score {
+			return all[i].Score > all[j].Score
+		}
+		return all[i].Z > all[j].Z
+	})
+	best := all[0]
+	res := Result{Best: &best}
+	if best.Z < m.cfg.MinZ {
+		res.NoMatch = true
+		return res, nil
+	}
+	if len(all) > m.cfg.TopN {
+		all = all[:m.cfg.TopN]
+	}
+	res.Matches = all
+	return res, nil
+}
+
+// topMean returns the mean of the larger half (rounded up) of xs.
+func topMean(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Sort(sort.Reverse(sort.Float64Slice(s)))
+	n := (len(s) + 1) / 2
+	var sum float64
+	for _, v := range s[:n] {
+		sum += v
+	}
+	return sum / float64(n)
+}
+
+// meanOver averages f over the non-empty vectors, ignoring NaN results.
+func meanOver(vs [][]float32, f func([]float32) float64) float64 {
+	var sum float64
+	n := 0
+	for _, v := range vs {
+		if len(v) == 0 {
+			continue
+		}
+		if x := f(v); !math.IsNaN(x) {
+			sum += x
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+func cosine(a, b []float32) float64 {
+	if len(a) != len(b) || len(a) == 0 {
+		return math.NaN()
+	}
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return math.NaN()
+	}
+	return dot / math.Sqrt(na*nb)
+}

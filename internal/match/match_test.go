@@ -1,0 +1,248 @@
+package match
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/vecindex"
+)
+
+// indexSearcher adapts a real vecindex.Index to Searcher.
+type indexSearcher struct{ ix *vecindex.Index }
+
+func (s indexSearcher) Search(_ context.Context, v []float32, k int) ([]Candidate, error) {
+	hits, err := s.ix.Search(v, k, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Candidate, len(hits))
+	for i, h := range hits {
+		out[i] = Candidate{ProductID: h.Product, Score: float64(h.Score)}
+	}
+	return out, nil
+}
+
+// infoMap is a Products backed by a map, as the catalog's table would be.
+type infoMap map[string]ProductInfo
+
+func (m infoMap) ProductInfo(_ context.Context, ids []string) (map[string]ProductInfo, error) {
+	out := map[string]ProductInfo{}
+	for _, id := range ids {
+		if pi, ok := m[id]; ok {
+			out[id] = pi
+		}
+	}
+	return out, nil
+}
+
+const dim = 64
+
+// cnnLike returns a non-negative unit vector with a shared component, so
+// unrelated vectors score around 0.5 as MobileNet features do.
+func cnnLike(rng *rand.Rand) []float32 {
+	v := make([]float32, dim)
+	for i := range v {
+		v[i] = 0.6 + float32(rng.ExpFloat64())*0.6
+	}
+	return unit(v)
+}
+
+func unit(v []float32) []float32 {
+	var s float32
+	for _, x := range v {
+		s += x * x
+	}
+	n := float32(1) / sqrt32(s)
+	for i := range v {
+		v[i] *= n
+	}
+	return v
+}
+
+func sqrt32(x float32) float32 {
+	z := x
+	for range 30 {
+		z = (z + x/z) / 2
+	}
+	return z
+}
+
+// noisy mixes v with a fresh unrelated vector: mix 0 returns v.
+func noisy(rng *rand.Rand, v []float32, mix float32) []float32 {
+	o := cnnLike(rng)
+	out := make([]float32, dim)
+	for i := range v {
+		out[i] = (1-mix)*v[i] + mix*o[i]
+	}
+	return unit(out)
+}
+
+type fixture struct {
+	ix   *vecindex.Index
+	vecs map[string][]float32
+	rng  *rand.Rand
+}
+
+func newFixture(t *testing.T, n int) *fixture {
+	t.Helper()
+	ix, err := vecindex.New(vecindex.Config{Dim: dim, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{ix: ix, vecs: map[string][]float32{}, rng: rand.New(rand.NewPCG(7, 8))}
+	for i := range n {
+		id := fmt.Sprintf("p%03d", i)
+		f.vecs[id] = cnnLike(f.rng)
+		if err := ix.Upsert(id, f.vecs[id], vecindex.Attrs{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func TestMatch(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 300)
+	// p_dup_bag and p_dup_shoe share one image embedding; only the
+	// category (and colour) can tell them apart.
+	dup := cnnLike(f.rng)
+	for _, id := range []string{"dup_bag", "dup_shoe"} {
+		f.vecs[id] = dup
+		if err := f.ix.Upsert(id, dup, vecindex.Attrs{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	red := make([]float32, ColourDim)
+	red[0] = 1
+	blue := make([]float32, ColourDim)
+	blue[(8*satBins+1)*valBins+2] = 1
+	info := infoMap{
+		"dup_bag":  {Category: "Handbags", Colour: blue},
+		"dup_shoe": {Category: "Casual Shoes", Colour: red},
+	}
+	tests := []struct {
+		name      string
+		q         func() Query
+		products  Products
+		weights   Weights
+		wantFirst string // "" means no match
+	}{
+		{"one clean crop", func() Query { return Query{Crops: [][]float32{noisy(f.rng, f.vecs["p017"], 0.2)}} }, nil, Fused, "p017"},
+		{"noisy crops aggregate", func() Query {
+			return Query{Crops: [][]float32{
+				noisy(f.rng, f.vecs["p123"], 0.45), noisy(f.rng, f.vecs["p123"], 0.45), noisy(f.rng, f.vecs["p123"], 0.45),
+				cnnLike(f.rng), // one useless crop (occluded, blurred)
+			}}
+		}, nil, EmbeddingOnly, "p123"},
+		{"unrelated item has no match", func() Query {
+			return Query{Crops: [][]float32{cnnLike(f.rng), cnnLike(f.rng)}}
+		}, nil, Fused, ""},
+		{"category breaks a tie", func() Query {
+			return Query{Label: "handbag", Crops: [][]float32{noisy(f.rng, dup, 0.1)}}
+		}, info, Weights{Embedding: 1, Category: 0.2}, "dup_bag"},
+		{"category breaks a tie the other way", func() Query {
+			return Query{Label: "running shoe", Crops: [][]float32{noisy(f.rng, dup, 0.1)}}
+		}, info, Weights{Embedding: 1, Category: 0.2}, "dup_shoe"},
+		{"colour breaks a tie", func() Query {
+			return Query{Crops: [][]float32{noisy(f.rng, dup, 0.1)}, Colour: [][]float32{red}}
+		}, info, Weights{Embedding: 1, Colour: 0.2}, "dup_shoe"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.weights
+			m, err := New(Config{Weights: &w}, indexSearcher{f.ix}, tc.products)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := m.Match(ctx, tc.q())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("best %+v", res.Best)
+			if tc.wantFirst == "" {
+				if !res.NoMatch || len(res.Matches) != 0 {
+					t.Fatalf("want no match, got %+v (best %+v)", res.Matches, res.Best)
+				}
+				return
+			}
+			if res.NoMatch {
+				t.Fatalf("no match; best %+v", res.Best)
+			}
+			if res.Matches[0].ProductID != tc.wantFirst {
+				t.Fatalf("first = %+v, want %s (all %+v)", res.Matches[0], tc.wantFirst, res.Matches)
+			}
+			if len(res.Matches) != 5 {
+				t.Fatalf("got %d matches, want TopN 5", len(res.Matches))
+			}
+			for i, s := range res.Matches {
+				if s.Score < 0 || s.Score > 1 || (i > 0 && s.Score > res.Matches[i-1].Score) {
+					t.Fatalf("scores not ranked in 0..1: %+v", res.Matches)
+				}
+			}
+		})
+	}
+}
+
+type failing struct{}
+
+func (failing) Search(context.Context, []float32, int) ([]Candidate, error) {
+	return nil, errors.New("index closed")
+}
+
+func TestMatchErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := New(Config{}, nil, nil); err == nil {
+		t.Fatal("New accepted a nil searcher")
+	}
+	f := newFixture(t, 10)
+	m, _ := New(Config{}, indexSearcher{f.ix}, nil)
+	if _, err := m.Match(ctx, Query{}); err == nil || !strings.Contains(err.Error(), "no crop") {
+		t.Fatalf("empty query: err = %v", err)
+	}
+	// A vector of the wrong size is the index's error, wrapped.
+	if _, err := m.Match(ctx, Query{Crops: [][]float32{{1, 2, 3}}}); err == nil || !strings.Contains(err.Error(), "match: search crop 0") {
+		t.Fatalf("bad dim: err = %v", err)
+	}
+	m, _ = New(Config{}, failing{}, nil)
+	if _, err := m.Match(ctx, Query{Crops: [][]float32{make([]float32, dim)}}); err == nil || !strings.Contains(err.Error(), "index closed") {
+		t.Fatalf("searcher error: err = %v", err)
+	}
+	// An empty catalog gives no match rather than an error.
+	empty, _ := vecindex.New(vecindex.Config{Dim: dim})
+	m, _ = New(Config{}, indexSearcher{empty}, nil)
+	res, err := m.Match(ctx, Query{Crops: [][]float32{cnnLike(f.rng)}})
+	if err != nil || !res.NoMatch {
+		t.Fatalf("empty catalog: %+v, %v", res, err)
+	}
+}
+
+func TestCategoryCompatibility(t *testing.T) {
+	tests := []struct {
+		label, category string
+		want            float64
+	}{
+		{"handbag", "Handbags", 1},
+		{"handbag", "Clutches", 1},
+		{"backpack", "Backpacks", 1},
+		{"tie", "Ties", 1},
+		{"sunglasses", "Sunglasses", 1},
+		{"running shoe", "Casual Shoes", 1},
+		{"jersey", "Tshirts", 1},
+		{"jean", "Jeans", 1},
+		{"person", "Dresses", 0.75},
+		{"person", "Tops", 0.75},
+		{"handbag", "Tshirts", 0},
+		{"tie", "Heels", 0},
+		{"cup", "Handbags", 0.5},
+		{"handbag", "Something Else", 0.5},
+	}
+	for _, tc := range tests {
+		if got := CategoryCompatibility(tc.label, tc.category); got != tc.want {
+			t.Errorf("CategoryCompatibility(%q, %q) = %v, want %v", tc.label, tc.category, got, tc.want)
+		}
+	}
+}

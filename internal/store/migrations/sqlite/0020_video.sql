@@ -1,0 +1,141 @@
+-- Videos and the artifacts of their analysis workflow. Each step of the
+-- workflow writes its output here before the next step starts, so a crash
+-- resumes at the failed step, and a re-match after a catalog change reads the
+-- stored track embeddings instead of decoding the video again.
+CREATE TABLE videos (
+	id TEXT PRIMARY KEY,
+	source TEXT NOT NULL DEFAULT '',
+	blob_key TEXT NOT NULL,
+	size_bytes INTEGER NOT NULL DEFAULT 0,
+	state TEXT NOT NULL,
+	error TEXT NOT NULL DEFAULT '',
+	workflow_id INTEGER,
+	duration_s REAL NOT NULL DEFAULT 0,
+	width INTEGER NOT NULL DEFAULT 0,
+	height INTEGER NOT NULL DEFAULT 0,
+	fps REAL NOT NULL DEFAULT 0,
+	rotation INTEGER NOT NULL DEFAULT 0,
+	frame_count INTEGER NOT NULL DEFAULT 0,
+	video_codec TEXT NOT NULL DEFAULT '',
+	audio_codec TEXT NOT NULL DEFAULT '',
+	doc_version INTEGER NOT NULL DEFAULT 0,
+	created_at TIMESTAMP NOT NULL,
+	updated_at TIMESTAMP NOT NULL,
+	ready_at TIMESTAMP
+);
+CREATE INDEX videos_state ON videos(state);
+CREATE INDEX videos_created ON videos(created_at);
+
+-- transition says how the shot begins: none, cut, fade or dissolve.
+CREATE TABLE video_shots (
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	idx INTEGER NOT NULL,
+	start_s REAL NOT NULL,
+	end_s REAL NOT NULL,
+	start_frame INTEGER NOT NULL,
+	end_frame INTEGER NOT NULL,
+	transition TEXT NOT NULL,
+	keyframe_s REAL,
+	thumbnail_key TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (video_id, idx)
+);
+
+-- Sampled frames: the ones the detector runs on.
+CREATE TABLE video_frames (
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	frame INTEGER NOT NULL,
+	t REAL NOT NULL,
+	shot INTEGER NOT NULL,
+	sharpness REAL NOT NULL DEFAULT 0,
+	detected INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (video_id, frame)
+);
+
+-- Boxes are in pixels of the displayed (rotated) frame. source is
+-- "detector" for the object detector or "garment" for a region derived from
+-- a person box.
+CREATE TABLE video_detections (
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	frame INTEGER NOT NULL,
+	k INTEGER NOT NULL,
+	t REAL NOT NULL,
+	shot INTEGER NOT NULL,
+	label TEXT NOT NULL,
+	score REAL NOT NULL,
+	x0 REAL NOT NULL,
+	y0 REAL NOT NULL,
+	x1 REAL NOT NULL,
+	y1 REAL NOT NULL,
+	source TEXT NOT NULL DEFAULT 'detector',
+	track_id INTEGER,
+	PRIMARY KEY (video_id, frame, k)
+);
+
+-- review/product_id carry the reviewer's decision (auto, approved,
+-- rejected, replaced) into the assembled document.
+CREATE TABLE video_tracks (
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	track_id INTEGER NOT NULL,
+	shot INTEGER NOT NULL,
+	label TEXT NOT NULL,
+	start_s REAL NOT NULL,
+	end_s REAL NOT NULL,
+	n_dets INTEGER NOT NULL,
+	boxes TEXT NOT NULL,
+	review TEXT NOT NULL DEFAULT 'auto',
+	product_id TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (video_id, track_id)
+);
+
+-- The embeddings of each track's best crops, kept so a catalog change can
+-- re-match without decoding. kind: crop (product embedder), appearance
+-- (re-ID model), colour (histogram). Vectors are little-endian float32.
+CREATE TABLE video_track_embeddings (
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	track_id INTEGER NOT NULL,
+	k INTEGER NOT NULL,
+	kind TEXT NOT NULL,
+	model TEXT NOT NULL,
+	frame INTEGER NOT NULL,
+	quality REAL NOT NULL,
+	dim INTEGER NOT NULL,
+	vector BLOB NOT NULL,
+	PRIMARY KEY (video_id, track_id, kind, k)
+);
+
+CREATE TABLE video_matches (
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	track_id INTEGER NOT NULL,
+	rank INTEGER NOT NULL,
+	product_id TEXT NOT NULL,
+	score REAL NOT NULL,
+	catalog_version TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (video_id, track_id, rank)
+);
+CREATE INDEX video_matches_product ON video_matches(product_id);
+
+-- Every assembled vitrine.shoppable/v1 document is kept; the highest version
+-- is the published one.
+CREATE TABLE shoppable_docs (
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	version INTEGER NOT NULL,
+	catalog_version TEXT NOT NULL DEFAULT '',
+	doc TEXT NOT NULL,
+	vtt TEXT NOT NULL,
+	created_at TIMESTAMP NOT NULL,
+	published_at TIMESTAMP,
+	PRIMARY KEY (video_id, version)
+);
+
+CREATE TABLE video_webhook_deliveries (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+	version INTEGER NOT NULL,
+	url TEXT NOT NULL,
+	attempts INTEGER NOT NULL,
+	status INTEGER NOT NULL DEFAULT 0,
+	error TEXT NOT NULL DEFAULT '',
+	delivered_at TIMESTAMP,
+	created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX video_webhook_deliveries_video ON video_webhook_deliveries(video_id);

@@ -13,6 +13,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"sync"
 	"time"
 )
 
@@ -87,7 +88,15 @@ type StepContext struct {
 	Input      json.RawMessage
 
 	runner   *Runner
+	ctx      context.Context
+	index    int
 	onCommit []func(ctx context.Context, tx *sql.Tx) error
+	output   []byte
+
+	progressMu    sync.Mutex
+	progressDone  int64
+	progressTotal int64
+	progressAt    time.Time
 }
 
 // OnCommit registers fn to run inside the transaction that marks this step
@@ -95,6 +104,3 @@ type StepContext struct {
 func (sc *StepContext) OnCommit(fn func(ctx context.Context, tx *sql.Tx) error) {
 	sc.onCommit = append(sc.onCommit, fn)
 }
-
-// Runner executes registered workflow definitions on the job queue.
-type Runner struct{}

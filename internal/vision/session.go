@@ -1,0 +1,132 @@
+package vision
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// session is one ONNX Runtime session. Runs are serialised by a mutex:
+// intra-op threads already use the cores, and concurrent runs on a small
+// machine only add contention.
+type session struct {
+	mu      sync.Mutex
+	s       *ort.DynamicAdvancedSession
+	name    string
+	inputs  []string
+	outputs []string
+}
+
+// SessionOptions tune one ONNX Runtime session.
+type SessionOptions struct {
+	// Threads is the number of intra-op threads (0: ONNX Runtime default,
+	// which is one per core).
+	Threads int
+	// Spin lets idle worker threads busy-wait between runs: faster on a
+	// dedicated machine, wasteful on a shared one. Off by default.
+	Spin bool
+}
+
+func newSession(path, name string, inputs, outputs []string, o SessionOptions) (*session, error) {
+	if !ort.IsInitialized() {
+		return nil, fmt.Errorf("vision: open %s: ONNX Runtime not initialised (call InitRuntime): %w", name, ErrRuntimeMissing)
+	}
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("vision: open %s: session options: %w", name, err)
+	}
+	defer opts.Destroy()
+	if o.Threads > 0 {
+		if err := opts.SetIntraOpNumThreads(o.Threads); err != nil {
+			return nil, fmt.Errorf("vision: open %s: set threads: %w", name, err)
+		}
+	}
+	if err := opts.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("vision: open %s: set inter-op threads: %w", name, err)
+	}
+	if !o.Spin {
+		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return nil, fmt.Errorf("vision: open %s: disable spinning: %w", name, err)
+		}
+	}
+	s, err := ort.NewDynamicAdvancedSession(path, inputs, outputs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("vision: open %s (%s): %w", name, path, err)
+	}
+	return &session{s: s, name: name, inputs: inputs, outputs: outputs}, nil
+}
+
+// run executes the model; outputs are allocated by ONNX Runtime and must be
+// destroyed by the caller. A cancelled ctx terminates a run in progress.
+func (s *session) run(ctx context.Context, in []ort.Value) ([]ort.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.s == nil {
+		return nil, fmt.Errorf("vision: run %s: session closed", s.name)
+	}
+	ro, err := ort.NewRunOptions()
+	if err != nil {
+		return nil, fmt.Errorf("vision: run %s: run options: %w", s.name, err)
+	}
+	defer ro.Destroy()
+	stop := context.AfterFunc(ctx, func() { ro.Terminate() })
+	defer stop()
+	out := make([]ort.Value, len(s.outputs))
+	if err := s.s.RunWithOptions(in, out, ro); err != nil {
+		destroyAll(out)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("vision: run %s: %w", s.name, ctx.Err())
+		}
+		return nil, fmt.Errorf("vision: run %s: %w", s.name, err)
+	}
+	return out, nil
+}
+
+func (s *session) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.s == nil {
+		return nil
+	}
+	err := s.s.Destroy()
+	s.s = nil
+	return err
+}
+
+func destroyAll(vs []ort.Value) {
+	for _, v := range vs {
+		if v != nil {
+			v.Destroy()
+		}
+	}
+}
+
+// floatOutput returns the data and shape of a float32 output.
+func floatOutput(v ort.Value, name string) ([]float32, []int64, error) {
+	t, ok := v.(*ort.Tensor[float32])
+	if !ok || t == nil {
+		return nil, nil, fmt.Errorf("output %q is not a float32 tensor", name)
+	}
+	return t.GetData(), t.GetShape(), nil
+}
+
+// batchPlan splits n items into runs: fixed is the graph's batch size (0:
+// dynamic, capped at maxDyn per run).
+func batchPlan(n, fixed, maxDyn int) []int {
+	step := fixed
+	if step <= 0 {
+		step = maxDyn
+	}
+	var sizes []int
+	for n > 0 {
+		k := min(n, step)
+		sizes = append(sizes, k)
+		n -= k
+	}
+	return sizes
+}

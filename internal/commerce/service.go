@@ -6,12 +6,12 @@ import (
 	"log/slog"
 )
 
-// Similar finds catalog products similar to a given one, best first. The
-// catalog's ANN search satisfies it; implementations should already prefer
-// in-stock products of the same category, and Service checks both again
-// against the source's current data.
+// Similar finds up to k catalog products similar to a given one, best first,
+// restricted to category when it is not empty. The catalog's filtered ANN
+// search satisfies it. Service checks stock and category again against the
+// source, which is the authority on both.
 type Similar interface {
-	SimilarProducts(ctx context.Context, productID string, k int) ([]string, error)
+	SimilarProducts(ctx context.Context, productID, category string, k int) ([]string, error)
 }
 
 // Service answers product-details requests: it reads a Source (normally a
@@ -125,7 +125,7 @@ func (s *Service) alternatives(ctx context.Context, p Product) []Product {
 	}
 	// Ask for more than needed: some candidates may have sold out since the
 	// index was built, and the source is the authority on stock.
-	ids, err := s.similar.SimilarProducts(ctx, p.ID, s.maxAlt*4)
+	ids, err := s.similar.SimilarProducts(ctx, p.ID, p.Category, s.maxAlt*4)
 	if err != nil {
 		s.log.Warn("commerce: similar products", "product", p.ID, "err", err)
 		return nil

@@ -1,0 +1,171 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Stage names of the catalog ingestion workflow, in order.
+const (
+	StageParse = "parse"
+	StageFetch = "fetch"
+	StageEmbed = "embed"
+	StageIndex = "index"
+)
+
+// ImportFile runs every stage of a new batch for the CSV/JSONL file at path
+// and returns its summary. A file-level error (unreadable, unknown format,
+// no id column) is returned as an error and the batch is marked failed;
+// row errors are in the summary.
+func (in *Ingester) ImportFile(ctx context.Context, path string, progress ProgressFunc) (Summary, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Summary{}, fmt.Errorf("catalog: import %s: %w", path, err)
+	}
+	f, err := FormatOf(abs)
+	if err != nil {
+		return Summary{}, err
+	}
+	batch, err := in.NewBatch(ctx, abs, f)
+	if err != nil {
+		return Summary{}, err
+	}
+	err = in.RunStages(ctx, batch, func(ctx context.Context) error { return in.ParseFile(ctx, batch, abs, progress) }, progress)
+	return in.finish(ctx, batch, err)
+}
+
+// ImportProducts runs every stage of a new batch for products given
+// directly (REST bulk upsert).
+func (in *Ingester) ImportProducts(ctx context.Context, ps []Product, progress ProgressFunc) (Summary, error) {
+	batch, err := in.NewBatch(ctx, "api", "json")
+	if err != nil {
+		return Summary{}, err
+	}
+	err = in.RunStages(ctx, batch, func(ctx context.Context) error { return in.ParseProducts(ctx, batch, ps) }, progress)
+	return in.finish(ctx, batch, err)
+}
+
+// RunStages runs parse (given) then Fetch, Embed and IndexBatch in this
+// process, in order.
+func (in *Ingester) RunStages(ctx context.Context, batch int64, parse func(context.Context) error, progress ProgressFunc) error {
+	if err := parse(ctx); err != nil {
+		return err
+	}
+	if err := in.Fetch(ctx, batch, progress); err != nil {
+		return err
+	}
+	if err := in.Embed(ctx, batch, progress); err != nil {
+		return err
+	}
+	return in.IndexBatch(ctx, batch, progress)
+}
+
+func (in *Ingester) finish(ctx context.Context, batch int64, runErr error) (Summary, error) {
+	state, msg := "succeeded", ""
+	if runErr != nil {
+		state, msg = "failed", runErr.Error()
+	}
+	db := in.Store.db
+	if _, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE catalog_batches SET state = ?, error = ?, finished_at = ? WHERE id = ?`),
+		state, msg, time.Now().UTC(), batch); err != nil && runErr == nil {
+		runErr = fmt.Errorf("catalog: finish batch: %w", err)
+	}
+	s, err := in.Summary(ctx, batch)
+	if err != nil && runErr == nil {
+		runErr = err
+	}
+	return s, runErr
+}
+
+// Summary counts the outcomes of a batch's rows and lists the first errors.
+func (in *Ingester) Summary(ctx context.Context, batch int64) (Summary, error) {
+	db := in.Store.db
+	s := Summary{Batch: batch}
+	var errText string
+	if err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT source, state, error FROM catalog_batches WHERE id = ?`), batch).Scan(&s.Source, &s.State, &errText); err != nil {
+		return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, err)
+	}
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT status, COUNT(*) FROM catalog_batch_rows WHERE batch_id = ? GROUP BY status`), batch)
+	if err != nil {
+		return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, err)
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, err)
+		}
+		s.Total += n
+		switch st {
+		case OutcomeAdded:
+			s.Added = n
+		case OutcomeUpdated:
+			s.Updated = n
+		case OutcomeUnchanged:
+			s.Unchanged = n
+		case OutcomeFailed:
+			s.Failed = n
+		case OutcomeDeleted:
+			s.Deleted = n
+		}
+	}
+	rows.Close()
+	rows, err = db.Read.QueryContext(ctx, db.Rebind(`SELECT line, product_id, reason FROM catalog_batch_rows
+		WHERE batch_id = ? AND status = 'failed' ORDER BY line LIMIT ?`), batch, maxSummaryErrors)
+	if err != nil {
+		return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e RowError
+		if err := rows.Scan(&e.Line, &e.ProductID, &e.Reason); err != nil {
+			return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, err)
+		}
+		s.Errors = append(s.Errors, e)
+	}
+	if s.Version, err = in.Store.Version(ctx); err != nil {
+		return s, err
+	}
+	return s, rows.Err()
+}
+
+// Delete removes products from the catalog and the index, recording them
+// in a batch, and snapshots the index. Unknown ids are reported as failed
+// rows.
+func (in *Ingester) Delete(ctx context.Context, ids []string) (Summary, error) {
+	batch, err := in.NewBatch(ctx, "api", "delete")
+	if err != nil {
+		return Summary{}, err
+	}
+	db := in.Store.db
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		for i, id := range ids {
+			status, reason := OutcomeDeleted, ""
+			res, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM products WHERE id = ?`), id)
+			if err != nil {
+				return fmt.Errorf("catalog: delete %s: %w", id, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				status, reason = OutcomeFailed, "unknown product id"
+			} else if _, err := in.Store.bump(ctx, tx); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO catalog_batch_rows(batch_id, line, product_id, status, reason)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT(batch_id, line) DO NOTHING`), batch, i+1, id, status, reason); err != nil {
+				return fmt.Errorf("catalog: record delete of %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err == nil && in.Index != nil {
+		for _, id := range ids {
+			in.Index.Remove(id)
+		}
+		err = in.Index.Snapshot(ctx)
+	}
+	return in.finish(ctx, batch, err)
+}

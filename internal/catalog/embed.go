@@ -1,0 +1,300 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
+)
+
+// Item is the main item found in a product image.
+type Item struct {
+	// Label is the detector label, or "trimmed"/"whole" for packshots.
+	Label string
+	Box   image.Rectangle
+}
+
+// minItemScore is the detector confidence a main-item candidate needs.
+const minItemScore = 0.3
+
+// MainItem picks the product in an image: the detector's best shoppable box
+// (a person box counts, for on-model photos where the garment is the
+// product), weighting confidence by size so the hero item beats small
+// props; without one, the bounding box of the non-white pixels (a packshot on
+// white), or the whole image.
+func MainItem(img image.Image, dets []Detection, shoppable map[string]bool) Item {
+	b := img.Bounds()
+	area := float64(b.Dx() * b.Dy())
+	best, bestScore := -1, 0.0
+	for i, d := range dets {
+		l := strings.ToLower(d.Label)
+		if d.Score < minItemScore || !(shoppable[l] || l == "person") {
+			continue
+		}
+		r := d.Box.Intersect(b)
+		frac := float64(r.Dx()*r.Dy()) / area
+		if frac < 0.02 {
+			continue
+		}
+		if s := float64(d.Score) * math.Sqrt(frac); s > bestScore {
+			best, bestScore = i, s
+		}
+	}
+	if best >= 0 {
+		return Item{Label: strings.ToLower(dets[best].Label), Box: pad(dets[best].Box.Intersect(b), b, 0.04)}
+	}
+	if r, ok := trimWhite(img); ok {
+		return Item{Label: "trimmed", Box: pad(r, b, 0.02)}
+	}
+	return Item{Label: "whole", Box: b}
+}
+
+func pad(r, bounds image.Rectangle, f float64) image.Rectangle {
+	dx, dy := int(float64(r.Dx())*f), int(float64(r.Dy())*f)
+	return image.Rect(r.Min.X-dx, r.Min.Y-dy, r.Max.X+dx, r.Max.Y+dy).Intersect(bounds)
+}
+
+// trimWhite returns the bounding box of pixels that are not near-white, when
+// it is a meaningful part of the image.
+func trimWhite(img image.Image) (image.Rectangle, bool) {
+	b := img.Bounds()
+	const thr = 0xF000 // 240/255 in 16-bit colour
+	minX, minY, maxX, maxY := b.Max.X, b.Max.Y, b.Min.X-1, b.Min.Y-1
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r >= thr && g >= thr && bl >= thr {
+				continue
+			}
+			minX, maxX = min(minX, x), max(maxX, x)
+			minY, maxY = min(minY, y), max(maxY, y)
+		}
+	}
+	if maxX < minX {
+		return b, false
+	}
+	r := image.Rect(minX, minY, maxX+1, maxY+1)
+	frac := float64(r.Dx()*r.Dy()) / float64(b.Dx()*b.Dy())
+	if frac < 0.01 || frac > 0.95 {
+		return b, false
+	}
+	return r, true
+}
+
+// crop copies r out of img so the embedder sees only the item.
+func crop(img image.Image, r image.Rectangle) image.Image {
+	if r == img.Bounds() {
+		return img
+	}
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(r)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(dst, dst.Bounds(), img, r.Min, draw.Src)
+	return dst
+}
+
+func (in *Ingester) shoppable() map[string]bool {
+	m := map[string]bool{}
+	for _, s := range in.Shoppable {
+		m[strings.ToLower(s)] = true
+	}
+	return m
+}
+
+// Embed is the "embed" stage: for every fetched image of the batch it finds
+// the main item and stores the embeddings of the crop and of the whole
+// image. An image whose content (sha256) was already embedded with the same
+// model, for any product, reuses those vectors instead of running the
+// models. Then products whose images are all embedded become ready.
+func (in *Ingester) Embed(ctx context.Context, batch int64, progress ProgressFunc) error {
+	where := `AND i.state = 'fetched' AND p.status <> 'failed'`
+	total := in.countBatchImages(ctx, batch, where)
+	var done int64
+	shop := in.shoppable()
+	err := in.batchImages(ctx, batch, where, func(page []workImage) error {
+		for _, w := range page {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := in.embedOne(ctx, batch, w, shop); err != nil {
+				return err
+			}
+			done++
+			if progress != nil {
+				progress(Progress{Step: "embed", Done: done, Total: total})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return in.markReady(ctx, batch)
+}
+
+func (in *Ingester) embedOne(ctx context.Context, batch int64, w workImage, shop map[string]bool) error {
+	db := in.Store.db
+	var vecs map[string][]float32
+	item, cached, err := in.cachedVectors(ctx, w.sha)
+	if err != nil {
+		return err
+	}
+	if cached != nil {
+		vecs = cached
+	} else if in.Embedder != nil {
+		img, err := in.loadImage(ctx, w.blobKey)
+		if err != nil {
+			return in.failImage(ctx, batch, w, err)
+		}
+		var dets []Detection
+		if in.Detector != nil {
+			if dets, err = in.Detector.Detect(ctx, img); err != nil {
+				return fmt.Errorf("catalog: detect %s: %w", w.id, err)
+			}
+		}
+		item = MainItem(img, dets, shop)
+		imgs := []image.Image{img}
+		if item.Box != img.Bounds() {
+			imgs = append(imgs, crop(img, item.Box))
+		}
+		out, err := in.Embedder.EmbedImages(ctx, imgs)
+		if err != nil {
+			return fmt.Errorf("catalog: embed %s: %w", w.id, err)
+		}
+		if len(out) != len(imgs) {
+			return fmt.Errorf("catalog: embed %s: %d vectors for %d images", w.id, len(out), len(imgs))
+		}
+		vecs = map[string][]float32{KindWhole: out[0], KindCrop: out[len(out)-1]}
+	}
+	now := time.Now().UTC()
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		for kind, v := range vecs {
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO product_vectors(product_seq, image_sha256, kind, model, dim, vector, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(product_seq, image_sha256, kind, model)
+				DO UPDATE SET dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`),
+				w.seq, w.sha, kind, in.Model, len(v), encodeVector(v), now); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, db.Rebind(`UPDATE product_images SET state = 'embedded', item_label = ?, item_box = ?
+			WHERE product_seq = ? AND position = ?`), item.Label, boxString(item.Box), w.seq, w.pos)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: store vectors of %s: %w", w.id, err)
+	}
+	return nil
+}
+
+// cachedVectors returns the vectors already computed for this image content
+// with the current model, and its main item.
+func (in *Ingester) cachedVectors(ctx context.Context, sha string) (Item, map[string][]float32, error) {
+	if in.Embedder == nil {
+		return Item{}, nil, nil
+	}
+	db := in.Store.db
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT v.kind, v.vector, i.item_label, i.item_box
+		FROM product_vectors v JOIN product_images i ON i.product_seq = v.product_seq AND i.sha256 = v.image_sha256
+		WHERE v.image_sha256 = ? AND v.model = ? AND i.state = 'embedded' AND v.kind IN ('crop', 'whole')`), sha, in.Model)
+	if err != nil {
+		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]float32{}
+	var item Item
+	for rows.Next() {
+		var kind, box string
+		var blob []byte
+		if err := rows.Scan(&kind, &blob, &item.Label, &box); err != nil {
+			return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
+		}
+		v, err := decodeVector(blob)
+		if err != nil {
+			return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
+		}
+		out[kind] = v
+		item.Box = parseBox(box)
+	}
+	if err := rows.Err(); err != nil {
+		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
+	}
+	if out[KindCrop] == nil || out[KindWhole] == nil {
+		return Item{}, nil, nil
+	}
+	return item, out, nil
+}
+
+func (in *Ingester) loadImage(ctx context.Context, key string) (image.Image, error) {
+	r, err := in.Blobs.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read image: %w", err)
+	}
+	img, _, err := imageio.DecodeBytes(data, in.limits())
+	return img, err
+}
+
+// markReady flips the batch's pending products whose images are all
+// embedded (or that have none) to ready, drops vectors of images the
+// product no longer has, and bumps the version when anything changed.
+func (in *Ingester) markReady(ctx context.Context, batch int64) error {
+	db := in.Store.db
+	return db.Tx(ctx, func(tx *sql.Tx) error {
+		batchSeqs := `SELECT p.seq FROM catalog_batch_rows r JOIN products p ON p.id = r.product_id
+			WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged')`
+		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE products SET status = 'ready', error = ''
+			WHERE status = 'pending' AND seq IN (`+batchSeqs+`)
+			AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_seq = products.seq AND i.state <> 'embedded')`), batch)
+		if err != nil {
+			return fmt.Errorf("catalog: mark ready: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM product_vectors WHERE product_seq IN (`+batchSeqs+`)
+			AND image_sha256 NOT IN (SELECT i.sha256 FROM product_images i WHERE i.product_seq = product_vectors.product_seq)`), batch); err != nil {
+			return fmt.Errorf("catalog: drop stale vectors: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			_, err = in.Store.bump(ctx, tx)
+		}
+		return err
+	})
+}
+
+func boxString(r image.Rectangle) string {
+	return fmt.Sprintf("%d,%d,%d,%d", r.Min.X, r.Min.Y, r.Max.X, r.Max.Y)
+}
+
+func parseBox(s string) image.Rectangle {
+	var r image.Rectangle
+	if _, err := fmt.Sscanf(s, "%d,%d,%d,%d", &r.Min.X, &r.Min.Y, &r.Max.X, &r.Max.Y); err != nil {
+		return image.Rectangle{}
+	}
+	return r
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+var errNoIndex = errors.New("catalog: no vector index configured")

@@ -1,0 +1,281 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/vitrine-dev/vitrine/internal/vecindex"
+	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
+)
+
+// Filter restricts search results; zero fields are unbounded.
+type Filter struct {
+	Categories   []string `json:"categories,omitempty"`
+	Availability []string `json:"availability,omitempty"`
+	MinPrice     float64  `json:"min_price,omitempty"`
+	MaxPrice     float64  `json:"max_price,omitempty"`
+}
+
+func (f Filter) index() *vecindex.Filter {
+	vf := &vecindex.Filter{Availability: f.Availability, MinPrice: f.MinPrice, MaxPrice: f.MaxPrice}
+	for _, c := range f.Categories {
+		vf.Categories = append(vf.Categories, strings.ToLower(c))
+	}
+	return vf
+}
+
+// Result is one product found by a search.
+type Result struct {
+	Product Product `json:"product"`
+	Score   float32 `json:"score"`
+}
+
+// ItemResults are the products matching one item of a query image.
+type ItemResults struct {
+	// Label is the detector label, "trimmed" for the main item of a
+	// packshot, or "image" for the whole query image.
+	Label   string          `json:"label"`
+	Score   float32         `json:"score,omitempty"`
+	Box     image.Rectangle `json:"box"`
+	Results []Result        `json:"results"`
+}
+
+// Searcher answers image, text and similar-product queries.
+type Searcher struct {
+	Store    *Store
+	Index    *Index
+	Detector Detector
+	Embedder Embedder
+	// Shoppable lists detector labels that are products by themselves.
+	Shoppable []string
+	Limits    imageio.Limits
+}
+
+// maxK caps the number of results of one query.
+const maxK = 200
+
+func clampK(k int) int {
+	if k <= 0 {
+		return 10
+	}
+	return min(k, maxK)
+}
+
+// SearchImage decodes a query image, detects its items and returns the
+// nearest products for each shoppable item, plus for the whole image (last).
+func (s *Searcher) SearchImage(ctx context.Context, data []byte, k int, f Filter) ([]ItemResults, error) {
+	if s.Embedder == nil || s.Index == nil {
+		return nil, errIndexNotReady
+	}
+	img, _, err := imageio.DecodeBytes(data, s.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: search image: %w", err)
+	}
+	var dets []Detection
+	if s.Detector != nil {
+		if dets, err = s.Detector.Detect(ctx, img); err != nil {
+			return nil, fmt.Errorf("catalog: search image: detect: %w", err)
+		}
+	}
+	shop := map[string]bool{}
+	for _, l := range s.Shoppable {
+		shop[strings.ToLower(l)] = true
+	}
+	var items []ItemResults
+	imgs := []image.Image{}
+	b := img.Bounds()
+	for _, d := range dets {
+		l := strings.ToLower(d.Label)
+		r := d.Box.Intersect(b)
+		if d.Score < minItemScore || !(shop[l] || l == "person") || r.Dx() < 8 || r.Dy() < 8 {
+			continue
+		}
+		items = append(items, ItemResults{Label: l, Score: d.Score, Box: r})
+		imgs = append(imgs, crop(img, pad(r, b, 0.04)))
+	}
+	if len(items) == 0 {
+		// A packshot-like query: its main item, as at ingestion.
+		if it := MainItem(img, nil, nil); it.Box != b {
+			items = append(items, ItemResults{Label: it.Label, Box: it.Box})
+			imgs = append(imgs, crop(img, it.Box))
+		}
+	}
+	items = append(items, ItemResults{Label: "image", Box: b})
+	imgs = append(imgs, img)
+	vecs, err := s.Embedder.EmbedImages(ctx, imgs)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: search image: embed: %w", err)
+	}
+	if len(vecs) != len(imgs) {
+		return nil, fmt.Errorf("catalog: search image: %d vectors for %d crops", len(vecs), len(imgs))
+	}
+	for i := range items {
+		if items[i].Results, err = s.knn(ctx, vecs[i], k, f, ""); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// Similar returns the products nearest to a product's own vectors, without
+// the product itself.
+func (s *Searcher) Similar(ctx context.Context, id string, k int, f Filter) ([]Result, error) {
+	if s.Index == nil {
+		return nil, errIndexNotReady
+	}
+	vs, err := s.Store.ProductVectors(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		if _, err := s.Store.Get(ctx, id); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("catalog: similar to %s: the product has no image vectors", id)
+	}
+	// Merge the neighbours of each of its vectors, best score per product.
+	best := map[string]float32{}
+	for _, v := range vs {
+		if v.Kind != KindCrop && v.Kind != KindWhole || v.Model != s.Index.model {
+			continue
+		}
+		hits, err := s.Index.Search(v.Vec, clampK(k)+1, f.index())
+		if err != nil {
+			return nil, fmt.Errorf("catalog: similar to %s: %w", id, err)
+		}
+		for _, h := range hits {
+			if h.Product != id && h.Score > best[h.Product] {
+				best[h.Product] = h.Score
+			}
+		}
+	}
+	return s.results(ctx, best, clampK(k))
+}
+
+func (s *Searcher) knn(ctx context.Context, q []float32, k int, f Filter, exclude string) ([]Result, error) {
+	hits, err := s.Index.Search(q, clampK(k), f.index())
+	if err != nil {
+		return nil, fmt.Errorf("catalog: search: %w", err)
+	}
+	best := map[string]float32{}
+	for _, h := range hits {
+		if h.Product != exclude {
+			best[h.Product] = max(best[h.Product], h.Score)
+		}
+	}
+	return s.results(ctx, best, clampK(k))
+}
+
+// results loads the products of best and orders them by score.
+func (s *Searcher) results(ctx context.Context, best map[string]float32, k int) ([]Result, error) {
+	ids := make([]string, 0, len(best))
+	for id := range best {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if best[ids[i]] != best[ids[j]] {
+			return best[ids[i]] > best[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	if len(ids) > k {
+		ids = ids[:k]
+	}
+	ps, err := s.Store.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Result{Product: p, Score: best[p.ID]})
+	}
+	return out, nil
+}
+
+// SearchText ranks products by full-text relevance of the query over title,
+// brand, category, colour and attribute values. Every query word must match
+// (a word is also matched as a prefix); when that finds nothing, any word
+// may match.
+func (s *Searcher) SearchText(ctx context.Context, query string, k int, f Filter) ([]Result, error) {
+	words := strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	if len(words) == 0 {
+		return nil, fmt.Errorf("catalog: search text: empty query")
+	}
+	if len(words) > 32 {
+		words = words[:32]
+	}
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = `"` + w + `"*` // quoted: FTS5 operators in user text are plain words
+	}
+	for _, op := range []string{" AND ", " OR "} {
+		rs, err := s.Store.textSearch(ctx, strings.Join(terms, op), clampK(k), f)
+		if err != nil || len(rs) > 0 || len(terms) == 1 {
+			return rs, err
+		}
+	}
+	return nil, nil
+}
+
+// textSearch runs an FTS5 MATCH query. It is the one place that knows the
+// SQLite full-text syntax; a PostgreSQL store implements it with tsvector.
+func (st *Store) textSearch(ctx context.Context, match string, k int, f Filter) ([]Result, error) {
+	q := `SELECT p.id, -bm25(products_fts, 4.0, 2.0, 2.0, 2.0, 1.0) AS score FROM products_fts
+		JOIN products p ON p.seq = products_fts.rowid WHERE products_fts MATCH ?`
+	args := []any{match}
+	if len(f.Categories) > 0 {
+		q += ` AND lower(p.category) IN (?` + strings.Repeat(",?", len(f.Categories)-1) + `)`
+		for _, c := range f.Categories {
+			args = append(args, strings.ToLower(c))
+		}
+	}
+	if len(f.Availability) > 0 {
+		q += ` AND p.availability IN (?` + strings.Repeat(",?", len(f.Availability)-1) + `)`
+		args = append(args, anySlice(f.Availability)...)
+	}
+	if f.MinPrice > 0 {
+		q += ` AND p.price >= ?`
+		args = append(args, f.MinPrice)
+	}
+	if f.MaxPrice > 0 {
+		q += ` AND p.price <= ?`
+		args = append(args, f.MaxPrice)
+	}
+	q += ` ORDER BY score DESC, p.id LIMIT ?`
+	args = append(args, k)
+	rows, err := st.db.Read.QueryContext(ctx, st.db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: search text: %w", err)
+	}
+	var ids []string
+	score := map[string]float32{}
+	for rows.Next() {
+		var id string
+		var sc float64
+		if err := rows.Scan(&id, &sc); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("catalog: search text: %w", err)
+		}
+		ids = append(ids, id)
+		score[id] = float32(sc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: search text: %w", err)
+	}
+	ps, err := st.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Result{Product: p, Score: score[p.ID]})
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ import (
 	"image"
 	_ "image/jpeg"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,6 +33,10 @@ func buildColourIndex(t *testing.T, shop *shoptest.Shop) *colourIndex {
 	dir := filepath.Join(samplesDir(t), "catalog", "images")
 	ix := &colourIndex{g: hnsw.NewGraph[string](), vec: map[string][]float32{}, cat: map[string]string{}}
 	ix.g.Distance = hnsw.EuclideanDistance
+	// A wide beam and a fixed seed make the 420-item search exact and
+	// repeatable, so the test can compare with brute force.
+	ix.g.EfSearch = 200
+	ix.g.Rng = rand.New(rand.NewSource(7))
 	for _, it := range shop.Items() {
 		v, err := meanColour(filepath.Join(dir, it.Image))
 		if err != nil {
@@ -84,8 +89,11 @@ func (ix *colourIndex) SimilarProducts(ctx context.Context, id, category string,
 		return nil, fmt.Errorf("colour index: unknown product %s", id)
 	}
 	for n := 4 * k; ; n *= 2 {
+		nodes := ix.g.Search(v, n)
+		// The graph returns neighbours unordered; Similar promises best first.
+		sort.Slice(nodes, func(i, j int) bool { return dist(v, nodes[i].Value) < dist(v, nodes[j].Value) })
 		var out []string
-		for _, node := range ix.g.Search(v, n) {
+		for _, node := range nodes {
 			if node.Key != id && (category == "" || ix.cat[node.Key] == category) {
 				out = append(out, node.Key)
 			}

@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/eval/gen"
+)
+
+// Suite fills one section of a report.
+type Suite struct {
+	Name  string
+	Title string
+	Run   func(ctx context.Context, env *Env, s *Section) error
+}
+
+// ErrSkip, returned (possibly wrapped) by a suite, marks its section as
+// skipped rather than failed: a component or input it needs is missing.
+var ErrSkip = errors.New("skipped")
+
+func skipf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrSkip}, args...)...)
+}
+
+// Env is what suites run against. Components left nil make the suites
+// that need them report "skipped".
+type Env struct {
+	Log *slog.Logger
+	// SamplesDir holds catalog/ and videos/ (the bundled sample data).
+	SamplesDir string
+	// CatalogDir is the catalog (products.csv + images) to ingest and to
+	// draw generated products from; default SamplesDir/catalog.
+	CatalogDir string
+	// ModelsDir holds the ONNX models (hashed into the report).
+	ModelsDir string
+	// WorkDir is scratch space for generated videos and databases.
+	WorkDir string
+	// Versions are merged into the report (e.g. onnxruntime, vitrine).
+	Versions map[string]string
+
+	// GenSeed and GenVideos choose the generated evaluation set
+	// (defaults 1 and 3).
+	GenSeed   uint64
+	GenVideos int
+
+	Shots    ShotDetector
+	Pipeline Pipeline
+	API      APIFactory
+	// ANN tunes the ann suite; zero values take its defaults.
+	ANN ANNOptions
+
+	genOnce sync.Once
+	genSet  []*gen.Result
+	genErr  error
+
+	ingestOnce sync.Once
+	ingested   IngestResult
+	ingestErr  error
+}
+
+func (e *Env) log() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
+}
+
+func (e *Env) catalogDir() string {
+	if e.CatalogDir != "" {
+		return e.CatalogDir
+	}
+	return filepath.Join(e.SamplesDir, "catalog")
+}
+
+// generated returns the generated evaluation set, writing it on first use.
+func (e *Env) generated(ctx context.Context) ([]*gen.Result, error) {
+	e.genOnce.Do(func() {
+		n := e.GenVideos
+		if n <= 0 {
+			n = 3
+		}
+		seed := e.GenSeed
+		if seed == 0 {
+			seed = 1
+		}
+		cfg := gen.Config{
+			CatalogDir:  e.catalogDir(),
+			Backgrounds: gen.SampleBackgrounds(e.SamplesDir),
+			Seed:        seed,
+			Logger:      e.log(),
+		}
+		e.genSet, e.genErr = gen.GenerateSet(ctx, cfg, filepath.Join(e.WorkDir, "generated"), n)
+	})
+	return e.genSet, e.genErr
+}
+
+// ingest ingests the catalog once through the pipeline.
+func (e *Env) ingest(ctx context.Context) (IngestResult, error) {
+	e.ingestOnce.Do(func() {
+		start := time.Now()
+		e.ingested, e.ingestErr = e.Pipeline.IngestCatalog(ctx, e.catalogDir())
+		if e.ingested.Elapsed == 0 {
+			e.ingested.Elapsed = time.Since(start)
+		}
+	})
+	return e.ingested, e.ingestErr
+}
+
+// Suites lists every suite in report order.
+func Suites() []Suite {
+	return []Suite{
+		{Name: "shots", Title: "Shot boundaries", Run: runShots},
+		{Name: "ann", Title: "ANN index vs brute force", Run: runANN},
+		{Name: "ingest", Title: "Catalog ingestion", Run: runIngest},
+		{Name: "e2e", Title: "End to end: accuracy and speed", Run: runE2E},
+		{Name: "api", Title: "API under bounded loopback load", Run: runAPI},
+	}
+}
+
+// Select returns the named suites in report order; no names selects all.
+func Select(names []string) ([]Suite, error) {
+	all := Suites()
+	if len(names) == 0 {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []Suite
+	for _, s := range all {
+		if want[s.Name] {
+			out = append(out, s)
+			delete(want, s.Name)
+		}
+	}
+	if len(want) > 0 {
+		var known []string
+		for _, s := range all {
+			known = append(known, s.Name)
+		}
+		var bad []string
+		for n := range want {
+			bad = append(bad, n)
+		}
+		return nil, fmt.Errorf("bench: unknown suite %s (known: %s)", strings.Join(bad, ", "), strings.Join(known, ", "))
+	}
+	return out, nil
+}
+
+// Run runs the suites against env and returns the report. A failing or
+// skipped suite is recorded in its section; Run itself fails only when
+// ctx ends.
+func Run(ctx context.Context, env *Env, suites []Suite) (*Report, error) {
+	start := time.Now()
+	r := &Report{
+		Schema:   Schema,
+		Started:  start.UTC().Truncate(time.Second),
+		Machine:  DetectMachine(),
+		Versions: ToolVersions(ctx),
+		Data:     map[string]string{},
+	}
+	for k, v := range env.Versions {
+		r.Versions[k] = v
+	}
+	if env.ModelsDir != "" {
+		if ms, err := HashModels(env.ModelsDir); err == nil {
+			r.Models = ms
+		} else {
+			env.log().WarnContext(ctx, "bench: models not hashed", "err", err)
+		}
+	}
+	if env.SamplesDir != "" {
+		r.Data["catalog"] = filepath.Base(env.catalogDir())
+		r.Data["videos"] = "sample videos (" + filepath.Base(env.SamplesDir) + "/videos)"
+	}
+	for _, su := range suites {
+		if err := ctx.Err(); err != nil {
+			return r, fmt.Errorf("bench: %w", err)
+		}
+		sec := &Section{Name: su.Name, Title: su.Title, Status: StatusOK, Metrics: []Metric{}}
+		env.log().InfoContext(ctx, "bench: suite start", "suite", su.Name)
+		t0 := time.Now()
+		err := su.Run(ctx, env, sec)
+		sec.ElapsedS = time.Since(t0).Seconds()
+		switch {
+		case errors.Is(err, ErrSkip):
+			sec.Status = StatusSkipped
+			sec.Note = err.Error()
+		case err != nil:
+			sec.Status = StatusFailed
+			sec.Note = err.Error()
+		}
+		env.log().InfoContext(ctx, "bench: suite done", "suite", su.Name, "status", sec.Status, "elapsed", time.Since(t0).Round(time.Millisecond), "note", sec.Note)
+		r.Sections = append(r.Sections, sec)
+	}
+	r.DurationS = time.Since(start).Seconds()
+	return r, nil
+}

@@ -169,7 +169,7 @@ func TestDecodeYOLOX(t *testing.T) {
 	o := make([]float32, rows*cols)
 	// Anchor at stride 16, cell (1,0) -> row 16 + 0*2 + 1 = 17.
 	r := o[17*cols:]
-	r[0], r[1] = 0.5, 0.25              // centre (1.5*16, 0.25*16) = (24, 4)
+	r[0], r[1] = 0.5, 0.25                 // centre (1.5*16, 0.25*16) = (24, 4)
 	r[2], r[3] = float32(math.Log(0.5)), 0 // w = 8, h = 16
 	r[4], r[5], r[6] = 0.9, 0.2, 0.8
 	// A weak anchor below threshold.
@@ -226,9 +226,9 @@ func TestDecodeYOLOv8(t *testing.T) {
 
 func TestNMS(t *testing.T) {
 	a := Detection{Class: 0, Score: 0.9, Box: Box{0, 0, 10, 10}}
-	b := Detection{Class: 0, Score: 0.8, Box: Box{1, 1, 11, 11}}  // IoU ~0.68 with a
+	b := Detection{Class: 0, Score: 0.8, Box: Box{1, 1, 11, 11}}   // IoU ~0.68 with a
 	c := Detection{Class: 0, Score: 0.7, Box: Box{20, 20, 30, 30}} // disjoint
-	d := Detection{Class: 1, Score: 0.6, Box: Box{0, 0, 10, 10}}  // other class
+	d := Detection{Class: 1, Score: 0.6, Box: Box{0, 0, 10, 10}}   // other class
 	for _, tc := range []struct {
 		name string
 		in   []Detection

@@ -240,3 +240,33 @@ func Cosine(a, b []float32) float32 {
 	}
 	return s
 }
+
+// Mean returns the element-wise mean of vectors (nil for none). Subtracting
+// a catalogue's mean before comparing (Centered) gives ImageNet-backbone
+// embeddings, whose features are all non-negative, much more contrast.
+func Mean(vecs [][]float32) []float32 {
+	if len(vecs) == 0 {
+		return nil
+	}
+	m := make([]float32, len(vecs[0]))
+	for _, v := range vecs {
+		for k := range min(len(v), len(m)) {
+			m[k] += v[k]
+		}
+	}
+	inv := 1 / float32(len(vecs))
+	for k := range m {
+		m[k] *= inv
+	}
+	return m
+}
+
+// Centered returns v minus mean, L2-normalised, as a new vector.
+func Centered(v, mean []float32) []float32 {
+	out := slices.Clone(v)
+	for k := range min(len(out), len(mean)) {
+		out[k] -= mean[k]
+	}
+	Normalize(out)
+	return out
+}

@@ -75,7 +75,7 @@ var aliases = map[string]field{
 	"category": fCategory, "product_type": fCategory,
 	"colour": fColour, "color": fColour, "basecolour": fColour,
 	"price": fPrice, "sale_price": fPrice,
-	"currency": fCurrency,
+	"currency":     fCurrency,
 	"availability": fAvailability, "stock": fAvailability, "in_stock": fAvailability,
 	"rating": fRating, "rating_count": fRatingCount, "ratings": fRatingCount, "review_count": fRatingCount,
 	"url": fURL, "product_url": fURL, "link": fURL,

@@ -44,12 +44,21 @@ type ItemResults struct {
 	Results []Result        `json:"results"`
 }
 
+// TextEncoder embeds text into the image embedder's space (a CLIP-style
+// pair; internal/vision.TextEncoder).
+type TextEncoder interface {
+	EmbedTexts(ctx context.Context, texts []string) ([][]float32, error)
+}
+
 // Searcher answers image, text and similar-product queries.
 type Searcher struct {
 	Store    *Store
 	Index    *Index
 	Detector Detector
 	Embedder Embedder
+	// Text, when set, makes text search semantic (k-NN of the encoded
+	// query); without it text search is full-text over product fields.
+	Text TextEncoder
 	// Shoppable lists detector labels that are products by themselves.
 	Shoppable []string
 	Limits    imageio.Limits
@@ -206,6 +215,15 @@ func (s *Searcher) SearchText(ctx context.Context, query string, k int, f Filter
 	})
 	if len(words) == 0 {
 		return nil, fmt.Errorf("catalog: search text: empty query")
+	}
+	if s.Text != nil && s.Index != nil {
+		vs, err := s.Text.EmbedTexts(ctx, []string{query})
+		if err != nil {
+			return nil, fmt.Errorf("catalog: search text: encode: %w", err)
+		}
+		if len(vs) == 1 && len(vs[0]) == s.Index.Dim() {
+			return s.knn(ctx, vs[0], k, f, "")
+		}
 	}
 	if len(words) > 32 {
 		words = words[:32]

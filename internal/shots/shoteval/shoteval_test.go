@@ -1,0 +1,112 @@
+package shoteval
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/eval/score"
+	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/shots"
+)
+
+func samplesDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("VITRINE_SAMPLES")
+	if dir == "" {
+		root, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				break
+			}
+			parent := filepath.Dir(root)
+			if parent == root {
+				t.Fatal("go.mod not found above the test directory")
+			}
+			root = parent
+		}
+		dir = filepath.Join(root, "..", "shared", "data")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "videos")); err != nil {
+		t.Skipf("sample videos not available at %s: %v", filepath.Join(dir, "videos"), err)
+	}
+	return dir
+}
+
+// TestEvaluationSet generates videos with exactly known cuts, dissolves and
+// fades, runs the detector and checks the F1 goals (cuts >= 0.95, gradual
+// transitions >= 0.80) with a tolerance of 2 frames around each truth span.
+func TestEvaluationSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders evaluation videos")
+	}
+	ctx := context.Background()
+	videos := 4
+	if v, err := strconv.Atoi(os.Getenv("SHOTEVAL_VIDEOS")); err == nil && v > 0 {
+		videos = v
+	}
+	cases, err := Generate(ctx, Options{SamplesDir: samplesDir(t), OutDir: t.TempDir(), Seed: 1, Videos: videos, Shots: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		info, err := media.Probe(ctx, c.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.FrameCount != c.Truth.Frames {
+			t.Fatalf("%s: %d frames, truth says %d", c.Path, info.FrameCount, c.Truth.Frames)
+		}
+	}
+	total, per, err := Evaluate(ctx, cases, shots.Config{}, media.FrameOptions{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pc := range per {
+		t.Logf("%s: cut %+v gradual %+v", filepath.Base(pc.Case.Path), pc.Score.Cut, pc.Score.Gradual)
+		logMisses(t, pc)
+	}
+	t.Logf("TOTAL cut P=%.3f R=%.3f F1=%.3f (tp %d fp %d fn %d); gradual P=%.3f R=%.3f F1=%.3f (tp %d fp %d fn %d)",
+		total.Cut.Precision, total.Cut.Recall, total.Cut.F1, total.Cut.TP, total.Cut.FP, total.Cut.FN,
+		total.Gradual.Precision, total.Gradual.Recall, total.Gradual.F1, total.Gradual.TP, total.Gradual.FP, total.Gradual.FN)
+	if total.Cut.F1 < 0.95 {
+		t.Errorf("cut F1 %.3f below 0.95", total.Cut.F1)
+	}
+	if total.Gradual.F1 < 0.80 {
+		t.Errorf("gradual F1 %.3f below 0.80", total.Gradual.F1)
+	}
+}
+
+// logMisses lists truth boundaries without a detection and detections
+// without a truth boundary, to explain the score.
+func logMisses(t *testing.T, pc CaseResult) {
+	truth := score.TruthBoundaries(pc.Case.Truth)
+	pred := Boundaries(pc.Result)
+	near := func(p score.Boundary, tb score.Boundary) bool {
+		return p.Frame >= tb.Lo-2 && p.Frame <= tb.Hi+2 && p.Kind == tb.Kind
+	}
+	for i, tb := range truth {
+		found := false
+		for _, p := range pred {
+			found = found || near(p, tb)
+		}
+		if !found {
+			t.Logf("  missed %s (%s) at %d span %d..%d", tb.Kind, pc.Case.Kinds[i], tb.Frame, tb.Lo, tb.Hi)
+		}
+	}
+	for j, p := range pred {
+		found := false
+		for _, tb := range truth {
+			found = found || near(p, tb)
+		}
+		if !found {
+			b := pc.Result.Boundaries[j]
+			t.Logf("  false %s at %d (span %d..%d, score %.3f)", b.Transition, p.Frame, b.SpanStart, b.SpanEnd, b.Score)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Stable error codes. Clients branch on these, never on messages; add new
+// codes, never rename one.
+const (
+	CodeBadRequest        = "bad_request"
+	CodeMissingKey        = "missing_api_key"
+	CodeInvalidKey        = "invalid_api_key"
+	CodeInsufficientScope = "insufficient_scope"
+	CodeNotFound          = "not_found"
+	CodeMethodNotAllowed  = "method_not_allowed"
+	CodeConflict          = "conflict"
+	CodeTooLarge          = "payload_too_large"
+	CodeUnavailable       = "unavailable"
+	CodeInternal          = "internal"
+)
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// WriteError writes {"error":{"code":…,"message":…}} with status.
+func WriteError(w http.ResponseWriter, status int, code, msg string) {
+	var b ErrorBody
+	b.Error.Code, b.Error.Message = code, msg
+	WriteJSON(w, status, b)
+}
+
+// DecodeJSON reads a JSON request body of at most max bytes into v,
+// refusing unknown fields. An empty body leaves v unchanged.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("request body larger than %d bytes", max)
+		}
+		return fmt.Errorf("invalid JSON body: %w", err)
+	}
+	return nil
+}
+
+// PathID parses the {name} path value as a positive integer id.
+func PathID(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s %q is not a positive integer", name, s)
+	}
+	return id, nil
+}
+
+// QueryInt parses an optional integer query parameter.
+func QueryInt(r *http.Request, name string, def int64) (int64, error) {
+	s := strings.TrimSpace(r.URL.Query().Get(name))
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("query parameter %s=%q is not an integer", name, s)
+	}
+	return n, nil
+}

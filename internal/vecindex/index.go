@@ -88,8 +88,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.ExactThreshold = DefaultExactThreshold
 	}
 	if c.ExactThreshold < 0 {
-		c.ExactThreshold = 0
+		c.ExactThreshold = -1
 	}
+	c.ExactThreshold = min(c.ExactThreshold, math.MaxInt32)
 	if c.Capacity < 0 {
 		c.Capacity = 0
 	}

@@ -170,31 +170,11 @@ func Measure(ctx context.Context, opt MeasureOptions) (Report, error) {
 		return Report{}, fmt.Errorf("vecindex: measure: %w", err)
 	}
 	cfg := opt.Config
-	cfg.Dim = opt.Data.Dim
-	cfg.Capacity = opt.N
-	ix, err := New(cfg)
+	cfg.ExactThreshold = -1 // measure the graph, never the fallback
+	ix, build, err := buildSynthetic(ctx, gen, opt.N, cfg, log)
 	if err != nil {
 		return Report{}, fmt.Errorf("vecindex: measure: %w", err)
 	}
-	ix.SetEfSearch(ix.Config().EfSearch)
-	ix.cfg.ExactThreshold = 0 // measure the graph, never the fallback
-	v := make([]float32, opt.Data.Dim)
-	start := time.Now()
-	for i := range opt.N {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return Report{}, fmt.Errorf("vecindex: measure: build: %w", err)
-			}
-			if i > 0 && i%(1<<17) == 0 {
-				log.Info("vecindex: measure: building", "done", i, "of", opt.N, "elapsed", time.Since(start).Round(time.Second))
-			}
-		}
-		gen.Fill(v)
-		if err := ix.Upsert(strconv.Itoa(i), v, Attrs{}); err != nil {
-			return Report{}, fmt.Errorf("vecindex: measure: build: %w", err)
-		}
-	}
-	build := time.Since(start)
 	r := Report{
 		N: opt.N, Dim: opt.Data.Dim, Queries: opt.Queries, K: opt.K,
 		M: ix.cfg.M, EfConstruction: ix.cfg.EfConstruction, EfSearch: ix.efSearch,
@@ -237,6 +217,33 @@ func Measure(ctx context.Context, opt MeasureOptions) (Report, error) {
 	}
 	log.Info("vecindex: measure", "report", r.String())
 	return r, nil
+}
+
+// buildSynthetic inserts n vectors from gen with ids "0".."n-1".
+func buildSynthetic(ctx context.Context, gen *Generator, n int, cfg Config, log *slog.Logger) (*Index, time.Duration, error) {
+	cfg.Dim = gen.s.Dim
+	cfg.Capacity = n
+	ix, err := New(cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	v := make([]float32, cfg.Dim)
+	start := time.Now()
+	for i := range n {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, fmt.Errorf("build: %w", err)
+			}
+			if i > 0 && i%(1<<17) == 0 {
+				log.Info("vecindex: building synthetic index", "done", i, "of", n, "elapsed", time.Since(start).Round(time.Second))
+			}
+		}
+		gen.Fill(v)
+		if err := ix.Upsert(strconv.Itoa(i), v, Attrs{}); err != nil {
+			return nil, 0, fmt.Errorf("build: %w", err)
+		}
+	}
+	return ix, time.Since(start), nil
 }
 
 // overlap counts the IDs of want also present in got.

@@ -14,7 +14,7 @@ import (
 // Snapshot format (little endian):
 //
 //	magic "VTRNVIDX", version u32
-//	dim, M, efConstruction, efSearch, exactThreshold u32; seed, stamp u64
+//	dim, M, efConstruction, efSearch u32, exactThreshold i32; seed, stamp u64
 //	nodes, deleted u64; entry i64; topLevel u32
 //	3 string tables (products, categories, availabilities): count u32,
 //	  then count-1 strings (code 0 is always "")
@@ -66,7 +66,7 @@ func (ix *Index) Save(w io.Writer) error {
 	e.u32(uint32(c.M))
 	e.u32(uint32(c.EfConstruction))
 	e.u32(uint32(ix.efSearch))
-	e.u32(uint32(c.ExactThreshold))
+	e.u32(uint32(int32(c.ExactThreshold)))
 	e.u64(c.Seed)
 	e.u64(ix.stamp)
 	e.u64(uint64(len(ix.ids)))
@@ -211,7 +211,7 @@ func (d *decoder) header() (h Header, entry int64, top int) {
 	}
 	c := Config{
 		Dim: int(d.u32()), M: int(d.u32()), EfConstruction: int(d.u32()),
-		EfSearch: int(d.u32()), ExactThreshold: int(d.u32()),
+		EfSearch: int(d.u32()), ExactThreshold: int(int32(d.u32())),
 	}
 	c.Seed = d.u64()
 	h.Stamp = d.u64()
@@ -221,7 +221,7 @@ func (d *decoder) header() (h Header, entry int64, top int) {
 	if d.err != nil {
 		return h, 0, 0
 	}
-	if c.EfConstruction < 1 || c.EfSearch < 1 || c.ExactThreshold < 0 {
+	if c.EfConstruction < 1 || c.EfSearch < 1 || c.ExactThreshold == 0 {
 		d.fail("bad search parameters")
 		return h, 0, 0
 	}
@@ -242,8 +242,9 @@ func (d *decoder) header() (h Header, entry int64, top int) {
 	return h, entry, top
 }
 
-// ReadHeader reads only the header of a snapshot, so a caller can compare
-// its stamp before paying for a full Load.
+// ReadHeader reads the header of a snapshot, so a caller can compare its
+// stamp before paying for a full Load. It may read past the header (it
+// buffers), so open the snapshot again to Load it.
 func ReadHeader(r io.Reader) (Header, error) {
 	d := &decoder{r: bufio.NewReader(r), crc: crc32.New(castagnoli)}
 	h, _, _ := d.header()
@@ -367,6 +368,18 @@ func load(r io.Reader) (*Index, error) {
 	}
 	if binary.LittleEndian.Uint32(tail[:]) != sum {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+	}
+	// An upper-layer link must point at a node that lives on that layer,
+	// or a search would index past the target's link slots.
+	for i, up := range ix.upper {
+		for l := 1; l <= int(ix.levels[i]); l++ {
+			sl := up[(l-1)*(ix.m+1):]
+			for _, x := range sl[1 : 1+sl[0]] {
+				if int(ix.levels[x]) < l {
+					return nil, fmt.Errorf("%w: node %d links to node %d on layer %d above its level", ErrCorrupt, i, x, l)
+				}
+			}
+		}
 	}
 	if n > 0 && int(ix.levels[entry]) != top {
 		return nil, fmt.Errorf("%w: entry point level %d, top level %d", ErrCorrupt, ix.levels[entry], top)

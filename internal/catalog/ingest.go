@@ -179,7 +179,7 @@ func (in *Ingester) ParseFile(ctx context.Context, batch int64, path string, pro
 			progress(Progress{Step: "parse", Done: cr.n, Total: total})
 		}
 	}
-	return in.parseRows(ctx, batch, next, report)
+	return in.parseRows(ctx, batch, next, report, nil)
 }
 
 // ParseProducts is the "parse" stage for products given directly (REST
@@ -199,17 +199,22 @@ func (in *Ingester) ParseProducts(ctx context.Context, batch int64, ps []Product
 		} else if !dup {
 			seen[r.Product.ID] = r.Line
 		}
-		for _, src := range r.Product.Images {
-			if r.Err == nil && !isURL(src) && !strings.HasPrefix(src, "blob:") {
-				r.Err = fmt.Errorf("image %q: want an http(s) URL or an uploaded blob: reference", truncate(src, 60))
-			}
-		}
 		return r, nil
 	}
-	return in.parseRows(ctx, batch, next, nil)
+	return in.parseRows(ctx, batch, next, nil, apiImagesOnly)
 }
 
-func (in *Ingester) parseRows(ctx context.Context, batch int64, next func() (Row, error), report func()) error {
+// apiImagesOnly refuses image paths in batches that have no directory to
+// resolve them against.
+func apiImagesOnly(r *Row) {
+	for _, src := range r.Product.Images {
+		if r.Err == nil && !isURL(src) && !strings.HasPrefix(src, "blob:") {
+			r.Err = fmt.Errorf("image %q: want an http(s) URL or an uploaded blob: reference", truncate(src, 60))
+		}
+	}
+}
+
+func (in *Ingester) parseRows(ctx context.Context, batch int64, next func() (Row, error), report func(), check func(*Row)) error {
 	db := in.Store.db
 	done := map[int]bool{}
 	rows, err := db.Write.QueryContext(ctx, db.Rebind(`SELECT line FROM catalog_batch_rows WHERE batch_id = ?`), batch)
@@ -269,6 +274,9 @@ func (in *Ingester) parseRows(ctx context.Context, batch int64, next func() (Row
 		}
 		if done[r.Line] {
 			continue
+		}
+		if check != nil {
+			check(&r)
 		}
 		chunk = append(chunk, r)
 		if len(chunk) >= parseChunk {

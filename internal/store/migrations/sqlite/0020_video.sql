@@ -51,9 +51,12 @@ CREATE TABLE video_frames (
 	PRIMARY KEY (video_id, frame)
 );
 
--- Boxes are in pixels of the displayed (rotated) frame. source is
--- "detector" for the object detector or "garment" for a region derived from
--- a person box.
+-- Boxes are normalised to the frame (0..1). source is "detector" (a
+-- shoppable detector class), "garment" (a region of a person box) or
+-- "proposal" (a box of any other class, kept for the matcher to judge);
+-- grp is what tracking may link (same group, same object). The quality
+-- columns and vectors (little-endian float32) feed crop selection and
+-- matching without decoding the frame again.
 CREATE TABLE video_detections (
 	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
 	frame INTEGER NOT NULL,
@@ -66,7 +69,14 @@ CREATE TABLE video_detections (
 	y0 REAL NOT NULL,
 	x1 REAL NOT NULL,
 	y1 REAL NOT NULL,
-	source TEXT NOT NULL DEFAULT 'detector',
+	source TEXT NOT NULL,
+	grp TEXT NOT NULL,
+	sharpness REAL NOT NULL DEFAULT 0,
+	edge_cut REAL NOT NULL DEFAULT 0,
+	occlusion REAL NOT NULL DEFAULT 0,
+	embedding BLOB,
+	appearance BLOB,
+	colour BLOB,
 	track_id INTEGER,
 	PRIMARY KEY (video_id, frame, k)
 );
@@ -97,6 +107,7 @@ CREATE TABLE video_track_embeddings (
 	kind TEXT NOT NULL,
 	model TEXT NOT NULL,
 	frame INTEGER NOT NULL,
+	t REAL NOT NULL,
 	quality REAL NOT NULL,
 	dim INTEGER NOT NULL,
 	vector BLOB NOT NULL,
@@ -119,6 +130,7 @@ CREATE INDEX video_matches_product ON video_matches(product_id);
 CREATE TABLE shoppable_docs (
 	video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
 	version INTEGER NOT NULL,
+	workflow_id INTEGER NOT NULL DEFAULT 0,
 	catalog_version TEXT NOT NULL DEFAULT '',
 	doc TEXT NOT NULL,
 	vtt TEXT NOT NULL,

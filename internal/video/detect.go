@@ -1,0 +1,285 @@
+package video
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"image"
+	"sort"
+	"strings"
+
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/vision"
+)
+
+// Detection sources.
+const (
+	SourceDetector = "detector" // a shoppable detector class (handbag, tie, …)
+	SourceGarment  = "garment"  // a garment region of a person
+	SourceProposal = "proposal" // any other detector box, judged by the matcher
+)
+
+// Thresholds for the inputs of the garment labeler: persons and shoppable
+// classes must be confident; everything else is a low-threshold proposal.
+const (
+	personMinScore    = 0.4
+	shoppableMinScore = 0.3
+	proposalNMS       = 0.6
+)
+
+// detRow is one stored detection with what crop selection, tracking and
+// matching need.
+type detRow struct {
+	Frame      int
+	K          int
+	T          float64
+	Shot       int
+	Label      string
+	Score      float64
+	Box        [4]float64 // normalised x0, y0, x1, y1
+	Source     string
+	Group      string
+	Sharpness  float64
+	EdgeCut    float64
+	Occlusion  float64
+	Embedding  []float32
+	Appearance []float32
+	Colour     []float32
+	TrackID    int
+}
+
+func (s *Service) loadFrames(ctx context.Context, id string) ([]sampledFrame, error) {
+	db := s.deps.DB
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT frame, t, shot, sharpness FROM video_frames WHERE video_id = ? ORDER BY frame`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load sampled frames: %w", err)
+	}
+	defer rows.Close()
+	var out []sampledFrame
+	for rows.Next() {
+		var f sampledFrame
+		if err := rows.Scan(&f.Frame, &f.T, &f.Shot, &f.Sharpness); err != nil {
+			return nil, fmt.Errorf("load sampled frames: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// detect decodes the sampled frames at detector resolution and stores the
+// detections of each: shoppable classes, garment regions of persons and
+// low-threshold proposals of any other class, each with its crop
+// embedding, appearance vector, colour histogram and quality measures.
+func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
+	if s.deps.Detector == nil || s.deps.Embedder == nil || s.deps.Garments == nil {
+		return fmt.Errorf("detect: detector, embedder and garment labeler are required")
+	}
+	path, err := s.localPath(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	info, err := s.probeInfo(sc)
+	if err != nil {
+		return err
+	}
+	frames, err := s.loadFrames(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	byFrame := map[int]sampledFrame{}
+	idx := make([]int, 0, len(frames))
+	for _, f := range frames {
+		byFrame[f.Frame] = f
+		idx = append(idx, f.Frame)
+	}
+	var dets []detRow
+	done := 0
+	err = s.deps.Media.ExtractFrames(ctx, path, idx, media.FrameOptions{MaxWidth: s.cfg.DetectSize, MaxHeight: s.cfg.DetectSize, Info: &info}, func(f media.Frame) error {
+		sf, ok := byFrame[f.Index]
+		if !ok {
+			return nil
+		}
+		rows, err := s.detectFrame(ctx, f.RGBA(), sf)
+		if err != nil {
+			return fmt.Errorf("frame %d: %w", f.Index, err)
+		}
+		dets = append(dets, rows...)
+		done++
+		sc.Progress(int64(done), int64(len(frames)))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	db := s.deps.DB
+	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_detections WHERE video_id = ?`), sc.Subject); err != nil {
+			return err
+		}
+		for _, d := range dets {
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_detections(video_id, frame, k, t, shot, label, score, x0, y0, x1, y1,
+				source, grp, sharpness, edge_cut, occlusion, embedding, appearance, colour) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				sc.Subject, d.Frame, d.K, d.T, d.Shot, d.Label, d.Score, d.Box[0], d.Box[1], d.Box[2], d.Box[3],
+				d.Source, d.Group, d.Sharpness, d.EdgeCut, d.Occlusion, encodeVec(d.Embedding), encodeVec(d.Appearance), encodeVec(d.Colour)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, db.Rebind(`UPDATE video_frames SET detected = 1 WHERE video_id = ?`), sc.Subject)
+		return err
+	})
+	return sc.SetOutput(map[string]int{"frames": done, "detections": len(dets)})
+}
+
+// detectFrame finds the items of one frame.
+func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFrame) ([]detRow, error) {
+	b := img.Bounds()
+	fw, fh := float64(b.Dx()), float64(b.Dy())
+	raw, err := s.deps.Detector.Detect(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	var strong, weak []vision.Detection
+	for _, d := range raw {
+		if d.Score < s.cfg.DetectThreshold {
+			continue
+		}
+		isPerson := strings.EqualFold(d.Label, "person")
+		switch {
+		case isPerson && d.Score >= personMinScore, !isPerson && d.Score >= shoppableMinScore:
+			strong = append(strong, d)
+		case !isPerson:
+			weak = append(weak, d)
+		}
+	}
+	items, err := s.deps.Garments.Items(ctx, img, strong)
+	if err != nil {
+		return nil, err
+	}
+	used := make([]bool, len(strong))
+	for _, it := range items {
+		if it.Source == SourceDetector {
+			used[it.Detection] = true
+		}
+	}
+	// Confident boxes of classes the labeler does not sell join the
+	// proposals: the matcher decides whether they are products.
+	for i, d := range strong {
+		if !used[i] && !strings.EqualFold(d.Label, "person") {
+			weak = append(weak, d)
+		}
+	}
+	props := classAgnosticNMS(weak, proposalNMS)
+	var kept []vision.Detection
+	for _, d := range props {
+		frac := float64(d.Box.Area()) / (fw * fh)
+		if frac < s.cfg.MinBoxFrac || frac > s.cfg.MaxBoxFrac {
+			continue
+		}
+		dup := false
+		for _, it := range items {
+			if it.Source == SourceDetector && it.Box.IoU(d.Box) > proposalNMS {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			kept = append(kept, d)
+		}
+	}
+	if len(kept) > 0 {
+		crops := make([]image.Image, len(kept))
+		for i, d := range kept {
+			crops[i] = vision.Crop(img, d.Box.Rect())
+		}
+		vecs, err := s.deps.Embedder.EmbedImages(ctx, crops)
+		if err != nil {
+			return nil, err
+		}
+		for i, d := range kept {
+			items = append(items, vision.Item{Source: SourceProposal, Label: d.Label, Score: d.Score, Box: d.Box, Person: -1, Detection: -1, Embedding: vecs[i]})
+		}
+	}
+	// One appearance vector per person, shared by its garment regions.
+	personVec := map[int][]float32{}
+	if s.deps.Appearance != nil {
+		var ps []int
+		var crops []image.Image
+		for _, it := range items {
+			if it.Source == SourceGarment {
+				if _, ok := personVec[it.Person]; !ok {
+					personVec[it.Person] = nil
+					ps = append(ps, it.Person)
+					crops = append(crops, vision.Crop(img, strong[it.Person].Box.Rect()))
+				}
+			}
+		}
+		if len(crops) > 0 {
+			vecs, err := s.deps.Appearance.EmbedImages(ctx, crops)
+			if err != nil {
+				return nil, err
+			}
+			for i, p := range ps {
+				personVec[p] = vecs[i]
+			}
+		}
+	}
+	var boxes []image.Rectangle
+	for _, it := range items {
+		if it.Source != SourceGarment {
+			boxes = append(boxes, it.Box.Rect())
+		}
+	}
+	out := make([]detRow, 0, len(items))
+	for k, it := range items {
+		r := it.Box.Rect()
+		row := detRow{
+			Frame: sf.Frame, K: k, T: sf.T, Shot: sf.Shot, Label: it.Label, Score: float64(it.Score),
+			Box:       [4]float64{float64(it.Box.X0) / fw, float64(it.Box.Y0) / fh, float64(it.Box.X1) / fw, float64(it.Box.Y1) / fh},
+			Source:    it.Source,
+			Sharpness: match.Sharpness(img, r),
+			EdgeCut:   match.EdgeCut(r, b.Dx(), b.Dy(), 2),
+			Embedding: it.Embedding,
+			Colour:    match.ColourHistogram(img, r, false),
+		}
+		switch it.Source {
+		case SourceGarment:
+			row.Group = "garment:" + string(it.Kind)
+			row.Appearance = personVec[it.Person]
+		default:
+			row.Group = "object"
+			others := make([]image.Rectangle, 0, len(boxes))
+			for _, o := range boxes {
+				if o != r {
+					others = append(others, o)
+				}
+			}
+			row.Occlusion = match.Occlusion(r, others)
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// classAgnosticNMS keeps the best of boxes overlapping by more than iou
+// whatever their class: the detector often sees one unfamiliar product as
+// several weak classes at once.
+func classAgnosticNMS(ds []vision.Detection, iou float32) []vision.Detection {
+	s := append([]vision.Detection(nil), ds...)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].Score > s[j].Score })
+	var out []vision.Detection
+	for _, d := range s {
+		keep := true
+		for _, o := range out {
+			if o.Box.IoU(d.Box) > iou {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, d)
+		}
+	}
+	return out
+}

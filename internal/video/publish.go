@@ -1,0 +1,433 @@
+package video
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
+)
+
+// trackQuery loads the stored crop vectors of every track of a video.
+func (s *Service) trackQueries(ctx context.Context, id string) (map[int]*match.Query, error) {
+	db := s.deps.DB
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT e.track_id, e.k, e.kind, e.vector, t.label FROM video_track_embeddings e
+		JOIN video_tracks t ON t.video_id = e.video_id AND t.track_id = e.track_id
+		WHERE e.video_id = ? ORDER BY e.track_id, e.k, e.kind`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load track embeddings: %w", err)
+	}
+	defer rows.Close()
+	qs := map[int]*match.Query{}
+	type key struct{ track, k int }
+	slots := map[key]int{}
+	for rows.Next() {
+		var tid, k int
+		var kind, label string
+		var b []byte
+		if err := rows.Scan(&tid, &k, &kind, &b, &label); err != nil {
+			return nil, fmt.Errorf("load track embeddings: %w", err)
+		}
+		v, err := decodeVec(b)
+		if err != nil {
+			return nil, fmt.Errorf("load track embeddings: %w", err)
+		}
+		q := qs[tid]
+		if q == nil {
+			q = &match.Query{Label: label}
+			qs[tid] = q
+		}
+		slot, ok := slots[key{tid, k}]
+		if !ok {
+			slot = len(q.Crops)
+			slots[key{tid, k}] = slot
+			q.Crops = append(q.Crops, nil)
+			q.Appearance = append(q.Appearance, nil)
+			q.Colour = append(q.Colour, nil)
+		}
+		switch kind {
+		case EmbCrop:
+			q.Crops[slot] = v
+		case EmbAppearance:
+			q.Appearance[slot] = v
+		case EmbColour:
+			q.Colour[slot] = v
+		}
+	}
+	return qs, rows.Err()
+}
+
+// matchOutput is the stored output of the match step.
+type matchOutput struct {
+	CatalogVersion string `json:"catalog_version"`
+	Tracks         int    `json:"tracks"`
+	Matched        int    `json:"matched"`
+}
+
+// match ranks catalog products for every track from its stored vectors.
+func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
+	if s.deps.Catalog == nil {
+		return errors.New("match: no catalog")
+	}
+	ver, err := s.deps.Catalog.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog version: %w", err)
+	}
+	m, err := match.New(s.cfg.Match, s.deps.Catalog, s.deps.Catalog)
+	if err != nil {
+		return err
+	}
+	qs, err := s.trackQueries(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	ids := make([]int, 0, len(qs))
+	for id := range qs {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	type row struct {
+		track, rank int
+		product     string
+		score       float64
+	}
+	var out []row
+	matched := 0
+	for i, id := range ids {
+		q := qs[id]
+		// Drop slots without a crop vector (appearance or colour only).
+		var cq match.Query
+		cq.Label = q.Label
+		for j := range q.Crops {
+			if len(q.Crops[j]) > 0 {
+				cq.Crops = append(cq.Crops, q.Crops[j])
+				cq.Appearance = append(cq.Appearance, q.Appearance[j])
+				cq.Colour = append(cq.Colour, q.Colour[j])
+			}
+		}
+		if len(cq.Crops) == 0 {
+			continue
+		}
+		res, err := m.Match(ctx, cq)
+		if err != nil {
+			return fmt.Errorf("track %d: %w", id, err)
+		}
+		if len(res.Matches) > 0 {
+			matched++
+		}
+		for r, mt := range res.Matches {
+			out = append(out, row{id, r, mt.ProductID, mt.Score})
+		}
+		sc.Progress(int64(i+1), int64(len(ids)))
+	}
+	db := s.deps.DB
+	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_matches WHERE video_id = ?`), sc.Subject); err != nil {
+			return err
+		}
+		for _, r := range out {
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_matches(video_id, track_id, rank, product_id, score, catalog_version) VALUES (?, ?, ?, ?, ?, ?)`),
+				sc.Subject, r.track, r.rank, r.product, r.score, ver); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: len(ids), Matched: matched})
+}
+
+// BuildDocument assembles the current shoppable document of a video from
+// its stored shots, tracks and matches (version and time left to the
+// caller).
+func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Document, error) {
+	v, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	shotRows, err := s.loadShots(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	db := s.deps.DB
+	matches := map[int][]shoppable.Match{}
+	catVer := ""
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, product_id, score, catalog_version FROM video_matches WHERE video_id = ? ORDER BY track_id, rank`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load matches: %w", err)
+	}
+	for rows.Next() {
+		var tid int
+		var m shoppable.Match
+		if err := rows.Scan(&tid, &m.ProductID, &m.Score, &catVer); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load matches: %w", err)
+		}
+		m.Score = min(1, max(0, m.Score))
+		matches[tid] = append(matches[tid], m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load matches: %w", err)
+	}
+	doc := &shoppable.Document{
+		Video:  shoppable.Video{ID: v.ID, DurationS: v.DurationS, Width: max(v.Width, 1), Height: max(v.Height, 1), FPS: v.FPS},
+		Models: shoppable.Models{Detector: s.cfg.DetectorName, Embedder: s.cfg.EmbedderName, Appearance: s.cfg.AppearanceName, CatalogVersion: catVer},
+	}
+	if doc.Video.FPS <= 0 {
+		doc.Video.FPS = 25
+	}
+	shotSpan := map[int][2]float64{}
+	for _, r := range shotRows {
+		ks := r.KeyframeS
+		sh := shoppable.Shot{Index: r.Index, StartS: r.StartS, EndS: r.EndS, Transition: r.Transition, KeyframeS: &ks}
+		if r.Thumbnail != "" {
+			sh.Keyframe = "shots/" + strconv.Itoa(r.Index) + ".jpg"
+		}
+		doc.Shots = append(doc.Shots, sh)
+		shotSpan[r.Index] = [2]float64{r.StartS, r.EndS}
+	}
+	trows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, shot, label, start_s, end_s, boxes, review, product_id FROM video_tracks WHERE video_id = ? ORDER BY track_id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load tracks: %w", err)
+	}
+	defer trows.Close()
+	for trows.Next() {
+		var t trackRow
+		var boxes string
+		if err := trows.Scan(&t.ID, &t.Shot, &t.Label, &t.StartS, &t.EndS, &boxes, &t.Review, &t.ProductID); err != nil {
+			return nil, fmt.Errorf("load tracks: %w", err)
+		}
+		ms := matches[t.ID]
+		// Unmatched tracks are kept only for labels that are products by
+		// themselves; an unmatched proposal or garment region says nothing.
+		if len(ms) == 0 && t.ProductID == "" && !shoppableLabel(t.Label) {
+			continue
+		}
+		if err := json.Unmarshal([]byte(boxes), &t.Boxes); err != nil {
+			return nil, fmt.Errorf("track %d boxes: %w", t.ID, err)
+		}
+		span := shotSpan[t.Shot]
+		it := shoppable.Item{ID: "t" + strconv.Itoa(t.ID), Label: t.Label, Shot: t.Shot,
+			StartS: clampTo(t.StartS, span), EndS: clampTo(t.EndS, span), Matches: ms, Review: t.Review, ProductID: t.ProductID}
+		for _, b := range t.Boxes {
+			nb := shoppable.NormBox(clampTo(b.T, span), b.B[0], b.B[1], b.B[2], b.B[3], 1, 1)
+			it.Boxes = append(it.Boxes, nb)
+		}
+		if it.Review == shoppable.ReviewReplaced && it.ProductID == "" {
+			it.Review = shoppable.ReviewAuto
+		}
+		doc.Items = append(doc.Items, it)
+	}
+	if err := trows.Err(); err != nil {
+		return nil, fmt.Errorf("load tracks: %w", err)
+	}
+	return doc, nil
+}
+
+func clampTo(t float64, span [2]float64) float64 {
+	if span[1] <= span[0] {
+		return t
+	}
+	return min(max(t, span[0]), span[1])
+}
+
+// shoppableLabel reports whether a detector label is a product class.
+func shoppableLabel(label string) bool {
+	switch match.LabelGroup(label) {
+	case "", "apparel":
+		return false
+	}
+	return true
+}
+
+// assemble builds, validates and stores a new version of the video's
+// shoppable document and its WebVTT track.
+func (s *Service) assemble(ctx context.Context, sc *jobs.StepContext) error {
+	doc, err := s.BuildDocument(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	db := s.deps.DB
+	// The version is fixed inside the commit, so a re-run of this step
+	// replaces its own row instead of adding a version.
+	var prev int
+	if err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT COALESCE(MAX(version), 0) FROM shoppable_docs WHERE video_id = ? AND workflow_id <> ?`),
+		sc.Subject, sc.WorkflowID).Scan(&prev); err != nil {
+		return fmt.Errorf("document version: %w", err)
+	}
+	doc.Version = prev + 1
+	doc.GeneratedAt = s.now().Truncate(time.Second)
+	js, err := doc.Marshal()
+	if err != nil {
+		return err
+	}
+	vtt, err := doc.WebVTT()
+	if err != nil {
+		return err
+	}
+	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM shoppable_docs WHERE video_id = ? AND workflow_id = ?`), sc.Subject, sc.WorkflowID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO shoppable_docs(video_id, version, workflow_id, catalog_version, doc, vtt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			sc.Subject, doc.Version, sc.WorkflowID, doc.Models.CatalogVersion, string(js), string(vtt), s.now())
+		return err
+	})
+	return sc.SetOutput(map[string]int{"version": doc.Version, "items": len(doc.Items), "shots": len(doc.Shots)})
+}
+
+// WebhookEvent is the body of the publish webhook.
+type WebhookEvent struct {
+	Event          string    `json:"event"`
+	VideoID        string    `json:"video_id"`
+	Version        int       `json:"version"`
+	CatalogVersion string    `json:"catalog_version"`
+	Items          int       `json:"items"`
+	PublishedAt    time.Time `json:"published_at"`
+}
+
+// Webhook headers.
+const (
+	HeaderSignature = "X-Vitrine-Signature"
+	HeaderTimestamp = "X-Vitrine-Timestamp"
+	HeaderEvent     = "X-Vitrine-Event"
+)
+
+// Sign returns the signature header value of a webhook body sent at ts:
+// "sha256=" + hex(HMAC-SHA256(secret, ts + "." + body)).
+func Sign(secret []byte, ts string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts))
+	m.Write([]byte("."))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifySignature checks a webhook signature in constant time.
+func VerifySignature(secret []byte, ts string, body []byte, sig string) bool {
+	return hmac.Equal([]byte(Sign(secret, ts, body)), []byte(sig))
+}
+
+// publish marks the latest document published and the video ready, then
+// notifies the webhook when one is configured. A webhook that keeps failing
+// is recorded but does not unpublish the video.
+func (s *Service) publish(ctx context.Context, sc *jobs.StepContext) error {
+	db := s.deps.DB
+	var ev WebhookEvent
+	var items sql.NullString
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT version, catalog_version, doc FROM shoppable_docs WHERE video_id = ? ORDER BY version DESC LIMIT 1`), sc.Subject).
+		Scan(&ev.Version, &ev.CatalogVersion, &items)
+	if err != nil {
+		return fmt.Errorf("load document: %w", err)
+	}
+	var doc struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(items.String), &doc); err != nil {
+		return fmt.Errorf("load document: %w", err)
+	}
+	ev.Event, ev.VideoID, ev.Items, ev.PublishedAt = "video.published", sc.Subject, len(doc.Items), s.now().Truncate(time.Second)
+	var delivery *deliveryResult
+	if s.cfg.WebhookURL != "" {
+		d := s.deliver(ctx, ev)
+		delivery = &d
+		if d.err != nil {
+			sc.Log("webhook delivery failed", "url", s.cfg.WebhookURL, "attempts", d.attempts, "err", d.err.Error())
+		}
+	}
+	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE shoppable_docs SET published_at = ? WHERE video_id = ? AND version = ?`), now, sc.Subject, ev.Version); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE videos SET state = ?, error = '', doc_version = ?, ready_at = ?, updated_at = ? WHERE id = ?`),
+			StateReady, ev.Version, now, now, sc.Subject); err != nil {
+			return err
+		}
+		if delivery == nil {
+			return nil
+		}
+		var at any
+		msg := ""
+		if delivery.err == nil {
+			at = now
+		} else {
+			msg = delivery.err.Error()
+		}
+		_, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_webhook_deliveries(video_id, version, url, attempts, status, error, delivered_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			sc.Subject, ev.Version, s.cfg.WebhookURL, delivery.attempts, delivery.status, msg, at, now)
+		return err
+	})
+	return nil
+}
+
+type deliveryResult struct {
+	attempts, status int
+	err              error
+}
+
+// deliver POSTs the signed event, retrying network errors, 429 and 5xx
+// with exponential backoff.
+func (s *Service) deliver(ctx context.Context, ev WebhookEvent) deliveryResult {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return deliveryResult{err: err}
+	}
+	var res deliveryResult
+	wait := s.cfg.WebhookBackoff
+	for res.attempts < s.cfg.WebhookAttempts {
+		res.attempts++
+		ts := strconv.FormatInt(s.now().Unix(), 10)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.WebhookURL, bytes.NewReader(body))
+		if err != nil {
+			res.err = fmt.Errorf("webhook: %w", err)
+			return res
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(HeaderTimestamp, ts)
+		req.Header.Set(HeaderEvent, ev.Event)
+		req.Header.Set(HeaderSignature, Sign([]byte(s.cfg.WebhookSecret), ts, body))
+		resp, err := s.deps.HTTP.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+			res.status = resp.StatusCode
+			switch {
+			case resp.StatusCode >= 200 && resp.StatusCode < 300:
+				res.err = nil
+				return res
+			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+				res.err = fmt.Errorf("webhook: status %d", resp.StatusCode)
+			default:
+				res.err = fmt.Errorf("webhook: status %d (not retried)", resp.StatusCode)
+				return res
+			}
+		} else {
+			res.err = fmt.Errorf("webhook: %w", err)
+		}
+		if res.attempts == s.cfg.WebhookAttempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			res.err = errors.Join(res.err, ctx.Err())
+			return res
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	return res
+}

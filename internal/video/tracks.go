@@ -1,0 +1,249 @@
+package video
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/track"
+)
+
+func (s *Service) loadDetections(ctx context.Context, id string) ([]detRow, error) {
+	db := s.deps.DB
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT frame, k, t, shot, label, score, x0, y0, x1, y1, source, grp,
+		sharpness, edge_cut, occlusion, embedding, appearance, colour, COALESCE(track_id, 0)
+		FROM video_detections WHERE video_id = ? ORDER BY frame, k`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load detections: %w", err)
+	}
+	defer rows.Close()
+	var out []detRow
+	for rows.Next() {
+		var d detRow
+		var emb, app, col []byte
+		if err := rows.Scan(&d.Frame, &d.K, &d.T, &d.Shot, &d.Label, &d.Score, &d.Box[0], &d.Box[1], &d.Box[2], &d.Box[3],
+			&d.Source, &d.Group, &d.Sharpness, &d.EdgeCut, &d.Occlusion, &emb, &app, &col, &d.TrackID); err != nil {
+			return nil, fmt.Errorf("load detections: %w", err)
+		}
+		for _, v := range []struct {
+			b   []byte
+			dst *[]float32
+		}{{emb, &d.Embedding}, {app, &d.Appearance}, {col, &d.Colour}} {
+			if len(v.b) > 0 {
+				x, err := decodeVec(v.b)
+				if err != nil {
+					return nil, fmt.Errorf("load detections: %w", err)
+				}
+				*v.dst = x
+			}
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (s *Service) loadShots(ctx context.Context, id string) ([]shotRow, error) {
+	db := s.deps.DB
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT idx, start_s, end_s, start_frame, end_frame, transition, COALESCE(keyframe_s, 0), thumbnail_key
+		FROM video_shots WHERE video_id = ? ORDER BY idx`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load shots: %w", err)
+	}
+	defer rows.Close()
+	var out []shotRow
+	for rows.Next() {
+		var r shotRow
+		if err := rows.Scan(&r.Index, &r.StartS, &r.EndS, &r.StartFrame, &r.EndFrame, &r.Transition, &r.KeyframeS, &r.Thumbnail); err != nil {
+			return nil, fmt.Errorf("load shots: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// trackRow is one stored track.
+type trackRow struct {
+	ID        int
+	Shot      int
+	Label     string
+	StartS    float64
+	EndS      float64
+	Dets      []int // indices into the detection slice it was built from
+	Boxes     []boxAt
+	Review    string
+	ProductID string
+}
+
+type boxAt struct {
+	T float64    `json:"t"`
+	B [4]float64 `json:"b"` // normalised x0, y0, x1, y1
+}
+
+// buildTracks links detections into tracks per shot. Boxes are tracked in
+// display pixels so distances keep the frame's aspect ratio.
+func buildTracks(cfg track.Config, dets []detRow, shotRows []shotRow, width, height int) []trackRow {
+	w, h := float64(max(width, 1)), float64(max(height, 1))
+	byFrame := map[int]*track.Frame{}
+	var order []int
+	for i, d := range dets {
+		f, ok := byFrame[d.Frame]
+		if !ok {
+			f = &track.Frame{T: d.T, Frame: d.Frame}
+			byFrame[d.Frame] = f
+			order = append(order, d.Frame)
+		}
+		feat := d.Appearance
+		if len(feat) == 0 {
+			feat = d.Embedding
+		}
+		f.Dets = append(f.Dets, track.Detection{
+			Box:   track.Box{X0: d.Box[0] * w, Y0: d.Box[1] * h, X1: d.Box[2] * w, Y1: d.Box[3] * h},
+			Label: d.Group, Score: d.Score, Feature: feat, Ref: int64(i),
+		})
+	}
+	frames := make([]track.Frame, 0, len(order))
+	for _, k := range order {
+		frames = append(frames, *byFrame[k])
+	}
+	spans := make([]track.Span, len(shotRows))
+	for i, r := range shotRows {
+		spans[i] = track.Span{Index: r.Index, StartS: r.StartS, EndS: r.EndS}
+	}
+	var out []trackRow
+	for _, t := range track.Video(cfg, spans, frames) {
+		tr := trackRow{ID: t.ID, Shot: t.Shot, StartS: t.StartS(), EndS: t.EndS(), Review: "auto"}
+		weight := map[string]float64{}
+		for _, td := range t.Dets {
+			i := int(td.Ref)
+			tr.Dets = append(tr.Dets, i)
+			tr.Boxes = append(tr.Boxes, boxAt{T: dets[i].T, B: dets[i].Box})
+			weight[dets[i].Label] += dets[i].Score + 1e-6
+		}
+		best := -1.0
+		for _, i := range tr.Dets { // detection order keeps ties deterministic
+			if v := weight[dets[i].Label]; v > best {
+				tr.Label, best = dets[i].Label, v
+			}
+		}
+		out = append(out, tr)
+	}
+	return out
+}
+
+// track links the detections of each shot into tracks.
+func (s *Service) track(ctx context.Context, sc *jobs.StepContext) error {
+	v, err := s.Get(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	dets, err := s.loadDetections(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	shotRows, err := s.loadShots(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	tracks := buildTracks(s.cfg.Track, dets, shotRows, v.Width, v.Height)
+	db := s.deps.DB
+	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM video_tracks WHERE video_id = ?`, `UPDATE video_detections SET track_id = NULL WHERE video_id = ?`} {
+			if _, err := tx.ExecContext(ctx, db.Rebind(q), sc.Subject); err != nil {
+				return err
+			}
+		}
+		for _, t := range tracks {
+			boxes, err := json.Marshal(t.Boxes)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_tracks(video_id, track_id, shot, label, start_s, end_s, n_dets, boxes)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), sc.Subject, t.ID, t.Shot, t.Label, t.StartS, t.EndS, len(t.Dets), string(boxes)); err != nil {
+				return err
+			}
+			for _, i := range t.Dets {
+				if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE video_detections SET track_id = ? WHERE video_id = ? AND frame = ? AND k = ?`),
+					t.ID, sc.Subject, dets[i].Frame, dets[i].K); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return sc.SetOutput(map[string]int{"tracks": len(tracks), "detections": len(dets)})
+}
+
+// Embedding kinds stored per track crop.
+const (
+	EmbCrop       = "crop"
+	EmbAppearance = "appearance"
+	EmbColour     = "colour"
+)
+
+// embed keeps, for each track, the vectors of its best crops: sharp, large,
+// whole, unoccluded and spread over time. These are what matching (and any
+// later re-match) reads; the frames are not decoded again.
+func (s *Service) embed(ctx context.Context, sc *jobs.StepContext) error {
+	dets, err := s.loadDetections(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	byTrack := map[int][]int{}
+	for i, d := range dets {
+		if d.TrackID > 0 {
+			byTrack[d.TrackID] = append(byTrack[d.TrackID], i)
+		}
+	}
+	type emb struct {
+		track, k    int
+		kind, model string
+		frame       int
+		t, quality  float64
+		vec         []float32
+	}
+	var embs []emb
+	ids := make([]int, 0, len(byTrack))
+	for id := range byTrack {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		idx := byTrack[id]
+		infos := make([]match.CropInfo, len(idx))
+		for j, i := range idx {
+			d := dets[i]
+			infos[j] = match.CropInfo{T: d.T, Score: d.Score, AreaFrac: (d.Box[2] - d.Box[0]) * (d.Box[3] - d.Box[1]),
+				Sharpness: d.Sharpness, EdgeCut: d.EdgeCut, Occlusion: d.Occlusion}
+		}
+		for k, j := range match.SelectCrops(infos, s.cfg.CropsPerTrack, 0.4) {
+			d := dets[idx[j]]
+			q := match.Quality(infos[j])
+			for _, v := range []struct {
+				kind, model string
+				vec         []float32
+			}{{EmbCrop, s.cfg.EmbedderName, d.Embedding}, {EmbAppearance, s.cfg.AppearanceName, d.Appearance}, {EmbColour, "hsv-hist", d.Colour}} {
+				if len(v.vec) > 0 {
+					embs = append(embs, emb{track: id, k: k, kind: v.kind, model: v.model, frame: d.Frame, t: d.T, quality: q, vec: v.vec})
+				}
+			}
+		}
+	}
+	db := s.deps.DB
+	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_track_embeddings WHERE video_id = ?`), sc.Subject); err != nil {
+			return err
+		}
+		for _, e := range embs {
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_track_embeddings(video_id, track_id, k, kind, model, frame, t, quality, dim, vector)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), sc.Subject, e.track, e.k, e.kind, e.model, e.frame, e.t, e.quality, len(e.vec), encodeVec(e.vec)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return sc.SetOutput(map[string]int{"tracks": len(ids), "vectors": len(embs)})
+}

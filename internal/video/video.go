@@ -1,0 +1,275 @@
+// Package video runs the analysis workflow of a video:
+//
+//	probe -> decode -> shots -> sample -> detect -> track -> embed -> match -> assemble -> publish
+//
+// Each stage is a jobs.Step whose output is stored in the database (tables
+// videos, video_shots, video_frames, video_detections, video_tracks,
+// video_track_embeddings, video_matches, shoppable_docs) before the next one
+// starts. The video is decoded at low resolution once ("decode" streams the
+// frames through shot detection and a sharpness measure), and only the
+// sampled frames are decoded again at detector resolution ("detect"). The
+// embeddings of each track's best crops are kept, so a catalog change is
+// handled by the "video.rematch" workflow (match -> assemble -> publish)
+// without decoding the video again.
+package video
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/track"
+	"github.com/vitrine-dev/vitrine/internal/vision"
+)
+
+// Workflow kinds registered by Service.Register.
+const (
+	KindAnalyze = "video"
+	KindRematch = "video.rematch"
+)
+
+// Step names, in workflow order.
+const (
+	StepProbe    = "probe"
+	StepDecode   = "decode"
+	StepShots    = "shots"
+	StepSample   = "sample"
+	StepDetect   = "detect"
+	StepTrack    = "track"
+	StepEmbed    = "embed"
+	StepMatch    = "match"
+	StepAssemble = "assemble"
+	StepPublish  = "publish"
+)
+
+// Video states (videos.state).
+const (
+	StateQueued     = "queued"
+	StateProcessing = "processing"
+	StateReady      = "ready"
+	StateFailed     = "failed"
+)
+
+// Detector finds objects in an image (internal/vision.Detector).
+type Detector interface {
+	Detect(ctx context.Context, img image.Image) ([]vision.Detection, error)
+}
+
+// Embedder embeds images into L2-normalised vectors
+// (internal/vision.ImageEmbedder).
+type Embedder interface {
+	EmbedImages(ctx context.Context, imgs []image.Image) ([][]float32, error)
+}
+
+// Garments turns person detections into labelled garment regions and
+// shoppable detections into items, each with its crop embedding
+// (internal/vision.GarmentLabeler).
+type Garments interface {
+	Items(ctx context.Context, img image.Image, dets []vision.Detection) ([]vision.Item, error)
+}
+
+// Catalog is the product catalog as matching sees it.
+type Catalog interface {
+	match.Searcher
+	match.Products
+	// Version identifies the catalog content the index reflects.
+	Version(ctx context.Context) (string, error)
+}
+
+// BlobStore is the object store (internal/blob.Store).
+type BlobStore interface {
+	Put(ctx context.Context, key string, r io.Reader, contentType string) error
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// Config tunes the workflow. Zero fields take defaults.
+type Config struct {
+	// WorkDir caches local copies of source videos for ffmpeg.
+	WorkDir string
+	// AnalysisSize bounds the low-resolution decode used for shot detection
+	// and sharpness (default 160).
+	AnalysisSize int
+	// DetectSize bounds the frames decoded for detection (default 640).
+	DetectSize int
+	// SampleFPS caps the sampled frames per second of each shot (default 2).
+	SampleFPS float64
+	// DetectThreshold is the detector score threshold for proposals of any
+	// class: the matcher, not the detector, decides what is a product
+	// (default 0.1).
+	DetectThreshold float32
+	// MinBoxFrac and MaxBoxFrac bound a proposal's area as a fraction of the
+	// frame (defaults 0.004 and 0.8).
+	MinBoxFrac, MaxBoxFrac float64
+	// CropsPerTrack is how many crops of a track are embedded and kept
+	// (default 4).
+	CropsPerTrack int
+	// Track tunes association.
+	Track track.Config
+	// Match tunes matching.
+	Match match.Config
+	// WebhookURL, when set, receives a signed POST when a video is
+	// published; WebhookSecret is the HMAC-SHA256 key.
+	WebhookURL    string
+	WebhookSecret string
+	// WebhookAttempts bounds delivery attempts (default 5), with backoff
+	// starting at WebhookBackoff (default 1s).
+	WebhookAttempts int
+	WebhookBackoff  time.Duration
+	// Models names the models in the shoppable document.
+	DetectorName, EmbedderName, AppearanceName string
+}
+
+func (c Config) withDefaults() Config {
+	if c.AnalysisSize <= 0 {
+		c.AnalysisSize = 160
+	}
+	if c.DetectSize <= 0 {
+		c.DetectSize = 640
+	}
+	if c.SampleFPS <= 0 {
+		c.SampleFPS = 2
+	}
+	if c.DetectThreshold <= 0 {
+		c.DetectThreshold = 0.1
+	}
+	if c.MinBoxFrac <= 0 {
+		c.MinBoxFrac = 0.004
+	}
+	if c.MaxBoxFrac <= 0 {
+		c.MaxBoxFrac = 0.8
+	}
+	if c.CropsPerTrack <= 0 {
+		c.CropsPerTrack = 4
+	}
+	if c.WebhookAttempts <= 0 {
+		c.WebhookAttempts = 5
+	}
+	if c.WebhookBackoff <= 0 {
+		c.WebhookBackoff = time.Second
+	}
+	if c.WorkDir == "" {
+		c.WorkDir = filepath.Join(os.TempDir(), "vitrine-video")
+	}
+	return c
+}
+
+// Deps are the components the workflow runs on.
+type Deps struct {
+	DB    *store.DB
+	Blobs BlobStore
+	Media *media.Tool
+	// Detector, Embedder and Garments are required for analysis;
+	// Appearance (re-ID) is optional.
+	Detector   Detector
+	Embedder   Embedder
+	Appearance Embedder
+	Garments   Garments
+	Catalog    Catalog
+	// Runner enqueues workflows (Add, Rematch); nil leaves that to the caller.
+	Runner *jobs.Runner
+	HTTP       *http.Client // webhook client; nil uses a 10 s timeout client
+	Logger     *slog.Logger
+}
+
+// Service holds the workflow steps and the video queries.
+type Service struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New checks deps and returns a Service.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.DB == nil {
+		return nil, errors.New("video: no database")
+	}
+	if deps.Blobs == nil {
+		return nil, errors.New("video: no blob store")
+	}
+	if deps.Media == nil {
+		deps.Media = media.Default
+	}
+	if deps.HTTP == nil {
+		deps.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg.withDefaults(), deps: deps, log: log, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Definitions returns the analysis and rematch workflow definitions.
+func (s *Service) Definitions() []jobs.Definition {
+	step := func(name string, fn jobs.StepFunc) jobs.Step {
+		return jobs.Step{Name: name, Run: s.guard(name, fn)}
+	}
+	// Bad media fails the same way every time: retry once for a transient
+	// cause, not five times with backoff.
+	once := func(st jobs.Step) jobs.Step { st.MaxAttempts = 2; return st }
+	return []jobs.Definition{
+		{Kind: KindAnalyze, Steps: []jobs.Step{
+			once(step(StepProbe, s.probe)),
+			once(step(StepDecode, s.decode)),
+			step(StepShots, s.shots),
+			step(StepSample, s.sample),
+			step(StepDetect, s.detect),
+			step(StepTrack, s.track),
+			step(StepEmbed, s.embed),
+			step(StepMatch, s.match),
+			step(StepAssemble, s.assemble),
+			step(StepPublish, s.publish),
+		}},
+		{Kind: KindRematch, Steps: []jobs.Step{
+			step(StepMatch, s.match),
+			step(StepAssemble, s.assemble),
+			step(StepPublish, s.publish),
+		}},
+	}
+}
+
+// Register adds the workflow definitions to r.
+func (s *Service) Register(r *jobs.Runner) error {
+	for _, d := range s.Definitions() {
+		if err := r.Register(d); err != nil {
+			return fmt.Errorf("video: register %s: %w", d.Kind, err)
+		}
+	}
+	return nil
+}
+
+// guard marks the video failed when a step fails with bad input, which no
+// retry can fix, and records the step as the video's current stage.
+func (s *Service) guard(name string, fn jobs.StepFunc) jobs.StepFunc {
+	return func(ctx context.Context, sc *jobs.StepContext) error {
+		err := fn(ctx, sc)
+		if err != nil && media.IsBadInput(err) {
+			msg := fmt.Sprintf("%s: %v", name, err)
+			if _, uerr := s.deps.DB.Write.ExecContext(ctx, s.deps.DB.Rebind(`UPDATE videos SET state = ?, error = ?, updated_at = ? WHERE id = ?`),
+				StateFailed, msg, s.now(), sc.Subject); uerr != nil {
+				s.log.Warn("video: mark failed", "video", sc.Subject, "err", uerr)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("video %s: %s: %w", sc.Subject, name, err)
+		}
+		return nil
+	}
+}
+
+// NewID returns a fresh random video id.
+func NewID() string { return "v_" + strings.ToLower(rand.Text()[:16]) }

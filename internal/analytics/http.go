@@ -258,9 +258,37 @@ func (h *Reports) serveReport(w http.ResponseWriter, r *http.Request, get func(c
 	writeJSON(w, http.StatusOK, rep)
 }
 
+// writeError answers {"error": {"code": …, "message": …}}, the API's error shape.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, map[string]map[string]string{"error": {"code": codeFor(status), "message": msg}})
 }
+
+// codeFor gives each status the stable error code the API server uses for
+// it, so clients see one error shape everywhere.
+func codeFor(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "invalid_api_key"
+	case http.StatusForbidden:
+		return "origin_not_allowed"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "payload_too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "internal"
+}
+
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)

@@ -135,13 +135,51 @@ func (h *DocumentHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-type errorBody struct {
-	Error string `json:"error"`
+// ErrorBody is the JSON shape of error responses:
+// {"error": {"code": "not_found", "message": "…"}}.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{msg}, "no-store")
+	writeErrorCode(w, status, codeFor(status), msg)
 }
+
+func writeErrorCode(w http.ResponseWriter, status int, code, msg string) {
+	var b ErrorBody
+	b.Error.Code, b.Error.Message = code, msg
+	writeJSON(w, status, b, "no-store")
+}
+
+// codeFor gives each status the stable error code the API server uses for
+// it, so clients see one error shape everywhere.
+func codeFor(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "invalid_api_key"
+	case http.StatusForbidden:
+		return "origin_not_allowed"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "payload_too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "internal"
+}
+
 
 func writeJSON(w http.ResponseWriter, status int, v any, cache string) {
 	var buf bytes.Buffer

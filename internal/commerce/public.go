@@ -86,7 +86,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			key = r.Header.Get("X-Vitrine-Key")
 		}
 		if key == "" {
-			writeError(w, http.StatusUnauthorized, "a publishable key is required (key=pk_…)")
+			writeErrorCode(w, http.StatusUnauthorized, "missing_api_key", "a publishable key is required (key=pk_…)")
 			return
 		}
 		pk, err := g.keys.Lookup(r.Context(), key)

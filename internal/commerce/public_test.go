@@ -128,7 +128,7 @@ func TestPublicReadPath(t *testing.T) {
 		{"other origin", "GET", "/v1/public/products/16647?key=" + key, map[string]string{"Origin": "https://evil.example"}, 403, "not allowed", ""},
 		{"no origin", "GET", "/v1/public/products/16647?key=" + key, nil, 403, "no Origin or Referer", ""},
 		{"preflight", "OPTIONS", "/v1/public/products?key=" + key, map[string]string{"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}, 204, "", "https://shop.example"},
-		{"preflight other origin", "OPTIONS", "/v1/public/products?key=" + key, map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, 403, "", ""},
+		{"preflight other origin", "OPTIONS", "/v1/public/products?key=" + key, map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}, 403, "origin_not_allowed", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,9 +148,9 @@ func TestPublicReadPath(t *testing.T) {
 			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.acao {
 				t.Errorf("Access-Control-Allow-Origin %q, want %q", got, tc.acao)
 			}
-			if resp.StatusCode >= 400 && resp.StatusCode != 403 && tc.method == "GET" {
-				var e errorBody
-				if json.Unmarshal(body, &e) != nil || e.Error == "" {
+			if resp.StatusCode >= 400 {
+				var e ErrorBody
+				if json.Unmarshal(body, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
 					t.Errorf("error body %s is not {\"error\": …}", body)
 				}
 			}

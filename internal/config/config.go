@@ -36,7 +36,7 @@ type Config struct {
 	DB        string `toml:"db" env:"VITRINE_DB" flag:"db" usage:"database: SQLite file path or postgres://… (default <data-dir>/vitrine.db)"`
 	Blob      string `toml:"blob" env:"VITRINE_BLOB" flag:"blob" usage:"blob store: directory, file://DIR or s3://bucket?… (default <data-dir>/blobs)"`
 	ModelsDir string `toml:"models_dir" env:"VITRINE_MODELS" flag:"models" usage:"directory with ONNX models (default ../shared/models when present, else <data-dir>/models)"`
-	ORTLib    string `toml:"ort_lib" env:"VITRINE_ORT_LIB" flag:"ort-lib" usage:"path of libonnxruntime.so.1 (default .deps/onnxruntime/libonnxruntime.so.1)"`
+	ORTLib    string `toml:"ort_lib" env:"VITRINE_ORT_LIB" flag:"ort-lib" usage:"path of libonnxruntime.so.1 (default: .deps/onnxruntime/ under the working dir, module root or executable dir, then system paths)"`
 	Workers   int    `toml:"workers" env:"VITRINE_WORKERS" flag:"workers" default:"2" usage:"concurrent workflow steps in this process (0 = API only)"`
 
 	// AdminKey, when set, is installed as an admin API key at start instead
@@ -62,7 +62,7 @@ type Config struct {
 
 // field describes one Config field from its tags.
 type field struct {
-	index      int
+	index                                int
 	name, tomlKey, env, flag, def, usage string
 }
 
@@ -260,9 +260,6 @@ func (c *Config) resolve() error {
 	}
 	if c.ModelsDir == "" {
 		c.ModelsDir = DefaultModelsDir(c.DataDir)
-	}
-	if c.ORTLib == "" {
-		c.ORTLib = filepath.Join(".deps", "onnxruntime", "libonnxruntime.so.1")
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q is not host:port", c.Addr))

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/vitrine-dev/vitrine/internal/app"
+	"github.com/vitrine-dev/vitrine/internal/config"
+)
+
+// newFlagSet returns a flag set whose --help prints usage (a synopsis and
+// description) followed by the flags.
+func newFlagSet(name, synopsis, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vitrine %s\n\n%s\n\nFlags:\n", synopsis, description)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// withConfig registers the configuration flags on fs; call the returned
+// func after fs.Parse to load flags > env > file > defaults.
+func withConfig(fs *flag.FlagSet) func() (*config.Config, error) {
+	l := config.Register(fs)
+	return func() (*config.Config, error) { return l.Load(nil) }
+}
+
+// openApp loads the configuration and opens the installation.
+func openApp(ctx context.Context, load func() (*config.Config, error), opts app.Options) (*app.App, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg, app.NewLogger(cfg, stderr), opts)
+}

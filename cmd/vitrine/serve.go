@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/vitrine-dev/vitrine/internal/api"
+	"github.com/vitrine-dev/vitrine/internal/app"
+)
+
+func init() {
+	register("serve", "run the HTTP API and the workflow workers", func() command { return &serveCmd{} })
+}
+
+type serveCmd struct{}
+
+func (c *serveCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("serve", "serve [flags]",
+		"Runs the HTTP API (/v1, /healthz, /readyz, /metrics, /openapi.yaml) and\n"+
+			"executes workflow steps (--workers) on the embedded default or the\n"+
+			"configured database. On first start with no API key it prints a bootstrap\n"+
+			"admin key once (or installs VITRINE_ADMIN_KEY). Stops gracefully on\n"+
+			"SIGINT/SIGTERM.")
+	load := withConfig(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	a, err := openApp(ctx, load, app.Options{RequireLock: true})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer a.Close(ctx)
+	secret, err := a.Keys.Bootstrap(ctx, a.Config.AdminKey)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if secret != "" {
+		fmt.Fprintf(stderr, "vitrine: bootstrap admin API key (shown once, store it now): %s\n", secret)
+	}
+	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Logger: a.Log, Registry: a.Registry})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", a.Config.Addr, err)
+	}
+	if err := a.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Fprintf(stderr, "vitrine: listening on http://%s (data dir %s, %d workers)\n", ln.Addr(), a.Config.DataDir, a.Config.Workers)
+	if err := srv.Serve(ctx, ln); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	a.Log.Info("shutting down: waiting for running steps", "timeout", a.Config.ShutdownTimeout)
+	return a.Close(ctx)
+}

@@ -1,0 +1,188 @@
+// Package app wires vitrine's parts together from a Config: data-dir lock,
+// database, blob store, workflow runner with every registered workflow, API
+// keys and metrics. The serve, worker and CLI commands all start here, so a
+// workflow registered once runs the same from the API and the CLI.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vitrine-dev/vitrine/internal/api/apikey"
+	"github.com/vitrine-dev/vitrine/internal/blob"
+	"github.com/vitrine-dev/vitrine/internal/config"
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/store"
+)
+
+// ErrLocked means another vitrine process owns the data directory.
+var ErrLocked = errors.New("another vitrine process (serve or worker) is using this data directory")
+
+// App is an opened vitrine installation.
+type App struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	DB       *store.DB
+	Blob     *blob.Store
+	Runner   *jobs.Runner
+	Keys     *apikey.Store
+	Registry *prometheus.Registry
+	// Owner is true when this process holds the data-dir lock: it may run
+	// workflow steps. Otherwise it only enqueues and reads (a server runs them).
+	Owner bool
+
+	lock      *os.File
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Options say what the command needs.
+type Options struct {
+	// RequireLock fails with ErrLocked when another process owns the data dir
+	// (serve, worker). Without it the lock is taken when free.
+	RequireLock bool
+}
+
+// Open opens everything cfg names and registers the workflows. Call Start
+// to run steps (only when Owner), and Close at the end.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
+	a := &App{Config: cfg, Log: log, Registry: prometheus.NewRegistry()}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close(context.Background())
+		}
+	}()
+	if isSQLite(cfg.DB) {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("app: create data dir %s: %w", cfg.DataDir, err)
+		}
+		f, err := lockFile(cfg.LockFile())
+		switch {
+		case errors.Is(err, ErrLocked) && opts.RequireLock:
+			return nil, fmt.Errorf("app: %s: %w", cfg.DataDir, ErrLocked)
+		case errors.Is(err, ErrLocked):
+		case err != nil:
+			return nil, err
+		default:
+			a.lock, a.Owner = f, true
+		}
+	}
+	var err error
+	if a.DB, err = store.Open(ctx, cfg.DB); err != nil {
+		return nil, err
+	}
+	if a.Blob, err = blob.Open(ctx, cfg.Blob); err != nil {
+		return nil, err
+	}
+	workers := cfg.Workers
+	if !a.Owner {
+		workers = 0
+	}
+	a.Runner, err = jobs.New(ctx, a.DB, jobs.Options{
+		Workers:      workers,
+		MaxAttempts:  cfg.MaxAttempts,
+		RetryBase:    cfg.RetryBase,
+		RetryMax:     cfg.RetryMax,
+		StepTimeout:  cfg.StepTimeout,
+		RescueAfter:  cfg.RescueAfter,
+		PollInterval: cfg.PollInterval,
+		Exclusive:    a.Owner,
+		Logger:       log,
+		Metrics:      a.Registry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Keys = apikey.New(a.DB)
+	for _, reg := range workflows {
+		if err := reg(a); err != nil {
+			return nil, fmt.Errorf("app: register workflows: %w", err)
+		}
+	}
+	ok = true
+	return a, nil
+}
+
+func isSQLite(dsn string) bool {
+	return !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://")
+}
+
+// lockFile takes an exclusive, non-blocking flock; the kernel drops it when
+// the process dies, so a killed server never leaves a stale lock.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("app: open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("app: lock %s: %w", path, err)
+	}
+	f.Truncate(0)
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	return f, nil
+}
+
+// Start runs workflow steps in this process when it owns the data dir;
+// otherwise it only readies the runner for enqueueing.
+func (a *App) Start(ctx context.Context) error { return a.Runner.Start(ctx) }
+
+// Close stops the runner (waiting up to the shutdown timeout for running
+// steps) and closes everything.
+func (a *App) Close(ctx context.Context) error {
+	a.closeOnce.Do(func() { a.closeErr = a.close(ctx) })
+	return a.closeErr
+}
+
+func (a *App) close(ctx context.Context) error {
+	var errs []error
+	if a.Runner != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+		errs = append(errs, a.Runner.Stop(sctx))
+		cancel()
+	}
+	if a.Blob != nil {
+		errs = append(errs, a.Blob.Close())
+	}
+	if a.DB != nil {
+		errs = append(errs, a.DB.Close())
+	}
+	if a.lock != nil {
+		errs = append(errs, a.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// NewLogger returns the process logger configured by cfg, writing to w.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	o := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// ModelsDir is the configured models directory as an absolute path.
+func (a *App) ModelsDir() string {
+	p, err := filepath.Abs(a.Config.ModelsDir)
+	if err != nil {
+		return a.Config.ModelsDir
+	}
+	return p
+}

@@ -1,0 +1,16 @@
+package app
+
+import (
+	"github.com/vitrine-dev/vitrine/internal/selftest"
+)
+
+// workflows registers every workflow kind on a.Runner. A domain adds one
+// line here: a func that builds its definition from the App's services and
+// calls a.Runner.Register.
+var workflows = []func(a *App) error{
+	func(a *App) error {
+		return a.Runner.Register(selftest.Definition(selftest.Deps{
+			DB: a.DB, Blob: a.Blob, ModelsDir: a.ModelsDir(), ORTLib: a.Config.ORTLib,
+		}))
+	},
+}

@@ -1,0 +1,150 @@
+package vision
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// benchModels opens a model set per intra-op thread count.
+func benchModels(b *testing.B, threads int) *Models {
+	b.Helper()
+	ms, err := Open(context.Background(), Options{ModelsDir: modelsDir(b), Threads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ms.Close() })
+	return ms
+}
+
+func benchCrops(b *testing.B, n int) []image.Image {
+	b.Helper()
+	dir := filepath.Join(samplesDir(b), "catalog", "images")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []image.Image
+	for _, e := range ents[:n] {
+		out = append(out, loadImage(b, filepath.Join(dir, e.Name())))
+	}
+	return out
+}
+
+// BenchmarkDetector reports ms per image for a 630x630 video frame.
+func BenchmarkDetector(b *testing.B) {
+	frame := videoFrame(b, filepath.Join(samplesDir(b), "videos", "videoavatars_person_turntable.mp4"), "1")
+	for _, threads := range []int{1, 2} {
+		ms := benchModels(b, threads)
+		for _, batch := range []int{1, 8} {
+			imgs := make([]image.Image, batch)
+			for i := range imgs {
+				imgs[i] = frame
+			}
+			b.Run(fmt.Sprintf("threads=%d/batch=%d", threads, batch), func(b *testing.B) {
+				ctx := context.Background()
+				if _, err := ms.Detector.DetectBatch(ctx, imgs); err != nil { // warm-up
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := ms.Detector.DetectBatch(ctx, imgs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*batch), "ms/image")
+			})
+		}
+	}
+}
+
+// BenchmarkEmbedder reports ms per crop for the product embedder and the
+// appearance model.
+func BenchmarkEmbedder(b *testing.B) {
+	crops := benchCrops(b, 8)
+	for _, threads := range []int{1, 2} {
+		ms := benchModels(b, threads)
+		for _, model := range []struct {
+			name string
+			e    *ImageEmbedder
+		}{{"mobilenetv2", ms.Embedder}, {"osnet", ms.Appearance}} {
+			for _, batch := range []int{1, 8} {
+				b.Run(fmt.Sprintf("%s/threads=%d/batch=%d", model.name, threads, batch), func(b *testing.B) {
+					ctx := context.Background()
+					if _, err := model.e.EmbedImages(ctx, crops[:batch]); err != nil { // warm-up
+						b.Fatal(err)
+					}
+					for b.Loop() {
+						if _, err := model.e.EmbedImages(ctx, crops[:batch]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*batch), "ms/crop")
+				})
+			}
+		}
+	}
+}
+
+// TestConcurrentCallers shares one detector and embedder between goroutines;
+// every caller must get the single-threaded answer.
+func TestConcurrentCallers(t *testing.T) {
+	ms := testModels(t)
+	ctx := context.Background()
+	frame := videoFrame(t, filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4"), "1")
+	crops := []image.Image{loadImage(t, filepath.Join(samplesDir(t), "catalog", "images", "16331.jpg"))}
+	wantDet, err := ms.Detector.Detect(ctx, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEmb, err := ms.Embedder.EmbedImages(ctx, crops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 3; i++ {
+				d, err := ms.Detector.Detect(ctx, frame)
+				if err != nil || len(d) != len(wantDet) || d[0] != wantDet[0] {
+					errs <- fmt.Errorf("detect: %v %+v", err, d)
+					return
+				}
+				e, err := ms.Embedder.EmbedImages(ctx, crops)
+				if err != nil || Cosine(e[0], wantEmb[0]) < 0.9999 {
+					errs <- fmt.Errorf("embed: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// BenchmarkPreprocess measures the Go side of detection and embedding:
+// resizing and tensor layout of one 630x630 frame.
+func BenchmarkPreprocess(b *testing.B) {
+	frame := videoFrame(b, filepath.Join(samplesDir(b), "videos", "videoavatars_person_turntable.mp4"), "1")
+	m := DefaultManifest()
+	for _, role := range []Role{RoleDetector, RoleImageEmbedder} {
+		s, _ := m.First(role)
+		buf := make([]float32, 3*s.Input.Width*s.Input.Height)
+		b.Run(s.Name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := preprocess(frame, s.Input, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

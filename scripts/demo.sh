@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# demo.sh sets vitrine up and runs its main job on the embedded default
+# (SQLite + a directory under ./vitrine-data): it installs the runtime
+# dependencies, builds bin/vitrine, starts the server, runs the selftest
+# workflow through it, prints the admin API key and the URLs, and keeps the
+# server running until Ctrl-C. With --once it stops the server afterwards.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+once=false
+for a in "$@"; do
+  case $a in
+    --once) once=true ;;
+    *) echo "demo.sh: unknown flag $a (only --once)" >&2; exit 2 ;;
+  esac
+done
+
+bash scripts/setup.sh --runtime-only
+echo "demo: building bin/vitrine"
+go build -o bin/vitrine ./cmd/vitrine
+
+export VITRINE_DATA_DIR=${VITRINE_DATA_DIR:-$repo/vitrine-data}
+export VITRINE_ADDR=${VITRINE_ADDR:-127.0.0.1:8080}
+export VITRINE_ORT_LIB=${VITRINE_ORT_LIB:-$repo/.deps/onnxruntime/libonnxruntime.so.1}
+mkdir -p "$VITRINE_DATA_DIR"
+
+# The demo keeps its admin key in the data dir so that a second run can
+# still print it (vitrine itself stores only a hash).
+keyfile=$VITRINE_DATA_DIR/demo-admin.key
+if [ -z "${VITRINE_ADMIN_KEY:-}" ]; then
+  if [ ! -s "$keyfile" ]; then
+    (umask 077; ./bin/vitrine keys create --scope admin --name demo 2>/dev/null > "$keyfile")
+  fi
+  VITRINE_ADMIN_KEY=$(cat "$keyfile")
+fi
+export VITRINE_ADMIN_KEY
+
+./bin/vitrine models list
+
+log=$VITRINE_DATA_DIR/serve.log
+echo "demo: starting vitrine serve on $VITRINE_ADDR (log: $log)"
+./bin/vitrine serve 2>"$log" &
+server=$!
+stop_server() { kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; }
+trap stop_server EXIT INT TERM
+
+# The server listens only after it owns the data dir and started its workers.
+listening() { (exec 3<>"/dev/tcp/${VITRINE_ADDR%:*}/${VITRINE_ADDR##*:}") 2>/dev/null; }
+for _ in $(seq 1 150); do
+  if listening; then break; fi
+  if ! kill -0 "$server" 2>/dev/null; then echo "demo: server exited:" >&2; cat "$log" >&2; exit 1; fi
+  sleep 0.2
+done
+listening || { echo "demo: server did not start listening on $VITRINE_ADDR:" >&2; cat "$log" >&2; exit 1; }
+
+# The server owns the data dir, so this runs the workflow there and follows it.
+./bin/vitrine selftest
+
+cat <<INFO
+
+vitrine is running.
+  API:         http://$VITRINE_ADDR/v1   (Authorization: Bearer <key>)
+  admin key:   $VITRINE_ADMIN_KEY
+  workflows:   curl -H "Authorization: Bearer $VITRINE_ADMIN_KEY" http://$VITRINE_ADDR/v1/workflows
+  OpenAPI:     http://$VITRINE_ADDR/openapi.yaml
+  metrics:     http://$VITRINE_ADDR/metrics
+INFO
+
+if $once; then
+  echo "demo: --once: stopping the server"
+  exit 0
+fi
+echo "Press Ctrl-C to stop."
+wait "$server"

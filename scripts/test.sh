@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# test.sh installs what the tests need (scripts/setup.sh), then runs go vet
+# and every test of the module, printing one line per test and a final
+# "N passed, N failed, N skipped". Exits non-zero on any failure.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+bash scripts/setup.sh
+
+export VITRINE_ORT_LIB=${VITRINE_ORT_LIB:-$repo/.deps/onnxruntime/libonnxruntime.so.1}
+if [ -z "${VITRINE_MODELS:-}" ] && [ -d "$repo/../shared/models" ]; then
+  export VITRINE_MODELS=$(cd "$repo/../shared/models" && pwd)
+fi
+if [ -z "${VITRINE_SAMPLES:-}" ] && [ -d "$repo/../shared/data" ]; then
+  export VITRINE_SAMPLES=$(cd "$repo/../shared/data" && pwd)
+fi
+echo "test: VITRINE_ORT_LIB=$VITRINE_ORT_LIB"
+echo "test: VITRINE_MODELS=${VITRINE_MODELS:-(unset: model tests skip)}"
+echo "test: VITRINE_SAMPLES=${VITRINE_SAMPLES:-(unset: sample tests skip)}"
+
+echo "== go vet ./..."
+go vet ./...
+
+echo "== go test ./..."
+summary=$(mktemp -d)
+trap 'rm -rf "$summary"' EXIT
+go build -o "$summary/testsummary" ./scripts/testsummary
+set +e
+go test -json -count=1 -timeout 30m ./... 2>&1 | "$summary/testsummary"
+rc=${PIPESTATUS[1]}
+set -e
+exit "$rc"

@@ -88,7 +88,7 @@ const tinyCtx = 8
 
 // tinyTextManifest adds a text encoder backed by table to the default
 // manifest, paired with the image embedder.
-func tinyTextManifest(t *testing.T, table [][]float32) *Manifest {
+func tinyTextManifest(t *testing.T, table [][]float32, models string) *Manifest {
 	t.Helper()
 	dir := t.TempDir()
 	model := filepath.Join(dir, "tiny_text.onnx")
@@ -98,7 +98,7 @@ func tinyTextManifest(t *testing.T, table [][]float32) *Manifest {
 		t.Fatal(err)
 	}
 	m := DefaultManifest()
-	m.SetDir(modelsDir(t))
+	m.SetDir(models)
 	m.Models = append(m.Models, ModelSpec{
 		Name: "tiny-text", File: model, Role: RoleTextEmbedder,
 		Input:        InputSpec{Name: "input_ids"},
@@ -138,17 +138,20 @@ func TestTextEncoderTinyModel(t *testing.T) {
 			table[i][k] = r.Float32()*2 - 1
 		}
 	}
-	m := tinyTextManifest(t, table)
-	ms, err := Open(context.Background(), Options{Manifest: m, Threads: 1, SkipDetector: true, SkipAppearance: true})
+	// Needs no shared data: the model, vocabulary and merges are generated
+	// or in testdata.
+	m := tinyTextManifest(t, table, t.TempDir())
+	if err := InitRuntime(""); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := m.Model("tiny-text")
+	enc, err := OpenTextEncoder(m, spec, SessionOptions{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ms.Close()
-	if ms.Text == nil {
-		t.Fatal("text encoder not loaded")
-	}
+	defer enc.Close()
 	texts := []string{"red dress", "shirt", "Red  DRESS", "jeans"}
-	got, err := ms.Text.EmbedTexts(context.Background(), texts)
+	got, err := enc.EmbedTexts(context.Background(), texts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +200,7 @@ func TestGarmentPromptsWithTextEncoder(t *testing.T) {
 	}
 	table[tok.Encode("shirt")[0]] = refs[0]
 	table[tok.Encode("jeans")[0]] = refs[1]
-	m := tinyTextManifest(t, table)
+	m := tinyTextManifest(t, table, modelsDir(t))
 	// Labels outside the apparel table may go in any region, so the prompt
 	// scores alone decide.
 	m.Garments.Prompts = map[string]string{"shirt": "shirt", "denim": "jeans"}

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,6 +111,23 @@ func TestUsageListsEverySetting(t *testing.T) {
 	for _, f := range fields() {
 		if f.env != "" && !strings.Contains(u, f.env) {
 			t.Errorf("usage lacks %s", f.env)
+		}
+	}
+}
+
+// TestREADMEDocumentsEverySetting keeps the README's configuration table
+// in step with the Config struct.
+func TestREADMEDocumentsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Skipf("README.md not found: %v", err)
+	}
+	for _, f := range fields() {
+		if f.env != "" && !strings.Contains(string(b), "`"+f.env+"`") {
+			t.Errorf("README.md does not document %s", f.env)
+		}
+		if f.flag != "" && !strings.Contains(string(b), "`--"+f.flag+"`") {
+			t.Errorf("README.md does not document --%s", f.flag)
 		}
 	}
 }

@@ -49,24 +49,28 @@ type App struct {
 // Options say what the command needs.
 type Options struct {
 	// RequireLock fails with ErrLocked when another process owns the data dir
-	// (serve, worker). Without it the lock is taken when free.
+	// (serve, worker).
 	RequireLock bool
+	// RunSteps takes the lock when it is free, so that this process runs
+	// the workflows it starts (CLI commands that wait for a workflow).
+	// Commands with neither option never take the lock.
+	RunSteps bool
 }
 
 // Open opens everything cfg names and registers the workflows. Call Start
 // to run steps (only when Owner), and Close at the end.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	a := &App{Config: cfg, Log: log, Registry: prometheus.NewRegistry()}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("app: create data dir %s: %w", cfg.DataDir, err)
+	}
 	ok := false
 	defer func() {
 		if !ok {
 			a.Close(context.Background())
 		}
 	}()
-	if isSQLite(cfg.DB) {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("app: create data dir %s: %w", cfg.DataDir, err)
-		}
+	if isSQLite(cfg.DB) && (opts.RequireLock || opts.RunSteps) {
 		f, err := lockFile(cfg.LockFile())
 		switch {
 		case errors.Is(err, ErrLocked) && opts.RequireLock:

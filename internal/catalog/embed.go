@@ -122,19 +122,35 @@ func (in *Ingester) Embed(ctx context.Context, batch int64, progress ProgressFun
 	var done int64
 	shop := in.shoppable()
 	err := in.batchImages(ctx, batch, where, func(page []workImage) error {
-		for _, w := range page {
+		// Decoding (pure Go) of the next images overlaps with the models
+		// running on the current one.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		prepared := make(chan prepared, 2)
+		go func() {
+			defer close(prepared)
+			for _, w := range page {
+				p := in.prepare(ctx, w)
+				select {
+				case prepared <- p:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		for p := range prepared {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := in.embedOne(ctx, batch, w, shop); err != nil {
+			if err := in.embedOne(ctx, batch, p, shop); err != nil {
 				return err
 			}
 			done++
 			if progress != nil {
-				progress(Progress{Step: "embed", Done: done, Total: total})
+				progress(Progress{Step: StageEmbed, Done: done, Total: total})
 			}
 		}
-		return nil
+		return ctx.Err()
 	})
 	if err != nil {
 		return err
@@ -142,21 +158,41 @@ func (in *Ingester) Embed(ctx context.Context, batch int64, progress ProgressFun
 	return in.markReady(ctx, batch)
 }
 
-func (in *Ingester) embedOne(ctx context.Context, batch int64, w workImage, shop map[string]bool) error {
-	db := in.Store.db
-	var vecs map[string][]float32
-	item, cached, err := in.cachedVectors(ctx, w.sha)
-	if err != nil {
-		return err
+// prepared is an image ready for the models: its cached vectors, or its
+// decoded pixels, or the error that fails it.
+type prepared struct {
+	w      workImage
+	item   Item
+	cached map[string][]float32
+	img    image.Image
+	err    error // lookup failure: fails the stage
+	bad    error // unreadable image: fails the product
+}
+
+func (in *Ingester) prepare(ctx context.Context, w workImage) prepared {
+	p := prepared{w: w}
+	p.item, p.cached, p.err = in.cachedVectors(ctx, w.sha)
+	if p.err != nil || p.cached != nil || in.Embedder == nil {
+		return p
 	}
-	if cached != nil {
-		vecs = cached
-	} else if in.Embedder != nil {
-		img, err := in.loadImage(ctx, w.blobKey)
-		if err != nil {
-			return in.failImage(ctx, batch, w, err)
-		}
+	p.img, p.bad = in.loadImage(ctx, w.blobKey)
+	return p
+}
+
+func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop map[string]bool) error {
+	db := in.Store.db
+	w := p.w
+	if p.err != nil {
+		return p.err
+	}
+	if p.bad != nil {
+		return in.failImage(ctx, batch, w, p.bad)
+	}
+	vecs, item := p.cached, p.item
+	if vecs == nil && p.img != nil {
+		img := p.img
 		var dets []Detection
+		var err error
 		if in.Detector != nil {
 			if dets, err = in.Detector.Detect(ctx, img); err != nil {
 				return fmt.Errorf("catalog: detect %s: %w", w.id, err)
@@ -177,7 +213,7 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, w workImage, shop
 		vecs = map[string][]float32{KindWhole: out[0], KindCrop: out[len(out)-1]}
 	}
 	now := time.Now().UTC()
-	err = db.Tx(ctx, func(tx *sql.Tx) error {
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		for kind, v := range vecs {
 			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO product_vectors(product_seq, image_sha256, kind, model, dim, vector, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(product_seq, image_sha256, kind, model)

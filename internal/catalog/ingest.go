@@ -401,9 +401,9 @@ func (in *Ingester) Fetch(ctx context.Context, batch int64, progress ProgressFun
 				continue
 			}
 			data, err := in.readImage(ctx, root, w.source)
-			var info imageio.Info
+			var info image.Config
 			if err == nil {
-				_, info, err = imageio.DecodeBytes(data, in.limits())
+				info, err = checkImage(data, in.limits())
 			}
 			if err != nil {
 				if err := in.failImage(ctx, batch, w, err); err != nil {
@@ -505,6 +505,37 @@ func (in *Ingester) readImage(ctx context.Context, root *os.Root, src string) ([
 		return nil, fmt.Errorf("image file %q: %d bytes: %w (limit %d)", src, st.Size(), imageio.ErrTooLarge, max)
 	}
 	return readCapped(f, max)
+}
+
+// checkImage validates image bytes cheaply, from the header only: size, a
+// sniffed image type, and the declared pixel count. The full decode happens
+// in the embed stage, which fails the product if the body is corrupt.
+func checkImage(data []byte, lim imageio.Limits) (image.Config, error) {
+	if lim.MaxPixels <= 0 {
+		lim.MaxPixels = imageio.DefaultLimits().MaxPixels
+	}
+	if len(data) == 0 {
+		return image.Config{}, imageio.ErrEmpty
+	}
+	if int64(len(data)) > lim.MaxBytes {
+		return image.Config{}, fmt.Errorf("more than %d bytes: %w", lim.MaxBytes, imageio.ErrTooLarge)
+	}
+	switch ct := http.DetectContentType(data); ct {
+	case "image/jpeg", "image/png", "image/gif", "image/webp":
+	default:
+		return image.Config{}, fmt.Errorf("%w (content looks like %s)", imageio.ErrNotImage, ct)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return image.Config{}, fmt.Errorf("%w: %v", imageio.ErrCorrupt, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return image.Config{}, fmt.Errorf("%w: size %dx%d", imageio.ErrCorrupt, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
+		return image.Config{}, fmt.Errorf("%dx%d is %d pixels, limit %d: %w", cfg.Width, cfg.Height, px, lim.MaxPixels, imageio.ErrTooManyPixels)
+	}
+	return cfg, nil
 }
 
 func readCapped(r io.Reader, max int64) ([]byte, error) {

@@ -40,6 +40,10 @@ func writeFixture(t *testing.T) (dir string, img []byte) {
 		}
 		img = b
 	}
+	// A JPEG cut short: its header is valid, its body is not.
+	if err := os.WriteFile(filepath.Join(dir, "images", "cut.jpg"), img[:len(img)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "images", "notes.jpg"), []byte("these are not image bytes, just text"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -100,10 +104,11 @@ func TestImportMalformed(t *testing.T) {
 				"g,No image,7,\n" +
 				"h,URL image," + "3," + srv.URL + "/img.jpg\n" +
 				"i,URL page,3," + srv.URL + "/page.html\n" +
-				"j,URL missing,3," + srv.URL + "/gone.jpg\n",
+				"j,URL missing,3," + srv.URL + "/gone.jpg\n" +
+				"k,Truncated,3,images/cut.jpg\n",
 			fetch: fetch.Config{AllowPrivate: true},
 			want: map[string]string{"a": "", "b": "bad price", "line 4": "duplicate id", "c": "not found", "d": "not an image",
-				"e": "outside.jpg", "f": "", "g": "", "h": "", "i": "not an image", "j": "404"},
+				"e": "outside.jpg", "f": "", "g": "", "h": "", "i": "not an image", "j": "404", "k": "corrupt"},
 		},
 		{
 			name:    "csv loopback URL refused by default",

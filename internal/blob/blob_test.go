@@ -106,3 +106,20 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("Open under a regular file: no error")
 	}
 }
+
+// TestOpenS3URL checks that s3:// URLs reach the S3 driver; it opens a bucket
+// on a loopback endpoint without talking to it (round trips against a real
+// S3-compatible server belong to the scale-out tests).
+func TestOpenS3URL(t *testing.T) {
+	s, err := Open(context.Background(), "s3://media?endpoint=http://127.0.0.1:1&region=us-east-1&use_path_style=true")
+	if err != nil {
+		t.Fatalf("open s3 URL: %v", err)
+	}
+	defer s.Close()
+	if s.URL() == "" {
+		t.Error("URL not kept")
+	}
+	if _, err := Open(context.Background(), "s3://media?bogus_option=1"); err == nil {
+		t.Error("s3 URL with an unknown option accepted")
+	}
+}

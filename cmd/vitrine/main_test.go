@@ -384,3 +384,32 @@ func TestCrashResume(t *testing.T) {
 		}
 	}
 }
+
+// TestBootstrapKeyPrintedOnce starts a server on an empty data dir: it
+// prints an admin key that works, and a restart prints none.
+func TestBootstrapKeyPrintedOnce(t *testing.T) {
+	dataDir := t.TempDir()
+	env := cleanEnv()
+	s1 := startServer(t, env, dataDir)
+	var key string
+	for _, line := range strings.Split(s1.log(), "\n") {
+		if _, rest, ok := strings.Cut(line, "bootstrap admin API key"); ok {
+			f := strings.Fields(rest)
+			key = f[len(f)-1]
+		}
+	}
+	if !strings.HasPrefix(key, apikey.Prefix) {
+		t.Fatalf("no bootstrap key printed:\n%s", s1.log())
+	}
+	var list struct{ Keys []apikey.Key }
+	if st := s1.do(t, "GET", "/v1/keys", key, "", &list); st != 200 || len(list.Keys) != 1 || list.Keys[0].Scope != "admin" {
+		t.Fatalf("bootstrap key: %d %+v", st, list)
+	}
+	s1.cmd.Process.Signal(syscall.SIGTERM)
+	<-s1.done
+	s1.cmd.Wait()
+	s2 := startServer(t, env, dataDir)
+	if strings.Contains(s2.log(), "bootstrap admin API key") {
+		t.Errorf("restart printed another bootstrap key:\n%s", s2.log())
+	}
+}

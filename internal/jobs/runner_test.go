@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vitrine-dev/vitrine/internal/store"
 )
 
@@ -432,5 +434,74 @@ func TestBackoffDelays(t *testing.T) {
 		if d < tc.min || d > tc.max {
 			t.Errorf("attempt %d: delay %s not in [%s, %s]", tc.attempt, d, tc.min, tc.max)
 		}
+	}
+}
+
+func TestEnqueueTxFollowsTheTransaction(t *testing.T) {
+	var ran atomic.Int32
+	def := Definition{Kind: "tx", Steps: []Step{{Name: "a", Run: func(context.Context, *StepContext) error { ran.Add(1); return nil }}}}
+	r, db := newRunner(t, Options{}, def)
+	ctx := context.Background()
+	var rolledBack int64
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		id, err := r.EnqueueTx(ctx, tx, "tx", "rolled-back", nil)
+		rolledBack = id
+		if err != nil {
+			return err
+		}
+		return errors.New("caller changed its mind")
+	})
+	if err == nil {
+		t.Fatal("Tx did not fail")
+	}
+	var id int64
+	err = db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = r.EnqueueTx(ctx, tx, "tx", "kept", nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := wait(t, r, id); w.State != StateSucceeded {
+		t.Fatalf("state %s", w.State)
+	}
+	// The id may be reused after a rollback; the subject tells them apart.
+	if l, err := r.List(ctx, ListParams{Subject: "rolled-back"}); err != nil || len(l) != 0 {
+		t.Errorf("rolled-back workflow %d exists: %v %v", rolledBack, l, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if ran.Load() != 1 {
+		t.Errorf("step ran %d times, want 1 (only the committed workflow)", ran.Load())
+	}
+}
+
+func TestStepMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	def := Definition{Kind: "m", Steps: []Step{{Name: "a", Run: noop}}}
+	r, _ := newRunner(t, Options{Metrics: reg}, def)
+	id, _ := r.Enqueue(context.Background(), "m", "s", nil)
+	wait(t, r, id)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() != "vitrine_workflow_step_runs_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["kind"] == "m" && labels["step"] == "a" && labels["outcome"] == "succeeded" && m.GetCounter().GetValue() == 1 {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no succeeded step run counted: %v", mfs)
 	}
 }

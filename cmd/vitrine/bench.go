@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/vitrine-dev/vitrine/eval/gen"
+	"github.com/vitrine-dev/vitrine/internal/app"
+	"github.com/vitrine-dev/vitrine/internal/bench"
+	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/shots"
+	"github.com/vitrine-dev/vitrine/internal/shots/shoteval"
+	"github.com/vitrine-dev/vitrine/internal/vision"
+)
+
+func init() {
+	register("bench", "measure accuracy and speed; write bench/REPORT.md and bench/report.json", func() command { return &benchCmd{} })
+}
+
+type benchCmd struct{}
+
+// defaultSamplesDir is $VITRINE_SAMPLES, else ../shared/data.
+func defaultSamplesDir() string {
+	if d := os.Getenv("VITRINE_SAMPLES"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "shared", "data")
+}
+
+func (c *benchCmd) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "gen" {
+		return benchGen(ctx, args[1:])
+	}
+	var names []string
+	for _, s := range bench.Suites() {
+		names = append(names, s.Name)
+	}
+	fs := newFlagSet("bench", "bench [flags] [suite…]",
+		"Runs the chosen suites ("+strings.Join(names, ", ")+"; all by default) against a catalog and video\n"+
+			"set (the bundled samples by default) and writes a Markdown report and a JSON file.\n"+
+			"'vitrine bench gen' writes a labelled evaluation set without running anything else.")
+	load := withConfig(fs)
+	out := fs.String("out", "bench", "directory for REPORT.md and report.json")
+	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/ and videos/)")
+	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog")
+	work := fs.String("work", "", "scratch directory for generated videos and databases (default: a temporary directory, removed afterwards)")
+	seed := fs.Uint64("seed", 1, "seed of the generated evaluation set")
+	videos := fs.Int("videos", 3, "number of generated evaluation videos")
+	annN := fs.Int("ann-n", 20000, "vectors in the ANN measurement")
+	// Suites may come before or after flags.
+	var suites []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		suites = append(suites, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	selected, err := bench.Select(suites)
+	if err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, stderr)
+	if _, err := os.Stat(*samples); err != nil {
+		return fmt.Errorf("bench: sample data: %w (set --samples or VITRINE_SAMPLES)", err)
+	}
+	workDir := *work
+	if workDir == "" {
+		d, err := os.MkdirTemp("", "vitrine-bench-")
+		if err != nil {
+			return fmt.Errorf("bench: scratch directory: %w", err)
+		}
+		defer os.RemoveAll(d)
+		workDir = d
+	}
+	env := &bench.Env{
+		Log:        log,
+		SamplesDir: *samples,
+		CatalogDir: *catalog,
+		ModelsDir:  cfg.ModelsDir,
+		WorkDir:    workDir,
+		Versions:   map[string]string{"vitrine": version},
+		GenSeed:    *seed,
+		GenVideos:  *videos,
+		ANN:        bench.ANNOptions{N: *annN},
+		Shots:      shotDetector{},
+	}
+	if err := vision.InitRuntime(cfg.ORTLib); err == nil {
+		env.Versions["onnxruntime"] = ort.GetVersion()
+	}
+	rep, err := bench.Run(ctx, env, selected)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteFiles(*out); err != nil {
+		return err
+	}
+	failed := 0
+	for _, s := range rep.Sections {
+		fmt.Fprintf(stdout, "%-7s %-8s %s\n", s.Name, s.Status, s.Note)
+		if s.Status == bench.StatusFailed {
+			failed++
+		}
+	}
+	fmt.Fprintf(stdout, "report: %s\n", filepath.Join(*out, "REPORT.md"))
+	if failed > 0 {
+		return fmt.Errorf("bench: %d suite(s) failed (see the report)", failed)
+	}
+	return nil
+}
+
+// shotDetector runs the shot detector on decoded frames of a file.
+type shotDetector struct{}
+
+func (shotDetector) DetectShots(ctx context.Context, path string) ([]bench.DetectedBoundary, error) {
+	r, _, err := shoteval.Detect(ctx, path, shots.Config{}, media.FrameOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bench.DetectedBoundary, 0, len(r.Boundaries))
+	for _, b := range r.Boundaries {
+		out = append(out, bench.DetectedBoundary{TimeS: b.Time, Kind: string(b.Transition)})
+	}
+	return out, nil
+}
+
+func benchGen(ctx context.Context, args []string) error {
+	fs := newFlagSet("bench gen", "bench gen [flags]",
+		"Writes labelled evaluation videos (gen-<seed>.mp4) and their ground truth\n"+
+			"(gen-<seed>.gt.json, schema vitrine.groundtruth/v1; see eval/README.md).\n"+
+			"The same seed always gives the same videos.")
+	out := fs.String("out", "eval-set", "output directory")
+	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/ and videos/)")
+	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog")
+	seed := fs.Uint64("seed", 1, "seed of the first video; the others use seed+1, seed+2, …")
+	count := fs.Int("count", 3, "number of videos")
+	nShots := fs.Int("shots", 6, "shots per video")
+	width := fs.Int("width", 640, "frame width")
+	height := fs.Int("height", 360, "frame height")
+	fps := fs.Int("fps", 25, "frame rate")
+	crf := fs.Int("crf", 26, "H.264 constant rate factor (compression)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench gen: unexpected argument %q", fs.Arg(0))
+	}
+	if *count < 1 {
+		return fmt.Errorf("bench gen: --count must be at least 1")
+	}
+	cat := *catalog
+	if cat == "" {
+		cat = filepath.Join(*samples, "catalog")
+	}
+	cfg := gen.Config{
+		CatalogDir: cat, Backgrounds: gen.SampleBackgrounds(*samples),
+		Seed: *seed, Width: *width, Height: *height, FPS: *fps, Shots: *nShots, CRF: *crf,
+	}
+	set, err := gen.GenerateSet(ctx, cfg, *out, *count)
+	if err != nil {
+		return err
+	}
+	for _, r := range set {
+		fmt.Fprintf(stdout, "%s  %d frames, %d shots, %d items  %s\n", r.VideoPath, r.Truth.Frames, len(r.Truth.Shots), len(r.Truth.Items), r.TruthPath)
+	}
+	return nil
+}

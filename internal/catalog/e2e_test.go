@@ -49,12 +49,12 @@ func sharedDir(t testing.TB, env, def string) string {
 
 var (
 	modelsOnce sync.Once
-	models     *catvision.Models
+	models     *catalog.Models
 	modelsErr  error
 )
 
 // loadModels opens the real models once per test binary.
-func loadModels(t testing.TB) *catvision.Models {
+func loadModels(t testing.TB) *catalog.Models {
 	t.Helper()
 	dir := sharedDir(t, "VITRINE_MODELS", "models")
 	modelsOnce.Do(func() {

@@ -25,15 +25,16 @@ type WorkflowInput struct {
 	Blob string `json:"blob,omitempty"`
 }
 
-// Definition returns the "catalog" workflow: parse → fetch → embed →
+// definition returns the "catalog" workflow: parse → fetch → embed →
 // index, each stage idempotent and resumable (see the stage methods).
-func (in *Ingester) Definition() jobs.Definition {
-	input := func(sc *jobs.StepContext) (WorkflowInput, error) {
+func definition(get func(context.Context) (*Ingester, error)) jobs.Definition {
+	input := func(ctx context.Context, sc *jobs.StepContext) (*Ingester, WorkflowInput, error) {
 		var wi WorkflowInput
 		if err := json.Unmarshal(sc.Input, &wi); err != nil || wi.Batch == 0 {
-			return wi, fmt.Errorf("catalog: workflow %d: bad input %s", sc.WorkflowID, truncate(string(sc.Input), 100))
+			return nil, wi, fmt.Errorf("catalog: workflow %d: bad input %s", sc.WorkflowID, truncate(string(sc.Input), 100))
 		}
-		return wi, nil
+		in, err := get(ctx)
+		return in, wi, err
 	}
 	progress := func(sc *jobs.StepContext) ProgressFunc {
 		return func(p Progress) { sc.Progress(p.Done, p.Total) }
@@ -42,7 +43,7 @@ func (in *Ingester) Definition() jobs.Definition {
 		Kind: WorkflowKind,
 		Steps: []jobs.Step{
 			{Name: StageParse, MaxAttempts: 2, Run: func(ctx context.Context, sc *jobs.StepContext) error {
-				wi, err := input(sc)
+				in, wi, err := input(ctx, sc)
 				if err != nil {
 					return err
 				}
@@ -61,21 +62,21 @@ func (in *Ingester) Definition() jobs.Definition {
 				return in.ParseFile(ctx, wi.Batch, wi.Path, progress(sc))
 			}},
 			{Name: StageFetch, Run: func(ctx context.Context, sc *jobs.StepContext) error {
-				wi, err := input(sc)
+				in, wi, err := input(ctx, sc)
 				if err != nil {
 					return err
 				}
 				return in.Fetch(ctx, wi.Batch, progress(sc))
 			}},
 			{Name: StageEmbed, Run: func(ctx context.Context, sc *jobs.StepContext) error {
-				wi, err := input(sc)
+				in, wi, err := input(ctx, sc)
 				if err != nil {
 					return err
 				}
 				return in.Embed(ctx, wi.Batch, progress(sc))
 			}},
 			{Name: StageIndex, Run: func(ctx context.Context, sc *jobs.StepContext) error {
-				wi, err := input(sc)
+				in, wi, err := input(ctx, sc)
 				if err != nil {
 					return err
 				}

@@ -29,22 +29,9 @@ func (d Detector) Detect(ctx context.Context, img image.Image) ([]catalog.Detect
 	return out, nil
 }
 
-// Models are the loaded vision models in the shapes the catalog consumes.
-type Models struct {
-	Vision   *vision.Models
-	Detector catalog.Detector
-	Embedder catalog.Embedder
-	// Text is the paired text encoder of a CLIP-style embedder, or nil.
-	Text catalog.TextEncoder
-	// Model and Dim name the image embedder and its vector length.
-	Model     string
-	Dim       int
-	Shoppable []string
-}
-
 // Open loads the detector, the image embedder and its text encoder (when the
 // manifest pairs one) with vision.Open; the appearance model is skipped.
-func Open(ctx context.Context, o vision.Options) (*Models, error) {
+func Open(ctx context.Context, o vision.Options) (*catalog.Models, error) {
 	o.SkipAppearance = true
 	vm, err := vision.Open(ctx, o)
 	if err != nil {
@@ -54,8 +41,8 @@ func Open(ctx context.Context, o vision.Options) (*Models, error) {
 		vm.Close()
 		return nil, fmt.Errorf("catvision: the model manifest has no image embedder")
 	}
-	m := &Models{Vision: vm, Embedder: vm.Embedder, Shoppable: vm.Manifest.ShoppableClasses,
-		Model: vm.Embedder.Spec().Name, Dim: vm.Embedder.Dim()}
+	m := &catalog.Models{Embedder: vm.Embedder, Shoppable: vm.Manifest.ShoppableClasses,
+		Model: vm.Embedder.Spec().Name, Dim: vm.Embedder.Dim(), Closer: vm}
 	if vm.Detector != nil {
 		m.Detector = Detector{D: vm.Detector}
 	}
@@ -64,6 +51,3 @@ func Open(ctx context.Context, o vision.Options) (*Models, error) {
 	}
 	return m, nil
 }
-
-// Close releases the models.
-func (m *Models) Close() error { return m.Vision.Close() }

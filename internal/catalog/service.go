@@ -1,0 +1,158 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/store"
+)
+
+// Models are the vision models the catalog uses (see internal/catalog/catvision).
+type Models struct {
+	Detector Detector
+	Embedder Embedder
+	// Text is the text encoder paired with Embedder, or nil.
+	Text TextEncoder
+	// Model names Embedder in stored vectors; Dim is its vector length.
+	Model     string
+	Dim       int
+	Shoppable []string
+	// Closer releases the models.
+	Closer io.Closer
+}
+
+// Service is the catalog of one installation. Models and the index are
+// loaded on first use, so commands that never touch the catalog pay
+// nothing for it.
+type Service struct {
+	Store   *Store
+	Blobs   Blobs
+	Fetcher URLFetcher
+	// OpenModels loads the models on first use.
+	OpenModels func(ctx context.Context) (*Models, error)
+	Log        *slog.Logger
+
+	mu       sync.Mutex
+	models   *Models
+	ingester *Ingester
+	searcher *Searcher
+}
+
+// NewService returns a Service on db and blobs.
+func NewService(db *store.DB, blobs Blobs, fetcher URLFetcher, open func(context.Context) (*Models, error), log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{Store: NewStore(db), Blobs: blobs, Fetcher: fetcher, OpenModels: open, Log: log}
+}
+
+// ErrNoModels is returned when the catalog needs models and none can be loaded.
+var ErrNoModels = errors.New("catalog: vision models are not available")
+
+// load opens models and the index once; a failure is retried on next use.
+func (s *Service) load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ingester != nil {
+		return nil
+	}
+	if s.OpenModels == nil {
+		return ErrNoModels
+	}
+	m, err := s.OpenModels(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoModels, err)
+	}
+	ix, err := OpenIndex(ctx, s.Store, s.Blobs, m.Model, m.Dim, s.Log)
+	if err != nil {
+		if m.Closer != nil {
+			m.Closer.Close()
+		}
+		return err
+	}
+	s.models = m
+	s.ingester = &Ingester{Store: s.Store, Blobs: s.Blobs, Fetcher: s.Fetcher, Detector: m.Detector, Embedder: m.Embedder,
+		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log}
+	s.searcher = &Searcher{Store: s.Store, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Text: m.Text, Shoppable: m.Shoppable}
+	return nil
+}
+
+// Ingester returns the ingester, loading models and the index on first use.
+func (s *Service) Ingester(ctx context.Context) (*Ingester, error) {
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s.ingester, nil
+}
+
+// Searcher returns the searcher, loading models and the index on first use.
+func (s *Service) Searcher(ctx context.Context) (*Searcher, error) {
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s.searcher, nil
+}
+
+// Close releases the models.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.models != nil && s.models.Closer != nil {
+		return s.models.Closer.Close()
+	}
+	return nil
+}
+
+// Definition returns the "catalog" workflow; its steps load the models on
+// first use.
+func (s *Service) Definition() jobs.Definition {
+	return definition(s.Ingester)
+}
+
+// Definition returns the "catalog" workflow running on this ingester.
+func (in *Ingester) Definition() jobs.Definition {
+	return definition(func(context.Context) (*Ingester, error) { return in, nil })
+}
+
+// inputOnly lets the enqueue functions run without models: they only
+// write the batch and the workflow.
+func (s *Service) inputOnly() *Ingester {
+	return &Ingester{Store: s.Store, Blobs: s.Blobs, Log: s.Log}
+}
+
+// EnqueueFile checks the file and starts a catalog workflow for it; see
+// Ingester.EnqueueFile. It does not load models.
+func (s *Service) EnqueueFile(ctx context.Context, r *jobs.Runner, path string) (batch, workflow int64, err error) {
+	return s.inputOnly().EnqueueFile(ctx, r, path)
+}
+
+// EnqueueProducts starts a catalog workflow for products given by value.
+func (s *Service) EnqueueProducts(ctx context.Context, r *jobs.Runner, ps []Product) (batch, workflow int64, err error) {
+	return s.inputOnly().EnqueueProducts(ctx, r, ps)
+}
+
+// Wait follows a catalog workflow; see Ingester.Wait.
+func (s *Service) Wait(ctx context.Context, r *jobs.Runner, batch, workflow int64, progress ProgressFunc) (Summary, error) {
+	return s.inputOnly().Wait(ctx, r, batch, workflow, progress)
+}
+
+// Summary returns a batch's summary.
+func (s *Service) Summary(ctx context.Context, batch int64) (Summary, error) {
+	return s.inputOnly().Summary(ctx, batch)
+}
+
+// Delete removes products from the store and, when loaded, from the index.
+func (s *Service) Delete(ctx context.Context, ids []string) (Summary, error) {
+	in, err := s.Ingester(ctx)
+	if err != nil {
+		// Without models the index is rebuilt from the store at next load,
+		// so deleting from the store alone is enough.
+		in = s.inputOnly()
+	}
+	return in.Delete(ctx, ids)
+}

@@ -156,6 +156,9 @@ func TestManifestOverrideSwapsModelsWithoutCode(t *testing.T) {
 	if ms.Embedder != nil || ms.Appearance != nil || ms.Garments != nil {
 		t.Fatal("only the detector is in the user manifest")
 	}
+	if _, err := ms.EmbedTexts(context.Background(), []string{"red dress"}); !errors.Is(err, ErrNoTextEncoder) {
+		t.Fatalf("no text encoder: got %v", err)
+	}
 	if ms.Detector.Spec().Name != "my-detector" {
 		t.Fatalf("loaded %s", ms.Detector.Spec().Name)
 	}

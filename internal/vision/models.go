@@ -156,6 +156,20 @@ func Open(ctx context.Context, o Options) (*Models, error) {
 	return ms, nil
 }
 
+// ErrNoTextEncoder means the manifest pairs no text encoder with the image
+// embedder, so text can only be matched through class labels
+// (GarmentLabeler.QueryScore) or the database's full-text search.
+var ErrNoTextEncoder = errors.New("vision: no text encoder installed")
+
+// EmbedTexts embeds texts into the image embedding space, or returns
+// ErrNoTextEncoder.
+func (ms *Models) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	if ms.Text == nil {
+		return nil, ErrNoTextEncoder
+	}
+	return ms.Text.EmbedTexts(ctx, texts)
+}
+
 // Close releases every loaded model.
 func (ms *Models) Close() error {
 	var errs []error

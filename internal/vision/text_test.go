@@ -209,6 +209,13 @@ func TestGarmentPromptsWithTextEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ms.Close()
+	tv, err := ms.EmbedTexts(ctx, []string{"shirt", "jeans"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Cosine(tv[0], refs[0]) < 0.999 || Cosine(tv[1], refs[1]) < 0.999 {
+		t.Fatalf("text vectors do not land on their images: %.4f %.4f", Cosine(tv[0], refs[0]), Cosine(tv[1], refs[1]))
+	}
 	img := videoFrame(t, filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4"), "1")
 	dets, err := ms.Detector.Detect(ctx, img)
 	if err != nil {

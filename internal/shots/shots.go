@@ -269,8 +269,7 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 			g[c*3+1] += cb
 			g[c*3+2] += cr
 			cnt[c]++
-			bin := int(yy)>>5<<4 | clampBin(cb)<<2 | clampBin(cr)
-			h[bin]++
+			softBin(h, yy, cb, cr)
 			sum += float64(yy)
 			sum2 += float64(yy) * float64(yy)
 			n++
@@ -293,18 +292,49 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 	return mean, std
 }
 
-// clampBin maps a chroma value to one of 4 bins, finer near neutral grey
-// where most natural colours lie.
-func clampBin(v float32) int {
-	switch {
-	case v < 112:
-		return 0
-	case v < 128:
-		return 1
-	case v < 144:
-		return 2
+// softBin adds a pixel to the 8x4x4 YCbCr histogram h, splitting it
+// between the two nearest bins of each channel so that a flat colour drifting
+// across a bin edge changes the histogram smoothly, not in a jump.
+func softBin(h []float32, y, cb, cr float32) {
+	y0, fy := split(y, 8)
+	b0, fb := split(cb, 4)
+	r0, fr := split(cr, 4)
+	for dy := 0; dy < 2; dy++ {
+		wy := 1 - fy
+		if dy == 1 {
+			wy = fy
+		}
+		yi := min(y0+dy, 7)
+		for db := 0; db < 2; db++ {
+			wb := 1 - fb
+			if db == 1 {
+				wb = fb
+			}
+			bi := min(b0+db, 3)
+			for dr := 0; dr < 2; dr++ {
+				wr := 1 - fr
+				if dr == 1 {
+					wr = fr
+				}
+				ri := min(r0+dr, 3)
+				h[yi<<4|bi<<2|ri] += wy * wb * wr
+			}
+		}
 	}
-	return 3
+}
+
+// split places v (0..255) on n bins with centres at (i+0.5)*256/n and
+// returns the lower bin and the weight of the upper one.
+func split(v float32, n int) (int, float32) {
+	p := v*float32(n)/256 - 0.5
+	if p <= 0 {
+		return 0, 0
+	}
+	i := int(p)
+	if i >= n-1 {
+		return n - 1, 0
+	}
+	return i, p - float32(i)
 }
 
 // gridDiff is the mean absolute difference of two grids, luma weighted twice.
@@ -498,6 +528,10 @@ func (d *Detector) dissolves(busy []bool) []Boundary {
 	score := make([]float32, n)
 	kOf := make([]int, n)
 	cand := make([]bool, n)
+	ratio := make([]float32, n) // best E/D of the frame
+	for i := range ratio {
+		ratio[i] = 1
+	}
 	for j, k := range d.ks {
 		for c := k; c+k < n; c++ {
 			D, E := d.dk[j][c], d.ek[j][c]
@@ -508,10 +542,11 @@ func (d *Detector) dissolves(busy []bool) []Boundary {
 				continue
 			}
 			// A cut inside the window is not a blend: its frames jump.
-			if d.maxDiff(c-k+1, c+k) > 0.6*float64(D)+0.05 {
+			if d.maxPixDiff(c-k+1, c+k) > 0.5*float64(D) {
 				continue
 			}
 			cand[c] = true
+			ratio[c] = min(ratio[c], E/D)
 			if D > score[c] {
 				score[c], kOf[c] = D, k
 			}
@@ -533,7 +568,13 @@ func (d *Detector) dissolves(busy []bool) []Boundary {
 				gap++
 			}
 		}
-		if j-i+1 >= minRun {
+		// Steady motion of smooth content also looks like a blend, but
+		// only roughly; a dissolve has frames that are almost exact blends.
+		linear := float32(1)
+		for c := i; c <= j; c++ {
+			linear = min(linear, ratio[c])
+		}
+		if j-i+1 >= minRun && float64(linear) <= d.cfg.DissolveLinear/2 {
 			best := i
 			for c := i; c <= j; c++ {
 				if score[c] > score[best] {
@@ -549,11 +590,11 @@ func (d *Detector) dissolves(busy []bool) []Boundary {
 	return out
 }
 
-// maxDiff is the largest frame-to-frame change in positions [a, b].
-func (d *Detector) maxDiff(a, b int) float64 {
+// maxPixDiff is the largest frame-to-frame pixel change in positions [a, b].
+func (d *Detector) maxPixDiff(a, b int) float64 {
 	var m float32
 	for i := max(a, 1); i <= b && i < d.n; i++ {
-		m = max(m, d.diff[i])
+		m = max(m, d.pdiff[i])
 	}
 	return float64(m)
 }

@@ -10,7 +10,6 @@ package shoteval
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -35,10 +34,13 @@ type Stretch struct {
 // by eye; the reels' own cuts include jump cuts between similar framings.
 func SampleStretches() []Stretch {
 	return []Stretch{
-		{"pyscenedetect_testvideo_fades.mp4", 1.4, 5.9},   // leaf on rock
-		{"pyscenedetect_testvideo_fades.mp4", 7.5, 11.8},  // deer
-		{"pyscenedetect_testvideo_fades.mp4", 13.6, 17.2}, // leaf close-up, before a dissolve at 17.5-18.7
-		{"pyscenedetect_testvideo_fades.mp4", 18.9, 22.6}, // textured surface
+		// Still pictures: cut from black at 1.0 s, cut to black at 6.0 s,
+		// fade in 7.2-8.0 s, fade out 11.0-11.8 s, fade in 13.3-14.1 s,
+		// dissolve 17.6-18.6 s, fade out from 22.1 s.
+		{"pyscenedetect_testvideo_fades.mp4", 1.1, 5.9},   // leaf on rock
+		{"pyscenedetect_testvideo_fades.mp4", 8.1, 10.95}, // deer
+		{"pyscenedetect_testvideo_fades.mp4", 14.2, 17.5}, // leaf close-up
+		{"pyscenedetect_testvideo_fades.mp4", 18.7, 22.0}, // textured surface
 		{"pyscenedetect_goldeneye_cuts.mp4", 0.1, 3.6},
 		{"pyscenedetect_goldeneye_cuts.mp4", 3.9, 8.6},
 		{"pyscenedetect_bbc_multishot_people.mp4", 0.1, 2.7},
@@ -103,6 +105,8 @@ type Case struct {
 	Path  string
 	Truth *groundtruth.Video
 	Kinds []string // kind name of each boundary, in order
+	// Sources describes each shot as "file@start+frames".
+	Sources []string
 }
 
 // Generate writes opts.Videos videos with ground truth to opts.OutDir.
@@ -152,40 +156,36 @@ type plannedShot struct {
 func generateOne(ctx context.Context, opts Options, r *rand.Rand, stretches []Stretch, v int) (Case, error) {
 	kinds := Kinds()
 	plan := make([]plannedShot, opts.Shots)
-	prevFile := ""
-	for i := range plan {
-		var st Stretch
-		for {
-			st = stretches[r.IntN(len(stretches))]
-			if st.File != prevFile {
-				break
-			}
+	for i := 1; i < len(plan); i++ {
+		plan[i].kind = kinds[r.IntN(len(kinds))]
+		if plan[i].kind.Frames != nil {
+			plan[i].trans = plan[i].kind.Frames(r)
 		}
-		prevFile = st.File
-		p := plannedShot{st: st}
-		if i > 0 {
-			p.kind = kinds[r.IntN(len(kinds))]
-			if p.kind.Frames != nil {
-				p.trans = p.kind.Frames(r)
-			}
-		}
-		plan[i] = p
 	}
-	// Lengths: each shot keeps at least 1 s clear of transitions.
+	// Each shot keeps 1-2.5 s clear of transitions, from a stretch long
+	// enough and a different source than the shot before.
+	prevFile := ""
 	for i := range plan {
 		in := plan[i].trans
 		out := 0
 		if i+1 < len(plan) {
 			out = plan[i+1].trans
 		}
-		avail := plan[i].st.End - plan[i].st.Start
 		want := float64(in+out)/FPS + 1.0 + r.Float64()*1.5
-		want = math.Min(want, avail-0.1)
-		plan[i].frames = int(want * FPS)
-		plan[i].start = plan[i].st.Start + r.Float64()*(avail-float64(plan[i].frames)/FPS-0.05)
-		if plan[i].frames < in+out+FPS/2 {
-			return Case{}, fmt.Errorf("shoteval: stretch %s %.1f-%.1f too short", plan[i].st.File, plan[i].st.Start, plan[i].st.End)
+		var st Stretch
+		for tries := 0; ; tries++ {
+			st = stretches[r.IntN(len(stretches))]
+			if st.File != prevFile && st.End-st.Start >= want+0.2 {
+				break
+			}
+			if tries > 1000 {
+				return Case{}, fmt.Errorf("shoteval: no stretch of %.1f s for shot %d", want, i)
+			}
 		}
+		prevFile = st.File
+		plan[i].st = st
+		plan[i].frames = int(want * FPS)
+		plan[i].start = st.Start + r.Float64()*(st.End-st.Start-float64(plan[i].frames)/FPS-0.1)
 	}
 
 	name := fmt.Sprintf("shots_%02d", v)
@@ -259,7 +259,11 @@ func generateOne(ctx context.Context, opts Options, r *rand.Rand, stretches []St
 	if err := f.Close(); err != nil {
 		return Case{}, fmt.Errorf("shoteval: %w", err)
 	}
-	return Case{Path: out, Truth: truth, Kinds: kindNames}, nil
+	var sources []string
+	for _, p := range plan {
+		sources = append(sources, fmt.Sprintf("%s@%.2f+%d", p.st.File, p.start, p.frames))
+	}
+	return Case{Path: out, Truth: truth, Kinds: kindNames, Sources: sources}, nil
 }
 
 func secs(frames int) string { return strconv.FormatFloat(float64(frames)/FPS, 'f', 6, 64) }

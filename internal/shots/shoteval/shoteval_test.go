@@ -50,7 +50,15 @@ func TestEvaluationSet(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("SHOTEVAL_VIDEOS")); err == nil && v > 0 {
 		videos = v
 	}
-	cases, err := Generate(ctx, Options{SamplesDir: samplesDir(t), OutDir: t.TempDir(), Seed: 1, Videos: videos, Shots: 12})
+	seed := uint64(1)
+	if v, err := strconv.ParseUint(os.Getenv("SHOTEVAL_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	out := os.Getenv("SHOTEVAL_OUT") // keep the videos for inspection
+	if out == "" {
+		out = t.TempDir()
+	}
+	cases, err := Generate(ctx, Options{SamplesDir: samplesDir(t), OutDir: out, Seed: seed, Videos: videos, Shots: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +77,11 @@ func TestEvaluationSet(t *testing.T) {
 	}
 	for _, pc := range per {
 		t.Logf("%s: cut %+v gradual %+v", filepath.Base(pc.Case.Path), pc.Score.Cut, pc.Score.Gradual)
+		if pc.Score.All.FP+pc.Score.All.FN > 0 {
+			for i, s := range pc.Case.Truth.Shots {
+				t.Logf("  shot %d from %d (%s): %s", i, s.StartFrame, s.TransitionIn, pc.Case.Sources[i])
+			}
+		}
 		logMisses(t, pc)
 	}
 	t.Logf("TOTAL cut P=%.3f R=%.3f F1=%.3f (tp %d fp %d fn %d); gradual P=%.3f R=%.3f F1=%.3f (tp %d fp %d fn %d)",

@@ -111,7 +111,7 @@ func bytesToRunes() [256]rune {
 	return m
 }
 
-// StartID and EndID are the ids of the framing tokens.
+// StartID is the id of <|startoftext|>.
 func (t *Tokenizer) StartID() int { return t.start }
 
 // EndID is the id of <|endoftext|>.

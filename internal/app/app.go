@@ -20,6 +20,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/blob"
+	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
@@ -37,6 +38,8 @@ type App struct {
 	Runner   *jobs.Runner
 	Keys     *apikey.Store
 	Registry *prometheus.Registry
+	// Catalog is the product catalog (models load on first use).
+	Catalog *catalog.Service
 	// Owner is true when this process holds the data-dir lock: it may run
 	// workflow steps. Otherwise it only enqueues and reads (a server runs them).
 	Owner bool
@@ -158,6 +161,9 @@ func (a *App) close(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
 		errs = append(errs, a.Runner.Stop(sctx))
 		cancel()
+	}
+	if a.Catalog != nil {
+		errs = append(errs, a.Catalog.Close())
 	}
 	if a.Blob != nil {
 		errs = append(errs, a.Blob.Close())

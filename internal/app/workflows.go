@@ -9,6 +9,10 @@ import (
 // calls a.Runner.Register.
 var workflows = []func(a *App) error{
 	func(a *App) error {
+		a.Catalog = newCatalog(a)
+		return a.Runner.Register(a.Catalog.Definition())
+	},
+	func(a *App) error {
 		return a.Runner.Register(selftest.Definition(selftest.Deps{
 			DB: a.DB, Blob: a.Blob, ModelsDir: a.ModelsDir(), ORTLib: a.Config.ORTLib,
 		}))

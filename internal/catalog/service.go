@@ -119,8 +119,13 @@ func (in *Ingester) Definition() jobs.Definition {
 	return definition(func(context.Context) (*Ingester, error) { return in, nil })
 }
 
-// inputOnly lets the enqueue functions run without models: they only
-// write the batch and the workflow.
+// InputOnly returns an ingester without models, enough to enqueue
+// batches, wait for them and read summaries (the workflow's steps load the
+// models where they run).
+func (s *Service) InputOnly() *Ingester {
+	return s.inputOnly()
+}
+
 func (s *Service) inputOnly() *Ingester {
 	return &Ingester{Store: s.Store, Blobs: s.Blobs, Log: s.Log}
 }

@@ -58,6 +58,10 @@ type Config struct {
 	// (scale-out only; the embedded default rescues its own orphans at start).
 	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"1h" usage:"stuck step rescue horizon (scale-out)"`
 	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"200ms" usage:"job queue poll interval"`
+
+	// FetchAllowPrivate lets URL fetches (catalog images, videos by URL)
+	// reach private, loopback and link-local addresses.
+	FetchAllowPrivate bool `toml:"fetch_allow_private" env:"VITRINE_FETCH_ALLOW_PRIVATE" default:"false" usage:"allow fetching URLs on private/loopback/link-local addresses"`
 }
 
 // field describes one Config field from its tags.

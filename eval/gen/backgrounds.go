@@ -29,8 +29,10 @@ func SampleBackgrounds(samplesDir string) []Background {
 		{Path: v("pyscenedetect_bbc_multishot_people.mp4"), Windows: [][2]float64{{3.2, 6.4}, {7.2, 11.6}, {12.4, 19.0}, {19.8, 25.0}}},
 		// Golden cuts at frames 90 and 210 (3.75 s, 8.76 s).
 		{Path: v("pyscenedetect_goldeneye_cuts.mp4"), Windows: [][2]float64{{4.1, 8.4}}},
-		// Fades out at frames 185/364/697 and in at 35/217/400 (29.97 fps).
-		{Path: v("pyscenedetect_testvideo_fades.mp4"), Windows: [][2]float64{{1.4, 6.0}, {7.5, 11.9}, {13.6, 23.0}}},
+		// Fades out at frames 185/364/697 and in at 35/217/400 (29.97 fps);
+		// the third scene also dissolves from the rock to a texture at
+		// about 17.7-18.5 s (not in PySceneDetect's goldens).
+		{Path: v("pyscenedetect_testvideo_fades.mp4"), Windows: [][2]float64{{1.4, 6.0}, {7.5, 11.9}, {13.6, 17.5}, {18.7, 23.0}}},
 	}
 }
 

@@ -630,6 +630,10 @@ func (d *Detector) cuts(busy []bool) []Boundary {
 		if i+1 < n && d.skip[i] < 0.3*d.pdiff[i] && float64(d.diff[i+1]) > 0.5*c {
 			continue
 		}
+		// …and the frame after a flash returns to the picture before it.
+		if i >= 2 && d.skip[i-1] < 0.3*d.pdiff[i] && float64(d.diff[i-1]) > 0.5*c {
+			continue
+		}
 		out = append(out, Boundary{Frame: i, Transition: Cut, SpanStart: i, SpanEnd: i, Score: c})
 	}
 	return out

@@ -81,6 +81,9 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		// Error answers carry CORS headers too: they hold no data, and a
+		// page that can read "origin not allowed" is easier to fix.
+		corsHeaders(h, r.Header.Get("Origin"))
 		key := r.URL.Query().Get("key")
 		if key == "" {
 			key = r.Header.Get("X-Vitrine-Key")
@@ -107,7 +110,6 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "origin "+origin+" is not allowed for this key")
 			return
 		}
-		corsHeaders(h, r.Header.Get("Origin"))
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, pk)))
 	})
 }

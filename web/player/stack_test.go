@@ -1,0 +1,216 @@
+package player
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/analytics"
+	"github.com/vitrine-dev/vitrine/internal/commerce"
+	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
+	"github.com/vitrine-dev/vitrine/internal/store"
+)
+
+// repoRoot walks up from the working directory to the directory holding go.mod.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func sharedDir(t testing.TB, env, def string) string {
+	t.Helper()
+	d := os.Getenv(env)
+	if d == "" {
+		d = filepath.Join(repoRoot(t), "..", "shared", def)
+	}
+	if _, err := os.Stat(d); err != nil {
+		t.Skipf("%s not available (set %s): %v", d, env, err)
+	}
+	return d
+}
+
+func samplesDir(t testing.TB) string { return sharedDir(t, "VITRINE_SAMPLES", "data") }
+
+// artifactsDir is where screenshots go: $VITRINE_ARTIFACTS/player or
+// <repo>/artifacts/player (ignored by git).
+func artifactsDir(t testing.TB) string {
+	t.Helper()
+	d := os.Getenv("VITRINE_ARTIFACTS")
+	if d == "" {
+		d = filepath.Join(repoRoot(t), "artifacts")
+	}
+	d = filepath.Join(d, "player")
+	if err := os.MkdirAll(d, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium on PATH (scripts/setup.sh installs it)")
+	return ""
+}
+
+// stack is everything the public read path needs, wired as the server wires
+// it: a real shop behind the commerce connector, publishable keys and
+// analytics in a real SQLite database, the player and the demo page.
+type stack struct {
+	srv    *httptest.Server
+	shop   *shoptest.Shop
+	keys   *commerce.Keys
+	key    string
+	events *analytics.Store
+	rec    *analytics.Recorder
+
+	mu     sync.Mutex
+	docs   map[string][]byte
+	videos map[string]DemoVideo
+}
+
+// docSource serves documents held in memory by the test.
+type docSource struct{ s *stack }
+
+func (d docSource) ShoppableJSON(ctx context.Context, id string) ([]byte, error) {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	b, ok := d.s.docs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: video %s", commerce.ErrNotFound, id)
+	}
+	return b, nil
+}
+
+func (d docSource) DemoVideo(ctx context.Context, id string) (DemoVideo, error) {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	v, ok := d.s.videos[id]
+	if !ok {
+		return DemoVideo{}, ErrNotFound
+	}
+	return v, nil
+}
+
+func (d docSource) DemoKey(ctx context.Context, origin string) (string, error) {
+	if origin != d.s.srv.URL {
+		return "", errors.New("no demo key for origin " + origin)
+	}
+	return d.s.key, nil
+}
+
+// shopMapping maps the test shop's JSON to products.
+var shopMapping = commerce.FieldMapping{
+	ID: "handle", Title: "name", Category: "type", Images: "media.#.src",
+	Price: "offer.price", Currency: "offer.currency", Availability: "offer.availability",
+	Rating: "reviews.average", RatingCount: "reviews.count", URL: "link",
+}
+
+func newStack(t *testing.T, similar commerce.Similar) *stack {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	shop, err := shoptest.Start(samplesDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(shop.Close)
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "vitrine.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	up, err := commerce.NewUpstream(commerce.UpstreamConfig{
+		ProductURL: shop.URL + shoptest.ProductPath + "{id}", ProductPath: "product",
+		BatchURL: shop.URL + shoptest.BatchPath + "?ids={ids}", ItemsPath: "data.items",
+		Mapping: shopMapping, AuthHeader: "Authorization", AuthValue: "Bearer " + shoptest.Token,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := commerce.NewService(commerce.NewCache(up, commerce.CacheConfig{}, log), similar, 3, log)
+	keys := commerce.NewKeys(db, 0)
+	gate := commerce.NewGate(keys, log)
+	s := &stack{shop: shop, docs: map[string][]byte{}, videos: map[string]DemoVideo{}}
+	s.events = analytics.NewStore(db, 0)
+	s.rec = analytics.NewRecorder(s.events, analytics.RecorderConfig{FlushInterval: 100 * time.Millisecond}, log)
+	t.Cleanup(func() { s.rec.Close(context.Background()) })
+	ingest := analytics.NewIngest(s.rec, analytics.IngestConfig{
+		KeyOf:    func(r *http.Request) string { return commerce.KeyFromContext(r.Context()).Key },
+		OriginOf: commerce.RequestOrigin,
+		Logger:   log,
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /player/", http.StripPrefix("/player", Handler()))
+	mux.Handle("GET /public/v1/videos/{id}/shoppable", gate.Wrap(commerce.NewDocumentHandler(docSource{s}, 0)))
+	mux.Handle("GET /public/v1/products", gate.Wrap(http.HandlerFunc(svc.ServeProducts)))
+	mux.Handle("GET /public/v1/products/{id}", gate.Wrap(http.HandlerFunc(svc.ServeProduct)))
+	mux.Handle("POST /public/v1/events", gate.Wrap(ingest))
+	mux.Handle("OPTIONS /public/v1/", gate.Wrap(http.NotFoundHandler()))
+	mux.HandleFunc("GET /media/{file}", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(samplesDir(t), "videos", filepath.Base(r.PathValue("file"))))
+	})
+	mux.Handle("GET /demo/{id}", &Demo{Source: docSource{s}, ScriptURL: "/player/" + ScriptName})
+	s.srv = httptest.NewServer(mux)
+	t.Cleanup(s.srv.Close)
+	pk, err := keys.Create(ctx, "demo", []string{s.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.key = pk.Key
+	s.keys = keys
+	return s
+}
+
+// addVideo publishes a document for a sample video file.
+func (s *stack) addVideo(t *testing.T, doc []byte, file string) string {
+	t.Helper()
+	var d struct {
+		Video struct {
+			ID            string `json:"id"`
+			Width, Height int
+		} `json:"video"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.docs[d.Video.ID] = doc
+	s.videos[d.Video.ID] = DemoVideo{ID: d.Video.ID, Title: file, Src: "/media/" + file, Width: d.Video.Width, Height: d.Video.Height}
+	return d.Video.ID
+}
+
+func commerceKeys(t *testing.T, s *stack) *commerce.Keys {
+	t.Helper()
+	return s.keys
+}

@@ -173,8 +173,8 @@ func TestIngest(t *testing.T) {
 	env := newIngestEnv(t, IngestConfig{MaxBody: 4096})
 	cases := []struct {
 		name, ctype, body string
-		status           int
-		want             string
+		status            int
+		want              string
 	}{
 		{"json", "application/json", eventsJSON(3, Impression), 202, `"accepted":3`},
 		{"beacon text/plain", "text/plain;charset=UTF-8", eventsJSON(1, Click), 202, `"accepted":1`},

@@ -289,7 +289,6 @@ func codeFor(status int) string {
 	return "internal"
 }
 
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -180,7 +180,6 @@ func codeFor(status int) string {
 	return "internal"
 }
 
-
 func writeJSON(w http.ResponseWriter, status int, v any, cache string) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(v); err != nil {

@@ -31,6 +31,9 @@ var (
 // errCancelled is the cancellation cause of a step whose workflow was cancelled.
 var errCancelled = errors.New("workflow cancelled")
 
+// errStale marks a job superseded by a newer job for the same step (Retry).
+var errStale = errors.New("step job superseded by a newer one")
+
 // Options configure a Runner. Zero values take the defaults in brackets.
 type Options struct {
 	// Workers is how many steps run at once in this process; 0 makes an
@@ -94,9 +97,12 @@ type Runner struct {
 	client    *river.Client[*sql.Tx] // built by queue()
 	clientErr error
 	defs      map[string]Definition
-	running   map[int64]context.CancelCauseFunc // workflow id → cancel of its running step
+	running   map[int64]*running // workflow id → its running step
 	started   bool
 }
+
+// running is a step executing in this process.
+type running struct{ cancel context.CancelCauseFunc }
 
 // stepArgs are the River job args of one workflow step.
 type stepArgs struct {
@@ -118,7 +124,7 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Runner, error) {
 	r := &Runner{
 		db: db, opts: opts, log: opts.Logger,
 		defs:    map[string]Definition{},
-		running: map[int64]context.CancelCauseFunc{},
+		running: map[int64]*running{},
 		metrics: newMetrics(opts.Metrics),
 	}
 	r.driver = riversqlite.New(db.Write)
@@ -502,8 +508,8 @@ func (r *Runner) Cancel(ctx context.Context, id int64) error {
 		return fmt.Errorf("jobs: cancel workflow %d: %w", id, err)
 	}
 	r.mu.Lock()
-	if c := r.running[id]; c != nil {
-		c(errCancelled)
+	if rs := r.running[id]; rs != nil {
+		rs.cancel(errCancelled)
 	}
 	r.mu.Unlock()
 	return nil

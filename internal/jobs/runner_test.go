@@ -505,3 +505,59 @@ func TestStepMetrics(t *testing.T) {
 		t.Errorf("no succeeded step run counted: %v", mfs)
 	}
 }
+
+// TestStaleRunAfterRetryIsDiscarded: a step that ignores cancellation
+// finishes after the workflow was cancelled and retried; its late success
+// must not commit, and the next step runs once.
+func TestStaleRunAfterRetryIsDiscarded(t *testing.T) {
+	release := make(chan struct{})
+	firstStarted := make(chan struct{})
+	var calls, nextCalls atomic.Int32
+	def := Definition{Kind: "stale", Steps: []Step{
+		{Name: "stubborn", Run: func(ctx context.Context, sc *StepContext) error {
+			if calls.Add(1) == 1 {
+				close(firstStarted)
+				<-release // ignores ctx on purpose
+			}
+			return nil
+		}},
+		{Name: "next", Run: func(context.Context, *StepContext) error { nextCalls.Add(1); return nil }},
+	}}
+	r, _ := newRunner(t, Options{}, def)
+	ctx := context.Background()
+	id, _ := r.Enqueue(ctx, "stale", "s", nil)
+	<-firstStarted
+	if err := r.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Retry(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if w := wait(t, r, id); w.State != StateSucceeded {
+		t.Fatalf("state %s %s", w.State, w.Error)
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	var outcomes []string
+	for time.Now().Before(deadline) {
+		runs, _ := r.StepRuns(ctx, id)
+		outcomes = outcomes[:0]
+		for _, ru := range runs {
+			if ru.Index == 0 {
+				outcomes = append(outcomes, ru.Outcome)
+			}
+		}
+		if len(outcomes) == 2 && outcomes[0] != "" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The late run ends as cancelled (River cancels its context) or
+	// superseded (it returned before noticing); it never commits.
+	if len(outcomes) != 2 || (outcomes[0] != "cancelled" && outcomes[0] != "superseded") || outcomes[1] != "succeeded" {
+		t.Errorf("runs of the first step: %v", outcomes)
+	}
+	if nextCalls.Load() != 1 {
+		t.Errorf("next step ran %d times", nextCalls.Load())
+	}
+}

@@ -41,13 +41,14 @@ func (r *Runner) step(a stepArgs) (Step, bool) {
 type stepRow struct {
 	kind, subject, wfState, state string
 	input                         []byte
+	jobID                         sql.NullInt64
 }
 
 func (r *Runner) loadStep(ctx context.Context, id int64, idx int) (stepRow, error) {
 	var s stepRow
-	err := r.db.Read.QueryRowContext(ctx, r.db.Rebind(`SELECT w.kind, w.subject, w.state, w.input, s.state
+	err := r.db.Read.QueryRowContext(ctx, r.db.Rebind(`SELECT w.kind, w.subject, w.state, w.input, s.state, s.job_id
 		FROM workflows w JOIN workflow_steps s ON s.workflow_id = w.id WHERE w.id = ? AND s.idx = ?`), id, idx).
-		Scan(&s.kind, &s.subject, &s.wfState, &s.input, &s.state)
+		Scan(&s.kind, &s.subject, &s.wfState, &s.input, &s.state, &s.jobID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, ErrNotFound
 	}
@@ -72,6 +73,9 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 		return nil
 	case st.wfState == StateFailed || st.wfState == StateSucceeded:
 		return river.JobCancel(fmt.Errorf("workflow %d is %s", a.WorkflowID, st.wfState))
+	case st.jobID.Valid && st.jobID.Int64 != job.ID:
+		// A retry queued a newer job for this step; that one does the work.
+		return river.JobCancel(errStale)
 	}
 	def, ok := r.Definition(st.kind)
 	if !ok || a.Index >= len(def.Steps) || def.Steps[a.Index].Name != a.Name {
@@ -90,12 +94,15 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	me := &running{cancel: cancel}
 	r.mu.Lock()
-	r.running[a.WorkflowID] = cancel
+	r.running[a.WorkflowID] = me
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
-		delete(r.running, a.WorkflowID)
+		if r.running[a.WorkflowID] == me {
+			delete(r.running, a.WorkflowID)
+		}
 		r.mu.Unlock()
 	}()
 	stopWatch := r.watchCancel(sctx, a.WorkflowID, cancel)
@@ -118,6 +125,13 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 	}
 	took := time.Since(start)
 
+	if errors.Is(err, errStale) {
+		r.bookkeep(ctx, func(bctx context.Context) error {
+			_, err := r.db.Write.ExecContext(bctx, r.db.Rebind(`UPDATE workflow_step_runs SET outcome = 'superseded' WHERE id = ?`), runID)
+			return err
+		})
+		return river.JobCancel(errStale)
+	}
 	if errors.Is(context.Cause(sctx), errCancelled) || errors.Is(err, errCancelled) {
 		r.metrics.observe(st.kind, a.Name, "cancelled", took)
 		r.bookkeep(ctx, func(bctx context.Context) error {
@@ -210,11 +224,16 @@ func (r *Runner) commitSuccess(ctx context.Context, job *river.Job[stepArgs], sc
 	a := job.Args
 	return r.db.Tx(ctx, func(tx *sql.Tx) error {
 		var state string
-		if err := tx.QueryRowContext(ctx, r.db.Rebind(`SELECT state FROM workflows WHERE id = ?`), a.WorkflowID).Scan(&state); err != nil {
+		var jobID sql.NullInt64
+		if err := tx.QueryRowContext(ctx, r.db.Rebind(`SELECT w.state, s.job_id FROM workflows w JOIN workflow_steps s ON s.workflow_id = w.id WHERE w.id = ? AND s.idx = ?`),
+			a.WorkflowID, a.Index).Scan(&state, &jobID); err != nil {
 			return fmt.Errorf("jobs: commit step %s: %w", a.Name, err)
 		}
 		if state == StateCancelled {
 			return errCancelled
+		}
+		if jobID.Valid && jobID.Int64 != job.ID {
+			return errStale
 		}
 		for _, fn := range sc.onCommit {
 			if err := fn(ctx, tx); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/blob"
+	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
@@ -29,7 +30,9 @@ type Deps struct {
 	Blob   *blob.Store
 	Runner *jobs.Runner
 	Keys   *apikey.Store
-	Logger *slog.Logger
+	// Catalog serves the /v1/catalog routes (503 when nil).
+	Catalog *catalog.Service
+	Logger  *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics; the
 	// runner's step metrics should be registered on it too.
 	Registry *prometheus.Registry

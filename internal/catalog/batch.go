@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -80,12 +81,19 @@ func (in *Ingester) finish(ctx context.Context, batch int64, runErr error) (Summ
 	return s, runErr
 }
 
+// ErrBatchNotFound is returned for an unknown batch id.
+var ErrBatchNotFound = errors.New("catalog: batch not found")
+
 // Summary counts the outcomes of a batch's rows and lists the first errors.
 func (in *Ingester) Summary(ctx context.Context, batch int64) (Summary, error) {
 	db := in.Store.db
 	s := Summary{Batch: batch}
 	var errText string
-	if err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT source, state, error FROM catalog_batches WHERE id = ?`), batch).Scan(&s.Source, &s.State, &errText); err != nil {
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT source, state, error FROM catalog_batches WHERE id = ?`), batch).Scan(&s.Source, &s.State, &errText)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, ErrBatchNotFound)
+	}
+	if err != nil {
 		return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, err)
 	}
 	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT status, COUNT(*) FROM catalog_batch_rows WHERE batch_id = ? GROUP BY status`), batch)

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"sort"
@@ -63,6 +64,9 @@ type Searcher struct {
 	Shoppable []string
 	Limits    imageio.Limits
 }
+
+// ErrEmptyQuery is returned for a text query without searchable words.
+var ErrEmptyQuery = errors.New("catalog: search text: the query has no searchable words")
 
 // maxK caps the number of results of one query.
 const maxK = 200
@@ -214,7 +218,7 @@ func (s *Searcher) SearchText(ctx context.Context, query string, k int, f Filter
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
 	if len(words) == 0 {
-		return nil, fmt.Errorf("catalog: search text: empty query")
+		return nil, ErrEmptyQuery
 	}
 	if s.Text != nil && s.Index != nil {
 		vs, err := s.Text.EmbedTexts(ctx, []string{query})

@@ -85,6 +85,8 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		defer os.RemoveAll(d)
 		workDir = d
 	}
+	ba := newBenchApp(cfg, workDir)
+	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{
 		Log:        log,
 		SamplesDir: *samples,
@@ -96,6 +98,8 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		GenVideos:  *videos,
 		ANN:        bench.ANNOptions{N: *annN},
 		Shots:      shotDetector{},
+		Pipeline:   ba,
+		API:        ba.API,
 	}
 	if err := vision.InitRuntime(cfg.ORTLib); err == nil {
 		env.Versions["onnxruntime"] = ort.GetVersion()

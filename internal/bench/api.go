@@ -167,7 +167,7 @@ func runAPI(ctx context.Context, env *Env, s *Section) error {
 	if cleanup != nil {
 		defer cleanup()
 	}
-	o := LoadOptions{Requests: 2000, Duration: 20 * time.Second, Concurrency: 8}
+	o := LoadOptions{Requests: 10000, Duration: 20 * time.Second, Concurrency: 8}
 	s.Method = fmt.Sprintf("The API server runs in-process on a loopback port; %d workers send GET requests (cycling %d endpoints) until %d requests or %s, whichever comes first. "+
 		"Latency is measured per request by the client, so it includes the loopback round trip.", o.Concurrency, len(target.Requests), o.Requests, o.Duration)
 	all, err := Load(ctx, target.Handler, target.Requests, o)
@@ -182,7 +182,7 @@ func runAPI(ctx context.Context, env *Env, s *Section) error {
 	s.Add("latency max", ms(all.Max.Seconds()), "ms")
 	t := Table{Title: "Per endpoint", Columns: []string{"endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms"}}
 	for _, rq := range target.Requests {
-		r, err := Load(ctx, target.Handler, []APIRequest{rq}, LoadOptions{Requests: 500, Duration: 10 * time.Second, Concurrency: o.Concurrency})
+		r, err := Load(ctx, target.Handler, []APIRequest{rq}, LoadOptions{Requests: 2000, Duration: 10 * time.Second, Concurrency: o.Concurrency})
 		if err != nil {
 			return fmt.Errorf("load %s: %w", rq.Name, err)
 		}

@@ -31,6 +31,8 @@ type IngestResult struct {
 	// Elapsed is the wall time of the ingestion; zero lets the bench time
 	// the IngestCatalog call itself.
 	Elapsed time.Duration
+	// Stages optionally breaks the time down by workflow step.
+	Stages []StageTime
 }
 
 // StageTime is the time spent in one stage of the video workflow.
@@ -60,6 +62,18 @@ func runIngest(ctx context.Context, env *Env, s *Section) error {
 	s.Add("wall time", sec, "s")
 	if sec > 0 {
 		s.Headline("ingestion rate", float64(res.Images)/sec, "images/s")
+	}
+	if len(res.Stages) > 0 {
+		t := Table{Title: "Per stage", Columns: []string{"stage", "seconds", "images/s"}}
+		for _, st := range res.Stages {
+			d := st.Elapsed.Seconds()
+			rate := ""
+			if d > 0 {
+				rate = f1(float64(res.Images) / d)
+			}
+			t.Rows = append(t.Rows, []string{st.Stage, f1(d), rate})
+		}
+		s.Tables = append(s.Tables, t)
 	}
 	return nil
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/eval/groundtruth"
+	"github.com/vitrine-dev/vitrine/internal/bench"
+)
+
+// samplesEnv returns the sample data directory, skipping when absent.
+func samplesEnv(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("VITRINE_SAMPLES")
+	if dir == "" {
+		dir = filepath.Join(repoRoot(t), "..", "shared", "data")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "catalog", "products.csv")); err != nil {
+		t.Skipf("sample data not found at %s (set VITRINE_SAMPLES)", filepath.Join(dir, "catalog"))
+	}
+	abs, _ := filepath.Abs(dir)
+	return abs
+}
+
+func TestBenchGen(t *testing.T) {
+	samples := samplesEnv(t)
+	env := cleanEnv()
+	gen := func(out string) {
+		t.Helper()
+		so, se, code := vitrine(t, env, "bench", "gen", "--samples", samples, "--out", out, "--count", "2", "--seed", "5",
+			"--width", "192", "--height", "108", "--fps", "12", "--shots", "3")
+		if code != 0 {
+			t.Fatalf("bench gen exit %d: %s", code, se)
+		}
+		if strings.Count(so, ".gt.json") != 2 {
+			t.Fatalf("bench gen output: %s", so)
+		}
+	}
+	a, b := t.TempDir(), t.TempDir()
+	gen(a)
+	gen(b)
+	for _, name := range []string{"gen-5", "gen-6"} {
+		v, err := groundtruth.Load(filepath.Join(a, name+".gt.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Shots) != 3 || v.Width != 192 {
+			t.Errorf("%s: %d shots, width %d", name, len(v.Shots), v.Width)
+		}
+		if st, err := os.Stat(filepath.Join(a, name+".mp4")); err != nil || st.Size() == 0 {
+			t.Errorf("%s.mp4 missing: %v", name, err)
+		}
+		x, _ := os.ReadFile(filepath.Join(a, name+".gt.json"))
+		y, _ := os.ReadFile(filepath.Join(b, name+".gt.json"))
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s: the same seed wrote different ground truth", name)
+		}
+	}
+	if _, se, code := vitrine(t, env, "bench", "gen", "--count", "0"); code == 0 || strings.Count(strings.TrimSpace(se), "\n") != 0 {
+		t.Errorf("--count 0: exit %d, stderr %q", code, se)
+	}
+}
+
+func TestBenchReport(t *testing.T) {
+	samples := samplesEnv(t)
+	env := cleanEnv(sharedEnv(t)...)
+	out, work := t.TempDir(), t.TempDir()
+	_, se, code := vitrine(t, env, "bench", "--samples", samples, "--out", out, "--work", work, "--ann-n", "2000", "--log-level", "warn", "ann", "api")
+	if code != 0 {
+		t.Fatalf("bench exit %d: %s", code, se)
+	}
+	f, err := os.Open(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := bench.ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Sections) != 2 || r.Machine.Cores < 1 || len(r.Models) == 0 || r.Versions["onnxruntime"] == "" {
+		t.Fatalf("report header: sections %d, machine %+v, models %d, versions %v", len(r.Sections), r.Machine, len(r.Models), r.Versions)
+	}
+	for _, s := range r.Sections {
+		if s.Status != bench.StatusOK {
+			t.Errorf("%s: %s %s", s.Name, s.Status, s.Note)
+		}
+	}
+	if m, _ := r.Section("ann").Metric("recall@10"); m.Value < 0.8 {
+		t.Errorf("ann recall@10 = %v", m.Value)
+	}
+	if m, _ := r.Section("api").Metric("errors"); m.Value != 0 {
+		t.Errorf("api errors = %v", m.Value)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
+	if err != nil || !bytes.Contains(md, []byte("## Headline numbers")) {
+		t.Errorf("REPORT.md: %v", err)
+	}
+	if _, se, code := vitrine(t, env, "bench", "--samples", samples, "nope"); code != 1 || !strings.Contains(se, "unknown suite") {
+		t.Errorf("unknown suite: exit %d, stderr %q", code, se)
+	}
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/eval/score"
+	"github.com/vitrine-dev/vitrine/internal/api"
+	"github.com/vitrine-dev/vitrine/internal/api/apikey"
+	"github.com/vitrine-dev/vitrine/internal/app"
+	"github.com/vitrine-dev/vitrine/internal/bench"
+	"github.com/vitrine-dev/vitrine/internal/config"
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+)
+
+// benchApp is a fresh installation in the bench's scratch directory that
+// the pipeline and API suites run against, so a bench never touches the
+// user's data.
+type benchApp struct {
+	cfg  config.Config
+	once sync.Once
+	a    *app.App
+	err  error
+}
+
+func newBenchApp(cfg *config.Config, workDir string) *benchApp {
+	c := *cfg
+	c.DataDir = filepath.Join(workDir, "data")
+	c.DB = filepath.Join(c.DataDir, "vitrine.db")
+	c.Blob = filepath.Join(c.DataDir, "blobs")
+	return &benchApp{cfg: c}
+}
+
+func (b *benchApp) open(ctx context.Context) (*app.App, error) {
+	b.once.Do(func() {
+		a, err := app.Open(ctx, &b.cfg, app.NewLogger(&b.cfg, stderr), app.Options{RunSteps: true})
+		if err != nil {
+			b.err = err
+			return
+		}
+		if err := a.Start(ctx); err != nil {
+			a.Close(ctx)
+			b.err = err
+			return
+		}
+		b.a = a
+	})
+	return b.a, b.err
+}
+
+func (b *benchApp) Close(ctx context.Context) error {
+	if b.a == nil {
+		return nil
+	}
+	return b.a.Close(ctx)
+}
+
+// stageTimes reads the time each step of a finished workflow took.
+func stageTimes(ctx context.Context, r *jobs.Runner, id int64) ([]bench.StageTime, error) {
+	wf, err := r.Workflow(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []bench.StageTime
+	for _, st := range wf.Steps {
+		if st.StartedAt == nil || st.FinishedAt == nil {
+			continue
+		}
+		out = append(out, bench.StageTime{Stage: st.Name, Elapsed: st.FinishedAt.Sub(*st.StartedAt)})
+	}
+	return out, nil
+}
+
+// IngestCatalog imports dir/products.csv through the catalog workflow.
+func (b *benchApp) IngestCatalog(ctx context.Context, dir string) (bench.IngestResult, error) {
+	a, err := b.open(ctx)
+	if err != nil {
+		return bench.IngestResult{}, err
+	}
+	start := time.Now()
+	batch, wf, err := a.Catalog.EnqueueFile(ctx, a.Runner, filepath.Join(dir, "products.csv"))
+	if err != nil {
+		return bench.IngestResult{}, err
+	}
+	sum, err := a.Catalog.Wait(ctx, a.Runner, batch, wf, nil)
+	if err != nil {
+		return bench.IngestResult{}, err
+	}
+	res := bench.IngestResult{Products: sum.Total, Images: sum.Total - sum.Failed, Elapsed: time.Since(start)}
+	if res.Stages, err = stageTimes(ctx, a.Runner, wf); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// ProcessVideo runs the video workflow on a file.
+func (b *benchApp) ProcessVideo(ctx context.Context, path string) (*score.Prediction, []bench.StageTime, error) {
+	return nil, nil, fmt.Errorf("%w: the video workflow is not wired into the installation yet", bench.ErrSkip)
+}
+
+// API serves the installation's HTTP API with a read key.
+func (b *benchApp) API(ctx context.Context) (bench.APITarget, func(), error) {
+	a, err := b.open(ctx)
+	if err != nil {
+		return bench.APITarget{}, nil, err
+	}
+	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Logger: a.Log, Registry: a.Registry})
+	if err != nil {
+		return bench.APITarget{}, nil, err
+	}
+	secret, _, err := a.Keys.Create(ctx, apikey.ScopeRead, "bench")
+	if err != nil {
+		return bench.APITarget{}, nil, fmt.Errorf("create read key: %w", err)
+	}
+	auth := http.Header{"Authorization": {"Bearer " + secret}}
+	reqs := []bench.APIRequest{
+		{Name: "GET /healthz", Path: "/healthz"},
+		{Name: "GET /v1/workflows", Path: "/v1/workflows?limit=20", Header: auth},
+	}
+	// Routes of later domains join the load when the installation has them.
+	for _, rt := range srv.Routes() {
+		if rt.Method == http.MethodGet && rt.Pattern == "/v1/products" {
+			reqs = append(reqs, bench.APIRequest{Name: "GET /v1/products", Path: "/v1/products?limit=20", Header: auth})
+		}
+	}
+	return bench.APITarget{Handler: srv.Handler(), Requests: reqs}, nil, nil
+}
+
+var _ bench.Pipeline = (*benchApp)(nil)

@@ -46,6 +46,11 @@ var (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal starts a graceful stop, a second one kills.
+		<-ctx.Done()
+		stop()
+	}()
 	err := run(ctx, os.Args[1:])
 	stop()
 	if err != nil {

@@ -19,6 +19,11 @@ import (
 
 func newRunner(t *testing.T, opts Options, defs ...Definition) (*Runner, *store.DB) {
 	t.Helper()
+	return newRunnerTB(t, opts, defs...)
+}
+
+func newRunnerTB(t testing.TB, opts Options, defs ...Definition) (*Runner, *store.DB) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "vitrine.db"))
 	if err != nil {
@@ -54,7 +59,7 @@ func newRunner(t *testing.T, opts Options, defs ...Definition) (*Runner, *store.
 	return r, db
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 

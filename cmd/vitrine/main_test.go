@@ -413,3 +413,34 @@ func TestBootstrapKeyPrintedOnce(t *testing.T) {
 		t.Errorf("restart printed another bootstrap key:\n%s", s2.log())
 	}
 }
+
+func TestWorkflowsCommand(t *testing.T) {
+	env := cleanEnv("VITRINE_DATA_DIR=" + t.TempDir())
+	// No server owns the data dir and --detach runs nothing: it stays pending.
+	out, e, code := vitrine(t, env, "selftest", "--detach")
+	id := strings.TrimSpace(out)
+	if code != 0 || id == "" {
+		t.Fatalf("selftest --detach: exit %d %q %q", code, out, e)
+	}
+	out, _, code = vitrine(t, env, "workflows", "show", id)
+	if code != 0 || !strings.Contains(out, "selftest  installation  pending") || !strings.Contains(out, "database") {
+		t.Fatalf("show: exit %d\n%s", code, out)
+	}
+	if out, e, code = vitrine(t, env, "workflows", "cancel", id); code != 0 || !strings.Contains(out, "cancelled") {
+		t.Fatalf("cancel: exit %d %q %q", code, out, e)
+	}
+	if _, e, code = vitrine(t, env, "workflows", "cancel", id); code == 0 || !strings.Contains(e, "not in a state") {
+		t.Errorf("second cancel: exit %d %q", code, e)
+	}
+	var list []jobs.Workflow
+	out, _, _ = vitrine(t, env, "workflows", "list", "--json", "--state", "cancelled")
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || fmt.Sprint(list[0].ID) != id {
+		t.Errorf("list: %v %q", err, out)
+	}
+	if _, e, code = vitrine(t, env, "workflows", "show", "abc"); code == 0 || !strings.Contains(e, "not a workflow ID") {
+		t.Errorf("bad id: exit %d %q", code, e)
+	}
+	if _, e, code = vitrine(t, env, "workflows", "show", "77"); code == 0 || !strings.Contains(e, "not found") {
+		t.Errorf("missing id: exit %d %q", code, e)
+	}
+}

@@ -38,7 +38,8 @@ func (c *selftestCmd) Run(ctx context.Context, args []string) error {
 	if *delay < 0 || *delay > time.Minute {
 		return fmt.Errorf("selftest: --step-delay must be between 0s and 1m")
 	}
-	a, err := openApp(ctx, load, app.Options{RunSteps: true})
+	// With --detach nothing waits, so only a server may run the steps.
+	a, err := openApp(ctx, load, app.Options{RunSteps: !*detach})
 	if err != nil {
 		return fmt.Errorf("selftest: %w", err)
 	}

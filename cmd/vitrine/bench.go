@@ -85,7 +85,11 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		defer os.RemoveAll(d)
 		workDir = d
 	}
-	ba := newBenchApp(cfg, workDir)
+	catDir := *catalog
+	if catDir == "" {
+		catDir = filepath.Join(*samples, "catalog")
+	}
+	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{
 		Log:        log,

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/eval/gen"
 	"github.com/vitrine-dev/vitrine/eval/score"
 	"github.com/vitrine-dev/vitrine/internal/api"
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
@@ -21,18 +23,20 @@ import (
 // the pipeline and API suites run against, so a bench never touches the
 // user's data.
 type benchApp struct {
-	cfg  config.Config
-	once sync.Once
-	a    *app.App
-	err  error
+	cfg config.Config
+	// catalogDir is the catalog the API suite asks about.
+	catalogDir string
+	once       sync.Once
+	a          *app.App
+	err        error
 }
 
-func newBenchApp(cfg *config.Config, workDir string) *benchApp {
+func newBenchApp(cfg *config.Config, workDir, catalogDir string) *benchApp {
 	c := *cfg
 	c.DataDir = filepath.Join(workDir, "data")
 	c.DB = filepath.Join(c.DataDir, "vitrine.db")
 	c.Blob = filepath.Join(c.DataDir, "blobs")
-	return &benchApp{cfg: c}
+	return &benchApp{cfg: c, catalogDir: catalogDir}
 }
 
 func (b *benchApp) open(ctx context.Context) (*app.App, error) {
@@ -108,7 +112,7 @@ func (b *benchApp) API(ctx context.Context) (bench.APITarget, func(), error) {
 	if err != nil {
 		return bench.APITarget{}, nil, err
 	}
-	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Logger: a.Log, Registry: a.Registry})
+	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Catalog: a.Catalog, Logger: a.Log, Registry: a.Registry})
 	if err != nil {
 		return bench.APITarget{}, nil, err
 	}
@@ -121,11 +125,13 @@ func (b *benchApp) API(ctx context.Context) (bench.APITarget, func(), error) {
 		{Name: "GET /healthz", Path: "/healthz"},
 		{Name: "GET /v1/workflows", Path: "/v1/workflows?limit=20", Header: auth},
 	}
-	// Routes of later domains join the load when the installation has them.
-	for _, rt := range srv.Routes() {
-		if rt.Method == http.MethodGet && rt.Pattern == "/v1/products" {
-			reqs = append(reqs, bench.APIRequest{Name: "GET /v1/products", Path: "/v1/products?limit=20", Header: auth})
-		}
+	if products, err := gen.LoadCatalog(b.catalogDir); err == nil {
+		id := url.PathEscape(products[len(products)/2].ID)
+		reqs = append(reqs,
+			bench.APIRequest{Name: "GET /v1/catalog/products/{id}", Path: "/v1/catalog/products/" + id, Header: auth},
+			bench.APIRequest{Name: "GET /v1/catalog/search?q=…", Path: "/v1/catalog/search?q=blue+shirt", Header: auth},
+			bench.APIRequest{Name: "GET /v1/catalog/products/{id}/similar", Path: "/v1/catalog/products/" + id + "/similar", Header: auth},
+		)
 	}
 	return bench.APITarget{Handler: srv.Handler(), Requests: reqs}, nil, nil
 }

@@ -160,6 +160,12 @@ func runAPI(ctx context.Context, env *Env, s *Section) error {
 	if env.API == nil {
 		return skipf("no API server wired in")
 	}
+	if env.Pipeline != nil {
+		// Load the API with the catalog in place, as it is served.
+		if _, err := env.ingest(ctx); err != nil {
+			return fmt.Errorf("ingest catalog: %w", err)
+		}
+	}
 	target, cleanup, err := env.API(ctx)
 	if err != nil {
 		return fmt.Errorf("start API: %w", err)
@@ -168,7 +174,7 @@ func runAPI(ctx context.Context, env *Env, s *Section) error {
 		defer cleanup()
 	}
 	o := LoadOptions{Requests: 10000, Duration: 20 * time.Second, Concurrency: 8}
-	s.Method = fmt.Sprintf("The API server runs in-process on a loopback port; %d workers send GET requests (cycling %d endpoints) until %d requests or %s, whichever comes first. "+
+	s.Method = fmt.Sprintf("The API server runs in-process on a loopback port (with the catalog ingested when a pipeline is available); %d workers send GET requests (cycling %d endpoints) until %d requests or %s, whichever comes first. "+
 		"Latency is measured per request by the client, so it includes the loopback round trip.", o.Concurrency, len(target.Requests), o.Requests, o.Duration)
 	all, err := Load(ctx, target.Handler, target.Requests, o)
 	if err != nil {

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,5 +33,3 @@ func (m *metrics) observe(kind, step, outcome string, d time.Duration) {
 	m.runs.WithLabelValues(kind, step, outcome).Inc()
 	m.duration.WithLabelValues(kind, step, outcome).Observe(d.Seconds())
 }
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -178,7 +179,8 @@ func (r *Runner) Logs(ctx context.Context, id, afterID int64, limit int) ([]LogL
 		if err := rows.Scan(&l.ID, &l.Step, &l.Attempt, &l.At, &l.Level, &l.Msg, &attrs); err != nil {
 			return nil, fmt.Errorf("jobs: logs of workflow %d: %w", id, err)
 		}
-		_ = jsonUnmarshal(attrs, &l.Attrs)
+		// Attributes are written by StepContext.Log as JSON; a bad row only loses them.
+		_ = json.Unmarshal([]byte(attrs), &l.Attrs)
 		out = append(out, l)
 	}
 	return out, rows.Err()

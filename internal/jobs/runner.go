@@ -307,10 +307,7 @@ func (r *Runner) resumeOrphans(ctx context.Context) error {
 		return nil
 	}
 	p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Minute)}
-	type failed struct {
-		args stepArgs
-	}
-	var dead []failed
+	var dead []stepArgs // out of attempts: failed for good
 	for _, j := range stuck {
 		msg := "process stopped while the step was running"
 		e, _ := json.Marshal(rivertype.AttemptError{At: now, Attempt: j.Attempt, Error: msg})
@@ -322,7 +319,7 @@ func (r *Runner) resumeOrphans(ctx context.Context) error {
 			p.FinalizedAt = append(p.FinalizedAt, &now)
 			var a stepArgs
 			if json.Unmarshal(j.EncodedArgs, &a) == nil {
-				dead = append(dead, failed{a})
+				dead = append(dead, a)
 			}
 		} else {
 			p.State = append(p.State, string(rivertype.JobStateAvailable))
@@ -340,7 +337,7 @@ func (r *Runner) resumeOrphans(ctx context.Context) error {
 			return err
 		}
 		for _, d := range dead {
-			if err := r.failTx(ctx, tx, d.args.WorkflowID, d.args.Index, d.args.Name, errors.New("interrupted on its last attempt")); err != nil {
+			if err := r.failTx(ctx, tx, d.WorkflowID, d.Index, d.Name, errors.New("interrupted on its last attempt")); err != nil {
 				return err
 			}
 		}

@@ -87,11 +87,14 @@ func (o *Options) defaults() {
 
 // Runner executes registered workflow definitions on the job queue.
 type Runner struct {
-	db      *store.DB
-	opts    Options
-	log     *slog.Logger
-	driver  *riversqlite.Driver
-	metrics *metrics
+	db     *store.DB
+	opts   Options
+	log    *slog.Logger
+	driver riverdriver.Driver[*sql.Tx]
+	// completeTx marks a River job completed inside tx; it is generic over
+	// the concrete driver type, so it is chosen with the driver.
+	completeTx func(ctx context.Context, tx *sql.Tx, job *river.Job[stepArgs]) error
+	metrics    *metrics
 
 	mu        sync.Mutex
 	client    *river.Client[*sql.Tx] // built by queue()
@@ -127,7 +130,14 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Runner, error) {
 		running: map[int64]*running{},
 		metrics: newMetrics(opts.Metrics),
 	}
-	r.driver = riversqlite.New(db.Write)
+	// Both backends use database/sql, so steps see a *sql.Tx either way;
+	// PostgreSQL will plug in River's riverdatabasesql driver here.
+	d := riversqlite.New(db.Write)
+	r.driver = d
+	r.completeTx = func(ctx context.Context, tx *sql.Tx, job *river.Job[stepArgs]) error {
+		_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
+		return err
+	}
 	m, err := rivermigrate.New(r.driver, &rivermigrate.Config{Logger: quiet(opts.Logger)})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: queue migrations: %w", err)

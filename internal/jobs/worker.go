@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // stepWorker is the one River worker: it runs whichever workflow step its
@@ -270,7 +269,7 @@ func (r *Runner) commitSuccess(ctx context.Context, job *river.Job[stepArgs], sc
 		if _, err := tx.ExecContext(ctx, r.db.Rebind(`UPDATE workflows SET state = ?, updated_at = ? WHERE id = ?`), next, now, a.WorkflowID); err != nil {
 			return fmt.Errorf("jobs: commit step %s: %w", a.Name, err)
 		}
-		if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job); err != nil {
+		if err := r.completeTx(ctx, tx, job); err != nil {
 			return fmt.Errorf("jobs: commit step %s: complete job: %w", a.Name, err)
 		}
 		return nil

@@ -253,7 +253,13 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 	for (f.Width/step)*(f.Height/step) > 40000 {
 		step++
 	}
+	// The soft histogram costs most; a few thousand pixels are plenty.
+	hstep := step
+	for (f.Width/hstep)*(f.Height/hstep) > 4000 {
+		hstep++
+	}
 	var sum, sum2 float64
+	var hn float32
 	n := 0
 	for y := 0; y < f.Height; y += step {
 		gy := y * gridH / f.Height
@@ -269,7 +275,10 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 			g[c*3+1] += cb
 			g[c*3+2] += cr
 			cnt[c]++
-			softBin(h, yy, cb, cr)
+			if y%hstep == 0 && x%hstep == 0 {
+				softBin(h, yy, cb, cr)
+				hn++
+			}
 			sum += float64(yy)
 			sum2 += float64(yy) * float64(yy)
 			n++
@@ -283,7 +292,7 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 			g[c*3+2] *= s
 		}
 	}
-	inv := 1 / float32(n)
+	inv := 1 / hn
 	for b := range h {
 		h[b] *= inv
 	}
@@ -299,26 +308,18 @@ func softBin(h []float32, y, cb, cr float32) {
 	y0, fy := split(y, 8)
 	b0, fb := split(cb, 4)
 	r0, fr := split(cr, 4)
-	for dy := 0; dy < 2; dy++ {
-		wy := 1 - fy
-		if dy == 1 {
-			wy = fy
-		}
-		yi := min(y0+dy, 7)
-		for db := 0; db < 2; db++ {
-			wb := 1 - fb
-			if db == 1 {
-				wb = fb
-			}
-			bi := min(b0+db, 3)
-			for dr := 0; dr < 2; dr++ {
-				wr := 1 - fr
-				if dr == 1 {
-					wr = fr
-				}
-				ri := min(r0+dr, 3)
-				h[yi<<4|bi<<2|ri] += wy * wb * wr
-			}
+	wy := [2]float32{1 - fy, fy}
+	wb := [2]float32{1 - fb, fb}
+	wr := [2]float32{1 - fr, fr}
+	yi := [2]int{y0, min(y0+1, 7)}
+	bi := [2]int{b0, min(b0+1, 3)}
+	ri := [2]int{r0, min(r0+1, 3)}
+	for dy := range 2 {
+		for db := range 2 {
+			w := wy[dy] * wb[db]
+			base := yi[dy]<<4 | bi[db]<<2
+			h[base|ri[0]] += w * wr[0]
+			h[base|ri[1]] += w * wr[1]
 		}
 	}
 }

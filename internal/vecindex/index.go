@@ -266,6 +266,18 @@ func (ix *Index) Has(id string) bool {
 	return ok
 }
 
+// Get returns a copy of the (normalised) vector stored under id and its
+// attributes, for example to search for products similar to a product.
+func (ix *Index) Get(id string) ([]float32, Attrs, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n, ok := ix.byID[id]
+	if !ok {
+		return nil, Attrs{}, false
+	}
+	return slices.Clone(ix.vec(n)), ix.attrs(n), true
+}
+
 // Upsert inserts the vector under id, or replaces the vector and attributes
 // stored under id. The vector is copied and normalised.
 func (ix *Index) Upsert(id string, vec []float32, a Attrs) error {

@@ -253,6 +253,11 @@ func TestUpsertReplaceDelete(t *testing.T) {
 		t.Fatalf("old category still matches: %v", hs)
 	}
 
+	// nv is unit length already, so the stored copy is nv up to rounding.
+	if v, a, ok := ix.Get("42"); !ok || a.Category != "bags" || dot(v, nv) < 0.9999 {
+		t.Fatalf("Get(42) = %v, %+v, %v", v, a, ok)
+	}
+
 	// Delete.
 	if !ix.Delete("42") {
 		t.Fatal("Delete(42) = false")
@@ -260,7 +265,7 @@ func TestUpsertReplaceDelete(t *testing.T) {
 	if ix.Delete("42") {
 		t.Fatal("second Delete(42) = true")
 	}
-	if ix.Has("42") || ix.Len() != 2999 {
+	if _, _, ok := ix.Get("42"); ok || ix.Has("42") || ix.Len() != 2999 {
 		t.Fatalf("after delete: Has=%v Len=%d", ix.Has("42"), ix.Len())
 	}
 	for _, v := range [][]float32{nv, vecs[42]} {

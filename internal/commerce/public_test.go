@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/store"
 )
@@ -180,5 +181,43 @@ func TestShoppableETag(t *testing.T) {
 	}
 	if second := get(etag); second.StatusCode != http.StatusNotModified {
 		t.Errorf("conditional request: %d, want 304", second.StatusCode)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "commerce.toml")
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := LoadConfig(filepath.Join(dir, "missing.toml"))
+	if err != nil || c.Upstream != nil {
+		t.Fatalf("missing file: %+v %v", c, err)
+	}
+	c, err = LoadConfig(write(`
+max_alternatives = 4
+[cache]
+ttl = "30s"
+[upstream]
+batch_url = "https://shop.example/api?ids={ids}"
+items_path = "data.items"
+timeout = "2s"
+[upstream.mapping]
+id = "handle"
+price = "offer.price"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxAlternatives != 4 || c.Cache.TTL != 30*time.Second || c.Upstream.Timeout != 2*time.Second || c.Upstream.Mapping.Price != "offer.price" {
+		t.Errorf("config %+v upstream %+v", c, c.Upstream)
+	}
+	for _, bad := range []string{`ttl = "1m"`, "[upstream]\nbatch_url = \"https://x/\"", `demo_origins = ["nope"]`, `[cache]` + "\nttl = 5x"} {
+		if _, err := LoadConfig(write(bad)); err == nil {
+			t.Errorf("LoadConfig accepted %q", bad)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -101,7 +102,8 @@ func Handler() http.Handler {
 type DemoVideo struct {
 	ID    string
 	Title string
-	// Src is the URL the browser plays, absolute or relative to the page.
+	// Src is the URL the browser plays, absolute or relative to the page;
+	// "{key}" in it is replaced by the page's publishable key.
 	Src string
 	// Width and Height size the page layout before the video loads.
 	Width, Height int
@@ -179,6 +181,7 @@ func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v.Title == "" {
 		v.Title = "Video " + v.ID
 	}
+	v.Src = strings.ReplaceAll(v.Src, "{key}", url.QueryEscape(key))
 	maxW := 960
 	if v.Width > 0 && v.Height > v.Width {
 		maxW = 460 // vertical reels: keep the page phone-shaped

@@ -114,9 +114,12 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
-function safeURL(u) {
+// safeURL resolves u against base (relative product images come from the
+// vitrine server) and accepts only http(s) links.
+function safeURL(u, base) {
+  if (!u) return null;
   try {
-    const p = new URL(u, document.baseURI);
+    const p = new URL(u, base || document.baseURI);
     return p.protocol === 'http:' || p.protocol === 'https:' ? p.href : null;
   } catch { return null; }
 }
@@ -460,7 +463,7 @@ class VitrinePlayer extends HTMLElement {
       if (it.shot !== shot || seen.has(pid)) continue;
       seen.add(pid);
       const p = this._products.get(pid);
-      const img = p && p.images && p.images[0] ? safeURL(p.images[0]) : null;
+      const img = p && p.images && p.images[0] ? safeURL(p.images[0], this.api + '/') : null;
       lis.push(el('li', {}, el('button', { type: 'button', 'data-product': pid, onclick: () => this.openCard(it) },
         img ? el('img', { src: img, alt: '' }) : el('img', { alt: '' }),
         el('span', {}, el('span', { class: 't', text: p ? p.title : it.label }), el('br'), el('span', { class: 'p', text: this._price(p) })))));
@@ -532,7 +535,7 @@ class VitrinePlayer extends HTMLElement {
     const card = this.$card;
     const title = p ? p.title : item.label;
     const kids = [el('button', { type: 'button', class: 'close', 'aria-label': 'Close', text: '✕', onclick: () => this.closeCard() })];
-    const img = p && p.images && p.images[0] ? safeURL(p.images[0]) : null;
+    const img = p && p.images && p.images[0] ? safeURL(p.images[0], this.api + '/') : null;
     if (img) kids.push(el('img', { class: 'main', src: img, alt: title }));
     kids.push(el('h2', { id: 'card-title', text: title }));
     if (p) {
@@ -553,7 +556,7 @@ class VitrinePlayer extends HTMLElement {
       if (p.alternatives && p.alternatives.length) {
         const list = el('div', { class: 'alts', role: 'group', 'aria-label': 'Similar products in stock' }, el('h3', { text: 'Similar, in stock' }));
         for (const a of p.alternatives) {
-          const aimg = a.images && a.images[0] ? safeURL(a.images[0]) : null;
+          const aimg = a.images && a.images[0] ? safeURL(a.images[0], this.api + '/') : null;
           const href = safeURL(a.url);
           list.append(el(href ? 'a' : 'div', { class: 'alt', href, target: href ? '_blank' : null, rel: href ? 'noopener' : null,
             'data-product': a.id, onclick: () => this._event('buy', item, a.id) },

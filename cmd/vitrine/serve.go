@@ -41,7 +41,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if secret != "" {
 		fmt.Fprintf(stderr, "vitrine: bootstrap admin API key (shown once, store it now): %s\n", secret)
 	}
-	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Logger: a.Log, Registry: a.Registry})
+	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Catalog: a.Catalog, Logger: a.Log, Registry: a.Registry})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -53,10 +53,22 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	// CSV/JSONL files dropped into the catalog inbox are ingested.
+	inboxCtx, stopInbox := context.WithCancel(ctx)
+	inboxDone := make(chan struct{})
+	go func() {
+		defer close(inboxDone)
+		if err := a.RunCatalogInbox(inboxCtx); err != nil {
+			a.Log.Error("catalog inbox stopped", "err", err)
+		}
+	}()
+	waitInbox := func() { stopInbox(); <-inboxDone }
+	defer waitInbox()
 	fmt.Fprintf(stderr, "vitrine: listening on http://%s (data dir %s, %d workers)\n", ln.Addr(), a.Config.DataDir, a.Config.Workers)
 	if err := srv.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	a.Log.Info("shutting down: waiting for running steps", "timeout", a.Config.ShutdownTimeout)
+	waitInbox()
 	return a.Close(ctx)
 }

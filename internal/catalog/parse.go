@@ -24,7 +24,7 @@ const (
 )
 
 // ErrNoIDColumn is the file-level error of a CSV without a product id column.
-var ErrNoIDColumn = errors.New("catalog: no product id column (id, product_id or sku)")
+var ErrNoIDColumn = errors.New("no product id column (id, product_id or sku)")
 
 // MaxLineBytes caps one JSONL line; longer lines are a row error.
 const MaxLineBytes = 1 << 20

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCatalogCommand drives the real binary: import with per-row failures,
+// re-import as a no-op, text/image search, similar, delete, and the exit
+// status of a file-level error.
+func TestCatalogCommand(t *testing.T) {
+	env := cleanEnv(append(sharedEnv(t), "VITRINE_LOG_LEVEL=warn")...)
+	samples := os.Getenv("VITRINE_SAMPLES")
+	if samples == "" {
+		samples = filepath.Join(repoRoot(t), "..", "shared", "data")
+	}
+	src := filepath.Join(samples, "catalog", "images")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("sample catalog not found at %s (set VITRINE_SAMPLES)", src)
+	}
+	feed := t.TempDir()
+	os.MkdirAll(filepath.Join(feed, "img"), 0o755)
+	for _, id := range []string{"16331", "12644", "14942"} {
+		b, err := os.ReadFile(filepath.Join(src, id+".jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(feed, "img", id+".jpg"), b, 0o644)
+	}
+	csv := filepath.Join(feed, "products.csv")
+	os.WriteFile(csv, []byte("sku,title,category,price,currency,image\n"+
+		"p1,Blue striped polo,Tshirts,19.90,EUR,img/16331.jpg\n"+
+		"p2,White polo,Tshirts,24.50,EUR,img/12644.jpg\n"+
+		"p3,Black tee,Tshirts,abc,EUR,img/14942.jpg\n"+
+		"p4,Missing image,Tshirts,5,EUR,img/nope.jpg\n"), 0o644)
+	data := t.TempDir()
+
+	out, errOut, code := vitrine(t, env, "catalog", "import", csv, "--data-dir", data, "--quiet")
+	if code != 0 || !strings.Contains(out, "2 added, 0 updated, 0 unchanged, 2 failed") ||
+		!strings.Contains(out, "bad price") || !strings.Contains(out, "not found") {
+		t.Fatalf("import: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	out, errOut, code = vitrine(t, env, "catalog", "import", csv, "--data-dir", data, "--quiet", "--json")
+	var s struct{ Unchanged, Failed, Added int }
+	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Unchanged != 2 || s.Added != 0 {
+		t.Fatalf("re-import: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+
+	out, _, code = vitrine(t, env, "catalog", "search", "--data-dir", data, "--text", "striped")
+	if code != 0 || !strings.Contains(out, "p1") || strings.Contains(out, "p2") {
+		t.Errorf("text search: exit %d\n%s", code, out)
+	}
+	out, errOut, code = vitrine(t, env, "catalog", "search", "--data-dir", data, "--image", filepath.Join(feed, "img", "12644.jpg"), "--k", "1", "--json")
+	var img struct {
+		Items []struct {
+			Label   string
+			Results []struct{ Product struct{ ID string } }
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &img) != nil || len(img.Items) == 0 {
+		t.Fatalf("image search: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if last := img.Items[len(img.Items)-1]; last.Label != "image" || len(last.Results) != 1 || last.Results[0].Product.ID != "p2" {
+		t.Errorf("image search: %+v", img.Items)
+	}
+	out, _, code = vitrine(t, env, "catalog", "similar", "p1", "--data-dir", data)
+	if code != 0 || !strings.Contains(out, "p2") || strings.Contains(out, " p1 ") {
+		t.Errorf("similar: exit %d\n%s", code, out)
+	}
+	out, _, code = vitrine(t, env, "catalog", "delete", "p1", "--data-dir", data)
+	if code != 0 || !strings.Contains(out, "1 deleted") {
+		t.Errorf("delete: exit %d\n%s", code, out)
+	}
+	out, _, code = vitrine(t, env, "catalog", "similar", "p2", "--data-dir", data)
+	if code != 0 || strings.Contains(out, "p1") {
+		t.Errorf("similar after delete: exit %d\n%s", code, out)
+	}
+
+	bad := filepath.Join(feed, "noid.csv")
+	os.WriteFile(bad, []byte("title,price\nx,1\n"), 0o644)
+	_, errOut, code = vitrine(t, env, "catalog", "import", bad, "--data-dir", data)
+	if code == 0 || !strings.Contains(errOut, "no product id column") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("file-level error: exit %d, stderr %q (want one line)", code, errOut)
+	}
+	_, _, code = vitrine(t, env, "catalog", "search", "--data-dir", data)
+	if code == 0 {
+		t.Error("search without --text or --image exited 0")
+	}
+}

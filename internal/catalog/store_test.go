@@ -64,10 +64,10 @@ func TestStoreUpsertVersionAndText(t *testing.T) {
 		f    Filter
 		want []string
 	}{
-		{q: "linen", want: []string{"r1", "g3"}},                   // attribute value and title
-		{q: "LINEN shirt", want: []string{"r1"}},                   // all words must match
-		{q: "linen jacket", want: []string{"b2", "g3", "r1"}},      // none has both: any word
-		{q: "lin", want: []string{"r1", "g3"}},                     // prefix
+		{q: "linen", want: []string{"r1", "g3"}},              // attribute value and title
+		{q: "LINEN shirt", want: []string{"r1"}},              // all words must match
+		{q: "linen jacket", want: []string{"b2", "g3", "r1"}}, // none has both: any word
+		{q: "lin", want: []string{"r1", "g3"}},                // prefix
 		{q: "linen", f: Filter{Categories: []string{"trousers"}}, want: []string{"g3"}},
 		{q: "linen", f: Filter{Availability: []string{InStock}}, want: []string{"r1"}},
 		{q: "linen", f: Filter{MinPrice: 26}, want: []string{"g3"}},

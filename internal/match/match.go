@@ -34,6 +34,12 @@ type Searcher interface {
 // ProductInfo is what re-ranking needs to know about a product beyond its
 // embedding similarity. Zero fields are treated as unknown.
 type ProductInfo struct {
+	// Hubness is how much higher than the catalog average this product's
+	// embedding scores against unrelated images (its mean similarity to
+	// other products minus the mean of those means). Some products are
+	// near everything; their similarities are lowered by this much before
+	// ranking.
+	Hubness    float64
 	Category   string
 	Colour     []float32 // colour histogram (ColourHistogram of its image)
 	Appearance []float32 // appearance (re-ID) embedding, L2-normalised
@@ -155,9 +161,10 @@ type Result struct {
 
 // cropHits is the neighbour list of one crop with its score statistics.
 type cropHits struct {
+	raw         []Candidate
 	scores      map[string]float64
 	mean, sd    float64
-	floor       float64 // the K-th score: stands in for products not fetched
+	floor       float64 // the lowest fetched score: stands in for products not fetched
 	bestProduct string
 }
 
@@ -179,23 +186,10 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 		if len(res) == 0 {
 			continue
 		}
-		h := cropHits{scores: make(map[string]float64, len(res)), floor: math.Inf(1)}
-		var sum, sum2 float64
 		for _, c := range res {
-			h.scores[c.ProductID] = c.Score
-			sum += c.Score
-			sum2 += c.Score * c.Score
-			h.floor = math.Min(h.floor, c.Score)
 			cands[c.ProductID] = true
 		}
-		n := float64(len(res))
-		h.mean = sum / n
-		h.sd = math.Sqrt(math.Max(sum2/n-h.mean*h.mean, 0))
-		// A floor on the spread keeps a tiny or uniform catalog from
-		// turning noise into huge relative scores.
-		h.sd = math.Max(h.sd, 0.02)
-		h.bestProduct = res[0].ProductID
-		hits = append(hits, h)
+		hits = append(hits, cropHits{raw: res})
 	}
 	if len(hits) == 0 {
 		return Result{NoMatch: true}, nil
@@ -211,6 +205,28 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 		if info, err = m.products.ProductInfo(ctx, ids); err != nil {
 			return Result{}, fmt.Errorf("match: product info: %w", err)
 		}
+	}
+	for k := range hits {
+		h := &hits[k]
+		h.scores = make(map[string]float64, len(h.raw))
+		h.floor = math.Inf(1)
+		var sum, sum2 float64
+		best := math.Inf(-1)
+		for _, c := range h.raw {
+			sc := c.Score - info[c.ProductID].Hubness
+			h.scores[c.ProductID] = sc
+			sum += sc
+			sum2 += sc * sc
+			h.floor = math.Min(h.floor, sc)
+			if sc > best {
+				best, h.bestProduct = sc, c.ProductID
+			}
+		}
+		n := float64(len(h.raw))
+		h.mean = sum / n
+		// A floor on the spread keeps a tiny or uniform catalog from
+		// turning noise into huge relative scores.
+		h.sd = math.Max(math.Sqrt(math.Max(sum2/n-h.mean*h.mean, 0)), 0.02)
 	}
 	w := *m.cfg.Weights
 	var all []Scored

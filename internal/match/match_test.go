@@ -162,7 +162,6 @@ func TestMatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("best %+v", res.Best)
 			if tc.wantFirst == "" {
 				if !res.NoMatch || len(res.Matches) != 0 {
 					t.Fatalf("want no match, got %+v (best %+v)", res.Matches, res.Best)

@@ -3,20 +3,209 @@ package video
 import (
 	"context"
 	"fmt"
+	"image"
+	"io"
+	"math"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/vecindex"
+	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 
 // CatalogSource adapts the catalog's index and store to Catalog.
 type CatalogSource struct {
 	Index *catalog.Index
 	Store *catalog.Store
+	// Model names the embedder whose stored vectors the index holds; it is
+	// used to compute each product's hubness.
+	Model string
 	// Filter restricts matching (for example to available products); nil
 	// searches everything.
 	Filter *vecindex.Filter
+
+	// NoHubness turns the hubness correction off (for comparisons).
+	NoHubness bool
+	// Blobs, when set, gives access to product images for colour
+	// histograms; nil leaves the colour cue out.
+	Blobs BlobStore
+
+	mu      sync.Mutex
+	hubVer  int64
+	hubness map[string]float64
+	colVer  int64
+	colour  map[string][]float32
+}
+
+// productColours returns colour histograms of the main item of each
+// product's first image, computed once per product and catalog version.
+// Products whose image cannot be read get none.
+func (c *CatalogSource) productColours(ctx context.Context, ids []string) (map[string][]float32, error) {
+	if c.Blobs == nil {
+		return nil, nil
+	}
+	ver, err := c.Store.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.colour == nil || c.colVer != ver {
+		c.colour, c.colVer = map[string][]float32{}, ver
+	}
+	var todo []string
+	for _, id := range ids {
+		if _, ok := c.colour[id]; !ok {
+			todo = append(todo, id)
+		}
+	}
+	c.mu.Unlock()
+	got := map[string][]float32{}
+	if len(todo) > 0 {
+		db := c.Store.DB()
+		// Read-only look-up of the catalog's stored image and main-item box.
+		q := `SELECT p.id, i.blob_key, i.item_box FROM products p JOIN product_images i ON i.product_seq = p.seq
+			WHERE i.position = 0 AND i.blob_key <> '' AND p.id IN (?` + strings.Repeat(",?", len(todo)-1) + `)`
+		args := make([]any, len(todo))
+		for i, id := range todo {
+			args[i] = id
+		}
+		rows, err := db.Read.QueryContext(ctx, db.Rebind(q), args...)
+		if err != nil {
+			return nil, fmt.Errorf("catalog images: %w", err)
+		}
+		type ref struct{ id, key, box string }
+		var refs []ref
+		for rows.Next() {
+			var r ref
+			if err := rows.Scan(&r.id, &r.key, &r.box); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("catalog images: %w", err)
+			}
+			refs = append(refs, r)
+		}
+		rows.Close()
+		for _, id := range todo {
+			got[id] = nil
+		}
+		for _, r := range refs {
+			got[r.id] = c.imageColour(ctx, r.key, r.box)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, h := range got {
+		c.colour[id] = h
+	}
+	out := make(map[string][]float32, len(ids))
+	for _, id := range ids {
+		out[id] = c.colour[id]
+	}
+	return out, nil
+}
+
+func (c *CatalogSource) imageColour(ctx context.Context, key, box string) []float32 {
+	r, err := c.Blobs.Get(ctx, key)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, 32<<20))
+	if err != nil {
+		return nil
+	}
+	img, _, err := imageio.DecodeBytes(data, imageio.Limits{})
+	if err != nil {
+		return nil
+	}
+	rect := img.Bounds()
+	var b image.Rectangle
+	if _, err := fmt.Sscanf(box, "%d,%d,%d,%d", &b.Min.X, &b.Min.Y, &b.Max.X, &b.Max.Y); err == nil && !b.Intersect(rect).Empty() {
+		rect = b.Intersect(rect)
+	}
+	return match.ColourHistogram(img, rect, true)
+}
+
+// hubRefs bounds the reference vectors each product is compared with.
+const hubRefs = 400
+
+// productHubness returns, per product, how much more similar it is to the
+// rest of the catalog than the average product is, computed from the
+// stored vectors once per catalog version.
+func (c *CatalogSource) productHubness(ctx context.Context) (map[string]float64, error) {
+	ver, err := c.Store.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hubness != nil && c.hubVer == ver {
+		return c.hubness, nil
+	}
+	type pv struct {
+		id   string
+		vecs [][]float32
+	}
+	var ps []pv
+	var all [][]float32
+	var owner []int
+	err = c.Store.EachVector(ctx, c.Model, func(v catalog.Vector, p catalog.Product) error {
+		if len(ps) == 0 || ps[len(ps)-1].id != p.ID {
+			ps = append(ps, pv{id: p.ID})
+		}
+		ps[len(ps)-1].vecs = append(ps[len(ps)-1].vecs, v.Vec)
+		all = append(all, v.Vec)
+		owner = append(owner, len(ps)-1)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	hub := make(map[string]float64, len(ps))
+	if len(all) > 1 {
+		step := max(1, len(all)/hubRefs)
+		means := make([]float64, len(ps))
+		var total float64
+		for i, p := range ps {
+			var sum float64
+			n := 0
+			for r := 0; r < len(all); r += step {
+				if owner[r] == i || len(all[r]) == 0 {
+					continue
+				}
+				best := math.Inf(-1)
+				for _, v := range p.vecs {
+					if len(v) == len(all[r]) {
+						best = math.Max(best, float64(dot(v, all[r])))
+					}
+				}
+				if !math.IsInf(best, -1) {
+					sum += best
+					n++
+				}
+			}
+			if n > 0 {
+				means[i] = sum / float64(n)
+			}
+			total += means[i]
+		}
+		avg := total / float64(len(ps))
+		for i, p := range ps {
+			hub[p.id] = means[i] - avg
+		}
+	}
+	c.hubness, c.hubVer = hub, ver
+	return hub, nil
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
 }
 
 // Search returns the k nearest products of vec.
@@ -41,9 +230,21 @@ func (c *CatalogSource) ProductInfo(ctx context.Context, ids []string) (map[stri
 	if err != nil {
 		return nil, err
 	}
+	hub, err := c.productHubness(ctx)
+	if err != nil {
+		return nil, err
+	}
+	col, err := c.productColours(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]match.ProductInfo, len(ps))
 	for _, p := range ps {
-		out[p.ID] = match.ProductInfo{Category: p.Category}
+		pi := match.ProductInfo{Category: p.Category, Colour: col[p.ID]}
+		if !c.NoHubness {
+			pi.Hubness = hub[p.ID]
+		}
+		out[p.ID] = pi
 	}
 	return out, nil
 }

@@ -64,7 +64,7 @@ func needFFmpeg(t testing.TB) {
 // analysisModels are the real models, loaded once per test binary.
 type analysisModels struct {
 	vision *vision.Models
-	cat    *catvision.Models
+	cat    *catalog.Models
 }
 
 var (
@@ -135,6 +135,9 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 	e := &testEnv{db: db, blobs: bs, runner: r, dir: dir}
 	deps := Deps{DB: db, Blobs: bs, Runner: r, Logger: log}
 	cfg := o.cfg
+	if cfg.Track.MinLength == 0 {
+		cfg.Track.MinLength = 1
+	}
 	cfg.WorkDir = filepath.Join(dir, "work")
 	if o.models {
 		m := loadModels(t)
@@ -158,7 +161,7 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 			}
 			t.Logf("catalog: %d products ready in %v", sum.Added, time.Since(start).Round(time.Millisecond))
 		}
-		e.catalog = &CatalogSource{Index: ix, Store: st}
+		e.catalog = &CatalogSource{Index: ix, Store: st, Model: m.cat.Model, Blobs: bs}
 		deps.Catalog = e.catalog
 	}
 	if o.tweak != nil {

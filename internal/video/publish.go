@@ -94,11 +94,10 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]int, 0, len(qs))
-	for id := range qs {
-		ids = append(ids, id)
+	byTrack, err := matchTracks(ctx, m, qs, func(done, total int) { sc.Progress(int64(done), int64(total)) })
+	if err != nil {
+		return err
 	}
-	sort.Ints(ids)
 	type row struct {
 		track, rank int
 		product     string
@@ -106,33 +105,15 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	}
 	var out []row
 	matched := 0
-	for i, id := range ids {
-		q := qs[id]
-		// Drop slots without a crop vector (appearance or colour only).
-		var cq match.Query
-		cq.Label = q.Label
-		for j := range q.Crops {
-			if len(q.Crops[j]) > 0 {
-				cq.Crops = append(cq.Crops, q.Crops[j])
-				cq.Appearance = append(cq.Appearance, q.Appearance[j])
-				cq.Colour = append(cq.Colour, q.Colour[j])
-			}
-		}
-		if len(cq.Crops) == 0 {
-			continue
-		}
-		res, err := m.Match(ctx, cq)
-		if err != nil {
-			return fmt.Errorf("track %d: %w", id, err)
-		}
-		if len(res.Matches) > 0 {
+	for _, id := range sortedKeys(byTrack) {
+		if len(byTrack[id]) > 0 {
 			matched++
 		}
-		for r, mt := range res.Matches {
+		for r, mt := range byTrack[id] {
 			out = append(out, row{id, r, mt.ProductID, mt.Score})
 		}
-		sc.Progress(int64(i+1), int64(len(ids)))
 	}
+
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_matches WHERE video_id = ?`), sc.Subject); err != nil {
@@ -146,13 +127,86 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 		}
 		return nil
 	})
-	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: len(ids), Matched: matched})
+	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: len(qs), Matched: matched})
+}
+
+// matchTracks matches every track query; tracks without a crop vector
+// or without a match map to no matches.
+func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query, progress func(done, total int)) (map[int][]shoppable.Match, error) {
+	out := map[int][]shoppable.Match{}
+	for i, id := range sortedKeys(qs) {
+		q := qs[id]
+		// Keep only slots with a crop vector (not appearance or colour alone).
+		cq := match.Query{Label: q.Label}
+		for j := range q.Crops {
+			if len(q.Crops[j]) > 0 {
+				cq.Crops = append(cq.Crops, q.Crops[j])
+				cq.Appearance = append(cq.Appearance, q.Appearance[j])
+				cq.Colour = append(cq.Colour, q.Colour[j])
+			}
+		}
+		if len(cq.Crops) == 0 {
+			continue
+		}
+		res, err := m.Match(ctx, cq)
+		if err != nil {
+			return nil, fmt.Errorf("track %d: %w", id, err)
+		}
+		for _, mt := range res.Matches {
+			out[id] = append(out[id], shoppable.Match{ProductID: mt.ProductID, Score: mt.Score})
+		}
+		if progress != nil {
+			progress(i+1, len(qs))
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[int]V) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
 }
 
 // BuildDocument assembles the current shoppable document of a video from
 // its stored shots, tracks and matches (version and time left to the
 // caller).
 func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Document, error) {
+	matches, catVer, err := s.loadMatches(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.buildDocument(ctx, id, matches, catVer)
+}
+
+func (s *Service) loadMatches(ctx context.Context, id string) (map[int][]shoppable.Match, string, error) {
+	db := s.deps.DB
+	matches := map[int][]shoppable.Match{}
+	catVer := ""
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, product_id, score, catalog_version FROM video_matches WHERE video_id = ? ORDER BY track_id, rank`), id)
+	if err != nil {
+		return nil, "", fmt.Errorf("load matches: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tid int
+		var m shoppable.Match
+		if err := rows.Scan(&tid, &m.ProductID, &m.Score, &catVer); err != nil {
+			return nil, "", fmt.Errorf("load matches: %w", err)
+		}
+		m.Score = min(1, max(0, m.Score))
+		matches[tid] = append(matches[tid], m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("load matches: %w", err)
+	}
+	return matches, catVer, nil
+}
+
+func (s *Service) buildDocument(ctx context.Context, id string, matches map[int][]shoppable.Match, catVer string) (*shoppable.Document, error) {
 	v, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -162,26 +216,6 @@ func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Docu
 		return nil, err
 	}
 	db := s.deps.DB
-	matches := map[int][]shoppable.Match{}
-	catVer := ""
-	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, product_id, score, catalog_version FROM video_matches WHERE video_id = ? ORDER BY track_id, rank`), id)
-	if err != nil {
-		return nil, fmt.Errorf("load matches: %w", err)
-	}
-	for rows.Next() {
-		var tid int
-		var m shoppable.Match
-		if err := rows.Scan(&tid, &m.ProductID, &m.Score, &catVer); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("load matches: %w", err)
-		}
-		m.Score = min(1, max(0, m.Score))
-		matches[tid] = append(matches[tid], m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load matches: %w", err)
-	}
 	doc := &shoppable.Document{
 		Video:  shoppable.Video{ID: v.ID, DurationS: v.DurationS, Width: max(v.Width, 1), Height: max(v.Height, 1), FPS: v.FPS},
 		Models: shoppable.Models{Detector: s.cfg.DetectorName, Embedder: s.cfg.EmbedderName, Appearance: s.cfg.AppearanceName, CatalogVersion: catVer},

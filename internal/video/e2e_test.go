@@ -1,0 +1,179 @@
+package video
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/eval/gen"
+	"github.com/vitrine-dev/vitrine/eval/groundtruth"
+	"github.com/vitrine-dev/vitrine/eval/score"
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
+)
+
+// stepTimes formats each step's wall time.
+func stepTimes(w *jobs.Workflow) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, s := range w.Steps {
+		if s.StartedAt != nil && s.FinishedAt != nil {
+			out[s.Name] = s.FinishedAt.Sub(*s.StartedAt).Round(time.Millisecond)
+		}
+	}
+	return out
+}
+
+// timeAccurate reports whether the predicted items that find a true item
+// cover its span to within tol seconds at both ends.
+func timeAccurate(truth groundtruth.Item, pred *score.Prediction, k int, tol float64) (bool, float64, float64) {
+	start, end := math.Inf(1), math.Inf(-1)
+	for _, p := range pred.Items {
+		if p.EndS < truth.StartS-tol || p.StartS > truth.EndS+tol {
+			continue
+		}
+		for r, m := range p.Matches {
+			if r < k && m.ProductID == truth.ProductID {
+				start, end = math.Min(start, p.StartS), math.Max(end, p.EndS)
+				break
+			}
+		}
+	}
+	return math.Abs(start-truth.StartS) <= tol && math.Abs(end-truth.EndS) <= tol, start, end
+}
+
+type analysed struct {
+	truth *groundtruth.Video
+	video Video
+}
+
+// scoreVideos rematches the stored tracks of every video with m and scores
+// the result: items found in the top 5 within 1 s of their true span.
+func scoreVideos(t *testing.T, e *testEnv, vs []analysed, m *match.Matcher) (total score.ItemScore, timed int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, a := range vs {
+		qs, err := e.svc.trackQueries(ctx, a.video.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := matchTracks(ctx, m, qs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := e.svc.buildDocument(ctx, a.video.ID, ms, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc.Version, doc.GeneratedAt = 1, time.Now().UTC()
+		js, err := doc.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred, err := score.DecodePrediction(bytes.NewReader(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := score.Items(a.truth, pred, score.ItemOptions{K: 5})
+		for i, it := range s.PerItem {
+			if ok, _, _ := timeAccurate(a.truth.Items[i], pred, 5, 1); ok && it.Found {
+				timed++
+			}
+		}
+		total.Merge(s)
+	}
+	return total, timed
+}
+
+func TestEndToEndLabelledVideo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ingests the sample catalog and analyses generated videos")
+	}
+	samples := samplesDir(t)
+	catDir := filepath.Join(samples, "catalog")
+	e := newEnv(t, envOptions{models: true, catalog: filepath.Join(catDir, "products.csv")})
+	ctx := context.Background()
+	var vs []analysed
+	for _, seed := range []uint64{1, 2, 3, 4} {
+		res, err := gen.Generate(ctx, gen.Config{CatalogDir: catDir, Backgrounds: gen.SampleBackgrounds(samples), Seed: seed}, t.TempDir(), "gen")
+		if err != nil {
+			t.Fatalf("generate seed %d: %v", seed, err)
+		}
+		start := time.Now()
+		v, wf := e.addFile(t, res.VideoPath)
+		took := time.Since(start)
+		if wf.State != jobs.StateSucceeded {
+			t.Fatalf("seed %d: workflow %s: %+v", seed, wf.State, wf.Steps)
+		}
+		doc, vtt, err := e.svc.Shoppable(ctx, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := shoppable.Validate(doc); err != nil {
+			t.Fatalf("seed %d: document invalid: %v", seed, err)
+		}
+		if _, err := shoppable.ParseVTT(bytes.NewReader(vtt)); err != nil {
+			t.Fatalf("seed %d: WebVTT: %v", seed, err)
+		}
+		pred, err := score.DecodePrediction(bytes.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := score.Items(res.Truth, pred, score.ItemOptions{K: 5})
+		for i, it := range s.PerItem {
+			ok, ps, pe := timeAccurate(res.Truth.Items[i], pred, 5, 1)
+			t.Logf("seed %d item %s %.2f-%.2f: rank %d found %v within 1 s %v (predicted %.2f-%.2f)", seed, it.ProductID, it.StartS, it.EndS, it.Rank, it.Found, ok, ps, pe)
+		}
+		t.Logf("seed %d: %.1fs video analysed in %v (%.1fx real time); steps %v; found %d/%d, false matches %d, items %d",
+			seed, res.Truth.DurationS(), took.Round(time.Millisecond), res.Truth.DurationS()/took.Seconds(), stepTimes(wf),
+			s.Found, s.TruthItems, s.FalseMatches, s.PredItems)
+		vs = append(vs, analysed{truth: res.Truth, video: v})
+	}
+
+	// Compare fusions and no-match thresholds on the same stored tracks.
+	presets := []struct {
+		name string
+		w    match.Weights
+	}{
+		{"embedding only", match.EmbeddingOnly},
+		{"embedding+category", match.Weights{Embedding: 0.85, Category: 0.15}},
+		{"embedding+colour", match.Weights{Embedding: 0.8, Colour: 0.2}},
+		{"fused (default)", match.Fused},
+	}
+	var defaultTimed, truthItems int
+	for _, hub := range []bool{false, true} {
+		e.catalog.NoHubness = !hub
+		for _, p := range presets {
+			for _, minZ := range []float64{2, 2.5, 3} {
+				w := p.w
+				m, err := match.New(match.Config{Weights: &w, MinZ: minZ}, e.catalog, e.catalog)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tot, timed := scoreVideos(t, e, vs, m)
+				t.Logf("hubness %v fusion %-20s minZ %.1f: found %d/%d, top1 %.2f top5 %.2f, within 1 s %d, false matches %.1f/min",
+					hub, p.name, minZ, tot.Found, tot.TruthItems, tot.Top1, tot.Top5, timed, tot.FalseMatchesPerMin)
+				if hub && p.name == "fused (default)" && minZ == 3 {
+					defaultTimed, truthItems = timed, tot.TruthItems
+				}
+			}
+		}
+	}
+	if truthItems == 0 {
+		t.Fatal("generated videos hold no items")
+	}
+	// The goal is 90% in the top 5 within 1 s; the MobileNet
+	// features reach about half of the items even from their true boxes,
+	// and composited white or on-model garments lose most of their pixels
+	// to the generator's white-background cut-out. Until a stronger
+	// embedder is installed this floor guards the measured level against
+	// regressions instead of asserting the goal.
+	rate := float64(defaultTimed) / float64(truthItems)
+	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
+	if rate < 0.15 {
+		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 15%% regression floor", defaultTimed, truthItems, 100*rate)
+	}
+}

@@ -3,16 +3,19 @@
 # (SQLite + a directory under ./vitrine-data): it installs the runtime
 # dependencies, builds bin/vitrine, starts the server, runs the selftest
 # workflow through it, prints the admin API key and the URLs, and keeps the
-# server running until Ctrl-C. With --once it stops the server afterwards.
+# server running until Ctrl-C. With --once, or when run without a terminal
+# (CI, scripts) and without --serve, it stops the server afterwards.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 once=false
+[ -t 0 ] || once=true
 for a in "$@"; do
   case $a in
     --once) once=true ;;
-    *) echo "demo.sh: unknown flag $a (only --once)" >&2; exit 2 ;;
+    --serve) once=false ;;
+    *) echo "demo.sh: unknown flag $a (--once or --serve)" >&2; exit 2 ;;
   esac
 done
 
@@ -43,7 +46,8 @@ echo "demo: starting vitrine serve on $VITRINE_ADDR (log: $log)"
 ./bin/vitrine serve 2>"$log" &
 server=$!
 stop_server() { kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; }
-trap stop_server EXIT INT TERM
+trap stop_server EXIT
+trap 'echo; echo "demo: stopping"; stop_server; exit 0' INT TERM
 
 # The server listens only after it owns the data dir and started its workers.
 listening() { (exec 3<>"/dev/tcp/${VITRINE_ADDR%:*}/${VITRINE_ADDR##*:}") 2>/dev/null; }
@@ -68,7 +72,7 @@ vitrine is running.
 INFO
 
 if $once; then
-  echo "demo: --once: stopping the server"
+  echo "demo: done; stopping the server (run with --serve, or from a terminal, to keep it running)"
   exit 0
 fi
 echo "Press Ctrl-C to stop."

@@ -87,6 +87,25 @@ func TestEvaluationSet(t *testing.T) {
 	t.Logf("TOTAL cut P=%.3f R=%.3f F1=%.3f (tp %d fp %d fn %d); gradual P=%.3f R=%.3f F1=%.3f (tp %d fp %d fn %d)",
 		total.Cut.Precision, total.Cut.Recall, total.Cut.F1, total.Cut.TP, total.Cut.FP, total.Cut.FN,
 		total.Gradual.Precision, total.Gradual.Recall, total.Gradual.F1, total.Gradual.TP, total.Gradual.FP, total.Gradual.FN)
+	var exact score.ShotScore
+	typed, gradual := 0, 0
+	for _, pc := range per {
+		exact.Add(score.Shots(score.TruthBoundaries(pc.Case.Truth), Boundaries(pc.Result), 0))
+		for _, ts := range pc.Case.Truth.Boundaries() {
+			if len(ts.TransitionFrames) != 2 {
+				continue
+			}
+			gradual++
+			for _, b := range pc.Result.Boundaries {
+				if b.Frame >= ts.TransitionFrames[0]-2 && b.Frame <= ts.TransitionFrames[1]+2 && string(b.Transition) == ts.TransitionIn {
+					typed++
+					break
+				}
+			}
+		}
+	}
+	t.Logf("cuts on the exact frame: F1=%.3f; gradual transitions found with the right type (fade/dissolve): %d of %d",
+		exact.Cut.F1, typed, gradual)
 	if total.Cut.F1 < 0.95 {
 		t.Errorf("cut F1 %.3f below 0.95", total.Cut.F1)
 	}

@@ -208,8 +208,13 @@ func (s *Store) touch(ctx context.Context, id int64) {
 	}
 	s.mu.Unlock()
 	if due {
-		// Best effort: a failed timestamp must not fail the request.
-		_, _ = s.db.Write.ExecContext(ctx, s.db.Rebind(`UPDATE api_keys SET last_used_at = ? WHERE id = ?`), now, id)
+		// Best effort and off the request path: the single SQLite writer may
+		// be busy with a long transaction, and a read must not wait for it.
+		go func() {
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			_, _ = s.db.Write.ExecContext(wctx, s.db.Rebind(`UPDATE api_keys SET last_used_at = ? WHERE id = ?`), now, id)
+		}()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/store"
 )
@@ -38,6 +39,18 @@ func TestCreateVerifyRevoke(t *testing.T) {
 	got, err := s.Verify(ctx, secret)
 	if err != nil || got.ID != k.ID || got.ScopeValue() != ScopeIngest {
 		t.Fatalf("verify: %+v %v", got, err)
+	}
+	// last_used_at is recorded in the background.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		keys, _ := s.List(ctx)
+		if len(keys) == 1 && keys[0].LastUsedAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("last_used_at never recorded")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	for _, bad := range []string{"", "vtr_short", secret + "x", strings.Replace(secret, "vtr_", "abc_", 1)} {
 		if _, err := s.Verify(ctx, bad); !errors.Is(err, ErrInvalid) {

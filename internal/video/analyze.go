@@ -1,7 +1,6 @@
 package video
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -191,44 +190,14 @@ func planShots(d decodeOutput) []shotRow {
 	return out
 }
 
-// shots stores the shots and their keyframe thumbnails.
+// shots stores the shots. Their keyframe thumbnails are written by the
+// detect step, which decodes the sampled frames anyway.
 func (s *Service) shots(ctx context.Context, sc *jobs.StepContext) error {
 	var d decodeOutput
 	if err := sc.Output(StepDecode, &d); err != nil {
 		return err
 	}
-	path, err := s.localPath(ctx, sc.Subject)
-	if err != nil {
-		return err
-	}
-	info, err := s.probeInfo(sc)
-	if err != nil {
-		return err
-	}
 	rows := planShots(d)
-	byFrame := map[int][]int{}
-	var keys []int
-	for i, r := range rows {
-		byFrame[r.KeyFrame] = append(byFrame[r.KeyFrame], i)
-		keys = append(keys, r.KeyFrame)
-	}
-	err = s.deps.Media.ExtractFrames(ctx, path, keys, media.FrameOptions{MaxWidth: 320, MaxHeight: 320, Info: &info}, func(f media.Frame) error {
-		var buf bytes.Buffer
-		if err := media.EncodeJPEG(&buf, f, 80); err != nil {
-			return err
-		}
-		for _, i := range byFrame[f.Index] {
-			key := ThumbnailKey(sc.Subject, rows[i].Index)
-			if err := s.deps.Blobs.Put(ctx, key, bytes.NewReader(buf.Bytes()), "image/jpeg"); err != nil {
-				return fmt.Errorf("store thumbnail: %w", err)
-			}
-			rows[i].Thumbnail = key
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_shots WHERE video_id = ?`), sc.Subject); err != nil {
@@ -236,13 +205,13 @@ func (s *Service) shots(ctx context.Context, sc *jobs.StepContext) error {
 		}
 		for _, r := range rows {
 			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_shots(video_id, idx, start_s, end_s, start_frame, end_frame, transition, keyframe_s, thumbnail_key)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), sc.Subject, r.Index, r.StartS, r.EndS, r.StartFrame, r.EndFrame, r.Transition, r.KeyframeS, r.Thumbnail); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')`), sc.Subject, r.Index, r.StartS, r.EndS, r.StartFrame, r.EndFrame, r.Transition, r.KeyframeS); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return nil
+	return sc.SetOutput(map[string]int{"shots": len(rows)})
 }
 
 // sampledFrame is a frame chosen for detection.

@@ -1,10 +1,12 @@
 package video
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"sort"
 	"strings"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/vision"
+	"golang.org/x/image/draw"
 )
 
 // Detection sources.
@@ -94,22 +97,72 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 		byFrame[f.Frame] = f
 		idx = append(idx, f.Frame)
 	}
+	// The keyframe of each shot is its sharpest sampled frame.
+	keyframe := map[int]sampledFrame{}
+	for _, f := range frames {
+		if k, ok := keyframe[f.Shot]; !ok || f.Sharpness > k.Sharpness {
+			keyframe[f.Shot] = f
+		}
+	}
+	type thumb struct {
+		shot int
+		t    float64
+		key  string
+	}
+	var thumbs []thumb
+	// Inference runs in its own goroutine so ffmpeg keeps decoding the next
+	// frames meanwhile.
+	work := make(chan media.Frame, 4)
 	var dets []detRow
 	done := 0
+	errc := make(chan error, 1)
+	go func() {
+		var werr error
+		for f := range work {
+			if werr != nil {
+				continue // drain so the decoder never blocks
+			}
+			sf := byFrame[f.Index]
+			img := f.RGBA()
+			for shot, k := range keyframe {
+				if k.Frame == f.Index {
+					key, err := s.putThumbnail(ctx, sc.Subject, shot, img)
+					if err != nil {
+						werr = err
+						break
+					}
+					thumbs = append(thumbs, thumb{shot, sf.T, key})
+				}
+			}
+			if werr != nil {
+				continue
+			}
+			rows, err := s.detectFrame(ctx, img, sf)
+			if err != nil {
+				werr = fmt.Errorf("frame %d: %w", f.Index, err)
+				continue
+			}
+			dets = append(dets, rows...)
+			done++
+			sc.Progress(int64(done), int64(len(frames)))
+		}
+		errc <- werr
+	}()
 	err = s.deps.Media.ExtractFrames(ctx, path, idx, media.FrameOptions{MaxWidth: s.cfg.DetectSize, MaxHeight: s.cfg.DetectSize, Info: &info}, func(f media.Frame) error {
-		sf, ok := byFrame[f.Index]
-		if !ok {
+		if _, ok := byFrame[f.Index]; !ok {
 			return nil
 		}
-		rows, err := s.detectFrame(ctx, f.RGBA(), sf)
-		if err != nil {
-			return fmt.Errorf("frame %d: %w", f.Index, err)
+		select {
+		case work <- f.Clone():
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		dets = append(dets, rows...)
-		done++
-		sc.Progress(int64(done), int64(len(frames)))
-		return nil
 	})
+	close(work)
+	if werr := <-errc; werr != nil {
+		return werr
+	}
 	if err != nil {
 		return err
 	}
@@ -126,10 +179,40 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 				return err
 			}
 		}
+		for _, th := range thumbs {
+			if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE video_shots SET keyframe_s = ?, thumbnail_key = ? WHERE video_id = ? AND idx = ?`),
+				th.t, th.key, sc.Subject, th.shot); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, db.Rebind(`UPDATE video_frames SET detected = 1 WHERE video_id = ?`), sc.Subject)
 		return err
 	})
 	return sc.SetOutput(map[string]int{"frames": done, "detections": len(dets)})
+}
+
+// thumbnailSize bounds the longer side of shot thumbnails.
+const thumbnailSize = 320
+
+// putThumbnail stores a JPEG thumbnail of img as the shot's keyframe.
+func (s *Service) putThumbnail(ctx context.Context, videoID string, shot int, img *image.RGBA) (string, error) {
+	b := img.Bounds()
+	scale := float64(thumbnailSize) / float64(max(b.Dx(), b.Dy()))
+	var src image.Image = img
+	if scale < 1 {
+		dst := image.NewRGBA(image.Rect(0, 0, max(1, int(float64(b.Dx())*scale)), max(1, int(float64(b.Dy())*scale))))
+		draw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+		src = dst
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, src, &jpeg.Options{Quality: 80}); err != nil {
+		return "", fmt.Errorf("encode thumbnail: %w", err)
+	}
+	key := ThumbnailKey(videoID, shot)
+	if err := s.deps.Blobs.Put(ctx, key, &buf, "image/jpeg"); err != nil {
+		return "", fmt.Errorf("store thumbnail: %w", err)
+	}
+	return key, nil
 }
 
 // detectFrame finds the items of one frame.

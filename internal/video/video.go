@@ -180,8 +180,8 @@ type Deps struct {
 	Catalog    Catalog
 	// Runner enqueues workflows (Add, Rematch); nil leaves that to the caller.
 	Runner *jobs.Runner
-	HTTP       *http.Client // webhook client; nil uses a 10 s timeout client
-	Logger     *slog.Logger
+	HTTP   *http.Client // webhook client; nil uses a 10 s timeout client
+	Logger *slog.Logger
 }
 
 // Service holds the workflow steps and the video queries.

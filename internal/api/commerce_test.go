@@ -23,11 +23,12 @@ type shopEnv struct {
 	srv         *httptest.Server
 	admin, read string
 	cat         *catalog.Store
+	db          *store.DB
 }
 
 // newShopEnv is a server with a real catalog store (no models: details and
 // keys need none) and blob store.
-func newShopEnv(t *testing.T) *shopEnv {
+func newShopEnv(t testing.TB) *shopEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -55,7 +56,7 @@ func newShopEnv(t *testing.T) *shopEnv {
 		t.Fatal(err)
 	}
 	keys := apikey.New(db)
-	e := &shopEnv{cat: catalog.NewStore(db)}
+	e := &shopEnv{cat: catalog.NewStore(db), db: db}
 	if e.admin, _, err = keys.Create(ctx, apikey.ScopeAdmin, "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func newShopEnv(t *testing.T) *shopEnv {
 	return e
 }
 
-func (e *shopEnv) req(t *testing.T, method, path, auth, origin, body string) (int, http.Header, []byte) {
+func (e *shopEnv) req(t testing.TB, method, path, auth, origin, body string) (int, http.Header, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if auth != "" {

@@ -165,7 +165,12 @@ func (t *Tool) stream(ctx context.Context, op, path string, info Info, sp stream
 	if sp.seek > 0 {
 		args = append(args, "-ss", strconv.FormatFloat(sp.seek, 'f', 6, 64))
 	}
-	args = append(args, "-i", path,
+	in, err := inputArgs(path)
+	if err != nil {
+		return 0, fmt.Errorf("media: %s: %w", op, err)
+	}
+	args = append(args, in...)
+	args = append(args,
 		"-map", "0:"+strconv.Itoa(info.VideoStream), "-an", "-sn", "-dn",
 		"-filter_threads", threads, "-vf", sp.vf, "-fps_mode", "passthrough")
 	if sp.frames > 0 {

@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +146,17 @@ func (t *Tool) lookPath(name string) error {
 		return fmt.Errorf("%w: %s: %v", ErrToolMissing, name, err)
 	}
 	return nil
+}
+
+// inputArgs names path for ffmpeg/ffprobe as a file: URL restricted to the
+// file protocol, so that names with a colon or a leading dash are read as
+// files and playlists inside a file cannot reach the network.
+func inputArgs(path string) ([]string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"-protocol_whitelist", "file", "-i", "file:" + abs}, nil
 }
 
 // tailBuffer keeps the last n bytes written to it (stderr of a run).

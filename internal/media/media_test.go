@@ -379,6 +379,27 @@ func TestBadInputs(t *testing.T) {
 			t.Logf("frames=%d err=%v", n, err)
 		})
 	}
+	t.Run("playlist pointing at the network", func(t *testing.T) {
+		p := write("playlist.mp4", []byte("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1:9/x.ts\n#EXT-X-ENDLIST\n"))
+		if _, err := Probe(ctx, p); !errors.Is(err, ErrInvalidMedia) {
+			t.Errorf("Probe error %v, want ErrInvalidMedia", err)
+		}
+	})
+	t.Run("odd file name", func(t *testing.T) {
+		b, err := os.ReadFile(sampleVideo(t, "videoavatars_person_turntable.mp4"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := write("-odd:name.mp4", b)
+		info, err := Probe(ctx, p)
+		if err != nil || info.Width != 630 {
+			t.Fatalf("Probe: %v %+v", err, info)
+		}
+		n := 0
+		if err := Frames(ctx, p, FrameOptions{MaxWidth: 32, Info: &info}, func(Frame) error { n++; return nil }); err != nil || n != 247 {
+			t.Errorf("Frames: n=%d err=%v", n, err)
+		}
+	})
 	t.Run("missing file", func(t *testing.T) {
 		if _, err := Probe(ctx, filepath.Join(dir, "nope.mp4")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("Probe error %v, want not exist", err)

@@ -93,8 +93,12 @@ func (t *Tool) Probe(ctx context.Context, path string) (Info, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := t.command(ctx, timeout, t.ffprobe(), "-v", "error", "-hide_banner",
-		"-print_format", "json", "-show_format", "-show_streams", "--", path)
+	in, err := inputArgs(path)
+	if err != nil {
+		return Info{}, fmt.Errorf("media: %s: %w", op, err)
+	}
+	args := append([]string{"-v", "error", "-hide_banner", "-print_format", "json", "-show_format", "-show_streams"}, in...)
+	cmd := t.command(ctx, timeout, t.ffprobe(), args...)
 	stderr := &tailBuffer{n: 4096}
 	cmd.Stderr = stderr
 	out, err := cmd.Output()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vitrine-dev/vitrine/internal/vecindex"
 )
@@ -31,9 +32,13 @@ type Index struct {
 	model string
 	log   *slog.Logger
 
-	mu sync.Mutex // serialises updates with snapshots
-	ix *vecindex.Index
+	// mu serialises updates, rebuilds and snapshots; searches only load
+	// the current graph (vecindex is safe for concurrent use).
+	mu  sync.Mutex
+	cur atomic.Pointer[vecindex.Index]
 }
+
+func (x *Index) ix() *vecindex.Index { return x.cur.Load() }
 
 // OpenIndex loads the snapshot stamped with the current catalog version, or
 // rebuilds the index from the vectors of model stored in the database (and
@@ -50,7 +55,7 @@ func OpenIndex(ctx context.Context, st *Store, blobs Blobs, model string, dim in
 	if blobs != nil {
 		ix, err := x.load(ctx, ver, dim)
 		if err == nil {
-			x.ix = ix
+			x.cur.Store(ix)
 			log.Info("catalog: index loaded from snapshot", "version", ver, "vectors", ix.Len())
 			return x, nil
 		}
@@ -105,7 +110,7 @@ func (x *Index) Rebuild(ctx context.Context, dim int) error {
 		return fmt.Errorf("catalog: build index: %w", err)
 	}
 	ix.SetStamp(uint64(ver))
-	x.ix = ix
+	x.cur.Store(ix)
 	return nil
 }
 
@@ -123,16 +128,12 @@ func attrsOf(p Product) vecindex.Attrs {
 
 // Len returns the number of vectors in the index.
 func (x *Index) Len() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.ix.Len()
+	return x.ix().Len()
 }
 
 // Dim returns the vector dimension.
 func (x *Index) Dim() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.ix.Dim()
+	return x.ix().Dim()
 }
 
 // Refresh re-reads the given products from the database and replaces their
@@ -149,7 +150,7 @@ func (x *Index) Refresh(ctx context.Context, ids []string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, id := range ids {
-		x.ix.DeleteProduct(id)
+		x.ix().DeleteProduct(id)
 		p, ok := byID[id]
 		if !ok || p.Status != StatusReady {
 			continue
@@ -162,7 +163,7 @@ func (x *Index) Refresh(ctx context.Context, ids []string) error {
 			if v.Model != x.model || (v.Kind != KindCrop && v.Kind != KindWhole) {
 				continue
 			}
-			if err := x.ix.Upsert(vectorID(v), v.Vec, attrsOf(p)); err != nil {
+			if err := x.ix().Upsert(vectorID(v), v.Vec, attrsOf(p)); err != nil {
 				return fmt.Errorf("catalog: index %s: %w", id, err)
 			}
 		}
@@ -174,15 +175,12 @@ func (x *Index) Refresh(ctx context.Context, ids []string) error {
 func (x *Index) Remove(id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.ix.DeleteProduct(id)
+	x.ix().DeleteProduct(id)
 }
 
 // Search returns the k nearest products to q.
 func (x *Index) Search(q []float32, k int, f *vecindex.Filter) ([]vecindex.Hit, error) {
-	x.mu.Lock()
-	ix := x.ix
-	x.mu.Unlock()
-	return ix.Search(q, k, f)
+	return x.ix().Search(q, k, f)
 }
 
 // Snapshot stamps the index with the current catalog version and writes it
@@ -197,9 +195,9 @@ func (x *Index) Snapshot(ctx context.Context) error {
 		x.mu.Unlock()
 		return err
 	}
-	x.ix.SetStamp(uint64(ver))
+	x.ix().SetStamp(uint64(ver))
 	var buf bytes.Buffer
-	err = x.ix.Save(&buf)
+	err = x.ix().Save(&buf)
 	x.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("catalog: snapshot index: %w", err)

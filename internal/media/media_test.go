@@ -276,6 +276,28 @@ func TestExtractMatchesStream(t *testing.T) {
 	}
 }
 
+// TestExtractManyFrames asks for more frames than fit a select expression,
+// which takes the decode-everything path, and for frames past the end.
+func TestExtractManyFrames(t *testing.T) {
+	needFFmpeg(t)
+	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	idx := make([]int, maxSelectTerms+1)
+	for i := range idx {
+		idx[i] = 2 * i // every other frame, far past the 720 frames of the file
+	}
+	var got []int
+	err := ExtractFrames(context.Background(), path, idx, FrameOptions{MaxWidth: 32}, func(f Frame) error {
+		got = append(got, f.Index)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 360 || got[0] != 0 || got[359] != 718 {
+		t.Fatalf("got %d frames (%v…), want 360 even frames", len(got), got[:min(5, len(got))])
+	}
+}
+
 func TestSelectExpr(t *testing.T) {
 	got := selectExpr([]int{1, 2, 3, 7, 9, 10})
 	want := `between(n\,1\,3)+eq(n\,7)+between(n\,9\,10)`

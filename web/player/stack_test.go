@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -53,32 +52,6 @@ func sharedDir(t testing.TB, env, def string) string {
 }
 
 func samplesDir(t testing.TB) string { return sharedDir(t, "VITRINE_SAMPLES", "data") }
-
-// artifactsDir is where screenshots go: $VITRINE_ARTIFACTS/player or
-// <repo>/artifacts/player (ignored by git).
-func artifactsDir(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("VITRINE_ARTIFACTS")
-	if d == "" {
-		d = filepath.Join(repoRoot(t), "artifacts")
-	}
-	d = filepath.Join(d, "player")
-	if err := os.MkdirAll(d, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func chromiumPath(t testing.TB) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH (scripts/setup.sh installs it)")
-	return ""
-}
 
 // stack is everything the public read path needs, wired as the server wires
 // it: a real shop behind the commerce connector, publishable keys and

@@ -1,0 +1,362 @@
+// Package playertest drives the <vitrine-player> element in a real headless
+// Chromium (chromedp) for tests: it starts the browser, reads the player's
+// state out of its shadow DOM, and checks hotspots against a shoppable
+// document with an implementation of box interpolation independent of the
+// player's own.
+package playertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
+)
+
+// RepoRoot walks up from the working directory to the directory holding go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// ArtifactsDir is where screenshots go: $VITRINE_ARTIFACTS/player or
+// <repo>/artifacts/player (ignored by git).
+func ArtifactsDir(t testing.TB) string {
+	t.Helper()
+	d := os.Getenv("VITRINE_ARTIFACTS")
+	if d == "" {
+		d = filepath.Join(RepoRoot(t), "artifacts")
+	}
+	d = filepath.Join(d, "player")
+	if err := os.MkdirAll(d, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// ChromiumPath finds the browser or skips the test.
+func ChromiumPath(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium on PATH (scripts/setup.sh installs it)")
+	return ""
+}
+
+// Browser starts a fresh headless Chromium and returns a tab context.
+func Browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := ChromiumPath(t)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("mute-audio", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 1400),
+	)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	// Start the Browser on this long-lived context: the first action's
+	// context owns the Browser, and later actions run with timeouts.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	return ctx
+}
+
+// PageErrors collects uncaught exceptions of the tab.
+type PageErrors struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// WatchErrors starts collecting the tab's uncaught exceptions.
+func WatchErrors(ctx context.Context) *PageErrors {
+	pe := &PageErrors{}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() {
+				pe.mu.Lock()
+				pe.msgs = append(pe.msgs, m.String())
+				pe.mu.Unlock()
+			}
+		}
+	}()
+	return pe
+}
+
+// Check fails the test for every exception seen.
+func (pe *PageErrors) Check(t *testing.T) {
+	t.Helper()
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	for _, m := range pe.msgs {
+		t.Errorf("page exception: %s", m)
+	}
+}
+
+// Do runs actions with a timeout.
+func Do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Eval evaluates js (awaiting promises) and decodes the result.
+func Eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %.80q: %v", js, err)
+	}
+	return v
+}
+
+// WaitJS polls a boolean expression.
+func WaitJS(t *testing.T, ctx context.Context, what, js string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if Eval[bool](t, ctx, js) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Shadow is the player's shadow root.
+const Shadow = `document.querySelector('vitrine-player').shadowRoot`
+
+// ReadyJS is true once the player has its document and product details
+// and the video can play.
+const ReadyJS = `(() => { const p = document.querySelector('vitrine-player');
+ return !!p && p.ready === true && p.shadowRoot.querySelector('video').readyState >= 2; })()`
+
+// Rect is a client rectangle in CSS pixels.
+type Rect struct{ X, Y, W, H float64 }
+
+// CX is the horizontal centre.
+func (r Rect) CX() float64 { return r.X + r.W/2 }
+
+// CY is the vertical centre.
+func (r Rect) CY() float64 { return r.Y + r.H/2 }
+
+// Spot is one hotspot on screen.
+type Spot struct {
+	Item, Product, Label string
+	Rect                 Rect
+	ChipShown            bool
+}
+
+// State is what the test reads back from the page.
+type State struct {
+	T, Duration   float64
+	Paused, Ready bool
+	VW, VH        float64
+	Video         Rect
+	Spots         []Spot
+	Markers       []struct {
+		Item string
+		Left float64
+	}
+	Tray []struct{ Product, Text string }
+	Card struct {
+		Open                      bool
+		Product, Title, Text, Buy string
+		Alts                      []string
+		Rect                      Rect
+	}
+	Live, Active string
+	RootPaused   bool
+	PageScrollW  float64
+	Notice       string
+}
+
+const stateJS = `(() => {
+ const r = ` + Shadow + `, v = r.querySelector('video');
+ const box = (e) => { const b = e.getBoundingClientRect(); return {X: b.x, Y: b.y, W: b.width, H: b.height}; };
+ const card = r.querySelector('.card');
+ const stage = r.querySelector('.stage').getBoundingClientRect();
+ return {
+  T: v.currentTime, Duration: v.duration, Paused: v.paused, VW: v.videoWidth, VH: v.videoHeight, Video: box(v),
+  Spots: [...r.querySelectorAll('.hotspot')].map(s => ({Item: s.dataset.item, Product: s.dataset.product, Label: s.getAttribute('aria-label'), Rect: box(s),
+    ChipShown: [...r.querySelectorAll('.chip')].some(c => c.dataset.item === s.dataset.item && getComputedStyle(c).display !== 'none')})),
+  Markers: [...r.querySelectorAll('.marker')].map(m => ({Item: m.dataset.item, Left: (m.getBoundingClientRect().x + 2 - r.querySelector('.markers').getBoundingClientRect().x) / r.querySelector('.markers').getBoundingClientRect().width * 100})),
+  Tray: [...r.querySelectorAll('.tray li button')].map(b => ({Product: b.dataset.product, Text: b.textContent})),
+  Card: {Open: card.classList.contains('open'), Product: card.dataset.product || '', Title: (card.querySelector('h2') || {}).textContent || '',
+    Text: card.textContent, Buy: (card.querySelector('a.buy') || {}).href || '', Alts: [...card.querySelectorAll('.alt')].map(a => a.dataset.product), Rect: box(card)},
+  Live: r.querySelector('[aria-live]').textContent, Active: (r.activeElement && r.activeElement.dataset.item) || '',
+  RootPaused: r.querySelector('.root').classList.contains('paused'), PageScrollW: document.documentElement.scrollWidth,
+  Notice: r.querySelector('.notice').textContent,
+ }; })()`
+
+// Read returns the player's state.
+func Read(t *testing.T, ctx context.Context) State {
+	t.Helper()
+	return Eval[State](t, ctx, stateJS)
+}
+
+// Seek moves the video to sec and waits until the overlay is drawn.
+func Seek(t *testing.T, ctx context.Context, sec float64) {
+	t.Helper()
+	Eval[float64](t, ctx, fmt.Sprintf(`(async () => { const v = `+Shadow+`.querySelector('video');
+	  const p = new Promise(r => v.addEventListener('seeked', r, {once: true})); v.currentTime = %g; await p;
+	  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); return v.currentTime; })()`, sec))
+}
+
+// Screenshot saves the page as name under ArtifactsDir.
+func Screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(ArtifactsDir(t), name)
+	if err := os.WriteFile(p, png, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Screenshot %s", p)
+}
+
+// ExpectedCentre is where an item's hotspot belongs at time sec: the centre
+// of its box, interpolated between samples, inside the picture area of the
+// letterboxed video element. It is computed here independently of the
+// player's code.
+func ExpectedCentre(it shoppable.Item, sec float64, st State) (float64, float64) {
+	b := it.Boxes
+	var x, y, w, h float64
+	switch {
+	case sec <= b[0].T:
+		x, y, w, h = b[0].X, b[0].Y, b[0].W, b[0].H
+	case sec >= b[len(b)-1].T:
+		l := b[len(b)-1]
+		x, y, w, h = l.X, l.Y, l.W, l.H
+	default:
+		for i := 1; i < len(b); i++ {
+			if sec <= b[i].T {
+				f := (sec - b[i-1].T) / (b[i].T - b[i-1].T)
+				lerp := func(a, c float64) float64 { return a + (c-a)*f }
+				x, y, w, h = lerp(b[i-1].X, b[i].X), lerp(b[i-1].Y, b[i].Y), lerp(b[i-1].W, b[i].W), lerp(b[i-1].H, b[i].H)
+				break
+			}
+		}
+	}
+	s := math.Min(st.Video.W/st.VW, st.Video.H/st.VH)
+	cw, ch := st.VW*s, st.VH*s
+	x0, y0 := st.Video.X+(st.Video.W-cw)/2, st.Video.Y+(st.Video.H-ch)/2
+	return x0 + (x+w/2)*cw, y0 + (y+h/2)*ch
+}
+
+// VisibleItems lists the items a viewer can shop at time sec.
+func VisibleItems(doc *shoppable.Document, sec float64) map[string]shoppable.Item {
+	out := map[string]shoppable.Item{}
+	for _, it := range doc.Items {
+		if it.Review == shoppable.ReviewRejected || len(it.Boxes) == 0 || (it.ProductID == "" && len(it.Matches) == 0) {
+			continue
+		}
+		if sec >= it.StartS && sec <= it.EndS {
+			out[it.ID] = it
+		}
+	}
+	return out
+}
+
+// CheckHotspots compares the hotspots on screen with the document.
+func CheckHotspots(t *testing.T, doc *shoppable.Document, st State, tol float64) {
+	t.Helper()
+	want := VisibleItems(doc, st.T)
+	if len(st.Spots) != len(want) {
+		t.Errorf("at %.2fs: %d hotspots %v, want %d", st.T, len(st.Spots), st.Spots, len(want))
+	}
+	for _, sp := range st.Spots {
+		it, ok := want[sp.Item]
+		if !ok {
+			t.Errorf("at %.2fs: hotspot for item %s, which is not on screen", st.T, sp.Item)
+			continue
+		}
+		ex, ey := ExpectedCentre(it, st.T, st)
+		if d := math.Hypot(sp.Rect.CX()-ex, sp.Rect.CY()-ey); d > tol {
+			t.Errorf("at %.2fs: hotspot %s at (%.1f, %.1f), want (%.1f, %.1f): %.1f px off", st.T, sp.Item, sp.Rect.CX(), sp.Rect.CY(), ex, ey, d)
+		}
+		wantProduct := it.ProductID
+		if wantProduct == "" {
+			wantProduct = it.Matches[0].ProductID
+		}
+		if sp.Product != wantProduct {
+			t.Errorf("hotspot %s sells %s, want %s", sp.Item, sp.Product, wantProduct)
+		}
+	}
+}
+
+// Click sends a real mouse click at x, y.
+func Click(t *testing.T, ctx context.Context, x, y float64) {
+	t.Helper()
+	Do(t, ctx, chromedp.MouseClickXY(x, y))
+}
+
+// LoadDoc decodes a shoppable document.
+func LoadDoc(t *testing.T, b []byte) *shoppable.Document {
+	t.Helper()
+	var doc shoppable.Document
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return &doc
+}
+
+// ShoppableItems lists the shoppable items of the document.
+func ShoppableItems(doc *shoppable.Document) []shoppable.Item {
+	var out []shoppable.Item
+	for _, it := range doc.Items {
+		if it.Review != shoppable.ReviewRejected && len(it.Boxes) > 0 && (it.ProductID != "" || len(it.Matches) > 0) {
+			out = append(out, it)
+		}
+	}
+	return out
+}

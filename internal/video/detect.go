@@ -76,8 +76,8 @@ func (s *Service) loadFrames(ctx context.Context, id string) ([]sampledFrame, er
 // low-threshold proposals of any other class, each with its crop
 // embedding, appearance vector, colour histogram and quality measures.
 func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
-	if s.deps.Detector == nil || s.deps.Embedder == nil || s.deps.Garments == nil {
-		return fmt.Errorf("detect: detector, embedder and garment labeler are required")
+	if err := s.ensureModels(ctx); err != nil {
+		return err
 	}
 	path, err := s.localPath(ctx, sc.Subject)
 	if err != nil {
@@ -184,6 +184,10 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 				th.t, th.key, sc.Subject, th.shot); err != nil {
 				return err
 			}
+		}
+		if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE videos SET detector = ?, embedder = ?, appearance = ? WHERE id = ?`),
+			s.cfg.DetectorName, s.cfg.EmbedderName, s.cfg.AppearanceName, sc.Subject); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, db.Rebind(`UPDATE video_frames SET detected = 1 WHERE video_id = ?`), sc.Subject)
 		return err

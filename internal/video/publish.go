@@ -218,7 +218,7 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 	db := s.deps.DB
 	doc := &shoppable.Document{
 		Video:  shoppable.Video{ID: v.ID, DurationS: v.DurationS, Width: max(v.Width, 1), Height: max(v.Height, 1), FPS: v.FPS},
-		Models: shoppable.Models{Detector: s.cfg.DetectorName, Embedder: s.cfg.EmbedderName, Appearance: s.cfg.AppearanceName, CatalogVersion: catVer},
+		Models: shoppable.Models{Detector: v.Detector, Embedder: v.Embedder, Appearance: v.Appearance, CatalogVersion: catVer},
 	}
 	if doc.Video.FPS <= 0 {
 		doc.Video.FPS = 25

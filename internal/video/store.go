@@ -34,19 +34,22 @@ type Video struct {
 	VideoCodec string     `json:"video_codec,omitempty"`
 	AudioCodec string     `json:"audio_codec,omitempty"`
 	DocVersion int        `json:"doc_version"`
+	Detector   string     `json:"detector,omitempty"`
+	Embedder   string     `json:"embedder,omitempty"`
+	Appearance string     `json:"appearance,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 	ReadyAt    *time.Time `json:"ready_at,omitempty"`
 }
 
 const videoCols = `id, source, blob_key, size_bytes, state, error, COALESCE(workflow_id, 0), duration_s, width, height, fps, rotation,
-	frame_count, video_codec, audio_codec, doc_version, created_at, updated_at, ready_at`
+	frame_count, video_codec, audio_codec, doc_version, detector, embedder, appearance, created_at, updated_at, ready_at`
 
 func scanVideo(sc interface{ Scan(...any) error }) (Video, error) {
 	var v Video
 	var ready sql.NullTime
 	err := sc.Scan(&v.ID, &v.Source, &v.BlobKey, &v.SizeBytes, &v.State, &v.Error, &v.WorkflowID, &v.DurationS, &v.Width, &v.Height,
-		&v.FPS, &v.Rotation, &v.FrameCount, &v.VideoCodec, &v.AudioCodec, &v.DocVersion, &v.CreatedAt, &v.UpdatedAt, &ready)
+		&v.FPS, &v.Rotation, &v.FrameCount, &v.VideoCodec, &v.AudioCodec, &v.DocVersion, &v.Detector, &v.Embedder, &v.Appearance, &v.CreatedAt, &v.UpdatedAt, &ready)
 	if ready.Valid {
 		t := ready.Time
 		v.ReadyAt = &t

@@ -188,6 +188,10 @@ const (
 // whole, unoccluded and spread over time. These are what matching (and any
 // later re-match) reads; the frames are not decoded again.
 func (s *Service) embed(ctx context.Context, sc *jobs.StepContext) error {
+	v, err := s.Get(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
 	dets, err := s.loadDetections(ctx, sc.Subject)
 	if err != nil {
 		return err
@@ -225,7 +229,7 @@ func (s *Service) embed(ctx context.Context, sc *jobs.StepContext) error {
 			for _, v := range []struct {
 				kind, model string
 				vec         []float32
-			}{{EmbCrop, s.cfg.EmbedderName, d.Embedding}, {EmbAppearance, s.cfg.AppearanceName, d.Appearance}, {EmbColour, "hsv-hist", d.Colour}} {
+			}{{EmbCrop, v.Embedder, d.Embedding}, {EmbAppearance, v.Appearance, d.Appearance}, {EmbColour, "hsv-hist", d.Colour}} {
 				if len(v.vec) > 0 {
 					embs = append(embs, emb{track: id, k: k, kind: v.kind, model: v.model, frame: d.Frame, t: d.T, quality: q, vec: v.vec})
 				}

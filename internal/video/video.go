@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
@@ -178,10 +179,23 @@ type Deps struct {
 	Appearance Embedder
 	Garments   Garments
 	Catalog    Catalog
+	// LoadModels, when the model fields above are nil, loads them on first
+	// use, so processes that never analyse a video pay nothing for them.
+	LoadModels func(ctx context.Context) (*Models, error)
 	// Runner enqueues workflows (Add, Rematch); nil leaves that to the caller.
 	Runner *jobs.Runner
 	HTTP   *http.Client // webhook client; nil uses a 10 s timeout client
 	Logger *slog.Logger
+}
+
+// Models are the analysis models with the names recorded in documents.
+type Models struct {
+	Detector   Detector
+	Embedder   Embedder
+	Appearance Embedder // optional
+	Garments   Garments
+	// Names of the detector, embedder and appearance models.
+	DetectorName, EmbedderName, AppearanceName string
 }
 
 // Service holds the workflow steps and the video queries.
@@ -190,6 +204,30 @@ type Service struct {
 	deps Deps
 	log  *slog.Logger
 	now  func() time.Time
+
+	loadMu sync.Mutex
+}
+
+// ensureModels loads the analysis models through Deps.LoadModels when they
+// were not given.
+func (s *Service) ensureModels(ctx context.Context) error {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	if s.deps.Detector != nil && s.deps.Embedder != nil && s.deps.Garments != nil {
+		return nil
+	}
+	if s.deps.LoadModels == nil {
+		return errors.New("video: no analysis models (detector, embedder, garment labeler)")
+	}
+	m, err := s.deps.LoadModels(ctx)
+	if err != nil {
+		return fmt.Errorf("video: load models: %w", err)
+	}
+	s.deps.Detector, s.deps.Embedder, s.deps.Appearance, s.deps.Garments = m.Detector, m.Embedder, m.Appearance, m.Garments
+	if s.cfg.DetectorName == "" {
+		s.cfg.DetectorName, s.cfg.EmbedderName, s.cfg.AppearanceName = m.DetectorName, m.EmbedderName, m.AppearanceName
+	}
+	return nil
 }
 
 // New checks deps and returns a Service.

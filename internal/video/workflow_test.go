@@ -151,7 +151,7 @@ func TestWorkflowOnSampleVideo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("shoppable document: %v\n%s", err, doc)
 	}
-	if d.Version != 1 || d.Video.ID != v.ID || len(d.Shots) != 1 || d.Shots[0].Keyframe == "" {
+	if d.Version != 1 || d.Video.ID != v.ID || len(d.Shots) != 1 || d.Shots[0].Keyframe == "" || d.Models.Detector == "" || d.Models.Embedder == "" {
 		t.Fatalf("document = %+v", d)
 	}
 	cues, err := shoppable.ParseVTT(bytes.NewReader(vtt))

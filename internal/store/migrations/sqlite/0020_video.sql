@@ -19,6 +19,10 @@ CREATE TABLE videos (
 	video_codec TEXT NOT NULL DEFAULT '',
 	audio_codec TEXT NOT NULL DEFAULT '',
 	doc_version INTEGER NOT NULL DEFAULT 0,
+	-- models that analysed the video, recorded by the detect step
+	detector TEXT NOT NULL DEFAULT '',
+	embedder TEXT NOT NULL DEFAULT '',
+	appearance TEXT NOT NULL DEFAULT '',
 	created_at TIMESTAMP NOT NULL,
 	updated_at TIMESTAMP NOT NULL,
 	ready_at TIMESTAMP

@@ -1,7 +1,10 @@
 package catalog_test
 
 import (
+	"os"
+
 	"context"
+	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -40,6 +43,72 @@ func BenchmarkIngest(b *testing.B) {
 				images += s.Added
 			}
 			b.ReportMetric(float64(images)/took.Seconds(), "images/s")
+		})
+	}
+}
+
+// BenchmarkSelfRetrieval imports a sample catalog, then queries with every
+// catalog image and reports how often the product itself ranks first
+// (through the whole-image entry and through any detected item) and the
+// query latency (decode, detect, embed, k-NN, product load).
+func BenchmarkSelfRetrieval(b *testing.B) {
+	samples := sharedDir(b, "VITRINE_SAMPLES", "data")
+	for _, bc := range []struct {
+		name, dir string
+	}{
+		{"packshots", "catalog"},
+		{"on-model", "catalog_virgio"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			e := newEnv(b, fetch.Config{})
+			if _, err := e.in.ImportFile(ctx, filepath.Join(samples, bc.dir, "products.csv"), nil); err != nil {
+				b.Fatal(err)
+			}
+			rows, err := e.db.Read.Query(`SELECT p.id, i.source FROM products p JOIN product_images i ON i.product_seq = p.seq ORDER BY p.id`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			type q struct{ id, src string }
+			var qs []q
+			for rows.Next() {
+				var x q
+				rows.Scan(&x.id, &x.src)
+				qs = append(qs, x)
+			}
+			rows.Close()
+			b.ResetTimer()
+			var whole, anyItem, n int
+			var took time.Duration
+			for i := 0; i < b.N; i++ {
+				for _, x := range qs {
+					data, err := os.ReadFile(filepath.Join(samples, bc.dir, x.src))
+					if err != nil {
+						b.Fatal(err)
+					}
+					start := time.Now()
+					items, err := e.search.SearchImage(ctx, data, 1, catalog.Filter{})
+					took += time.Since(start)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n++
+					hit := false
+					for j, it := range items {
+						ok := len(it.Results) > 0 && it.Results[0].Product.ID == x.id
+						hit = hit || ok
+						if ok && j == len(items)-1 {
+							whole++
+						}
+					}
+					if hit {
+						anyItem++
+					}
+				}
+			}
+			b.ReportMetric(float64(whole)/float64(n), "whole@1")
+			b.ReportMetric(float64(anyItem)/float64(n), "anyitem@1")
+			b.ReportMetric(float64(took.Milliseconds())/float64(n), "ms/query")
 		})
 	}
 }

@@ -179,7 +179,14 @@ func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Docu
 	if err != nil {
 		return nil, err
 	}
-	return s.buildDocument(ctx, id, matches, catVer)
+	doc, err := s.buildDocument(ctx, id, matches, catVer)
+	if err != nil || s.deps.Review == nil {
+		return doc, err
+	}
+	if err := s.deps.Review.ApplyReview(ctx, id, doc); err != nil {
+		return nil, fmt.Errorf("apply review edits: %w", err)
+	}
+	return doc, nil
 }
 
 func (s *Service) loadMatches(ctx context.Context, id string) (map[int][]shoppable.Match, string, error) {

@@ -117,6 +117,26 @@ func (s *Service) Rematch(ctx context.Context, id string) (int64, error) {
 	return wf, nil
 }
 
+// Republish enqueues the workflow that assembles and publishes a new
+// document version from the stored matches (after review edits).
+func (s *Service) Republish(ctx context.Context, id string) (int64, error) {
+	if s.deps.Runner == nil {
+		return 0, errors.New("video: republish: no workflow runner")
+	}
+	v, err := s.Get(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if v.State != StateReady {
+		return 0, fmt.Errorf("video: republish %s: video is %s, not ready", id, v.State)
+	}
+	wf, err := s.deps.Runner.Enqueue(ctx, KindRepublish, id, nil)
+	if err != nil {
+		return 0, fmt.Errorf("video: republish %s: %w", id, err)
+	}
+	return wf, nil
+}
+
 // RematchAll enqueues a re-match of every ready video, for example after a
 // catalog change. It returns how many were enqueued.
 func (s *Service) RematchAll(ctx context.Context) (int, error) {
@@ -156,8 +176,8 @@ func (s *Service) Workflow(ctx context.Context, id string) (*jobs.Workflow, erro
 	}
 	db := s.deps.DB
 	var wf int64
-	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT id FROM workflows WHERE subject = ? AND kind IN (?, ?) ORDER BY id DESC LIMIT 1`),
-		id, KindAnalyze, KindRematch).Scan(&wf)
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT id FROM workflows WHERE subject = ? AND kind IN (?, ?, ?) ORDER BY id DESC LIMIT 1`),
+		id, KindAnalyze, KindRematch, KindRepublish).Scan(&wf)
 	if err != nil {
 		return nil, fmt.Errorf("video: workflow of %s: %w", id, err)
 	}

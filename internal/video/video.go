@@ -31,6 +31,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/track"
 	"github.com/vitrine-dev/vitrine/internal/vision"
@@ -40,6 +41,9 @@ import (
 const (
 	KindAnalyze = "video"
 	KindRematch = "video.rematch"
+	// KindRepublish assembles and publishes a new document version from
+	// the stored matches, after review edits.
+	KindRepublish = "video.republish"
 )
 
 // Step names, in workflow order.
@@ -88,6 +92,12 @@ type Catalog interface {
 	match.Products
 	// Version identifies the catalog content the index reflects.
 	Version(ctx context.Context) (string, error)
+}
+
+// Reviewer applies operators' review decisions to a document being
+// assembled (internal/review.Store).
+type Reviewer interface {
+	ApplyReview(ctx context.Context, videoID string, doc *shoppable.Document) error
 }
 
 // BlobStore is the object store (internal/blob.Store).
@@ -182,6 +192,8 @@ type Deps struct {
 	// LoadModels, when the model fields above are nil, loads them on first
 	// use, so processes that never analyse a video pay nothing for them.
 	LoadModels func(ctx context.Context) (*Models, error)
+	// Review, when set, writes review edits into every assembled document.
+	Review Reviewer
 	// Runner enqueues workflows (Add, Rematch); nil leaves that to the caller.
 	Runner *jobs.Runner
 	HTTP   *http.Client // webhook client; nil uses a 10 s timeout client
@@ -274,6 +286,10 @@ func (s *Service) Definitions() []jobs.Definition {
 		}},
 		{Kind: KindRematch, Steps: []jobs.Step{
 			step(StepMatch, s.match),
+			step(StepAssemble, s.assemble),
+			step(StepPublish, s.publish),
+		}},
+		{Kind: KindRepublish, Steps: []jobs.Step{
 			step(StepAssemble, s.assemble),
 			step(StepPublish, s.publish),
 		}},

@@ -24,6 +24,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/video"
 )
 
 // ErrLocked means another vitrine process owns the data directory.
@@ -40,6 +41,8 @@ type App struct {
 	Registry *prometheus.Registry
 	// Catalog is the product catalog (models load on first use).
 	Catalog *catalog.Service
+	// Video analyses videos (models load on first use).
+	Video *video.Service
 	// Owner is true when this process holds the data-dir lock: it may run
 	// workflow steps. Otherwise it only enqueues and reads (a server runs them).
 	Owner bool

@@ -13,6 +13,14 @@ var workflows = []func(a *App) error{
 		return a.Runner.Register(a.Catalog.Definition())
 	},
 	func(a *App) error {
+		v, err := newVideo(a)
+		if err != nil {
+			return err
+		}
+		a.Video = v
+		return v.Register(a.Runner)
+	},
+	func(a *App) error {
 		return a.Runner.Register(selftest.Definition(selftest.Deps{
 			DB: a.DB, Blob: a.Blob, ModelsDir: a.ModelsDir(), ORTLib: a.Config.ORTLib,
 		}))

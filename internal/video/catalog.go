@@ -257,3 +257,54 @@ func (c *CatalogSource) Version(ctx context.Context) (string, error) {
 	}
 	return strconv.FormatInt(v, 10), nil
 }
+
+// ServiceCatalog adapts the installation's catalog service, whose models
+// and index load on first use, to Catalog.
+type ServiceCatalog struct {
+	Svc   *catalog.Service
+	Blobs BlobStore
+
+	mu  sync.Mutex
+	src *CatalogSource
+}
+
+func (c *ServiceCatalog) source(ctx context.Context) (*CatalogSource, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.src != nil {
+		return c.src, nil
+	}
+	s, err := c.Svc.Searcher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.src = &CatalogSource{Index: s.Index, Store: s.Store, Blobs: c.Blobs}
+	return c.src, nil
+}
+
+// Search delegates to the catalog index.
+func (c *ServiceCatalog) Search(ctx context.Context, vec []float32, k int) ([]match.Candidate, error) {
+	src, err := c.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return src.Search(ctx, vec, k)
+}
+
+// ProductInfo delegates to the catalog store.
+func (c *ServiceCatalog) ProductInfo(ctx context.Context, ids []string) (map[string]match.ProductInfo, error) {
+	src, err := c.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return src.ProductInfo(ctx, ids)
+}
+
+// Version returns the catalog version.
+func (c *ServiceCatalog) Version(ctx context.Context) (string, error) {
+	v, err := c.Svc.Store.Version(ctx)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(v, 10), nil
+}

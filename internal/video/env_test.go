@@ -135,9 +135,6 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 	e := &testEnv{db: db, blobs: bs, runner: r, dir: dir}
 	deps := Deps{DB: db, Blobs: bs, Runner: r, Logger: log}
 	cfg := o.cfg
-	if cfg.Track.MinLength == 0 {
-		cfg.Track.MinLength = 1
-	}
 	cfg.WorkDir = filepath.Join(dir, "work")
 	if o.models {
 		m := loadModels(t)

@@ -67,6 +67,16 @@ func (s *Service) Get(ctx context.Context, id string) (Video, error) {
 	if err != nil {
 		return v, fmt.Errorf("video: get %s: %w", id, err)
 	}
+	if (v.State == StateQueued || v.State == StateProcessing) && v.WorkflowID > 0 {
+		// A step that failed for good (after its retries) leaves the row
+		// as it was; the workflow's state is the truth.
+		var state, msg string
+		err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT w.state, COALESCE((SELECT s.name || ': ' || s.error FROM workflow_steps s
+			WHERE s.workflow_id = w.id AND s.state = ? ORDER BY s.idx LIMIT 1), w.error) FROM workflows w WHERE w.id = ?`), "failed", v.WorkflowID).Scan(&state, &msg)
+		if err == nil && (state == "failed" || state == "cancelled") {
+			v.State, v.Error = StateFailed, msg
+		}
+	}
 	return v, nil
 }
 

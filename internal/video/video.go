@@ -162,6 +162,11 @@ func (c Config) withDefaults() Config {
 	if c.MaxBoxFrac <= 0 {
 		c.MaxBoxFrac = 0.8
 	}
+	if c.Track.MinLength == 0 {
+		// A product seen in one sampled frame is still a product: the
+		// matcher, not the track length, decides.
+		c.Track.MinLength = 1
+	}
 	if c.CropsPerTrack <= 0 {
 		c.CropsPerTrack = 4
 	}

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/vitrine-dev/vitrine/internal/app"
+	"github.com/vitrine-dev/vitrine/internal/config"
+	"github.com/vitrine-dev/vitrine/internal/fetch"
+	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/video"
+)
+
+func init() {
+	register("video", "add videos, follow their analysis, print shoppable metadata", func() command { return &videoCmd{} })
+}
+
+type videoCmd struct{}
+
+const videoUsage = `Usage: vitrine video <subcommand> [flags] [args]
+
+Subcommands:
+  add FILE|URL      upload a video and follow its analysis workflow (prints the video id)
+  status ID         the video and every step of its latest workflow
+  shoppable ID      the published vitrine.shoppable/v1 document
+  vtt ID            the WebVTT metadata track
+  shots ID          the shots (--edl: as a CMX 3600 edit decision list)
+  rematch ID        re-match the stored tracks against the current catalog
+  list              the most recent videos
+
+Run 'vitrine video <subcommand> --help' for its flags.`
+
+func (c *videoCmd) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, videoUsage)
+		return errors.New("video: no subcommand given")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, videoUsage)
+		return nil
+	case "add":
+		return c.add(ctx, args[1:])
+	case "status":
+		return c.status(ctx, args[1:])
+	case "shoppable", "vtt":
+		return c.document(ctx, args[0], args[1:])
+	case "shots":
+		return c.shots(ctx, args[1:])
+	case "rematch":
+		return c.rematch(ctx, args[1:])
+	case "list":
+		return c.list(ctx, args[1:])
+	}
+	fmt.Fprintln(stderr, videoUsage)
+	return fmt.Errorf("video: unknown subcommand %q", args[0])
+}
+
+// openVideoApp opens the installation; runSteps makes this process run the
+// workflow when no server owns the data directory.
+func openVideoApp(ctx context.Context, load func() (*config.Config, error), runSteps bool) (*app.App, error) {
+	a, err := openApp(ctx, load, app.Options{RunSteps: runSteps})
+	if err != nil {
+		return nil, err
+	}
+	if runSteps {
+		if err := a.Start(ctx); err != nil {
+			a.Close(ctx)
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (c *videoCmd) add(ctx context.Context, args []string) error {
+	fs := newFlagSet("video add", "video add [flags] FILE|URL",
+		"Uploads a video (a local file, or an http(s) URL that is downloaded\n"+
+			"first), starts its analysis workflow (probe, decode, shots, sample,\n"+
+			"detect, track, embed, match, assemble, publish) and follows it with a\n"+
+			"progress bar until it ends, then prints the video id. With --detach it\n"+
+			"prints the id at once. Exits non-zero when the workflow fails.")
+	load := withConfig(fs)
+	detach := fs.Bool("detach", false, "print the video id and return without waiting")
+	asJSON := fs.Bool("json", false, "print the video as JSON")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errors.New("video add: want exactly one FILE or URL")
+	}
+	a, err := openVideoApp(ctx, load, !*detach)
+	if err != nil {
+		return fmt.Errorf("video add: %w", err)
+	}
+	defer a.Close(ctx)
+	src := pos[0]
+	var r io.Reader
+	name := src
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		f := fetch.New(fetch.Config{MaxBytes: a.Config.MaxUploadBytes, Timeout: 30 * time.Minute, AllowPrivate: a.Config.FetchAllowPrivate,
+			AllowedTypes: []string{"video/", "application/octet-stream"}, UserAgent: "vitrine-video"})
+		b, _, err := f.Get(ctx, src)
+		if err != nil {
+			return fmt.Errorf("video add: %w", err)
+		}
+		r, name = bytes.NewReader(b), path.Base(src)
+	} else {
+		f, err := os.Open(src)
+		if err != nil {
+			return fmt.Errorf("video add: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	v, err := a.Video.Add(ctx, r, name, a.Config.MaxUploadBytes)
+	if err != nil {
+		return err
+	}
+	if !*detach {
+		wf, err := follow(ctx, a.Runner, v.WorkflowID, *quiet)
+		if err != nil {
+			return fmt.Errorf("video add: %w", err)
+		}
+		if wf.State != jobs.StateSucceeded {
+			return fmt.Errorf("video add: video %s: workflow %d %s: %s", v.ID, wf.ID, wf.State, workflowError(wf))
+		}
+		if v, err = a.Video.Get(ctx, v.ID); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return printVideoJSON(v)
+	}
+	fmt.Fprintln(stdout, v.ID)
+	return nil
+}
+
+// follow waits for a workflow, drawing a progress bar of its steps.
+func follow(ctx context.Context, r *jobs.Runner, id int64, quiet bool) (*jobs.Workflow, error) {
+	var bar *progressbar.ProgressBar
+	w, err := r.Wait(ctx, id, func(w *jobs.Workflow) {
+		if quiet {
+			return
+		}
+		done, current := 0, ""
+		for _, s := range w.Steps {
+			if s.State == jobs.StateSucceeded {
+				done++
+			} else if current == "" {
+				current = s.Name
+			}
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions(len(w.Steps), progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
+				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		bar.Describe(fmt.Sprintf("%-9s", current))
+		bar.Set(done)
+	})
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	return w, err
+}
+
+func workflowError(w *jobs.Workflow) string {
+	for _, s := range w.Steps {
+		if s.Error != "" && (s.State == jobs.StateFailed || s.State == jobs.StateCancelled) {
+			return s.Name + ": " + s.Error
+		}
+	}
+	return w.Error
+}
+
+func (c *videoCmd) idArg(name, synopsis, description string, args []string, extra func(*flag.FlagSet)) (string, func() (*config.Config, error), error) {
+	fs := newFlagSet("video "+name, synopsis, description)
+	load := withConfig(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", nil, fmt.Errorf("video %s: want exactly one video ID", name)
+	}
+	return pos[0], load, nil
+}
+
+func (c *videoCmd) status(ctx context.Context, args []string) error {
+	var asJSON *bool
+	id, load, err := c.idArg("status", "video status [flags] ID", "Prints the video and every step of its latest workflow (state, attempts, time, error).", args,
+		func(fs *flag.FlagSet) { asJSON = fs.Bool("json", false, "print as JSON") })
+	if err != nil {
+		return err
+	}
+	a, err := openVideoApp(ctx, load, false)
+	if err != nil {
+		return fmt.Errorf("video status: %w", err)
+	}
+	defer a.Close(ctx)
+	v, err := a.Video.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	wf, err := a.Video.Workflow(ctx, id)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printVideoJSON(map[string]any{"video": v, "workflow": wf})
+	}
+	fmt.Fprintf(stdout, "%s  %s  %.1fs %dx%d %.2f fps  document v%d", v.ID, v.State, v.DurationS, v.Width, v.Height, v.FPS, v.DocVersion)
+	if v.Error != "" {
+		fmt.Fprintf(stdout, "  error: %s", v.Error)
+	}
+	fmt.Fprintf(stdout, "\nworkflow %d (%s): %s\n", wf.ID, wf.Kind, wf.State)
+	for _, s := range wf.Steps {
+		took := ""
+		if s.StartedAt != nil && s.FinishedAt != nil {
+			took = s.FinishedAt.Sub(*s.StartedAt).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(stdout, "  %-9s %-9s attempts %d  %8s", s.Name, s.State, s.Attempts, took)
+		if s.Error != "" {
+			fmt.Fprintf(stdout, "  %s", s.Error)
+		}
+		fmt.Fprintln(stdout)
+	}
+	return nil
+}
+
+func (c *videoCmd) document(ctx context.Context, which string, args []string) error {
+	id, load, err := c.idArg(which, "video "+which+" [flags] ID", "Prints the video's published "+map[string]string{"shoppable": "vitrine.shoppable/v1 JSON document", "vtt": "WebVTT metadata track"}[which]+".", args, nil)
+	if err != nil {
+		return err
+	}
+	a, err := openVideoApp(ctx, load, false)
+	if err != nil {
+		return fmt.Errorf("video %s: %w", which, err)
+	}
+	defer a.Close(ctx)
+	doc, vtt, err := a.Video.Shoppable(ctx, id)
+	if err != nil {
+		return err
+	}
+	out := doc
+	if which == "vtt" {
+		out = vtt
+	}
+	_, err = stdout.Write(append(bytes.TrimRight(out, "\n"), '\n'))
+	return err
+}
+
+func (c *videoCmd) shots(ctx context.Context, args []string) error {
+	var edl *bool
+	id, load, err := c.idArg("shots", "video shots [flags] ID", "Prints the video's shots as JSON, or with --edl as a CMX 3600 edit decision list.", args,
+		func(fs *flag.FlagSet) { edl = fs.Bool("edl", false, "print an edit decision list") })
+	if err != nil {
+		return err
+	}
+	a, err := openVideoApp(ctx, load, false)
+	if err != nil {
+		return fmt.Errorf("video shots: %w", err)
+	}
+	defer a.Close(ctx)
+	v, err := a.Video.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	shots, err := a.Video.Shots(ctx, id)
+	if err != nil {
+		return err
+	}
+	if *edl {
+		fmt.Fprint(stdout, video.EDL(v.ID, v.FPS, shots))
+		return nil
+	}
+	return printVideoJSON(shots)
+}
+
+func (c *videoCmd) rematch(ctx context.Context, args []string) error {
+	var detach, quiet *bool
+	id, load, err := c.idArg("rematch", "video rematch [flags] ID",
+		"Re-matches the video's stored tracks against the current catalog (match,\n"+
+			"assemble, publish) without decoding it again, and follows the workflow.", args,
+		func(fs *flag.FlagSet) {
+			detach = fs.Bool("detach", false, "print the workflow id and return without waiting")
+			quiet = fs.Bool("quiet", false, "no progress bar")
+		})
+	if err != nil {
+		return err
+	}
+	a, err := openVideoApp(ctx, load, !*detach)
+	if err != nil {
+		return fmt.Errorf("video rematch: %w", err)
+	}
+	defer a.Close(ctx)
+	wfID, err := a.Video.Rematch(ctx, id)
+	if err != nil {
+		return err
+	}
+	if *detach {
+		fmt.Fprintln(stdout, wfID)
+		return nil
+	}
+	wf, err := follow(ctx, a.Runner, wfID, *quiet)
+	if err != nil {
+		return fmt.Errorf("video rematch: %w", err)
+	}
+	if wf.State != jobs.StateSucceeded {
+		return fmt.Errorf("video rematch: workflow %d %s: %s", wf.ID, wf.State, workflowError(wf))
+	}
+	v, err := a.Video.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s document v%d\n", v.ID, v.DocVersion)
+	return nil
+}
+
+func (c *videoCmd) list(ctx context.Context, args []string) error {
+	fs := newFlagSet("video list", "video list [flags]", "Lists the most recent videos, newest first.")
+	load := withConfig(fs)
+	asJSON := fs.Bool("json", false, "print as JSON")
+	n := fs.Int("n", 50, "how many videos")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := openVideoApp(ctx, load, false)
+	if err != nil {
+		return fmt.Errorf("video list: %w", err)
+	}
+	defer a.Close(ctx)
+	vs, err := a.Video.List(ctx, *n)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printVideoJSON(vs)
+	}
+	for _, v := range vs {
+		fmt.Fprintf(stdout, "%s  %-10s %6.1fs  v%d  %s\n", v.ID, v.State, v.DurationS, v.DocVersion, v.Source)
+	}
+	return nil
+}
+
+func printVideoJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, string(b))
+	return err
+}

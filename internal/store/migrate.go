@@ -57,8 +57,13 @@ func Migrations(d Dialect) ([]Migration, error) {
 }
 
 // Migrate applies every migration newer than the database's version, each in
-// its own transaction together with its schema_migrations row.
+// its own transaction together with its schema_migrations row. On PostgreSQL
+// nodes starting at once take turns (WithLock), so each migration runs once.
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.WithLock(ctx, "migrate", func() error { return db.migrate(ctx) })
+}
+
+func (db *DB) migrate(ctx context.Context) error {
 	ms, err := Migrations(db.Dialect)
 	if err != nil {
 		return err

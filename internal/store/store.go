@@ -83,11 +83,6 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
-// openPostgres is filled in by the scale-out work; until then it refuses.
-var openPostgres = func(ctx context.Context, dsn string) (*DB, error) {
-	return nil, errors.New("store: PostgreSQL support is not built into this binary")
-}
-
 // Close closes both pools.
 func (db *DB) Close() error {
 	err := db.Write.Close()

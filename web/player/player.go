@@ -181,6 +181,7 @@ func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v.Title == "" {
 		v.Title = "Video " + v.ID
 	}
+	snippetSrc := strings.ReplaceAll(v.Src, "{key}", "pk_…")
 	v.Src = strings.ReplaceAll(v.Src, "{key}", url.QueryEscape(key))
 	maxW := 960
 	if v.Width > 0 && v.Height > v.Width {
@@ -197,7 +198,7 @@ func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	err = demoPage.Execute(w, map[string]any{
 		"Video": v, "Key": key, "ScriptURL": d.ScriptURL, "API": d.API, "MaxWidth": maxW,
-		"AbsScript": abs(d.ScriptURL), "AbsSrc": abs(v.Src),
+		"AbsScript": abs(d.ScriptURL), "AbsSrc": abs(snippetSrc),
 	})
 	if err != nil {
 		// Headers are gone; all that is left is to stop writing.

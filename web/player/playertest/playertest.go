@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -269,38 +270,81 @@ func Screenshot(t *testing.T, ctx context.Context, name string) {
 // letterboxed video element. It is computed here independently of the
 // player's code.
 func ExpectedCentre(it shoppable.Item, sec float64, st State) (float64, float64) {
-	b := it.Boxes
-	var x, y, w, h float64
-	switch {
-	case sec <= b[0].T:
-		x, y, w, h = b[0].X, b[0].Y, b[0].W, b[0].H
-	case sec >= b[len(b)-1].T:
-		l := b[len(b)-1]
-		x, y, w, h = l.X, l.Y, l.W, l.H
-	default:
-		for i := 1; i < len(b); i++ {
-			if sec <= b[i].T {
-				f := (sec - b[i-1].T) / (b[i].T - b[i-1].T)
-				lerp := func(a, c float64) float64 { return a + (c-a)*f }
-				x, y, w, h = lerp(b[i-1].X, b[i].X), lerp(b[i-1].Y, b[i].Y), lerp(b[i-1].W, b[i].W), lerp(b[i-1].H, b[i].H)
-				break
-			}
-		}
-	}
+	bx := BoxAt(it, sec)
 	s := math.Min(st.Video.W/st.VW, st.Video.H/st.VH)
 	cw, ch := st.VW*s, st.VH*s
 	x0, y0 := st.Video.X+(st.Video.W-cw)/2, st.Video.Y+(st.Video.H-ch)/2
-	return x0 + (x+w/2)*cw, y0 + (y+h/2)*ch
+	return x0 + (bx.X+bx.W/2)*cw, y0 + (bx.Y+bx.H/2)*ch
+}
+
+// BoxAt interpolates an item's box linearly between its samples, holding
+// the first and last samples outside them.
+func BoxAt(it shoppable.Item, sec float64) shoppable.Box {
+	b := it.Boxes
+	if sec <= b[0].T {
+		return b[0]
+	}
+	if sec >= b[len(b)-1].T {
+		return b[len(b)-1]
+	}
+	for i := 1; i < len(b); i++ {
+		if sec <= b[i].T {
+			f := (sec - b[i-1].T) / (b[i].T - b[i-1].T)
+			lerp := func(a, c float64) float64 { return a + (c-a)*f }
+			return shoppable.Box{T: sec, X: lerp(b[i-1].X, b[i].X), Y: lerp(b[i-1].Y, b[i].Y), W: lerp(b[i-1].W, b[i].W), H: lerp(b[i-1].H, b[i].H)}
+		}
+	}
+	return b[len(b)-1]
+}
+
+// ProductOf is the product an item sells: the reviewer's choice, else the
+// best match.
+func ProductOf(it shoppable.Item) string {
+	if it.ProductID != "" {
+		return it.ProductID
+	}
+	if len(it.Matches) > 0 {
+		return it.Matches[0].ProductID
+	}
+	return ""
 }
 
 // VisibleItems lists the items a viewer can shop at time sec.
 func VisibleItems(doc *shoppable.Document, sec float64) map[string]shoppable.Item {
-	out := map[string]shoppable.Item{}
+	var on []shoppable.Item
 	for _, it := range doc.Items {
-		if it.Review == shoppable.ReviewRejected || len(it.Boxes) == 0 || (it.ProductID == "" && len(it.Matches) == 0) {
+		if it.Review == shoppable.ReviewRejected || len(it.Boxes) == 0 || ProductOf(it) == "" {
 			continue
 		}
 		if sec >= it.StartS && sec <= it.EndS {
+			on = append(on, it)
+		}
+	}
+	// Two tracks of one product on top of each other (a person and their
+	// shirt, both matched to the shirt) get one hotspot: the better match.
+	score := func(it shoppable.Item) float64 {
+		if it.ProductID != "" {
+			return 2
+		}
+		return it.Matches[0].Score
+	}
+	sort.SliceStable(on, func(i, j int) bool { return score(on[i]) > score(on[j]) })
+	inside := func(a, b shoppable.Box) bool {
+		cx, cy := a.X+a.W/2, a.Y+a.H/2
+		return cx >= b.X && cx <= b.X+b.W && cy >= b.Y && cy <= b.Y+b.H
+	}
+	out := map[string]shoppable.Item{}
+	var kept []shoppable.Item
+	for _, it := range on {
+		dup := false
+		for _, k := range kept {
+			a, b := BoxAt(it, sec), BoxAt(k, sec)
+			if ProductOf(k) == ProductOf(it) && (inside(a, b) || inside(b, a)) {
+				dup = true
+			}
+		}
+		if !dup {
+			kept = append(kept, it)
 			out[it.ID] = it
 		}
 	}
@@ -324,11 +368,7 @@ func CheckHotspots(t *testing.T, doc *shoppable.Document, st State, tol float64)
 		if d := math.Hypot(sp.Rect.CX()-ex, sp.Rect.CY()-ey); d > tol {
 			t.Errorf("at %.2fs: hotspot %s at (%.1f, %.1f), want (%.1f, %.1f): %.1f px off", st.T, sp.Item, sp.Rect.CX(), sp.Rect.CY(), ex, ey, d)
 		}
-		wantProduct := it.ProductID
-		if wantProduct == "" {
-			wantProduct = it.Matches[0].ProductID
-		}
-		if sp.Product != wantProduct {
+		if wantProduct := ProductOf(it); sp.Product != wantProduct {
 			t.Errorf("hotspot %s sells %s, want %s", sp.Item, sp.Product, wantProduct)
 		}
 	}

@@ -387,15 +387,28 @@ class VitrinePlayer extends HTMLElement {
     this._raf = requestAnimationFrame(tick);
   }
 
-  // visibleAt returns the items on screen at time t with their boxes.
+  // visibleAt returns the items on screen at time t with their boxes. Two
+  // tracks of one product on top of each other (a person and their shirt,
+  // both matched to the shirt) get one hotspot: the better match.
   visibleAt(t) {
-    const out = [];
+    const on = [];
     for (const it of this._items) {
       if (t < it.start_s || t > it.end_s) continue;
       const b = boxAt(it, t);
-      if (b) out.push({ item: it, box: b });
+      if (b) on.push({ item: it, box: b });
     }
-    return out;
+    const score = (it) => (it.product_id ? 2 : it.matches[0].score);
+    on.sort((a, b) => score(b.item) - score(a.item)); // stable: ties keep document order
+    const inside = (a, b) => {
+      const cx = a.x + a.w / 2, cy = a.y + a.h / 2;
+      return cx >= b.x && cx <= b.x + b.w && cy >= b.y && cy <= b.y + b.h;
+    };
+    const kept = [];
+    for (const v of on) {
+      const pid = productOf(v.item);
+      if (!kept.some((k) => productOf(k.item) === pid && (inside(v.box, k.box) || inside(k.box, v.box)))) kept.push(v);
+    }
+    return kept;
   }
 
   _render() {

@@ -12,8 +12,9 @@ import (
 )
 
 // maxSelectTerms bounds the select expression; longer lists decode every
-// frame and drop the unwanted ones here instead.
-const maxSelectTerms = 4000
+// frame and drop the unwanted ones here instead. ffmpeg's expression parser
+// fails ("Cannot allocate memory") at about 100 terms.
+const maxSelectTerms = 90
 
 // ExtractFrames decodes path with the Default tool; see Tool.ExtractFrames.
 func ExtractFrames(ctx context.Context, path string, indices []int, opts FrameOptions, fn FrameFunc) error {

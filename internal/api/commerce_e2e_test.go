@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
+	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
@@ -45,59 +45,13 @@ func sharedDir(t testing.TB, env, def string) string {
 	return d
 }
 
-// shopCatalog writes a catalog CSV with the sample packshots of a few
-// categories, with the shop fields the sample lacks (price, stock, link),
-// and copies their images next to it. outOfStock products are sold out.
-func shopCatalog(t *testing.T, samples, dir string, categories map[string]bool, outOfStock map[string]bool) string {
+func shopCatalog(t *testing.T, samples, dir string, categories, outOfStock map[string]bool) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(samples, "catalog", "products.csv"))
+	p, err := shoptest.WriteCatalog(samples, dir, categories, outOfStock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "images"), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(filepath.Join(dir, "products.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	w := csv.NewWriter(out)
-	w.Write([]string{"id", "name", "category", "colour", "image", "price", "currency", "availability", "rating", "rating_count", "url"})
-	for i, r := range recs[1:] {
-		if !categories[r[col["category"]]] {
-			continue
-		}
-		id := r[col["id"]]
-		img := r[col["image"]]
-		b, err := os.ReadFile(filepath.Join(samples, "catalog", img))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, img), b, 0o640); err != nil {
-			t.Fatal(err)
-		}
-		avail := "in_stock"
-		if outOfStock[id] {
-			avail = "out_of_stock"
-		}
-		w.Write([]string{id, r[col["name"]], r[col["category"]], r[col["colour"]], img, fmt.Sprintf("%d.00", 399+(i*37)%2000), "INR", avail,
-			fmt.Sprintf("%.1f", 3+float64(i%21)/10), fmt.Sprint(5 + i%300), "https://shop.example/p/" + id})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Name()
+	return p
 }
 
 // TestEndToEndDemoPage processes a video for real (the catalog ingested

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vitrine-dev/vitrine/internal/review"
 	"github.com/vitrine-dev/vitrine/internal/video"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 )
@@ -40,5 +41,7 @@ func newVideo(a *App) (*video.Service, error) {
 	return video.New(cfg, video.Deps{
 		DB: a.DB, Blobs: a.Blob, Runner: a.Runner, Logger: a.Log, LoadModels: load,
 		Catalog: &video.ServiceCatalog{Svc: a.Catalog, Blobs: a.Blob},
+		// Operators' review edits go into every assembled document.
+		Review: review.New(a.DB),
 	})
 }

@@ -601,28 +601,35 @@ func (d *Detector) maxPixDiff(a, b int) float64 {
 }
 
 // cuts finds frames whose change from the previous frame stands out from
-// the changes around them (an adaptive threshold) and is not a flash.
+// the changes around them (an adaptive threshold: CutRatio times their
+// median) and is not a flash.
 func (d *Detector) cuts(busy []bool) []Boundary {
 	n := d.n
 	w := d.cfg.CutWindow
 	var out []Boundary
+	nb := make([]float32, 0, 2*w)
 	for i := 1; i < n; i++ {
 		c := float64(d.diff[i])
 		if c < d.cfg.CutMin || busy[i] || busy[i-1] {
 			continue
 		}
-		var sum float64
-		cnt := 0
+		// The baseline is the median of the neighbours, so a burst of
+		// one-frame shots (a fast montage) does not hide its own cuts.
+		nb = nb[:0]
 		for j := i - w; j <= i+w; j++ {
 			if j < 1 || j >= n || j == i {
 				continue
 			}
-			sum += float64(d.diff[j])
-			cnt++
+			nb = append(nb, d.diff[j])
 		}
 		base := 0.0
-		if cnt > 0 {
-			base = sum / float64(cnt)
+		if len(nb) > 0 {
+			slices.Sort(nb)
+			m := len(nb) / 2
+			base = float64(nb[m])
+			if len(nb)%2 == 0 {
+				base = float64(nb[m-1]+nb[m]) / 2
+			}
 		}
 		if c < d.cfg.CutRatio*(base+0.01) {
 			continue

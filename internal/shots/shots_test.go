@@ -356,6 +356,8 @@ func TestSampleVideos(t *testing.T) {
 		{"flickd_virgio_reel_2025-05-22_textonly.mp4", 0, 1, nil},
 		{"pyscenedetect_bbc_multishot_people.mp4", 5, 5, []float64{2.8, 6.8, 12.04, 16.84, 19.36}},
 		{"flickd_virgio_reel_2025-05-31.mp4", 9, 11, []float64{1.0, 2.04, 2.38, 3.21, 5.0, 6.5, 7.0, 7.54, 8.5}},
+		// A montage of one-frame shots at 1.03-1.13 s, then regular cuts.
+		{"flickd_virgio_reel_2025-05-27.mp4", 11, 13, []float64{1.05, 2.07, 3.10, 4.10, 5.20, 7.27, 8.37, 9.23, 10.13, 11.03}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

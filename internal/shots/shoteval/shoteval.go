@@ -69,7 +69,7 @@ type Kind struct {
 }
 
 // Kinds are the transitions the generator uses, in the proportions listed:
-// half hard cuts, half gradual.
+// half hard cuts, half gradual, including short dissolves of 5-9 frames.
 func Kinds() []Kind {
 	span := func(lo, hi int) func(r *rand.Rand) int {
 		return func(r *rand.Rand) int { return lo + r.IntN(hi-lo+1) }
@@ -78,8 +78,10 @@ func Kinds() []Kind {
 		{Name: "cut", Truth: groundtruth.TransitionCut},
 		{Name: "cut", Truth: groundtruth.TransitionCut},
 		{Name: "cut", Truth: groundtruth.TransitionCut},
+		{Name: "cut", Truth: groundtruth.TransitionCut},
 		{Name: "xfade-fade", Truth: groundtruth.TransitionDissolve, XFade: "fade", Frames: span(10, 30)},
 		{Name: "xfade-dissolve", Truth: groundtruth.TransitionDissolve, XFade: "dissolve", Frames: span(10, 30)},
+		{Name: "xfade-fade-short", Truth: groundtruth.TransitionDissolve, XFade: "fade", Frames: span(5, 9)},
 		{Name: "xfade-fadeblack", Truth: groundtruth.TransitionFade, XFade: "fadeblack", Frames: span(12, 30)},
 		{Name: "fade-out-in", Truth: groundtruth.TransitionFade, FadeFilter: true, Frames: span(8, 20)},
 	}

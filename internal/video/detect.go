@@ -30,6 +30,12 @@ const (
 	personMinScore    = 0.4
 	shoppableMinScore = 0.3
 	proposalNMS       = 0.6
+	// Garment regions are cut from persons at least this tall (fraction of
+	// the frame height), at most maxPersons per frame, largest first: the
+	// crops of distant pedestrians are too small to match and cost a model
+	// run each.
+	minPersonHeight = 0.2
+	maxPersons      = 4
 )
 
 // detRow is one stored detection with what crop selection, tracking and
@@ -227,19 +233,23 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 	if err != nil {
 		return nil, err
 	}
-	var strong, weak []vision.Detection
+	var strong, weak, persons []vision.Detection
 	for _, d := range raw {
 		if d.Score < s.cfg.DetectThreshold {
 			continue
 		}
 		isPerson := strings.EqualFold(d.Label, "person")
 		switch {
-		case isPerson && d.Score >= personMinScore, !isPerson && d.Score >= shoppableMinScore:
+		case isPerson && d.Score >= personMinScore && float64(d.Box.H()) >= minPersonHeight*fh:
+			persons = append(persons, d)
+		case !isPerson && d.Score >= shoppableMinScore:
 			strong = append(strong, d)
 		case !isPerson:
 			weak = append(weak, d)
 		}
 	}
+	sort.SliceStable(persons, func(i, j int) bool { return persons[i].Box.Area() > persons[j].Box.Area() })
+	strong = append(strong, persons[:min(len(persons), maxPersons)]...)
 	items, err := s.deps.Garments.Items(ctx, img, strong)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
 	"github.com/vitrine-dev/vitrine/internal/fetch"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 )
 
@@ -79,14 +80,16 @@ type env struct {
 
 func newEnv(t testing.TB, fcfg fetch.Config) *env {
 	t.Helper()
+	return newEnvOn(t, storetest.SQLite(), fcfg)
+}
+
+// newEnvOn is newEnv on a database of the opener's dialect.
+func newEnvOn(t testing.TB, o storetest.Opener, fcfg fetch.Config) *env {
+	t.Helper()
 	loadModels(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, filepath.Join(dir, "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := o.Open(t)
 	bdir := filepath.Join(dir, "blobs")
 	bs, err := blob.Open(ctx, bdir)
 	if err != nil {
@@ -128,9 +131,14 @@ func TestImportSampleCatalog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embeds 420 images")
 	}
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testImportSampleCatalog(t, newEnvOn(t, o, fetch.Config{})) })
+	}
+}
+
+func testImportSampleCatalog(t *testing.T, e *env) {
 	samples := sharedDir(t, "VITRINE_SAMPLES", "data")
 	file := filepath.Join(samples, "catalog", "products.csv")
-	e := newEnv(t, fetch.Config{})
 	ctx := context.Background()
 
 	var last catalog.Progress

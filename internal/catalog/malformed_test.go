@@ -18,6 +18,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/fetch"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
 // writeFixture lays out a catalog directory: a few real sample images, a
@@ -78,18 +79,7 @@ func TestImportMalformed(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	tests := []struct {
-		name    string
-		file    string
-		content string
-		fetch   fetch.Config
-		// maxBytes caps one image (0: default).
-		maxBytes int64
-		// want maps product id (or "line N" for rows without one) to ""
-		// for success or a substring of the failure reason.
-		want    map[string]string
-		fileErr string
-	}{
+	tests := []malformedCase{
 		{
 			name: "csv",
 			file: "products.csv",
@@ -144,99 +134,118 @@ func TestImportMalformed(t *testing.T) {
 				"e": "hostname", "f": ""},
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, tc.fetch)
-			e.in.Limits.MaxBytes = tc.maxBytes
-			ctx := context.Background()
-			path := filepath.Join(dir, tc.file)
-			if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			s, err := e.in.ImportFile(ctx, path, nil)
-			if tc.fileErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.fileErr) {
-					t.Fatalf("error = %v, want %q", err, tc.fileErr)
-				}
-				if s.State != "failed" {
-					t.Errorf("batch state = %q, want failed", s.State)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			rows, err := e.db.Read.Query(`SELECT line, product_id, status, reason FROM catalog_batch_rows WHERE batch_id = ?`, s.Batch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var lines []string
-			for rows.Next() {
-				var line int
-				var id, status, reason string
-				rows.Scan(&line, &id, &status, &reason)
-				key := id
-				if id == "" || strings.Contains(reason, "duplicate") {
-					key = "line " + strconv.Itoa(line)
-				}
-				if status == catalog.OutcomeFailed && reason == "" {
-					t.Errorf("%s: failed without a reason", key)
-				}
-				got[key] = reason
-				lines = append(lines, key+"="+status+":"+reason)
-			}
-			rows.Close()
-			for k, w := range tc.want {
-				g, ok := got[k]
-				switch {
-				case !ok:
-					t.Errorf("%s: no row recorded; rows: %v", k, lines)
-				case w == "" && g != "":
-					t.Errorf("%s: unexpected failure %q", k, g)
-				case w != "" && !strings.Contains(g, w):
-					t.Errorf("%s: reason %q, want it to contain %q", k, g, w)
-				}
-			}
-			failed := 0
-			for _, w := range tc.want {
-				if w != "" {
-					failed++
-				}
-			}
-			if s.Failed != failed || s.Total != len(tc.want) || len(s.Errors) != failed {
-				t.Errorf("summary = %+v, want %d failed of %d", s, failed, len(tc.want))
-			}
-			// Good products are stored, ready and searchable by their image.
-			for id, w := range tc.want {
-				if w != "" || strings.HasPrefix(id, "line") {
-					continue
-				}
-				p, err := e.st.Get(ctx, id)
-				if err != nil {
-					t.Fatalf("good product %s: %v", id, err)
-				}
-				if p.Status != catalog.StatusReady {
-					t.Errorf("good product %s: status %s (%s)", id, p.Status, p.Error)
-				}
-			}
-			// Failed new products whose row parsed are kept, marked failed
-			// with the reason, and are not in the index.
-			for id, w := range tc.want {
-				if w == "" || strings.HasPrefix(id, "line") {
-					continue
-				}
-				p, err := e.st.Get(ctx, id)
-				if errors.Is(err, catalog.ErrNotFound) {
-					continue // the row never became a product (bad field)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if p.Status != catalog.StatusFailed || p.Error == "" {
-					t.Errorf("product %s: status %q error %q, want failed with a reason", id, p.Status, p.Error)
-				}
-			}
-		})
+	for _, o := range storetest.All() {
+		for _, tc := range tests {
+			t.Run(o.Name+"/"+tc.name, func(t *testing.T) {
+				testMalformedCase(t, newEnvOn(t, o, tc.fetch), dir, tc)
+			})
+		}
+	}
+}
+
+type malformedCase struct {
+	name    string
+	file    string
+	content string
+	fetch   fetch.Config
+	// maxBytes caps one image (0: default).
+	maxBytes int64
+	// want maps product id (or "line N" for rows without one) to "" for
+	// success or a substring of the failure reason.
+	want    map[string]string
+	fileErr string
+}
+
+func testMalformedCase(t *testing.T, e *env, dir string, tc malformedCase) {
+	t.Helper()
+	e.in.Limits.MaxBytes = tc.maxBytes
+	ctx := context.Background()
+	path := filepath.Join(dir, tc.file)
+	if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.in.ImportFile(ctx, path, nil)
+	if tc.fileErr != "" {
+		if err == nil || !strings.Contains(err.Error(), tc.fileErr) {
+			t.Fatalf("error = %v, want %q", err, tc.fileErr)
+		}
+		if s.State != "failed" {
+			t.Errorf("batch state = %q, want failed", s.State)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	rows, err := e.db.Read.Query(e.db.Rebind(`SELECT line, product_id, status, reason FROM catalog_batch_rows WHERE batch_id = ?`), s.Batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for rows.Next() {
+		var line int
+		var id, status, reason string
+		rows.Scan(&line, &id, &status, &reason)
+		key := id
+		if id == "" || strings.Contains(reason, "duplicate") {
+			key = "line " + strconv.Itoa(line)
+		}
+		if status == catalog.OutcomeFailed && reason == "" {
+			t.Errorf("%s: failed without a reason", key)
+		}
+		got[key] = reason
+		lines = append(lines, key+"="+status+":"+reason)
+	}
+	rows.Close()
+	for k, w := range tc.want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			t.Errorf("%s: no row recorded; rows: %v", k, lines)
+		case w == "" && g != "":
+			t.Errorf("%s: unexpected failure %q", k, g)
+		case w != "" && !strings.Contains(g, w):
+			t.Errorf("%s: reason %q, want it to contain %q", k, g, w)
+		}
+	}
+	failed := 0
+	for _, w := range tc.want {
+		if w != "" {
+			failed++
+		}
+	}
+	if s.Failed != failed || s.Total != len(tc.want) || len(s.Errors) != failed {
+		t.Errorf("summary = %+v, want %d failed of %d", s, failed, len(tc.want))
+	}
+	// Good products are stored, ready and searchable by their image.
+	for id, w := range tc.want {
+		if w != "" || strings.HasPrefix(id, "line") {
+			continue
+		}
+		p, err := e.st.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("good product %s: %v", id, err)
+		}
+		if p.Status != catalog.StatusReady {
+			t.Errorf("good product %s: status %s (%s)", id, p.Status, p.Error)
+		}
+	}
+	// Failed new products whose row parsed are kept, marked failed
+	// with the reason, and are not in the index.
+	for id, w := range tc.want {
+		if w == "" || strings.HasPrefix(id, "line") {
+			continue
+		}
+		p, err := e.st.Get(ctx, id)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue // the row never became a product (bad field)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status != catalog.StatusFailed || p.Error == "" {
+			t.Errorf("product %s: status %q error %q, want failed with a reason", id, p.Status, p.Error)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/vecindex"
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
@@ -232,25 +233,49 @@ func (s *Searcher) SearchText(ctx context.Context, query string, k int, f Filter
 	if len(words) > 32 {
 		words = words[:32]
 	}
-	terms := make([]string, len(words))
-	for i, w := range words {
-		terms[i] = `"` + w + `"*` // quoted: FTS5 operators in user text are plain words
-	}
-	for _, op := range []string{" AND ", " OR "} {
-		rs, err := s.Store.textSearch(ctx, strings.Join(terms, op), clampK(k), f)
-		if err != nil || len(rs) > 0 || len(terms) == 1 {
+	for _, all := range []bool{true, false} {
+		rs, err := s.Store.textSearch(ctx, words, all, clampK(k), f)
+		if err != nil || len(rs) > 0 || len(words) == 1 {
 			return rs, err
 		}
 	}
 	return nil, nil
 }
 
-// textSearch runs an FTS5 MATCH query. It is the one place that knows the
-// SQLite full-text syntax; a PostgreSQL store implements it with tsvector.
-func (st *Store) textSearch(ctx context.Context, match string, k int, f Filter) ([]Result, error) {
-	q := `SELECT p.id, -bm25(products_fts, 4.0, 2.0, 2.0, 2.0, 1.0) AS score FROM products_fts
-		JOIN products p ON p.seq = products_fts.rowid WHERE products_fts MATCH ?`
-	args := []any{match}
+// textSearch ranks products whose text matches every word (all) or any
+// word, each word also as a prefix. words hold only letters and digits. It
+// is the one place that knows each dialect's full-text syntax: FTS5 with
+// bm25 on SQLite, tsvector with ts_rank on PostgreSQL (same field weights:
+// title first, then brand/category/colour, then attribute values).
+func (st *Store) textSearch(ctx context.Context, words []string, all bool, k int, f Filter) ([]Result, error) {
+	var q string
+	var args []any
+	if st.db.Dialect == store.Postgres {
+		terms := make([]string, len(words))
+		for i, w := range words {
+			terms[i] = w + ":*"
+		}
+		op := " | "
+		if all {
+			op = " & "
+		}
+		q = `SELECT p.id, ts_rank(x.doc, to_tsquery('simple', ?)) AS score FROM products_fts x
+			JOIN products p ON p.seq = x.seq WHERE x.doc @@ to_tsquery('simple', ?)`
+		m := strings.Join(terms, op)
+		args = []any{m, m}
+	} else {
+		terms := make([]string, len(words))
+		for i, w := range words {
+			terms[i] = `"` + w + `"*` // quoted: FTS5 operators in user text are plain words
+		}
+		op := " OR "
+		if all {
+			op = " AND "
+		}
+		q = `SELECT p.id, -bm25(products_fts, 4.0, 2.0, 2.0, 2.0, 1.0) AS score FROM products_fts
+			JOIN products p ON p.seq = products_fts.rowid WHERE products_fts MATCH ?`
+		args = []any{strings.Join(terms, op)}
+	}
 	if len(f.Categories) > 0 {
 		q += ` AND lower(p.category) IN (?` + strings.Repeat(",?", len(f.Categories)-1) + `)`
 		for _, c := range f.Categories {

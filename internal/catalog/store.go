@@ -297,9 +297,14 @@ const (
 // large catalog is never held in memory twice.
 func (s *Store) EachVector(ctx context.Context, model string, fn func(v Vector, p Product) error) error {
 	q := `SELECT p.id, p.category, p.availability, p.price, v.image_sha256, v.kind, v.model, v.vector
-		FROM product_vectors v JOIN products p ON p.seq = v.product_seq
-		WHERE p.status = 'ready' AND (? = '' OR v.model = ?) ORDER BY v.product_seq`
-	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(q), model, model)
+		FROM product_vectors v JOIN products p ON p.seq = v.product_seq WHERE p.status = 'ready'`
+	var args []any
+	if model != "" {
+		q += ` AND v.model = ?`
+		args = append(args, model)
+	}
+	q += ` ORDER BY v.product_seq`
+	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(q), args...)
 	if err != nil {
 		return fmt.Errorf("catalog: read vectors: %w", err)
 	}

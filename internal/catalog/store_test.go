@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
 func openStore(t *testing.T) *Store {
@@ -21,9 +22,16 @@ func openStore(t *testing.T) *Store {
 
 func price(v float64) *float64 { return &v }
 
+// TestStoreUpsertVersionAndText runs on every dialect (PostgreSQL when
+// $VITRINE_TEST_POSTGRES names a server).
 func TestStoreUpsertVersionAndText(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testStoreUpsertVersionAndText(t, NewStore(o.Open(t))) })
+	}
+}
+
+func testStoreUpsertVersionAndText(t *testing.T, st *Store) {
 	ctx := context.Background()
-	st := openStore(t)
 	steps := []struct {
 		p       Product
 		outcome string

@@ -13,6 +13,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/fetch"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
 func startRunner(t *testing.T, e *env) *jobs.Runner {
@@ -39,8 +40,13 @@ func startRunner(t *testing.T, e *env) *jobs.Runner {
 }
 
 func TestWorkflowImport(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testWorkflowImport(t, newEnvOn(t, o, fetch.Config{})) })
+	}
+}
+
+func testWorkflowImport(t *testing.T, e *env) {
 	dir, _ := writeFixture(t)
-	e := newEnv(t, fetch.Config{})
 	r := startRunner(t, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -96,6 +96,7 @@ type Options struct {
 	Shots      int // shots per video, default 10
 	Width      int // default 320
 	Height     int // default 180
+	CRF        int // libx264 quality, default 20; higher is more compressed
 	FFmpeg     string
 }
 
@@ -124,6 +125,9 @@ func Generate(ctx context.Context, opts Options) ([]Case, error) {
 	}
 	if opts.FFmpeg == "" {
 		opts.FFmpeg = "ffmpeg"
+	}
+	if opts.CRF <= 0 {
+		opts.CRF = 20
 	}
 	stretches := SampleStretches()
 	for _, s := range stretches {
@@ -242,7 +246,7 @@ func generateOne(ctx context.Context, opts Options, r *rand.Rand, stretches []St
 	truth.Frames = length
 	filter := strings.TrimSuffix(fg.String(), ";")
 	args = append(args, "-filter_complex", filter, "-map", "["+acc+"]", "-an",
-		"-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-pix_fmt", "yuv420p", "-r", strconv.Itoa(FPS), out)
+		"-c:v", "libx264", "-preset", "ultrafast", "-crf", strconv.Itoa(opts.CRF), "-pix_fmt", "yuv420p", "-r", strconv.Itoa(FPS), out)
 	cmd := exec.CommandContext(ctx, opts.FFmpeg, args...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return Case{}, fmt.Errorf("shoteval: render %s: %w: %s", name, err, strings.TrimSpace(string(msg)))

@@ -58,7 +58,12 @@ func TestEvaluationSet(t *testing.T) {
 	if out == "" {
 		out = t.TempDir()
 	}
-	cases, err := Generate(ctx, Options{SamplesDir: samplesDir(t), OutDir: out, Seed: seed, Videos: videos, Shots: 12})
+	opts := Options{SamplesDir: samplesDir(t), OutDir: out, Seed: seed, Videos: videos, Shots: 12}
+	// SHOTEVAL_HARD renders 640x360 with heavy compression (CRF 32).
+	if os.Getenv("SHOTEVAL_HARD") != "" {
+		opts.Width, opts.Height, opts.CRF = 640, 360, 32
+	}
+	cases, err := Generate(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

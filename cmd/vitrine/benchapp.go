@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -101,9 +103,39 @@ func (b *benchApp) IngestCatalog(ctx context.Context, dir string) (bench.IngestR
 	return res, nil
 }
 
-// ProcessVideo runs the video workflow on a file.
+// ProcessVideo uploads a file, waits for its analysis workflow and returns
+// the shoppable document with the time of each step.
 func (b *benchApp) ProcessVideo(ctx context.Context, path string) (*score.Prediction, []bench.StageTime, error) {
-	return nil, nil, fmt.Errorf("%w: the video workflow is not wired into the installation yet", bench.ErrSkip)
+	a, err := b.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	v, err := a.Video.Add(ctx, f, filepath.Base(path), 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	wf, err := a.Runner.Wait(ctx, v.WorkflowID, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if wf.State != jobs.StateSucceeded {
+		return nil, nil, fmt.Errorf("video workflow %d %s: %s", wf.ID, wf.State, wf.Error)
+	}
+	doc, _, err := a.Video.Shoppable(ctx, v.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	pred, err := score.DecodePrediction(bytes.NewReader(doc))
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := stageTimes(ctx, a.Runner, wf.ID)
+	return pred, st, err
 }
 
 // API serves the installation's HTTP API with a read key.

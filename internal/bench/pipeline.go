@@ -2,12 +2,14 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
@@ -97,11 +99,21 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	var shots score.ShotScore
 	var videoS, procS float64
 	per := Table{Title: "Per video", Columns: []string{"video", "duration s", "true items", "found", "top-1", "false matches", "x real time"}}
+	var failures []string
+	attempted := 0
 	run := func(path string, truth *groundtruth.Video, neg bool) error {
+		attempted++
 		start := time.Now()
 		pred, st, err := env.Pipeline.ProcessVideo(ctx, path)
-		if err != nil {
+		if errors.Is(err, ErrSkip) || ctx.Err() != nil {
 			return fmt.Errorf("process %s: %w", filepath.Base(path), err)
+		}
+		if err != nil {
+			// One broken video must not hide the others' numbers.
+			env.log().WarnContext(ctx, "bench: e2e video failed", "video", filepath.Base(path), "err", err)
+			failures = append(failures, fmt.Sprintf("%s: %v", filepath.Base(path), err))
+			per.Rows = append(per.Rows, []string{filepath.Base(path) + " (failed)", "", "", "", "", "", ""})
+			return nil
 		}
 		el := time.Since(start).Seconds()
 		for _, x := range st {
@@ -139,10 +151,13 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
+		n := len(failures)
 		if err := run(path, nil, true); err != nil {
 			return err
 		}
-		negs++
+		if len(failures) == n {
+			negs++
+		}
 	}
 	s.Add("generated videos", float64(len(set)), "")
 	s.Add("true items", float64(items.TruthItems), "")
@@ -179,6 +194,9 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		s.Tables = append(s.Tables, t)
 	}
 	s.Tables = append(s.Tables, per)
+	if len(failures) > 0 {
+		return fmt.Errorf("%d of %d videos failed, numbers cover the others: %s", len(failures), attempted, strings.Join(failures, "; "))
+	}
 	return nil
 }
 

@@ -316,6 +316,23 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 			t.Errorf("rebuilt index has %d vectors, want 836", ix.Len())
 		}
 	})
+
+	t.Run("snapshot after an outside change is consistent", func(t *testing.T) {
+		// Another process deletes a product; this process's index still has
+		// it until its next snapshot, which must not record the stale graph.
+		if err := e.st.Delete(ctx, "14942"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.in.Index.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.in.Index.Len(); n != 834 {
+			t.Errorf("index after snapshot has %d vectors, want 834", n)
+		}
+		if ix := e.openIndex(t); ix.Len() != 834 {
+			t.Errorf("index loaded from the snapshot has %d vectors, want 834", ix.Len())
+		}
+	})
 }
 
 func firstIDs(rs []catalog.Result) []string {

@@ -184,10 +184,23 @@ func (x *Index) Search(q []float32, k int, f *vecindex.Filter) ([]vecindex.Hit, 
 }
 
 // Snapshot stamps the index with the current catalog version and writes it
-// to the blob store, then removes older snapshots.
+// to the blob store, then removes older snapshots. When the index does not
+// hold as many vectors as the database has for ready products (another
+// process changed the catalog, for example a CLI delete next to a running
+// server), it is rebuilt first, so a snapshot never records a stale graph.
 func (x *Index) Snapshot(ctx context.Context) error {
 	if x.blobs == nil {
 		return nil
+	}
+	stored, err := x.store.countVectors(ctx, x.model)
+	if err != nil {
+		return err
+	}
+	if stored != x.Len() {
+		x.log.Info("catalog: index out of step with the database, rebuilding", "index", x.Len(), "stored", stored)
+		if err := x.Rebuild(ctx, x.Dim()); err != nil {
+			return err
+		}
 	}
 	x.mu.Lock()
 	ver, err := x.store.Version(ctx)

@@ -331,6 +331,18 @@ func (s *Store) EachVector(ctx context.Context, model string, fn func(v Vector, 
 	return rows.Err()
 }
 
+// countVectors counts the indexable vectors (crop and whole) of model of
+// ready products: what a complete index holds.
+func (s *Store) countVectors(ctx context.Context, model string) (int, error) {
+	var n int
+	err := s.db.Read.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM product_vectors v JOIN products p ON p.seq = v.product_seq
+		WHERE p.status = 'ready' AND v.model = ? AND v.kind IN ('crop', 'whole')`), model).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("catalog: count vectors: %w", err)
+	}
+	return n, nil
+}
+
 // ProductVectors returns the stored vectors of one product.
 func (s *Store) ProductVectors(ctx context.Context, id string) ([]Vector, error) {
 	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(`SELECT v.image_sha256, v.kind, v.model, v.vector

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -57,6 +58,25 @@ func BenchmarkPublicEndpoints(b *testing.B) {
 				ids[(j+4)%200], ids[(j+5)%200], ids[(j+6)%200], ids[(j+7)%200], key)
 		},
 		"shoppable": func(int) string { return "/public/v1/videos/v_turntable/shoppable?key=" + key },
+	}
+	// In process, without the network: the server's own CPU cost per request.
+	h := e.handler
+	for _, name := range []string{"product", "batch8", "shoppable"} {
+		b.Run(name+"/handler", func(b *testing.B) {
+			var n atomic.Int64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("GET", targets[name](int(n.Add(1))), nil)
+					req.Header.Set("Origin", site)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Fatalf("%s: %d %s", req.URL, rec.Code, rec.Body)
+					}
+				}
+			})
+		})
 	}
 	for _, name := range []string{"product", "batch8", "shoppable"} {
 		// As fast as 32 closed-loop clients go, then paced at the 5,000

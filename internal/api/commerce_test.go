@@ -24,6 +24,7 @@ type shopEnv struct {
 	admin, read string
 	cat         *catalog.Store
 	db          *store.DB
+	handler     http.Handler
 }
 
 // newShopEnv is a server with a real catalog store (no models: details and
@@ -68,7 +69,8 @@ func newShopEnv(t testing.TB) *shopEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(s.Handler())
+	e.handler = s.Handler()
+	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(e.srv.Close)
 	return e
 }

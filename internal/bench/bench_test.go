@@ -253,3 +253,14 @@ func TestSuiteErrorsAreRecorded(t *testing.T) {
 		t.Errorf("skip: %+v", s)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	work := t.TempDir()
+	env := &Env{WorkDir: work, SamplesDir: filepath.Join("..", "shared", "data")}
+	s := &Section{Note: "open " + filepath.Join(work, "x.mp4") + " and ../shared/data/videos/a.mp4",
+		Tables: []Table{{Rows: [][]string{{work + "/y"}}}}}
+	env.redact(s)
+	if s.Note != "open <work>/x.mp4 and <samples>/videos/a.mp4" || s.Tables[0].Rows[0][0] != "<work>/y" {
+		t.Fatalf("redacted: %q %q", s.Note, s.Tables[0].Rows[0][0])
+	}
+}

@@ -136,8 +136,12 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		d := truth.DurationS()
 		videoS += d
 		procS += el
-		per.Rows = append(per.Rows, []string{filepath.Base(path), f1(d), strconv.Itoa(sc.TruthItems), strconv.Itoa(sc.Found),
-			f3(sc.Top1), strconv.Itoa(sc.FalseMatches), f1(d / el)})
+		found, top1 := strconv.Itoa(sc.Found), f3(sc.Top1)
+		if neg {
+			found, top1 = "–", "–"
+		}
+		per.Rows = append(per.Rows, []string{filepath.Base(path), f1(d), strconv.Itoa(sc.TruthItems), found, top1,
+			strconv.Itoa(sc.FalseMatches), f1(d / el)})
 		return nil
 	}
 	for _, r := range set {
@@ -160,6 +164,8 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		}
 	}
 	s.Add("generated videos", float64(len(set)), "")
+	_, seed := env.genParams()
+	s.Add("generated set: first seed", float64(seed), "")
 	s.Add("true items", float64(items.TruthItems), "")
 	s.Headline("items found (right product in top 5 while on screen)", items.FoundRate, "")
 	s.Headline("retrieval top-1", items.Top1, "")

@@ -112,6 +112,8 @@ func runShots(ctx context.Context, env *Env, s *Section) error {
 			strconv.Itoa(len(ds)), f3(sc.Cut.F1), f3(sc.Gradual.F1), f3(sc.All.F1), f1(g.duration / el)})
 	}
 	s.Add("generated videos", float64(len(set)), "")
+	_, seed := env.genParams()
+	s.Add("generated set: first seed", float64(seed), "")
 	s.Headline("generated: cut F1", gen.Cut.F1, "")
 	s.Add("generated: cut precision", gen.Cut.Precision, "")
 	s.Add("generated: cut recall", gen.Cut.Recall, "")

@@ -81,14 +81,7 @@ func (e *Env) catalogDir() string {
 // generated returns the generated evaluation set, writing it on first use.
 func (e *Env) generated(ctx context.Context) ([]*gen.Result, error) {
 	e.genOnce.Do(func() {
-		n := e.GenVideos
-		if n <= 0 {
-			n = 3
-		}
-		seed := e.GenSeed
-		if seed == 0 {
-			seed = 1
-		}
+		n, seed := e.genParams()
 		cfg := gen.Config{
 			CatalogDir:  e.catalogDir(),
 			Backgrounds: gen.SampleBackgrounds(e.SamplesDir),
@@ -98,6 +91,18 @@ func (e *Env) generated(ctx context.Context) ([]*gen.Result, error) {
 		e.genSet, e.genErr = gen.GenerateSet(ctx, cfg, filepath.Join(e.WorkDir, "generated"), n)
 	})
 	return e.genSet, e.genErr
+}
+
+// genParams returns the size and first seed of the generated set.
+func (e *Env) genParams() (n int, seed uint64) {
+	n, seed = e.GenVideos, e.GenSeed
+	if n <= 0 {
+		n = 3
+	}
+	if seed == 0 {
+		seed = 1
+	}
+	return n, seed
 }
 
 // ingest ingests the catalog once through the pipeline.
@@ -110,6 +115,33 @@ func (e *Env) ingest(ctx context.Context) (IngestResult, error) {
 		}
 	})
 	return e.ingested, e.ingestErr
+}
+
+// redact replaces the scratch and sample directories in a section's
+// notes and tables with placeholders, so a report names no machine paths.
+func (e *Env) redact(s *Section) {
+	var pairs []string
+	for _, p := range []struct{ dir, name string }{{e.WorkDir, "<work>"}, {e.SamplesDir, "<samples>"}} {
+		if p.dir == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(p.dir); err == nil && abs != p.dir {
+			pairs = append(pairs, abs, p.name)
+		}
+		pairs = append(pairs, p.dir, p.name)
+	}
+	if len(pairs) == 0 {
+		return
+	}
+	r := strings.NewReplacer(pairs...)
+	s.Note = r.Replace(s.Note)
+	for i := range s.Tables {
+		for j := range s.Tables[i].Rows {
+			for k := range s.Tables[i].Rows[j] {
+				s.Tables[i].Rows[j][k] = r.Replace(s.Tables[i].Rows[j][k])
+			}
+		}
+	}
 }
 
 // Suites lists every suite in report order.
@@ -197,6 +229,7 @@ func Run(ctx context.Context, env *Env, suites []Suite) (*Report, error) {
 			sec.Status = StatusFailed
 			sec.Note = err.Error()
 		}
+		env.redact(sec)
 		env.log().InfoContext(ctx, "bench: suite done", "suite", su.Name, "status", sec.Status, "elapsed", time.Since(t0).Round(time.Millisecond), "note", sec.Note)
 		r.Sections = append(r.Sections, sec)
 	}

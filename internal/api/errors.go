@@ -23,6 +23,9 @@ const (
 	CodeTooLarge          = "payload_too_large"
 	CodeUnavailable       = "unavailable"
 	CodeInternal          = "internal"
+	// CodeCSRF: a cookie-authenticated request that changes state lacked
+	// the session's CSRF token or came from another origin.
+	CodeCSRF = "csrf_failed"
 )
 
 // ErrorBody is the JSON shape of every error response.

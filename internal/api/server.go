@@ -124,21 +124,8 @@ func (s *Server) route(rt Route) http.Handler {
 			*p = rt.Method + " " + rt.Pattern
 		}
 		if rt.Scope != apikey.ScopeNone {
-			secret := bearer(r)
-			if secret == "" {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="vitrine"`)
-				WriteError(w, http.StatusUnauthorized, CodeMissingKey, "this route needs an API key: send Authorization: Bearer <key> or X-API-Key")
-				return
-			}
-			k, err := s.Keys.Verify(r.Context(), secret)
-			if errors.Is(err, apikey.ErrInvalid) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="vitrine", error="invalid_token"`)
-				WriteError(w, http.StatusUnauthorized, CodeInvalidKey, "the API key is unknown or revoked")
-				return
-			}
-			if err != nil {
-				s.log.Error("api: verify key", "err", err)
-				WriteError(w, http.StatusInternalServerError, CodeInternal, "could not verify the API key")
+			k, ok := s.authenticate(w, r)
+			if !ok {
 				return
 			}
 			if !k.ScopeValue().Allows(rt.Scope) {
@@ -150,6 +137,33 @@ func (s *Server) route(rt Route) http.Handler {
 		}
 		rt.Handler(w, r)
 	})
+}
+
+// authenticate finds the API key of a request: a bearer or X-API-Key
+// header, else a console session cookie (see console.go). It answers the
+// request and returns false when there is none or it is not valid.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (apikey.Key, bool) {
+	secret := bearer(r)
+	if secret == "" {
+		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+			return s.sessionKey(w, r, c.Value)
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vitrine"`)
+		WriteError(w, http.StatusUnauthorized, CodeMissingKey, "this route needs an API key: send Authorization: Bearer <key> or X-API-Key")
+		return apikey.Key{}, false
+	}
+	k, err := s.Keys.Verify(r.Context(), secret)
+	if errors.Is(err, apikey.ErrInvalid) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vitrine", error="invalid_token"`)
+		WriteError(w, http.StatusUnauthorized, CodeInvalidKey, "the API key is unknown or revoked")
+		return apikey.Key{}, false
+	}
+	if err != nil {
+		s.log.Error("api: verify key", "err", err)
+		WriteError(w, http.StatusInternalServerError, CodeInternal, "could not verify the API key")
+		return apikey.Key{}, false
+	}
+	return k, true
 }
 
 func bearer(r *http.Request) string {

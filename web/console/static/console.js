@@ -1,0 +1,687 @@
+// vitrine operator console: a dependency-free single-page app. It talks to
+// the server with the session cookie set at login; every request that
+// changes state carries the session's CSRF token in X-CSRF-Token.
+
+const app = document.getElementById('app');
+const session = { csrf: '', name: '', scope: '' };
+let timer = null; // the current page's polling timer
+let page = 0; // bumped on every navigation, so stale async work stops
+
+// ---------- small helpers ----------
+
+function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids.flat()) {
+    if (k === null || k === undefined || k === false) continue;
+    e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  }
+  return e;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function s(tag, attrs, ...kids) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids.flat()) if (k) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+}
+
+function fmtTime(sec) {
+  if (!(sec >= 0)) return '–';
+  const m = Math.floor(sec / 60);
+  const r = sec - m * 60;
+  return `${m}:${r < 10 ? '0' : ''}${r.toFixed(1)}`;
+}
+
+function fmtDur(sec) {
+  if (!(sec > 0)) return '–';
+  if (sec < 1) return `${Math.round(sec * 1000)} ms`;
+  if (sec < 120) return `${sec.toFixed(1)} s`;
+  return `${Math.floor(sec / 60)} min ${Math.round(sec % 60)} s`;
+}
+
+function fmtBytes(n) {
+  if (!(n > 0)) return '–';
+  const u = ['B', 'KB', 'MB', 'GB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+function fmtWhen(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+}
+
+function badge(state) {
+  return h('span', { class: `badge state-${state}`, text: state });
+}
+
+function progressBar(done, total, label) {
+  const pct = total > 0 ? Math.min(100, (100 * done) / total) : 0;
+  return h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(pct), 'aria-label': label || 'progress' },
+    h('div', { class: 'bar', style: `width:${pct}%` }));
+}
+
+function toast(msg, bad) {
+  const t = document.getElementById('toast');
+  t.textContent = msg;
+  t.className = bad ? 'show bad' : 'show';
+  clearTimeout(toast.t);
+  toast.t = setTimeout(() => { t.className = ''; }, 5000);
+}
+
+class APIError extends Error {
+  constructor(status, code, msg) { super(msg); this.status = status; this.code = code; }
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET' && method !== 'HEAD') opts.headers['X-CSRF-Token'] = session.csrf;
+  if (body instanceof Blob || body instanceof FormData) opts.body = body;
+  else if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, opts);
+  const ct = r.headers.get('Content-Type') || '';
+  const data = r.status === 204 ? null : ct.includes('json') ? await r.json() : await r.text();
+  if (!r.ok) {
+    const e = data && data.error ? data.error : { code: String(r.status), message: `${r.status} ${r.statusText}` };
+    if (r.status === 401 && path !== '/console/api/login') showLogin();
+    throw new APIError(r.status, e.code, e.message);
+  }
+  return data;
+}
+
+// upload sends a file as the raw request body and reports progress.
+function upload(url, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open('POST', url);
+    x.setRequestHeader('X-CSRF-Token', session.csrf);
+    x.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    x.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+    x.onload = () => {
+      let data = null;
+      try { data = JSON.parse(x.responseText); } catch { /* not JSON */ }
+      if (x.status >= 200 && x.status < 300) resolve(data);
+      else reject(new APIError(x.status, data && data.error ? data.error.code : '', data && data.error ? data.error.message : `upload failed: ${x.status}`));
+    };
+    x.onerror = () => reject(new APIError(0, 'network', 'upload failed: network error'));
+    x.send(file);
+  });
+}
+
+function poll(fn, ms) {
+  const my = page;
+  const tick = async () => {
+    if (my !== page) return;
+    try { await fn(); } catch (e) { if (!(e instanceof APIError && e.status === 401)) console.warn(e); }
+    if (my === page) timer = setTimeout(tick, typeof ms === 'function' ? ms() : ms);
+  };
+  tick();
+}
+
+function setPage(title, ...kids) {
+  document.title = `${title} · vitrine console`;
+  app.replaceChildren(...kids);
+}
+
+function canIngest() { return session.scope === 'ingest' || session.scope === 'admin'; }
+
+// ---------- login ----------
+
+function showLogin() {
+  page++;
+  clearTimeout(timer);
+  document.getElementById('nav').hidden = true;
+  document.getElementById('who').hidden = true;
+  const tpl = document.getElementById('login-tpl').content.cloneNode(true);
+  setPage('Sign in', tpl);
+  const form = document.getElementById('login-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const key = document.getElementById('login-key').value.trim();
+    try {
+      const ss = await api('POST', '/console/api/login', { key });
+      setSession(ss);
+      route();
+    } catch (e) {
+      document.getElementById('login-error').textContent = e.message;
+    }
+  });
+  document.getElementById('login-key').focus();
+}
+
+function setSession(ss) {
+  session.csrf = ss.csrf;
+  session.name = ss.key_name;
+  session.scope = ss.scope;
+  document.getElementById('nav').hidden = false;
+  document.getElementById('who').hidden = false;
+  document.getElementById('who-name').textContent = `${ss.key_name || 'key ' + ss.key_id} · ${ss.scope}`;
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  try { await api('POST', '/console/api/logout'); } catch (e) { toast(e.message, true); }
+  session.csrf = '';
+  showLogin();
+});
+
+// ---------- dashboard ----------
+
+const stateRank = { failed: 0, cancelled: 1, retrying: 2, running: 3, pending: 4, processing: 3, queued: 4, succeeded: 5, ready: 5 };
+
+function wfState(w) { return w ? w.state : 'pending'; }
+
+function uploadCard(id, title, accept, help, go) {
+  const input = h('input', { type: 'file', id: `${id}-file`, accept });
+  const bar = progressBar(0, 1, `${title} progress`);
+  bar.id = `${id}-progress`;
+  const status = h('p', { class: 'muted small', id: `${id}-status` });
+  const btn = h('button', { type: 'button', id: `${id}-upload`, onclick: async () => {
+    const f = input.files[0];
+    if (!f) { status.textContent = 'Choose a file first.'; return; }
+    btn.disabled = true;
+    status.textContent = `Uploading ${f.name}…`;
+    try {
+      const res = await go(f, (done, total) => {
+        bar.querySelector('.bar').style.width = `${(100 * done) / total}%`;
+        bar.setAttribute('aria-valuenow', Math.round((100 * done) / total));
+        status.textContent = `Uploading ${f.name}: ${fmtBytes(done)} of ${fmtBytes(total)}`;
+      });
+      status.textContent = `Uploaded ${f.name}.`;
+      return res;
+    } catch (e) {
+      status.textContent = e.message;
+      status.className = 'error small';
+    } finally {
+      btn.disabled = false;
+    }
+  } }, 'Upload');
+  return h('section', { class: 'card upload', id: `${id}-card` }, h('h2', { text: title }), h('p', { class: 'muted small', text: help }), input, btn, bar, status);
+}
+
+function dashboard() {
+  const videos = h('tbody', { id: 'videos' });
+  const batches = h('tbody', { id: 'batches' });
+  const others = h('tbody', { id: 'others' });
+  const uploads = canIngest() ? h('div', { class: 'grid2' },
+    uploadCard('video', 'Upload a video', 'video/*,.mp4,.mov,.webm,.mkv,.m4v', 'MP4, MOV, WebM or MKV. Analysis starts when the upload ends.',
+      async (f, p) => {
+        const v = await upload(`/v1/videos?name=${encodeURIComponent(f.name)}`, f, p);
+        if (v && v.workflow_id) location.hash = `#/workflow/${v.workflow_id}`;
+        return v;
+      }),
+    uploadCard('catalog', 'Import a catalog file', '.csv,.jsonl,.ndjson', 'CSV or JSONL product rows; image references are URLs or blob: references.',
+      async (f, p) => {
+        const b = await upload(`/console/api/catalog/import?name=${encodeURIComponent(f.name)}`, f, p);
+        if (b && b.workflow_id) location.hash = `#/workflow/${b.workflow_id}`;
+        return b;
+      })) : null;
+  setPage('Dashboard',
+    h('h1', { text: 'Dashboard' }),
+    uploads,
+    h('section', { class: 'card' }, h('h2', { text: 'Videos' }),
+      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Video', 'State', 'Step', 'Progress', 'Duration', 'Took', 'Speed', 'Added'].map((t) => h('th', { text: t })))), videos)),
+    h('section', { class: 'card' }, h('h2', { text: 'Catalog batches' }),
+      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Batch', 'State', 'Step', 'Progress', 'Took', 'Started'].map((t) => h('th', { text: t })))), batches)),
+    h('section', { class: 'card' }, h('h2', { text: 'Other workflows' }),
+      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Workflow', 'State', 'Step', 'Took', 'Started'].map((t) => h('th', { text: t })))), others)));
+
+  const empty = (tb, n, msg) => { if (!tb.children.length) tb.append(h('tr', {}, h('td', { colspan: n, class: 'muted', text: msg }))); };
+  poll(async () => {
+    const o = await api('GET', '/console/api/overview');
+    const vs = o.videos.slice().sort((a, b) => (stateRank[wfState(a.workflow)] - stateRank[wfState(b.workflow)]) || (a.created_at < b.created_at ? 1 : -1));
+    videos.replaceChildren(...vs.map((v) => {
+      const w = v.workflow;
+      const name = (v.source || v.id).split('/').pop();
+      return h('tr', { class: `row state-${wfState(w)}`, 'data-video': v.id },
+        h('td', {}, v.state === 'ready' ? h('a', { href: `#/video/${v.id}`, text: name }) : name, h('div', { class: 'muted small', text: v.id }),
+          v.error ? h('div', { class: 'error small', text: v.error }) : null),
+        h('td', {}, badge(wfState(w)), w && w.kind !== 'video' ? h('div', { class: 'muted small', text: w.kind }) : null),
+        h('td', {}, w ? h('a', { href: `#/workflow/${w.id}`, text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }) : '–'),
+        h('td', {}, w ? progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total, `${name} progress`) : ''),
+        h('td', { text: fmtDur(v.duration_s) }),
+        h('td', { text: w ? fmtDur(w.elapsed_s) : '–' }),
+        h('td', { text: v.speed_x ? `${v.speed_x.toFixed(1)}× real time` : '–' }),
+        h('td', { text: fmtWhen(v.created_at) }));
+    }));
+    empty(videos, 8, 'No videos yet.');
+    const byState = (a, b) => (stateRank[a.state] - stateRank[b.state]) || (a.id < b.id ? 1 : -1);
+    batches.replaceChildren(...o.batches.slice().sort(byState).map((w) => h('tr', { class: `row state-${w.state}` },
+      h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: w.subject })),
+      h('td', {}, badge(w.state), w.error ? h('div', { class: 'error small', text: w.error }) : null),
+      h('td', { text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }),
+      h('td', {}, progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total), w.progress_total ? h('div', { class: 'muted small', text: `${w.progress_done}/${w.progress_total}` }) : null),
+      h('td', { text: fmtDur(w.elapsed_s) }),
+      h('td', { text: fmtWhen(w.created_at) }))));
+    empty(batches, 6, 'No catalog imports yet.');
+    others.replaceChildren(...o.workflows.slice().sort(byState).map((w) => h('tr', { class: `row state-${w.state}` },
+      h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: `${w.kind} ${w.subject}` })),
+      h('td', {}, badge(w.state)),
+      h('td', { text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }),
+      h('td', { text: fmtDur(w.elapsed_s) }),
+      h('td', { text: fmtWhen(w.created_at) }))));
+    empty(others, 5, 'None.');
+  }, 2000);
+}
+
+// ---------- workflow graph ----------
+
+const NODE_W = 150, NODE_H = 64, GAP = 36, PER_ROW = 5;
+
+function graph(wf, selected, onSelect) {
+  const n = wf.steps.length;
+  const rows = Math.ceil(n / PER_ROW);
+  const width = Math.min(n, PER_ROW) * (NODE_W + GAP) + GAP;
+  const height = rows * (NODE_H + GAP) + GAP;
+  const svg = s('svg', { id: 'graph', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `workflow ${wf.id}: ${wf.state}` },
+    s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' },
+      s('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }))));
+  const pos = (i) => {
+    const row = Math.floor(i / PER_ROW);
+    // Snake: even rows left to right, odd rows right to left.
+    const col = row % 2 === 0 ? i % PER_ROW : PER_ROW - 1 - (i % PER_ROW);
+    return { x: GAP + col * (NODE_W + GAP), y: GAP + row * (NODE_H + GAP) };
+  };
+  for (let i = 0; i + 1 < n; i++) {
+    const a = pos(i), b = pos(i + 1);
+    let d;
+    if (a.y === b.y) {
+      const ltr = b.x > a.x;
+      const x1 = ltr ? a.x + NODE_W : a.x, x2 = ltr ? b.x : b.x + NODE_W;
+      d = `M${x1},${a.y + NODE_H / 2} L${x2},${b.y + NODE_H / 2}`;
+    } else {
+      d = `M${a.x + NODE_W / 2},${a.y + NODE_H} L${b.x + NODE_W / 2},${b.y}`;
+    }
+    const done = wf.steps[i].state === 'succeeded';
+    svg.append(s('path', { d, class: `edge${done ? ' done' : ''}`, 'marker-end': 'url(#arrow)' }));
+  }
+  wf.steps.forEach((st, i) => {
+    const p = pos(i);
+    const g = s('g', { class: `node state-${st.state}${selected === st.index ? ' selected' : ''}`, 'data-step': st.name, 'data-state': st.state,
+      transform: `translate(${p.x},${p.y})`, tabindex: 0, role: 'button', 'aria-label': `step ${st.name}: ${st.state}`,
+      onclick: () => onSelect(st.index), onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onSelect(st.index); } } },
+      s('rect', { width: NODE_W, height: NODE_H, rx: 10 }),
+      s('text', { x: 12, y: 22, class: 'name', text: st.name }),
+      s('text', { x: 12, y: 40, class: 'sub', text: `${st.state}${st.attempts > 1 ? ` · try ${st.attempts}` : ''}` }));
+    if (st.started_at) {
+      const end = st.finished_at ? new Date(st.finished_at) : new Date();
+      g.append(s('text', { x: NODE_W - 10, y: 22, class: 'sub', 'text-anchor': 'end', text: fmtDur((end - new Date(st.started_at)) / 1000) }));
+    }
+    if (st.state === 'running' || st.progress_total > 0) {
+      const frac = st.progress_total > 0 ? Math.min(1, st.progress_done / st.progress_total) : 0;
+      g.append(s('rect', { x: 12, y: 49, width: NODE_W - 24, height: 6, rx: 3, class: 'ptrack' }),
+        s('rect', { x: 12, y: 49, width: (NODE_W - 24) * frac, height: 6, rx: 3, class: 'pfill' }));
+    }
+    svg.append(g);
+  });
+  return svg;
+}
+
+function stepDetails(data, idx) {
+  const wf = data.workflow;
+  const st = wf.steps.find((x) => x.index === idx) || wf.steps[0];
+  if (!st) return h('p', { class: 'muted', text: 'No steps.' });
+  const runs = data.runs.filter((r) => r.index === st.index);
+  const logs = data.logs.filter((l) => l.step === st.index);
+  return h('div', { id: 'step-details' },
+    h('h3', {}, `Step ${st.index + 1}: ${st.name} `, badge(st.state)),
+    h('dl', { class: 'kv' },
+      h('dt', { text: 'Attempts' }), h('dd', { text: String(st.attempts) }),
+      h('dt', { text: 'Started' }), h('dd', { text: fmtWhen(st.started_at) }),
+      h('dt', { text: 'Finished' }), h('dd', { text: fmtWhen(st.finished_at) }),
+      h('dt', { text: 'Progress' }), h('dd', { text: st.progress_total ? `${st.progress_done} / ${st.progress_total}` : '–' })),
+    st.error ? h('div', {}, h('h4', { text: 'Error' }), h('pre', { class: 'error', id: 'step-error', text: st.error })) : null,
+    h('h4', { text: 'Attempts' }),
+    runs.length ? h('table', { class: 'list small' }, h('thead', {}, h('tr', {}, ['#', 'Started', 'Took', 'Outcome'].map((t) => h('th', { text: t })))),
+      h('tbody', {}, runs.map((r) => h('tr', {},
+        h('td', { text: String(r.attempt) }), h('td', { text: fmtWhen(r.started_at) }),
+        h('td', { text: r.finished_at ? fmtDur((new Date(r.finished_at) - new Date(r.started_at)) / 1000) : 'running' }),
+        h('td', {}, badge(r.outcome || 'running')))))) : h('p', { class: 'muted small', text: 'Not run yet.' }),
+    h('h4', { text: 'Logs' }),
+    logs.length ? h('pre', { class: 'logs' }, logs.map((l) => `${fmtWhen(l.at)} ${l.level.toUpperCase()} [try ${l.attempt}] ${l.msg}${l.attrs ? ' ' + JSON.stringify(l.attrs) : ''}\n`).join(''))
+      : h('p', { class: 'muted small', text: 'No log lines.' }));
+}
+
+function workflowPage(id) {
+  let selected = null;
+  let last = null;
+  const head = h('div', { class: 'wf-head' });
+  const actions = h('div', { class: 'actions' });
+  const graphBox = h('div', { class: 'graph-box' });
+  const details = h('section', { class: 'card' });
+  setPage(`Workflow ${id}`, head, actions, h('section', { class: 'card' }, graphBox), details);
+  const act = async (what, path) => {
+    try {
+      await api('POST', path);
+      toast(`${what}: done`);
+      refresh();
+    } catch (e) { toast(`${what}: ${e.message}`, true); }
+  };
+  const render = (data) => {
+    const wf = data.workflow;
+    last = data;
+    const isVideo = wf.kind.startsWith('video');
+    if (selected === null) {
+      const cur = wf.steps.find((x) => !['succeeded', 'pending'].includes(x.state)) || wf.steps.find((x) => x.state === 'pending') || wf.steps[wf.steps.length - 1];
+      selected = cur ? cur.index : 0;
+    }
+    head.replaceChildren(h('h1', {}, `${wf.kind} `, h('span', { class: 'subject', text: wf.subject }), ' ', badge(wf.state)),
+      h('p', { class: 'muted' }, `Workflow ${wf.id} · started ${fmtWhen(wf.created_at)} · ${data.summary.steps_done}/${data.summary.steps_total} steps · ${fmtDur(data.summary.elapsed_s)}`,
+        isVideo ? [' · ', h('a', { href: `#/video/${wf.subject}`, text: 'review video' })] : null),
+      wf.error ? h('pre', { class: 'error', id: 'wf-error', text: wf.error }) : null);
+    const terminal = ['succeeded', 'failed', 'cancelled'].includes(wf.state);
+    actions.replaceChildren(
+      h('button', { id: 'retry', type: 'button', disabled: !canIngest() || !['failed', 'cancelled'].includes(wf.state), onclick: () => act('Retry', `/v1/workflows/${wf.id}/retry`) }, 'Retry failed step'),
+      h('button', { id: 'cancel', type: 'button', class: 'danger', disabled: !canIngest() || terminal, onclick: () => act('Cancel', `/v1/workflows/${wf.id}/cancel`) }, 'Cancel'),
+      isVideo ? h('button', { id: 'rematch', type: 'button', disabled: !canIngest() || wf.state !== 'succeeded', onclick: async () => {
+        try {
+          const r = await api('POST', `/v1/videos/${encodeURIComponent(wf.subject)}/rematch`);
+          location.hash = `#/workflow/${r.workflow_id}`;
+        } catch (e) { toast(`Re-run matching: ${e.message}`, true); }
+      } }, 'Re-run matching') : null);
+    graphBox.replaceChildren(graph(wf, selected, (i) => { selected = i; render(last); }),
+      h('p', { class: 'legend small' }, ['pending', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'].map((x) => badge(x))));
+    details.replaceChildren(stepDetails(data, selected));
+  };
+  const refresh = async () => render(await api('GET', `/console/api/workflows/${id}`));
+  poll(refresh, () => (last && ['succeeded', 'failed', 'cancelled'].includes(last.workflow.state) ? 4000 : 1000));
+}
+
+// ---------- video review ----------
+
+function boxAt(item, t) {
+  const bs = item.boxes || [];
+  if (!bs.length || t < item.start_s - 0.05 || t > item.end_s + 0.05) return null;
+  if (t <= bs[0].t) return bs[0];
+  for (let i = 0; i + 1 < bs.length; i++) {
+    const a = bs[i], b = bs[i + 1];
+    if (t >= a.t && t <= b.t) {
+      const f = b.t > a.t ? (t - a.t) / (b.t - a.t) : 0;
+      return { x: a.x + f * (b.x - a.x), y: a.y + f * (b.y - a.y), w: a.w + f * (b.w - a.w), h: a.h + f * (b.h - a.h) };
+    }
+  }
+  return bs[bs.length - 1];
+}
+
+function productOf(it) {
+  if (it.review === 'rejected') return '';
+  if (it.product_id) return it.product_id;
+  return it.matches && it.matches.length ? it.matches[0].product_id : '';
+}
+
+function productChip(p, id, extra) {
+  return h('div', { class: 'product', 'data-product': id },
+    p && p.image ? h('img', { src: p.image, alt: '', loading: 'lazy' }) : h('div', { class: 'noimg' }),
+    h('div', {}, h('div', { class: 'ptitle', text: p ? p.title : id }), h('div', { class: 'muted small', text: `${id}${p && p.category ? ' · ' + p.category : ''}` }), extra));
+}
+
+function searchPanel(onPick) {
+  const out = h('div', { class: 'results' });
+  const q = h('input', { type: 'search', placeholder: 'Search the catalog: "red t-shirt"', class: 'replace-q' });
+  const img = h('input', { type: 'file', accept: 'image/*', class: 'replace-img' });
+  const show = (results) => {
+    out.replaceChildren(...(results.length ? results.map((r) => productChip({ title: r.product.title, category: r.product.category, image: r.product.images && r.product.images.length ? `/public/v1/products/${encodeURIComponent(r.product.id)}/images/0` : '' }, r.product.id,
+      h('div', {}, h('span', { class: 'score', text: r.score.toFixed(3) }), ' ', h('button', { type: 'button', class: 'use small', onclick: () => onPick(r.product.id) }, 'Use this product'))))
+      : [h('p', { class: 'muted small', text: 'No products found.' })]));
+  };
+  const go = async () => {
+    if (!q.value.trim()) return;
+    try { show((await api('GET', `/v1/catalog/search?k=8&q=${encodeURIComponent(q.value.trim())}`)).results); } catch (e) { out.replaceChildren(h('p', { class: 'error small', text: e.message })); }
+  };
+  q.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); go(); } });
+  img.addEventListener('change', async () => {
+    if (!img.files[0]) return;
+    try {
+      const res = await api('POST', '/v1/catalog/search?k=8', img.files[0]);
+      const best = res.items.reduce((acc, it) => acc.concat(it.results), []);
+      const seen = new Set();
+      show(best.sort((a, b) => b.score - a.score).filter((r) => !seen.has(r.product.id) && seen.add(r.product.id)).slice(0, 8));
+    } catch (e) { out.replaceChildren(h('p', { class: 'error small', text: e.message })); }
+  });
+  return h('div', { class: 'replace-panel' }, h('div', { class: 'row' }, q, h('button', { type: 'button', class: 'replace-search', onclick: go }, 'Search')),
+    h('label', { class: 'small' }, 'or by image: ', img), out);
+}
+
+function videoPage(id, params) {
+  const my = page;
+  const vid = h('video', { id: 'review-video', controls: true, preload: 'auto', muted: true, playsinline: true, src: `/console/api/videos/${encodeURIComponent(id)}/media` });
+  const overlay = s('svg', { class: 'overlay', viewBox: '0 0 1 1', preserveAspectRatio: 'none' });
+  const stage = h('div', { class: 'stage' }, vid, overlay);
+  const timeline = h('div', { class: 'timeline', id: 'timeline' });
+  const head = h('div', {});
+  const items = h('div', { id: 'items' });
+  const history = h('tbody', { id: 'history' });
+  let data = null;
+  let openReplace = null;
+  setPage(`Review ${id}`, head,
+    h('div', { class: 'review' },
+      h('div', {}, h('section', { class: 'card' }, stage, timeline)),
+      h('section', { class: 'card items' }, h('h2', { text: 'Items' }), items)),
+    h('section', { class: 'card' }, h('h2', { text: 'Review history' }),
+      h('table', { class: 'list small' }, h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Item', 'Product', 'Note'].map((t) => h('th', { text: t })))), history)));
+
+  const draw = () => {
+    if (!data || !data.items) return;
+    const t = vid.currentTime;
+    overlay.replaceChildren(...data.items.filter((it) => it.review !== 'rejected').map((it) => {
+      const b = boxAt(it, t);
+      if (!b) return null;
+      return s('g', { class: `box review-${it.review}`, 'data-item': it.id },
+        s('rect', { x: b.x, y: b.y, width: b.w, height: b.h, 'vector-effect': 'non-scaling-stroke' }));
+    }).filter(Boolean));
+    for (const el of items.querySelectorAll('.item')) {
+      const it = data.items.find((x) => x.id === el.dataset.item);
+      el.classList.toggle('on-screen', !!it && t >= it.start_s && t <= it.end_s);
+    }
+    const ph = timeline.querySelector('.playhead');
+    if (ph && data.video.duration_s) ph.style.left = `${(100 * t) / data.video.duration_s}%`;
+  };
+  vid.addEventListener('timeupdate', draw);
+  vid.addEventListener('seeked', draw);
+  vid.addEventListener('loadedmetadata', () => {
+    const t = parseFloat(params.get('t'));
+    if (t >= 0) vid.currentTime = t;
+    draw();
+  });
+  const seek = (t) => { vid.currentTime = Math.max(0, t); draw(); };
+
+  const edit = async (item, action, productId) => {
+    try {
+      const r = await api('POST', `/console/api/videos/${encodeURIComponent(id)}/review`, { item_id: item.id, action, product_id: productId || '' });
+      toast(r.warning ? r.warning : `${action} ${item.id}: saved, publishing a new version…`, !!r.warning);
+      openReplace = null;
+      await load();
+    } catch (e) { toast(`${action} ${item.id}: ${e.message}`, true); }
+  };
+
+  const render = () => {
+    const v = data.video;
+    head.replaceChildren(h('h1', {}, (v.source || v.id).split('/').pop(), ' ', badge(v.state)),
+      h('p', { class: 'muted' }, `${v.id} · ${v.width}×${v.height} · ${fmtDur(v.duration_s)} · `,
+        h('span', { id: 'published-version', 'data-version': data.published_version || 0, text: `published version ${data.published_version || '–'}` }), ' · ',
+        h('a', { href: `/v1/videos/${encodeURIComponent(v.id)}/shoppable`, target: '_blank', rel: 'noopener', text: 'shoppable JSON' }),
+        data.workflow ? [' · ', h('a', { href: `#/workflow/${data.workflow.id}`, text: `workflow: ${data.workflow.kind} ` }), badge(data.workflow.state)] : null));
+    // Shots timeline with item spans.
+    const dur = v.duration_s || 1;
+    timeline.replaceChildren(
+      h('div', { class: 'shots' }, data.shots.map((sh) => h('button', { type: 'button', class: 'shot', title: `shot ${sh.index}: ${fmtTime(sh.start_s)}–${fmtTime(sh.end_s)} (${sh.transition})`,
+        style: `left:${(100 * sh.start_s) / dur}%;width:${(100 * (sh.end_s - sh.start_s)) / dur}%`, onclick: () => seek(sh.keyframe_s || sh.start_s) },
+      sh.thumbnail ? h('img', { src: `/v1/videos/${encodeURIComponent(v.id)}/shots/${sh.index}/thumbnail`, alt: `shot ${sh.index}` }) : null,
+      h('span', { text: String(sh.index) })))),
+      h('div', { class: 'spans' }, (data.items || []).map((it, i) => h('button', { type: 'button', class: `span review-${it.review}`, title: `${it.id} ${it.label} ${fmtTime(it.start_s)}–${fmtTime(it.end_s)}`,
+        style: `left:${(100 * it.start_s) / dur}%;width:${Math.max(0.6, (100 * (it.end_s - it.start_s)) / dur)}%;top:${(i % 4) * 7}px`, onclick: () => seek(it.start_s) }))),
+      h('div', { class: 'playhead' }));
+    // Items with ranked matches.
+    const list = data.items || [];
+    items.replaceChildren(...(list.length ? list.map((it) => {
+      const chosen = productOf(it);
+      const matches = (it.matches || []).slice(0, 5);
+      const card = h('article', { class: `item review-${it.review}`, 'data-item': it.id },
+        h('header', {}, h('button', { type: 'button', class: 'link', onclick: () => seek(it.start_s) }, `${it.id} · ${it.label}`),
+          h('span', { class: 'muted small', text: ` shot ${it.shot} · ${fmtTime(it.start_s)}–${fmtTime(it.end_s)} ` }), h('span', { class: `badge review review-${it.review}`, text: it.review })),
+        it.review === 'replaced' && it.product_id ? h('div', { class: 'chosen' }, h('div', { class: 'small muted', text: 'Replaced by' }), productChip(data.products[it.product_id], it.product_id)) : null,
+        matches.length ? h('ol', { class: 'matches' }, matches.map((m) => h('li', { class: m.product_id === chosen ? 'match chosen' : 'match' },
+          productChip(data.products[m.product_id], m.product_id, h('span', { class: 'score', text: `score ${m.score.toFixed(3)}` }))))) : h('p', { class: 'muted small', text: 'No match close enough.' }),
+        canIngest() ? h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'approve', disabled: !matches.length && !it.product_id, onclick: () => edit(it, 'approve') }, 'Approve'),
+          h('button', { type: 'button', class: 'reject danger', onclick: () => edit(it, 'reject') }, 'Reject'),
+          h('button', { type: 'button', class: 'replace', onclick: () => { openReplace = openReplace === it.id ? null : it.id; render(); } }, 'Replace…'),
+          it.review !== 'auto' ? h('button', { type: 'button', class: 'reset ghost', onclick: () => edit(it, 'reset') }, 'Reset') : null) : null,
+        openReplace === it.id ? searchPanel((pid) => edit(it, 'replace', pid)) : null);
+      return card;
+    }) : [h('p', { class: 'muted', text: v.state === 'ready' ? 'No items were found in this video.' : `The video is ${v.state}; items appear when its analysis has finished.` })]));
+    history.replaceChildren(...data.edits.slice().reverse().map((e) => h('tr', {},
+      h('td', { text: fmtWhen(e.created_at) }), h('td', { text: e.actor.name || `key ${e.actor.key_id}` }), h('td', {}, h('span', { class: `badge review-${e.action}`, text: e.action })),
+      h('td', { text: `${e.item_id} (${e.label})` }), h('td', { text: e.product_id ? `${e.product_id}${data.products[e.product_id] ? ' · ' + data.products[e.product_id].title : ''}` : '–' }),
+      h('td', { text: e.note || '' }))));
+    if (!data.edits.length) history.append(h('tr', {}, h('td', { colspan: 6, class: 'muted', text: 'No edits yet.' })));
+    draw();
+  };
+  const load = async () => {
+    const d = await api('GET', `/console/api/videos/${encodeURIComponent(id)}`);
+    if (my !== page) return;
+    d.products = d.products || {};
+    const changed = !data || JSON.stringify([d.items, d.edits, d.published_version, d.video.state, d.workflow && d.workflow.state]) !==
+      JSON.stringify([data.items, data.edits, data.published_version, data.video.state, data.workflow && data.workflow.state]);
+    data = d;
+    if (changed) render();
+  };
+  poll(load, 2000);
+}
+
+// ---------- catalog ----------
+
+function catalogPage() {
+  const grid = h('div', { class: 'products', id: 'products' });
+  const info = h('p', { class: 'muted', id: 'catalog-info' });
+  const q = h('input', { type: 'search', id: 'catalog-q', placeholder: 'Search products: "blue jeans"' });
+  const img = h('input', { type: 'file', id: 'catalog-img', accept: 'image/*' });
+  const status = h('select', { id: 'catalog-status' }, ['', 'ready', 'pending', 'failed'].map((x) => h('option', { value: x, text: x || 'any state' })));
+  let offset = 0;
+  const limit = 48;
+  const pager = h('div', { class: 'pager' });
+  const card = (p, extra) => h('article', { class: 'pcard', 'data-product': p.id },
+    p.images && p.images.length ? h('img', { src: /^https?:/.test(p.images[0]) ? p.images[0] : `/public/v1/products/${encodeURIComponent(p.id)}/images/0`, alt: p.title, loading: 'lazy' }) : h('div', { class: 'noimg' }),
+    h('div', { class: 'ptitle', text: p.title || p.id }),
+    h('div', { class: 'muted small', text: [p.id, p.category, p.colour].filter(Boolean).join(' · ') }),
+    h('div', {}, p.status ? badge(p.status === 'ready' ? 'succeeded' : p.status === 'failed' ? 'failed' : 'pending') : null, p.status ? h('span', { class: 'small', text: ` ${p.status}` }) : null, extra),
+    p.error ? h('div', { class: 'error small', text: p.error }) : null,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'small similar', onclick: () => similar(p) }, 'Similar'),
+      h('a', { class: 'small', href: `#/search?product_id=${encodeURIComponent(p.id)}`, text: 'In videos' })));
+  const results = (title, rs) => {
+    info.textContent = title;
+    pager.replaceChildren();
+    grid.replaceChildren(...(rs.length ? rs.map((r) => card(r.product, h('span', { class: 'score', text: ` score ${r.score.toFixed(3)}` }))) : [h('p', { class: 'muted', text: 'Nothing found.' })]));
+  };
+  const similar = async (p) => {
+    try { results(`Products similar to ${p.title || p.id}`, (await api('GET', `/v1/catalog/products/${encodeURIComponent(p.id)}/similar?k=12`)).results); } catch (e) { toast(e.message, true); }
+  };
+  const list = async () => {
+    const st = status.value;
+    const r = await api('GET', `/console/api/catalog/products?offset=${offset}&limit=${limit}${st ? '&status=' + st : ''}`);
+    const c = r.counts || {};
+    info.textContent = `${r.total} products${st ? ' ' + st : ''} · ${Object.entries(c).map(([k, v]) => `${v} ${k}`).join(', ')}`;
+    grid.replaceChildren(...(r.products.length ? r.products.map((p) => card(p)) : [h('p', { class: 'muted', text: 'No products. Import a catalog file from the dashboard.' })]));
+    pager.replaceChildren(
+      h('button', { type: 'button', class: 'ghost', disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - limit); list(); } }, '← Previous'),
+      h('span', { class: 'muted small', text: ` ${offset + 1}–${Math.min(offset + limit, r.total)} of ${r.total} ` }),
+      h('button', { type: 'button', class: 'ghost', disabled: offset + limit >= r.total, onclick: () => { offset += limit; list(); } }, 'Next →'));
+  };
+  const search = async () => {
+    const text = q.value.trim();
+    if (!text) { offset = 0; list(); return; }
+    try { results(`Products matching “${text}”`, (await api('GET', `/v1/catalog/search?k=24&q=${encodeURIComponent(text)}`)).results); } catch (e) { toast(e.message, true); }
+  };
+  q.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); search(); } });
+  status.addEventListener('change', () => { offset = 0; list(); });
+  img.addEventListener('change', async () => {
+    if (!img.files[0]) return;
+    try {
+      const res = await api('POST', '/v1/catalog/search?k=12', img.files[0]);
+      const all = res.items.reduce((acc, it) => acc.concat(it.results), []);
+      const seen = new Set();
+      results(`Products like ${img.files[0].name}`, all.sort((a, b) => b.score - a.score).filter((r) => !seen.has(r.product.id) && seen.add(r.product.id)));
+    } catch (e) { toast(e.message, true); }
+  });
+  setPage('Catalog', h('h1', { text: 'Catalog' }),
+    h('section', { class: 'card' }, h('div', { class: 'row' }, q, h('button', { type: 'button', id: 'catalog-search', onclick: search }, 'Search'), status),
+      h('label', { class: 'small' }, 'Search by image: ', img), info, grid, pager));
+  list().catch((e) => toast(e.message, true));
+}
+
+// ---------- search across videos ----------
+
+function searchPage(params) {
+  const q = h('input', { type: 'search', id: 'video-q', placeholder: 'red handbag, or a product id', value: params.get('q') || params.get('product_id') || '' });
+  const mode = h('select', { id: 'video-mode' }, h('option', { value: 'q', text: 'text' }), h('option', { value: 'product_id', text: 'product id' }));
+  if (params.get('product_id')) mode.value = 'product_id';
+  const out = h('div', { id: 'video-results' });
+  const go = async () => {
+    const v = q.value.trim();
+    if (!v) return;
+    const hash = `#/search?${mode.value}=${encodeURIComponent(v)}`;
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+    out.replaceChildren(h('p', { class: 'muted', text: 'Searching…' }));
+    try {
+      const r = await api('GET', `/v1/search/videos?${mode.value}=${encodeURIComponent(v)}`);
+      out.replaceChildren(...(r.videos.length ? r.videos.map((hit) => h('section', { class: 'card hit', 'data-video': hit.video_id },
+        h('h3', {}, h('a', { href: `#/video/${hit.video_id}`, text: hit.video_id }), h('span', { class: 'muted small', text: ` ${hit.ranges.length} appearance${hit.ranges.length === 1 ? '' : 's'}` })),
+        h('ul', { class: 'ranges' }, hit.ranges.map((rg) => h('li', {},
+          h('a', { class: 'jump', href: `#/video/${hit.video_id}?t=${rg.start_s.toFixed(2)}`, text: `${fmtTime(rg.start_s)}–${fmtTime(rg.end_s)}` }),
+          ` ${rg.label}`, rg.product_id ? ` · ${rg.product_id}${r.products[rg.product_id] ? ' ' + r.products[rg.product_id].title : ''}` : '',
+          h('span', { class: 'score', text: ` ${rg.score.toFixed(2)}` })))))) : [h('p', { class: 'muted', text: 'No video shows it.' })]));
+    } catch (e) { out.replaceChildren(h('p', { class: 'error', text: e.message })); }
+  };
+  q.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); go(); } });
+  setPage('Search videos', h('h1', { text: 'Search across videos' }),
+    h('section', { class: 'card' }, h('div', { class: 'row' }, q, mode, h('button', { type: 'button', id: 'video-search', onclick: go }, 'Search'))), out);
+  if (q.value) go();
+}
+
+// ---------- router ----------
+
+function route() {
+  page++;
+  clearTimeout(timer);
+  if (!session.csrf) return;
+  const [path, query] = (location.hash.slice(1) || '/').split('?');
+  const params = new URLSearchParams(query || '');
+  const parts = path.split('/').filter(Boolean);
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.nav === (parts[0] || 'dashboard'));
+  switch (parts[0]) {
+    case 'workflow': workflowPage(parseInt(parts[1], 10)); break;
+    case 'video': videoPage(decodeURIComponent(parts[1] || ''), params); break;
+    case 'catalog': catalogPage(); break;
+    case 'search': searchPage(params); break;
+    default: dashboard();
+  }
+}
+
+window.addEventListener('hashchange', route);
+
+(async () => {
+  try {
+    setSession(await api('GET', '/console/api/session'));
+    route();
+  } catch (e) {
+    if (!(e instanceof APIError && e.status === 401)) setPage('Error', h('p', { class: 'error', text: e.message }));
+  }
+})();

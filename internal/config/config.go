@@ -56,7 +56,8 @@ type Config struct {
 	StepTimeout time.Duration `toml:"step_timeout" env:"VITRINE_STEP_TIMEOUT" default:"2h" usage:"default time limit of one step attempt"`
 	// RescueAfter is when a running step of another node counts as stuck
 	// (scale-out only; the embedded default rescues its own orphans at start).
-	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"1h" usage:"stuck step rescue horizon (scale-out)"`
+	// 0 means the longest step timeout plus a minute.
+	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"0" usage:"stuck step rescue horizon (scale-out; 0 = longest step timeout + 1m)"`
 	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"200ms" usage:"job queue poll interval"`
 
 	// FetchAllowPrivate lets URL fetches (catalog images, videos by URL)

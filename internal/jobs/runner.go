@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -47,8 +48,15 @@ type Options struct {
 	// default holds a lock on the data dir), so steps found running at Start
 	// were orphaned by a dead process and are resumed at once.
 	Exclusive bool
-	// RescueAfter is when another node's running step counts as stuck
-	// (shared databases only) [1h].
+	// RescueAfter is when a step another node started counts as stuck, its
+	// node presumed dead, and River's rescuer (on the elected leader, every
+	// 30s) makes it available again (shared PostgreSQL only) [StepTimeout +
+	// 1m]. River never rescues a step before the step's own timeout has
+	// passed, when its node has given up on it, so a crashed node's step
+	// runs again after max(RescueAfter, step timeout) plus up to 30s: keep
+	// step timeouts tight in scale-out mode. Should a timed-out step still
+	// finish, only one execution commits (commitSuccess locks the step row
+	// and refuses a step that already succeeded).
 	RescueAfter  time.Duration
 	PollInterval time.Duration // queue poll interval [200ms]
 	// ProgressEvery throttles StepContext.Progress writes [1s].
@@ -70,9 +78,6 @@ func (o *Options) defaults() {
 	}
 	if o.StepTimeout <= 0 {
 		o.StepTimeout = 2 * time.Hour
-	}
-	if o.RescueAfter <= 0 {
-		o.RescueAfter = time.Hour
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 200 * time.Millisecond
@@ -121,36 +126,48 @@ func (stepArgs) Kind() string { return "vitrine.step" }
 // Register definitions, then call Start.
 func New(ctx context.Context, db *store.DB, opts Options) (*Runner, error) {
 	opts.defaults()
-	if db.Dialect != store.SQLite {
-		return nil, fmt.Errorf("jobs: new runner: dialect %s is not supported yet", db.Dialect)
-	}
 	r := &Runner{
 		db: db, opts: opts, log: opts.Logger,
 		defs:    map[string]Definition{},
 		running: map[int64]*running{},
 		metrics: newMetrics(opts.Metrics),
 	}
-	// Both backends use database/sql, so steps see a *sql.Tx either way;
-	// PostgreSQL will plug in River's riverdatabasesql driver here.
-	d := riversqlite.New(db.Write)
-	r.driver = d
-	r.completeTx = func(ctx context.Context, tx *sql.Tx, job *river.Job[stepArgs]) error {
-		_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
-		return err
+	// Both backends use database/sql, so steps see a *sql.Tx either way:
+	// riversqlite on SQLite, riverdatabasesql (over pgx's stdlib) on
+	// PostgreSQL. The latter has no LISTEN support, so the queue polls.
+	switch db.Dialect {
+	case store.SQLite:
+		r.driver = riversqlite.New(db.Write)
+		r.completeTx = func(ctx context.Context, tx *sql.Tx, job *river.Job[stepArgs]) error {
+			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
+			return err
+		}
+	case store.Postgres:
+		r.driver = riverdatabasesql.New(db.Write)
+		r.completeTx = func(ctx context.Context, tx *sql.Tx, job *river.Job[stepArgs]) error {
+			_, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job)
+			return err
+		}
+	default:
+		return nil, fmt.Errorf("jobs: new runner: unsupported dialect %q", db.Dialect)
 	}
 	m, err := rivermigrate.New(r.driver, &rivermigrate.Config{Logger: quiet(opts.Logger)})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: queue migrations: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	// Nodes starting together take turns; the second finds nothing to do.
+	err = db.WithLock(ctx, "river-migrate", func() error {
+		_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("jobs: queue migrations: %w", err)
 	}
 	return r, nil
 }
 
-// queue returns the River client, creating it on first use: its stuck-job
-// horizon must exceed the longest registered step timeout, so it is built
-// only once all definitions are in.
+// queue returns the River client, creating it on first use, once all
+// definitions are in (Register refuses afterwards).
 func (r *Runner) queue() (*river.Client[*sql.Tx], error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -158,23 +175,19 @@ func (r *Runner) queue() (*river.Client[*sql.Tx], error) {
 		return r.client, r.clientErr
 	}
 	opts := r.opts
-	longest := opts.StepTimeout
-	for _, d := range r.defs {
-		for _, s := range d.Steps {
-			longest = max(longest, s.Timeout)
-		}
-	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &stepWorker{r: r}); err != nil {
 		r.clientErr = fmt.Errorf("jobs: add worker: %w", err)
 		return nil, r.clientErr
 	}
 	cfg := &river.Config{
-		Logger:               quiet(opts.Logger),
-		Workers:              workers,
-		MaxAttempts:          opts.MaxAttempts,
-		JobTimeout:           opts.StepTimeout,
-		RescueStuckJobsAfter: max(opts.RescueAfter, longest+time.Minute),
+		Logger:      quiet(opts.Logger),
+		Workers:     workers,
+		MaxAttempts: opts.MaxAttempts,
+		// stepWorker.Timeout sets every job's limit; River only insists
+		// that its default not exceed the rescue horizon.
+		JobTimeout:           min(opts.StepTimeout, rescueAfter(opts.RescueAfter, opts.StepTimeout)),
+		RescueStuckJobsAfter: rescueAfter(opts.RescueAfter, opts.StepTimeout),
 		RetryPolicy:          &backoff{base: opts.RetryBase, max: opts.RetryMax},
 		FetchPollInterval:    opts.PollInterval,
 		FetchCooldown:        min(opts.PollInterval, 100*time.Millisecond),
@@ -192,6 +205,15 @@ func (r *Runner) queue() (*river.Client[*sql.Tx], error) {
 	}
 	r.client = c
 	return c, nil
+}
+
+// rescueAfter is the stuck-job horizon: the configured one, or the default
+// step timeout plus a minute.
+func rescueAfter(configured, stepTimeout time.Duration) time.Duration {
+	if configured > 0 {
+		return max(configured, time.Second)
+	}
+	return stepTimeout + time.Minute
 }
 
 // quiet keeps River's own lifecycle chatter out of the info log.
@@ -401,12 +423,9 @@ func (r *Runner) EnqueueTx(ctx context.Context, tx *sql.Tx, kind, subject string
 		return 0, fmt.Errorf("jobs: enqueue %q: input: %w", kind, err)
 	}
 	now := time.Now().UTC()
-	res, err := tx.ExecContext(ctx, r.db.Rebind(`INSERT INTO workflows(kind, subject, state, input, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),
-		kind, subject, StatePending, string(in), now, now)
-	if err != nil {
-		return 0, fmt.Errorf("jobs: enqueue %q: %w", kind, err)
-	}
-	id, err := res.LastInsertId()
+	var id int64
+	err = tx.QueryRowContext(ctx, r.db.Rebind(`INSERT INTO workflows(kind, subject, state, input, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+		kind, subject, StatePending, string(in), now, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("jobs: enqueue %q: %w", kind, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,21 +14,52 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
-func newRunner(t *testing.T, opts Options, defs ...Definition) (*Runner, *store.DB) {
-	t.Helper()
-	return newRunnerTB(t, opts, defs...)
+// TestWorkflowSuite runs the workflow conformance suite on every database
+// backend: the same behaviour on SQLite and PostgreSQL.
+func TestWorkflowSuite(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) {
+			for _, tc := range workflowSuite {
+				t.Run(tc.name, func(t *testing.T) { tc.fn(t, o) })
+			}
+		})
+	}
 }
 
-func newRunnerTB(t testing.TB, opts Options, defs ...Definition) (*Runner, *store.DB) {
+var workflowSuite = []struct {
+	name string
+	fn   func(t *testing.T, open storetest.Opener)
+}{
+	{"StepsRunInOrderWithOutputsAndCommit", testStepsRunInOrderWithOutputsAndCommit},
+	{"RetryWithBackoffThenSuccess", testRetryWithBackoffThenSuccess},
+	{"PermanentFailureAfterMaxAttempts", testPermanentFailureAfterMaxAttempts},
+	{"RetryFailedWorkflowKeepsFinishedSteps", testRetryFailedWorkflowKeepsFinishedSteps},
+	{"CancelRunningStep", testCancelRunningStep},
+	{"CancelPendingWorkflow", testCancelPendingWorkflow},
+	{"TimeoutFailsAttempt", testTimeoutFailsAttempt},
+	{"PanicIsAFailureNotACrash", testPanicIsAFailureNotACrash},
+	{"FailedCommitRollsBackAndRetries", testFailedCommitRollsBackAndRetries},
+	{"RegisterAndEnqueueErrors", testRegisterAndEnqueueErrors},
+	{"EnqueueTxFollowsTheTransaction", testEnqueueTxFollowsTheTransaction},
+	{"StepMetrics", testStepMetrics},
+	{"StaleRunAfterRetryIsDiscarded", testStaleRunAfterRetryIsDiscarded},
+}
+
+func newRunner(t *testing.T, open storetest.Opener, opts Options, defs ...Definition) (*Runner, *store.DB) {
+	t.Helper()
+	return newRunnerTB(t, open, opts, defs...)
+}
+
+// newRunnerTB opens a fresh database with open and starts a runner on it.
+// On SQLite the runner owns the database (Exclusive), as in the embedded
+// default; on PostgreSQL it is one node of many.
+func newRunnerTB(t testing.TB, open storetest.Opener, opts Options, defs ...Definition) (*Runner, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := open.Open(t)
 	if opts.Workers == 0 {
 		opts.Workers = 2
 	}
@@ -37,7 +67,7 @@ func newRunnerTB(t testing.TB, opts Options, defs ...Definition) (*Runner, *stor
 		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond
 	}
 	opts.PollInterval = 20 * time.Millisecond
-	opts.Exclusive = true
+	opts.Exclusive = db.Dialect == store.SQLite
 	opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r, err := New(ctx, db, opts)
 	if err != nil {
@@ -76,7 +106,8 @@ func wait(t *testing.T, r *Runner, id int64) *Workflow {
 
 func noop(context.Context, *StepContext) error { return nil }
 
-func TestStepsRunInOrderWithOutputsAndCommit(t *testing.T) {
+func testStepsRunInOrderWithOutputsAndCommit(t *testing.T, open storetest.Opener) {
+	var db *store.DB // set below; the step closures need its Rebind
 	var mu sync.Mutex
 	var order []string
 	record := func(name string) StepFunc {
@@ -93,7 +124,7 @@ func TestStepsRunInOrderWithOutputsAndCommit(t *testing.T) {
 			sc.Progress(5, 10)
 			sc.Log("halfway", "done", 5)
 			sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES ('t', ?)`, sc.Subject)
+				_, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO settings(key, value) VALUES ('t', ?)`), sc.Subject)
 				return err
 			})
 			return sc.SetOutput(map[string]int{"n": 42})
@@ -111,7 +142,8 @@ func TestStepsRunInOrderWithOutputsAndCommit(t *testing.T) {
 		}},
 		{Name: "c", Run: record("c")},
 	}}
-	r, db := newRunner(t, Options{}, def)
+	r, db0 := newRunner(t, open, Options{}, def)
+	db = db0
 	ctx := context.Background()
 	id, err := r.Enqueue(ctx, "t", "subject-1", map[string]string{"x": "y"})
 	if err != nil {
@@ -156,7 +188,7 @@ func TestStepsRunInOrderWithOutputsAndCommit(t *testing.T) {
 	}
 }
 
-func TestRetryWithBackoffThenSuccess(t *testing.T) {
+func testRetryWithBackoffThenSuccess(t *testing.T, open storetest.Opener) {
 	var calls atomic.Int32
 	var mu sync.Mutex
 	var starts []time.Time
@@ -170,7 +202,7 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 		return nil
 	}}}}
 	base := 100 * time.Millisecond
-	r, _ := newRunner(t, Options{RetryBase: base, RetryMax: time.Second}, def)
+	r, _ := newRunner(t, open, Options{RetryBase: base, RetryMax: time.Second}, def)
 	id, err := r.Enqueue(context.Background(), "flaky", "s", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +228,7 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 	}
 }
 
-func TestPermanentFailureAfterMaxAttempts(t *testing.T) {
+func testPermanentFailureAfterMaxAttempts(t *testing.T, open storetest.Opener) {
 	var calls atomic.Int32
 	var second atomic.Bool
 	def := Definition{Kind: "bad", Steps: []Step{
@@ -206,7 +238,7 @@ func TestPermanentFailureAfterMaxAttempts(t *testing.T) {
 		}},
 		{Name: "never", Run: func(context.Context, *StepContext) error { second.Store(true); return nil }},
 	}}
-	r, _ := newRunner(t, Options{}, def)
+	r, _ := newRunner(t, open, Options{}, def)
 	ctx := context.Background()
 	id, err := r.Enqueue(ctx, "bad", "s", nil)
 	if err != nil {
@@ -232,7 +264,7 @@ func TestPermanentFailureAfterMaxAttempts(t *testing.T) {
 	}
 }
 
-func TestRetryFailedWorkflowKeepsFinishedSteps(t *testing.T) {
+func testRetryFailedWorkflowKeepsFinishedSteps(t *testing.T, open storetest.Opener) {
 	var aCalls, bCalls atomic.Int32
 	var healthy atomic.Bool
 	def := Definition{Kind: "re", Steps: []Step{
@@ -245,7 +277,7 @@ func TestRetryFailedWorkflowKeepsFinishedSteps(t *testing.T) {
 			return nil
 		}},
 	}}
-	r, _ := newRunner(t, Options{}, def)
+	r, _ := newRunner(t, open, Options{}, def)
 	ctx := context.Background()
 	id, _ := r.Enqueue(ctx, "re", "s", nil)
 	if w := wait(t, r, id); w.State != StateFailed {
@@ -269,7 +301,7 @@ func TestRetryFailedWorkflowKeepsFinishedSteps(t *testing.T) {
 	}
 }
 
-func TestCancelRunningStep(t *testing.T) {
+func testCancelRunningStep(t *testing.T, open storetest.Opener) {
 	started := make(chan struct{})
 	var sawCancel, lastRan atomic.Bool
 	def := Definition{Kind: "long", Steps: []Step{
@@ -285,7 +317,7 @@ func TestCancelRunningStep(t *testing.T) {
 		}},
 		{Name: "after", Run: func(context.Context, *StepContext) error { lastRan.Store(true); return nil }},
 	}}
-	r, _ := newRunner(t, Options{}, def)
+	r, _ := newRunner(t, open, Options{}, def)
 	ctx := context.Background()
 	id, _ := r.Enqueue(ctx, "long", "s", nil)
 	select {
@@ -313,16 +345,12 @@ func TestCancelRunningStep(t *testing.T) {
 	}
 }
 
-func TestCancelPendingWorkflow(t *testing.T) {
+func testCancelPendingWorkflow(t *testing.T, open storetest.Opener) {
 	var ran atomic.Bool
 	def := Definition{Kind: "p", Steps: []Step{{Name: "x", Run: func(context.Context, *StepContext) error { ran.Store(true); return nil }}}}
 	// Insert-only runner: nothing executes, so the workflow stays pending.
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "v.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := open.Open(t)
 	r, err := New(ctx, db, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -349,12 +377,12 @@ func TestCancelPendingWorkflow(t *testing.T) {
 	}
 }
 
-func TestTimeoutFailsAttempt(t *testing.T) {
+func testTimeoutFailsAttempt(t *testing.T, open storetest.Opener) {
 	def := Definition{Kind: "slow", Steps: []Step{{Name: "slow", MaxAttempts: 2, Timeout: 50 * time.Millisecond, Run: func(ctx context.Context, sc *StepContext) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}}}}
-	r, _ := newRunner(t, Options{}, def)
+	r, _ := newRunner(t, open, Options{}, def)
 	id, _ := r.Enqueue(context.Background(), "slow", "s", nil)
 	w := wait(t, r, id)
 	if w.State != StateFailed || w.Steps[0].Attempts != 2 {
@@ -362,13 +390,13 @@ func TestTimeoutFailsAttempt(t *testing.T) {
 	}
 }
 
-func TestPanicIsAFailureNotACrash(t *testing.T) {
+func testPanicIsAFailureNotACrash(t *testing.T, open storetest.Opener) {
 	def := Definition{Kind: "panic", Steps: []Step{{Name: "p", MaxAttempts: 1, Run: func(context.Context, *StepContext) error {
 		var m map[string]int
 		m["x"] = 1
 		return nil
 	}}}}
-	r, _ := newRunner(t, Options{}, def)
+	r, _ := newRunner(t, open, Options{}, def)
 	id, _ := r.Enqueue(context.Background(), "panic", "s", nil)
 	w := wait(t, r, id)
 	if w.State != StateFailed || len(w.Error) == 0 {
@@ -376,12 +404,13 @@ func TestPanicIsAFailureNotACrash(t *testing.T) {
 	}
 }
 
-func TestFailedCommitRollsBackAndRetries(t *testing.T) {
+func testFailedCommitRollsBackAndRetries(t *testing.T, open storetest.Opener) {
+	var db *store.DB // set below; the step closures need its Rebind
 	var calls atomic.Int32
 	def := Definition{Kind: "commit", Steps: []Step{{Name: "c", MaxAttempts: 3, Run: func(ctx context.Context, sc *StepContext) error {
 		n := calls.Add(1)
 		sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES (?, 'x')`, fmt.Sprint("k", n)); err != nil {
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO settings(key, value) VALUES (?, 'x')`), fmt.Sprint("k", n)); err != nil {
 				return err
 			}
 			if n == 1 {
@@ -391,7 +420,8 @@ func TestFailedCommitRollsBackAndRetries(t *testing.T) {
 		})
 		return nil
 	}}}}
-	r, db := newRunner(t, Options{}, def)
+	r, db0 := newRunner(t, open, Options{}, def)
+	db = db0
 	id, _ := r.Enqueue(context.Background(), "commit", "s", nil)
 	if w := wait(t, r, id); w.State != StateSucceeded || w.Steps[0].Attempts != 2 {
 		t.Fatalf("state %s attempts %d", w.State, w.Steps[0].Attempts)
@@ -403,8 +433,8 @@ func TestFailedCommitRollsBackAndRetries(t *testing.T) {
 	}
 }
 
-func TestRegisterAndEnqueueErrors(t *testing.T) {
-	r, _ := newRunner(t, Options{}, Definition{Kind: "ok", Steps: []Step{{Name: "a", Run: noop}}})
+func testRegisterAndEnqueueErrors(t *testing.T, open storetest.Opener) {
+	r, _ := newRunner(t, open, Options{}, Definition{Kind: "ok", Steps: []Step{{Name: "a", Run: noop}}})
 	bad := []Definition{
 		{Kind: "", Steps: []Step{{Name: "a", Run: noop}}},
 		{Kind: "empty"},
@@ -442,10 +472,10 @@ func TestBackoffDelays(t *testing.T) {
 	}
 }
 
-func TestEnqueueTxFollowsTheTransaction(t *testing.T) {
+func testEnqueueTxFollowsTheTransaction(t *testing.T, open storetest.Opener) {
 	var ran atomic.Int32
 	def := Definition{Kind: "tx", Steps: []Step{{Name: "a", Run: func(context.Context, *StepContext) error { ran.Add(1); return nil }}}}
-	r, db := newRunner(t, Options{}, def)
+	r, db := newRunner(t, open, Options{}, def)
 	ctx := context.Background()
 	var rolledBack int64
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
@@ -481,10 +511,10 @@ func TestEnqueueTxFollowsTheTransaction(t *testing.T) {
 	}
 }
 
-func TestStepMetrics(t *testing.T) {
+func testStepMetrics(t *testing.T, open storetest.Opener) {
 	reg := prometheus.NewRegistry()
 	def := Definition{Kind: "m", Steps: []Step{{Name: "a", Run: noop}}}
-	r, _ := newRunner(t, Options{Metrics: reg}, def)
+	r, _ := newRunner(t, open, Options{Metrics: reg}, def)
 	id, _ := r.Enqueue(context.Background(), "m", "s", nil)
 	wait(t, r, id)
 	mfs, err := reg.Gather()
@@ -514,7 +544,7 @@ func TestStepMetrics(t *testing.T) {
 // TestStaleRunAfterRetryIsDiscarded: a step that ignores cancellation
 // finishes after the workflow was cancelled and retried; its late success
 // must not commit, and the next step runs once.
-func TestStaleRunAfterRetryIsDiscarded(t *testing.T) {
+func testStaleRunAfterRetryIsDiscarded(t *testing.T, open storetest.Opener) {
 	release := make(chan struct{})
 	firstStarted := make(chan struct{})
 	var calls, nextCalls atomic.Int32
@@ -528,7 +558,7 @@ func TestStaleRunAfterRetryIsDiscarded(t *testing.T) {
 		}},
 		{Name: "next", Run: func(context.Context, *StepContext) error { nextCalls.Add(1); return nil }},
 	}}
-	r, _ := newRunner(t, Options{}, def)
+	r, _ := newRunner(t, open, Options{}, def)
 	ctx := context.Background()
 	id, _ := r.Enqueue(ctx, "stale", "s", nil)
 	<-firstStarted
@@ -565,4 +595,39 @@ func TestStaleRunAfterRetryIsDiscarded(t *testing.T) {
 	if nextCalls.Load() != 1 {
 		t.Errorf("next step ran %d times", nextCalls.Load())
 	}
+}
+
+// newNode starts another runner on the database at dsn with its own
+// connection pool, as another vitrine process would.
+func newNode(t testing.TB, dsn string, opts Options, defs ...Definition) *Runner {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	opts.PollInterval = 20 * time.Millisecond
+	if opts.RetryBase == 0 {
+		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	r, err := New(ctx, db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if err := r.Register(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r.Stop(sctx)
+	})
+	return r
 }

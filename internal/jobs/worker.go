@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/vitrine-dev/vitrine/internal/store"
 )
 
 // stepWorker is the one River worker: it runs whichever workflow step its
@@ -205,13 +207,8 @@ func (r *Runner) markRunning(ctx context.Context, a stepArgs, attempt int) (int6
 			StateRunning, now, a.WorkflowID, StatePending, StateRunning); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, r.db.Rebind(`INSERT INTO workflow_step_runs(workflow_id, idx, attempt, started_at) VALUES (?, ?, ?, ?)`),
-			a.WorkflowID, a.Index, attempt, now)
-		if err != nil {
-			return err
-		}
-		runID, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, r.db.Rebind(`INSERT INTO workflow_step_runs(workflow_id, idx, attempt, started_at) VALUES (?, ?, ?, ?) RETURNING id`),
+			a.WorkflowID, a.Index, attempt, now).Scan(&runID)
 	})
 	return runID, err
 }
@@ -222,16 +219,23 @@ func (r *Runner) markRunning(ctx context.Context, a stepArgs, attempt int) (int6
 func (r *Runner) commitSuccess(ctx context.Context, job *river.Job[stepArgs], sc *StepContext, runID int64, nSteps int) error {
 	a := job.Args
 	return r.db.Tx(ctx, func(tx *sql.Tx) error {
-		var state string
+		var state, stepState string
 		var jobID sql.NullInt64
-		if err := tx.QueryRowContext(ctx, r.db.Rebind(`SELECT w.state, s.job_id FROM workflows w JOIN workflow_steps s ON s.workflow_id = w.id WHERE w.id = ? AND s.idx = ?`),
-			a.WorkflowID, a.Index).Scan(&state, &jobID); err != nil {
+		// The row lock makes two executions of one step (a rescued step
+		// whose node was alive after all) commit one after the other; the
+		// second then sees the step succeeded and commits nothing. SQLite
+		// write transactions are serial already (BEGIN IMMEDIATE).
+		q := `SELECT w.state, s.state, s.job_id FROM workflows w JOIN workflow_steps s ON s.workflow_id = w.id WHERE w.id = ? AND s.idx = ?`
+		if r.db.Dialect == store.Postgres {
+			q += ` FOR UPDATE`
+		}
+		if err := tx.QueryRowContext(ctx, r.db.Rebind(q), a.WorkflowID, a.Index).Scan(&state, &stepState, &jobID); err != nil {
 			return fmt.Errorf("jobs: commit step %s: %w", a.Name, err)
 		}
 		if state == StateCancelled {
 			return errCancelled
 		}
-		if jobID.Valid && jobID.Int64 != job.ID {
+		if (jobID.Valid && jobID.Int64 != job.ID) || stepState == StateSucceeded {
 			return errStale
 		}
 		for _, fn := range sc.onCommit {

@@ -31,6 +31,9 @@ type Shot struct {
 	// Avoid lists inclusive frame ranges (transitions, black frames) that are
 	// used only when nothing else of the shot is left.
 	Avoid [][2]int `json:"avoid,omitempty"`
+	// Skip means nothing in the shot is worth analysing (a black hold): no
+	// frame is chosen.
+	Skip bool `json:"skip,omitempty"`
 }
 
 // Options configures Choose. Zero fields take the defaults.
@@ -72,6 +75,9 @@ func Choose(cands []Candidate, s Shot, opts Options) []Candidate {
 	rate := opts.Rate
 	if rate <= 0 || math.IsNaN(rate) || math.IsInf(rate, 0) {
 		rate = DefaultRate
+	}
+	if s.Skip {
+		return nil
 	}
 	minPer := max(opts.MinPerShot, 1)
 
@@ -166,11 +172,11 @@ func avoided(i int, ranges [][2]int) bool {
 
 // ShotsFrom turns a shot detection result into sampling shots: each shot
 // avoids its incoming gradual transition, the next shot's (which begins
-// inside it) and any black segment.
+// inside it) and any black segment; black shots are skipped.
 func ShotsFrom(res shots.Result) []Shot {
 	out := make([]Shot, len(res.Shots))
 	for i, s := range res.Shots {
-		sh := Shot{StartFrame: s.StartFrame, EndFrame: s.EndFrame}
+		sh := Shot{StartFrame: s.StartFrame, EndFrame: s.EndFrame, Skip: s.Black}
 		if s.Transition.Gradual() {
 			sh.Avoid = append(sh.Avoid, [2]int{s.TransitionStart, s.TransitionEnd})
 		}

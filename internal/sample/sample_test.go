@@ -31,16 +31,17 @@ func TestChoose(t *testing.T) {
 		wantN     int
 		forbidden [][2]int // picks must not fall here
 	}{
-		{"10 s shot at the default rate", seq(0, 250, 25, wave), Shot{0, 250, nil}, Options{}, 20, nil},
-		{"rate 0.5", seq(0, 250, 25, wave), Shot{0, 250, nil}, Options{Rate: 0.5}, 5, nil},
-		{"short shot still gets one", seq(100, 5, 25, wave), Shot{100, 105, nil}, Options{}, 1, nil},
-		{"min per shot", seq(100, 10, 25, wave), Shot{100, 110, nil}, Options{MinPerShot: 3}, 3, nil},
-		{"max per shot", seq(0, 250, 25, wave), Shot{0, 250, nil}, Options{MaxPerShot: 4}, 4, nil},
-		{"avoids transitions", seq(0, 100, 25, wave), Shot{0, 100, [][2]int{{0, 19}, {80, 99}}}, Options{}, 4, [][2]int{{0, 19}, {80, 99}}},
-		{"all avoided falls back", seq(0, 10, 25, wave), Shot{0, 10, [][2]int{{0, 9}}}, Options{}, 1, nil},
-		{"candidates outside the shot are ignored", seq(0, 100, 25, wave), Shot{50, 60, nil}, Options{}, 1, [][2]int{{0, 49}, {60, 99}}},
-		{"no candidates", nil, Shot{0, 10, nil}, Options{}, 0, nil},
-		{"bad rate uses the default", seq(0, 50, 25, wave), Shot{0, 50, nil}, Options{Rate: math.NaN()}, 4, nil},
+		{"10 s shot at the default rate", seq(0, 250, 25, wave), Shot{0, 250, nil, false}, Options{}, 20, nil},
+		{"rate 0.5", seq(0, 250, 25, wave), Shot{0, 250, nil, false}, Options{Rate: 0.5}, 5, nil},
+		{"short shot still gets one", seq(100, 5, 25, wave), Shot{100, 105, nil, false}, Options{}, 1, nil},
+		{"min per shot", seq(100, 10, 25, wave), Shot{100, 110, nil, false}, Options{MinPerShot: 3}, 3, nil},
+		{"max per shot", seq(0, 250, 25, wave), Shot{0, 250, nil, false}, Options{MaxPerShot: 4}, 4, nil},
+		{"avoids transitions", seq(0, 100, 25, wave), Shot{0, 100, [][2]int{{0, 19}, {80, 99}}, false}, Options{}, 4, [][2]int{{0, 19}, {80, 99}}},
+		{"all avoided falls back", seq(0, 10, 25, wave), Shot{0, 10, [][2]int{{0, 9}}, false}, Options{}, 1, nil},
+		{"candidates outside the shot are ignored", seq(0, 100, 25, wave), Shot{50, 60, nil, false}, Options{}, 1, [][2]int{{0, 49}, {60, 99}}},
+		{"no candidates", nil, Shot{0, 10, nil, false}, Options{}, 0, nil},
+		{"skipped shot", seq(0, 50, 25, wave), Shot{0, 50, nil, true}, Options{}, 0, nil},
+		{"bad rate uses the default", seq(0, 50, 25, wave), Shot{0, 50, nil, false}, Options{Rate: math.NaN()}, 4, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,7 +74,7 @@ func TestChooseSharpestPerSlot(t *testing.T) {
 		}
 		return 1
 	})
-	got := Choose(cands, Shot{0, 100, nil}, Options{Rate: 1})
+	got := Choose(cands, Shot{0, 100, nil, false}, Options{Rate: 1})
 	var idx []int
 	for _, c := range got {
 		idx = append(idx, c.Index)
@@ -94,7 +95,7 @@ func TestChooseSharpestPerSlot(t *testing.T) {
 		}
 		return 1
 	})
-	got = Choose(cands, Shot{0, 50, nil}, Options{Rate: 1})
+	got = Choose(cands, Shot{0, 50, nil, false}, Options{Rate: 1})
 	if len(got) != 2 || got[1].PTS-got[0].PTS < 0.5 {
 		t.Errorf("picks %+v are not spread", got)
 	}
@@ -109,13 +110,17 @@ func TestVariableFrameRate(t *testing.T) {
 	for i := 20; i < 40; i++ {
 		cands = append(cands, Candidate{Index: i, PTS: 2.8 + float64(i-20)*0.04, Sharpness: 1})
 	}
-	got := Choose(cands, Shot{0, 40, nil}, Options{})
+	got := Choose(cands, Shot{0, 40, nil, false}, Options{})
 	if len(got) < 2 || len(got) > 7 {
 		t.Fatalf("%d picks over 3.6 s with a gap: %+v", len(got), got)
 	}
 }
 
 func TestShotsFromAndPlan(t *testing.T) {
+	black := ShotsFrom(shots.Result{Shots: []shots.Shot{{Index: 0, StartFrame: 0, EndFrame: 20, Transition: shots.None, Black: true}}})
+	if len(black) != 1 || !black[0].Skip || len(Plan(seq(0, 20, 25, func(int) float64 { return 1 }), black, Options{})) != 0 {
+		t.Errorf("black shot not skipped: %+v", black)
+	}
 	res := shots.Result{
 		Frames: 300,
 		Shots: []shots.Shot{

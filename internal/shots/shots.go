@@ -51,6 +51,9 @@ type Shot struct {
 	// gradual transition; both equal StartFrame for a cut and the first shot.
 	TransitionStart int `json:"transition_start"`
 	TransitionEnd   int `json:"transition_end"`
+	// Black marks a shot made (almost) only of black frames, such as a
+	// black hold between two cuts; it shows nothing to analyse.
+	Black bool `json:"black,omitempty"`
 }
 
 // Boundary is the start of a shot other than the first.
@@ -442,7 +445,20 @@ func (d *Detector) Result() Result {
 	prev.EndFrame = d.index[n-1] + 1
 	prev.End = res.Duration
 	res.Shots = append(res.Shots, prev)
+	markBlack(res.Shots, res.Black)
 	return res
+}
+
+// markBlack flags shots of which at least 90% of the frames are black.
+func markBlack(shotList []Shot, black []Segment) {
+	for i := range shotList {
+		s := &shotList[i]
+		covered := 0
+		for _, b := range black {
+			covered += max(0, min(b.EndFrame, s.EndFrame)-max(b.StartFrame, s.StartFrame))
+		}
+		s.Black = covered*10 >= (s.EndFrame-s.StartFrame)*9
+	}
 }
 
 // endTime is the time just after frame position i.

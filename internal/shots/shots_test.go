@@ -137,6 +137,13 @@ func TestSyntheticTransitions(t *testing.T) {
 				s.add(a.render(float64(i) * 0.3))
 			}
 		}, nil, 0},
+		{"cut to a black hold and back", func(s *seqBuilder) {
+			s.shot(a, 30, 0.3)
+			for range 20 {
+				s.add(black)
+			}
+			s.shot(b, 30, 0.3)
+		}, []want{{Cut, 30, 30}, {Cut, 50, 50}}, 1},
 		{"black leader and tail", func(s *seqBuilder) {
 			for range 10 {
 				s.add(black)
@@ -163,6 +170,15 @@ func TestSyntheticTransitions(t *testing.T) {
 			}
 			if len(res.Black) != tc.black {
 				t.Errorf("black segments %+v, want %d", res.Black, tc.black)
+			}
+			for _, sh := range res.Shots {
+				allBlack := true
+				for i := sh.StartFrame; i < sh.EndFrame; i++ {
+					allBlack = allBlack && s.frames[i][0] == 0 && s.frames[i][len(s.frames[i])/2] == 0
+				}
+				if sh.Black != allBlack {
+					t.Errorf("shot %d black=%v, frames black=%v", sh.Index, sh.Black, allBlack)
+				}
 			}
 			checkTiling(t, res, len(s.frames))
 		})

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh installs what vitrine needs on a fresh Debian/Ubuntu machine and is
 # safe to run again: ffmpeg (apt), the ONNX Runtime 1.24.1 shared library (from
-# the npm package onnxruntime-node@1.24.1) and, for tests, chromium and
-# PostgreSQL 15. Pass --runtime-only to skip the test-only packages.
+# the npm package onnxruntime-node@1.24.1) and, for tests, chromium,
+# PostgreSQL 15 and the versitygw S3 server (go install). Pass --runtime-only
+# to skip the test-only packages.
 set -euo pipefail
 
 ORT_VERSION=1.24.1
@@ -39,6 +40,10 @@ if [ ! -f "$lib" ]; then
   mkdir -p "$(dirname "$lib")"
   cp "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$lib.tmp"
   mv "$lib.tmp" "$lib"
+fi
+if ! $runtime_only && ! command -v versitygw >/dev/null && [ ! -x "$(go env GOPATH)/bin/versitygw" ]; then
+  echo "setup: installing versitygw v1.8.0 (go install)"
+  go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
 echo "setup: ONNX Runtime at $lib"
 echo "setup: ffmpeg $(ffmpeg -version | head -1 | awk '{print $3}')"

@@ -64,20 +64,26 @@ testinfra_start() {
     echo "testinfra: versitygw not found (run scripts/setup.sh)" >&2
     return 1
   fi
+  # A copy the unprivileged user can execute (GOPATH/bin may be private).
+  cp "$gw" "$testinfra_dir/versitygw" && chmod 755 "$testinfra_dir/versitygw"
+  gw=$testinfra_dir/versitygw
   s3port=$(testinfra_port)
   mkdir -p "$testinfra_dir/s3" && chown "$testinfra_user" "$testinfra_dir/s3"
   export AWS_ACCESS_KEY_ID=vitrinetest AWS_SECRET_ACCESS_KEY=vitrinetestsecret AWS_REGION=us-east-1
-  testinfra_as env ROOT_ACCESS_KEY=$AWS_ACCESS_KEY_ID ROOT_SECRET_KEY=$AWS_SECRET_ACCESS_KEY \
-    "$gw" --port "127.0.0.1:$s3port" posix "$testinfra_dir/s3" >"$testinfra_dir/s3.log" 2>&1 &
-  testinfra_s3pid=$!
+  # The server records its own PID (exec keeps it), so that stop signals
+  # the server itself rather than a runuser wrapper.
+  ROOT_ACCESS_KEY=$AWS_ACCESS_KEY_ID ROOT_SECRET_KEY=$AWS_SECRET_ACCESS_KEY \
+    testinfra_as sh -c 'echo $$ >"$1/s3.pid"; exec "$1/versitygw" --port "127.0.0.1:$2" posix "$1/s3"' sh "$testinfra_dir" "$s3port" \
+    >"$testinfra_dir/s3.log" 2>&1 &
   for _ in $(seq 1 100); do
+    [ -s "$testinfra_dir/s3.pid" ] && testinfra_s3pid=$(cat "$testinfra_dir/s3.pid")
     (exec 3<>/dev/tcp/127.0.0.1/$s3port) 2>/dev/null && break
-    if ! kill -0 "$testinfra_s3pid" 2>/dev/null; then
-      cat "$testinfra_dir/s3.log" >&2
-      return 1
-    fi
     sleep 0.1
   done
+  if ! (exec 3<>/dev/tcp/127.0.0.1/$s3port) 2>/dev/null; then
+    cat "$testinfra_dir/s3.log" >&2
+    return 1
+  fi
   export VITRINE_TEST_S3="s3://vitrine-test?endpoint=http://127.0.0.1:$s3port&region=us-east-1&use_path_style=true"
   echo "testinfra: VITRINE_TEST_POSTGRES=$VITRINE_TEST_POSTGRES (pid $testinfra_pgpid)"
   echo "testinfra: VITRINE_TEST_S3=$VITRINE_TEST_S3 (pid $testinfra_s3pid)"
@@ -86,7 +92,7 @@ testinfra_start() {
 testinfra_stop() {
   if [ -n "${testinfra_s3pid:-}" ]; then
     kill "$testinfra_s3pid" 2>/dev/null || true
-    wait "$testinfra_s3pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$testinfra_s3pid" 2>/dev/null || break; sleep 0.1; done
   fi
   if [ -n "${testinfra_pgpid:-}" ]; then
     # SIGINT is PostgreSQL's fast shutdown.

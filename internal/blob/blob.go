@@ -123,11 +123,22 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType st
 	if err := CheckKey(key); err != nil {
 		return err
 	}
-	w, err := s.bucket.NewWriter(ctx, key, &gcblob.WriterOptions{ContentType: contentType})
+	opts := &gcblob.WriterOptions{ContentType: contentType}
+	if strings.HasPrefix(s.url, "s3://") {
+		// Objects larger than one part go up as a multipart upload, parts
+		// sent in parallel; a failed upload is aborted, never half visible.
+		opts.BufferSize, opts.MaxConcurrency = s3PartSize, s3PartConcurrency
+	}
+	// Cancelling the writer's context before Close aborts the write; a
+	// plain Close would publish the partial object.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, opts)
 	if err != nil {
 		return fmt.Errorf("blob: put %s: %w", key, err)
 	}
 	if _, err := io.Copy(w, r); err != nil {
+		cancel()
 		w.Close()
 		return fmt.Errorf("blob: put %s: %w", key, err)
 	}

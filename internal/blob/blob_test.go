@@ -3,12 +3,15 @@ package blob
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/blob/blobtest"
 )
 
 func open(t *testing.T, u string) *Store {
@@ -21,12 +24,27 @@ func open(t *testing.T, u string) *Store {
 	return s
 }
 
+// backends returns a fresh store URL per backend: a directory, file:// and
+// a bucket on the test S3 server (skipped when there is none).
+func backends() []struct {
+	name string
+	url  func(t *testing.T) string
+} {
+	return []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"dir", func(t *testing.T) string { return filepath.Join(t.TempDir(), "blobs") }},
+		{"file", func(t *testing.T) string { return "file://" + filepath.Join(t.TempDir(), "blobs") }},
+		{"s3", func(t *testing.T) string { return blobtest.S3URL(t) }},
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "blobs")
-	for _, u := range []string{dir, "file://" + dir + "2"} {
-		t.Run(u[:4], func(t *testing.T) {
-			s := open(t, u)
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			s := open(t, b.url(t))
 			data := bytes.Repeat([]byte("vitrine"), 1000)
 			if err := s.Put(ctx, "videos/1/original.mp4", bytes.NewReader(data), "video/mp4"); err != nil {
 				t.Fatal(err)
@@ -121,5 +139,24 @@ func TestOpenS3URL(t *testing.T) {
 	}
 	if _, err := Open(context.Background(), "s3://media?bogus_option=1"); err == nil {
 		t.Error("s3 URL with an unknown option accepted")
+	}
+}
+
+// TestFailedPutLeavesNothing checks on every backend that a Put whose reader
+// fails midway (beyond one S3 part) is aborted: no partial object appears.
+func TestFailedPutLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			s := open(t, b.url(t))
+			boom := errors.New("disk read error")
+			r := io.MultiReader(io.LimitReader(rand.Reader, s3PartSize+1000), errReader{boom})
+			if err := s.Put(ctx, "videos/broken/original.mp4", r, "video/mp4"); !errors.Is(err, boom) {
+				t.Fatalf("put with a failing reader: %v, want the reader's error", err)
+			}
+			if ok, err := s.Exists(ctx, "videos/broken/original.mp4"); ok || err != nil {
+				t.Errorf("partial object visible: exists=%v err=%v", ok, err)
+			}
+		})
 	}
 }

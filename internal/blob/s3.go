@@ -7,6 +7,13 @@ import (
 	_ "gocloud.dev/blob/s3blob" // registers the s3:// URL opener
 )
 
+// Multipart upload parameters of Put on S3: 8 MiB parts (S3 allows 10,000
+// parts, so objects up to 80 GB), four in flight (32 MiB of buffers).
+const (
+	s3PartSize        = 8 << 20
+	s3PartConcurrency = 4
+)
+
 func init() {
 	// The s3blob opener reads endpoint, region and use_path_style from the
 	// URL query and credentials from the usual AWS environment.

@@ -191,42 +191,60 @@ func playerTests(t *testing.T, ctx context.Context, s *stack, doc *shoppable.Doc
 	})
 }
 
-// TestPlayerNarrowLayout checks the 360 px vertical layout: the card becomes
-// a bottom sheet and nothing overflows the page.
+// TestPlayerNarrowLayout checks the 360 px phone layout with a square video
+// and a 720x1280 reel: hotspots in place, the card a bottom sheet, nothing
+// overflowing the page.
 func TestPlayerNarrowLayout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser")
 	}
 	s := newStack(t, nil)
-	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		fixture, file, png string
+		at                 float64
+	}{
+		{"testdata/turntable.shoppable.json", "videoavatars_person_turntable.mp4", "narrow-360.png", 4},
+		{"testdata/reel.shoppable.json", "flickd_virgio_reel_2025-05-28.mp4", "narrow-360-reel.png", 6},
 	}
-	doc := playertest.LoadDoc(t, raw)
-	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
-	ctx := playertest.Browser(t)
-	errs := playertest.WatchErrors(ctx)
-	playertest.Do(t, ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
-		chromedp.Navigate(s.srv.URL+"/demo/"+id))
-	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
-	playertest.Seek(t, ctx, 4)
-	st := playertest.Read(t, ctx)
-	playertest.CheckHotspots(t, doc, st, 3)
-	if st.PageScrollW > 360 {
-		t.Errorf("page is %.0f px wide in a 360 px viewport", st.PageScrollW)
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			raw, err := os.ReadFile(tc.fixture)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := playertest.LoadDoc(t, raw)
+			id := s.addVideo(t, raw, tc.file)
+			ctx := playertest.Browser(t)
+			errs := playertest.WatchErrors(ctx)
+			playertest.Do(t, ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
+				chromedp.Navigate(s.srv.URL+"/demo/"+id))
+			playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+			playertest.Seek(t, ctx, tc.at)
+			st := playertest.Read(t, ctx)
+			playertest.CheckHotspots(t, doc, st, 3)
+			if st.PageScrollW > 360 {
+				t.Errorf("page is %.0f px wide in a 360 px viewport", st.PageScrollW)
+			}
+			if r := float64(doc.Video.Width) / float64(doc.Video.Height); math.Abs(st.Video.W/st.Video.H-r) > 0.02 {
+				t.Errorf("video box %.0fx%.0f, want the %dx%d aspect", st.Video.W, st.Video.H, doc.Video.Width, doc.Video.Height)
+			}
+			if len(st.Spots) == 0 {
+				t.Fatalf("no hotspot at %.1fs", st.T)
+			}
+			sp := st.Spots[0]
+			playertest.Do(t, ctx, chromedp.TapXY(sp.Rect.CX(), sp.Rect.CY()))
+			st = playertest.Read(t, ctx)
+			if !st.Card.Open {
+				t.Fatal("tap on a hotspot did not open the card")
+			}
+			// Bottom sheet: as wide as the video, flush with its bottom edge.
+			if math.Abs(st.Card.Rect.W-st.Video.W) > 2 || math.Abs((st.Card.Rect.Y+st.Card.Rect.H)-(st.Video.Y+st.Video.H)) > 2 {
+				t.Errorf("card %+v in video %+v: want a bottom sheet", st.Card.Rect, st.Video)
+			}
+			playertest.Screenshot(t, ctx, tc.png)
+			errs.Check(t)
+		})
 	}
-	sp := st.Spots[0]
-	playertest.Click(t, ctx, sp.Rect.CX(), sp.Rect.CY())
-	st = playertest.Read(t, ctx)
-	if !st.Card.Open {
-		t.Fatal("tap on a hotspot did not open the card")
-	}
-	// Bottom sheet: as wide as the video, flush with its bottom edge.
-	if math.Abs(st.Card.Rect.W-st.Video.W) > 2 || math.Abs((st.Card.Rect.Y+st.Card.Rect.H)-(st.Video.Y+st.Video.H)) > 2 {
-		t.Errorf("card %+v in video %+v: want a bottom sheet", st.Card.Rect, st.Video)
-	}
-	playertest.Screenshot(t, ctx, "narrow-360.png")
-	errs.Check(t)
 }
 
 // TestPlayerOnAnotherSite embeds the player with one script tag in a page

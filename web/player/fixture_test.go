@@ -7,13 +7,15 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 )
 
-// The fixture is a document in the real format: keep it valid.
-func TestFixtureIsAValidDocument(t *testing.T) {
-	b, err := os.ReadFile("testdata/turntable.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := shoppable.Validate(b); err != nil {
-		t.Fatal(err)
+// The fixtures are documents in the real format: keep them valid.
+func TestFixturesAreValidDocuments(t *testing.T) {
+	for _, f := range []string{"testdata/turntable.shoppable.json", "testdata/reel.shoppable.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := shoppable.Validate(b); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }

@@ -11,10 +11,13 @@ import (
 	"strings"
 )
 
-// maxSelectTerms bounds the select expression; longer lists decode every
-// frame and drop the unwanted ones here instead. ffmpeg's expression parser
-// fails ("Cannot allocate memory") at about 100 terms.
-const maxSelectTerms = 90
+// maxSelectTerms and maxSelectLen bound the select expression so that it
+// stays under the 128 KiB limit of one command-line argument; longer lists
+// decode every frame and drop the unwanted ones here instead.
+const (
+	maxSelectTerms = 3000
+	maxSelectLen   = 100_000
+)
 
 // ExtractFrames decodes path with the Default tool; see Tool.ExtractFrames.
 func ExtractFrames(ctx context.Context, path string, indices []int, opts FrameOptions, fn FrameFunc) error {
@@ -43,7 +46,11 @@ func (t *Tool) ExtractFrames(ctx context.Context, path string, indices []int, op
 	}
 	w, h := OutputSize(info.DisplayW, info.DisplayH, opts)
 	op := "extract frames " + path
-	if len(want) > maxSelectTerms {
+	expr := ""
+	if len(want) <= maxSelectTerms {
+		expr = selectExpr(want)
+	}
+	if expr == "" || len(expr) > maxSelectLen {
 		next := 0
 		sp := streamSpec{vf: scaleFilter(w, h, opts.Scaler) + ",format=rgb24,showinfo", w: w, h: h, fps: info.AvgFPS}
 		_, err := t.stream(ctx, op, path, info, sp,
@@ -57,7 +64,7 @@ func (t *Tool) ExtractFrames(ctx context.Context, path string, indices []int, op
 			})
 		return err
 	}
-	vf := "select=" + selectExpr(want) + "," + scaleFilter(w, h, opts.Scaler) + ",format=rgb24,showinfo"
+	vf := "select=" + expr + "," + scaleFilter(w, h, opts.Scaler) + ",format=rgb24,showinfo"
 	_, err = t.stream(ctx, op, path, info, streamSpec{vf: vf, w: w, h: h}, func(k int, f Frame) error {
 		if k >= len(want) {
 			return fmt.Errorf("media: %s: ffmpeg returned more frames than selected", op)
@@ -69,25 +76,39 @@ func (t *Tool) ExtractFrames(ctx context.Context, path string, indices []int, op
 }
 
 // selectExpr builds an ffmpeg select expression matching the sorted frame
-// numbers, merging consecutive runs into between() terms. Commas are escaped
-// for use inside a filter chain.
+// numbers, merging consecutive runs into between() terms. The terms are
+// summed as a balanced tree: ffmpeg's parser fails on a flat sum of about
+// 100 terms but handles thousands nested this way. Commas are escaped for
+// use inside a filter chain.
 func selectExpr(sorted []int) string {
-	var b strings.Builder
+	var terms []string
 	for i := 0; i < len(sorted); {
 		j := i
 		for j+1 < len(sorted) && sorted[j+1] == sorted[j]+1 {
 			j++
 		}
-		if b.Len() > 0 {
-			b.WriteByte('+')
-		}
 		if i == j {
-			b.WriteString(`eq(n\,` + strconv.Itoa(sorted[i]) + `)`)
+			terms = append(terms, `eq(n\,`+strconv.Itoa(sorted[i])+`)`)
 		} else {
-			b.WriteString(`between(n\,` + strconv.Itoa(sorted[i]) + `\,` + strconv.Itoa(sorted[j]) + `)`)
+			terms = append(terms, `between(n\,`+strconv.Itoa(sorted[i])+`\,`+strconv.Itoa(sorted[j])+`)`)
 		}
 		i = j + 1
 	}
+	var b strings.Builder
+	var sum func(ts []string)
+	sum = func(ts []string) {
+		if len(ts) == 1 {
+			b.WriteString(ts[0])
+			return
+		}
+		m := len(ts) / 2
+		b.WriteByte('(')
+		sum(ts[:m])
+		b.WriteByte('+')
+		sum(ts[m:])
+		b.WriteByte(')')
+	}
+	sum(terms)
 	return b.String()
 }
 

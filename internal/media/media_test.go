@@ -298,9 +298,34 @@ func TestExtractManyFrames(t *testing.T) {
 	}
 }
 
+// TestExtractManySelected selects hundreds of scattered frames through one
+// select expression (a flat sum of that size makes ffmpeg's parser fail).
+func TestExtractManySelected(t *testing.T) {
+	needFFmpeg(t)
+	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	var idx []int
+	for i := 0; i < 720; i += 3 {
+		idx = append(idx, i)
+	}
+	if len(idx) > maxSelectTerms {
+		t.Fatalf("%d indices would not use select", len(idx))
+	}
+	n := 0
+	err := ExtractFrames(context.Background(), path, idx, FrameOptions{MaxWidth: 32}, func(f Frame) error {
+		if f.Index != idx[n] || math.Abs(f.PTS-float64(f.Index)*1001/30000) > 0.002 {
+			t.Fatalf("frame %d: index %d pts %v, want index %d", n, f.Index, f.PTS, idx[n])
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != len(idx) {
+		t.Fatalf("n=%d of %d, err=%v", n, len(idx), err)
+	}
+}
+
 func TestSelectExpr(t *testing.T) {
 	got := selectExpr([]int{1, 2, 3, 7, 9, 10})
-	want := `between(n\,1\,3)+eq(n\,7)+between(n\,9\,10)`
+	want := `(between(n\,1\,3)+(eq(n\,7)+between(n\,9\,10)))`
 	if got != want {
 		t.Errorf("selectExpr = %s, want %s", got, want)
 	}

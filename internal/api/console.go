@@ -285,8 +285,15 @@ func (s *Server) consoleOverview(w http.ResponseWriter, r *http.Request) {
 		if wf, err := vsvc.Workflow(ctx, v.ID); err == nil {
 			sum := summarize(wf, now)
 			cv.Workflow = &sum
-			if wf.Kind == video.KindAnalyze && sum.ElapsedS > 0 && v.DurationS > 0 {
-				cv.Speed = v.DurationS / sum.ElapsedS
+			// Speed is the analysis's, even when a re-match ran since.
+			analysis := sum
+			if wf.ID != v.WorkflowID && v.WorkflowID > 0 {
+				if awf, err := s.Runner.Workflow(ctx, v.WorkflowID); err == nil {
+					analysis = summarize(awf, now)
+				}
+			}
+			if analysis.Kind == video.KindAnalyze && analysis.State == jobs.StateSucceeded && analysis.ElapsedS > 0 && v.DurationS > 0 {
+				cv.Speed = v.DurationS / analysis.ElapsedS
 			}
 		}
 		out.Videos = append(out.Videos, cv)

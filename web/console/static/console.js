@@ -14,6 +14,8 @@ function h(tag, attrs, ...kids) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') e.className = v;
+    // The page's CSP forbids style attributes; the CSSOM is allowed.
+    else if (k === 'style') e.style.cssText = v;
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else if (k === 'text') e.textContent = v;
     else e.setAttribute(k, v === true ? '' : v);
@@ -38,6 +40,13 @@ function s(tag, attrs, ...kids) {
   return e;
 }
 
+// fill replaces el's children, skipping null and false (replaceChildren
+// would print them).
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+  return el;
+}
+
 function fmtTime(sec) {
   if (!(sec >= 0)) return '–';
   const m = Math.floor(sec / 60);
@@ -46,6 +55,7 @@ function fmtTime(sec) {
 }
 
 function fmtDur(sec) {
+  if (sec === 0) return '<1 ms';
   if (!(sec > 0)) return '–';
   if (sec < 1) return `${Math.round(sec * 1000)} ms`;
   if (sec < 120) return `${sec.toFixed(1)} s`;
@@ -66,8 +76,8 @@ function fmtWhen(iso) {
   return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 }
 
-function badge(state) {
-  return h('span', { class: `badge state-${state}`, text: state });
+function badge(state, label) {
+  return h('span', { class: `badge state-${state}`, text: label || state });
 }
 
 function progressBar(done, total, label) {
@@ -138,7 +148,7 @@ function poll(fn, ms) {
 
 function setPage(title, ...kids) {
   document.title = `${title} · vitrine console`;
-  app.replaceChildren(...kids);
+  fill(app, ...kids);
 }
 
 function canIngest() { return session.scope === 'ingest' || session.scope === 'admin'; }
@@ -247,10 +257,10 @@ function dashboard() {
   poll(async () => {
     const o = await api('GET', '/console/api/overview');
     const vs = o.videos.slice().sort((a, b) => (stateRank[wfState(a.workflow)] - stateRank[wfState(b.workflow)]) || (a.created_at < b.created_at ? 1 : -1));
-    videos.replaceChildren(...vs.map((v) => {
+    fill(videos, ...vs.map((v) => {
       const w = v.workflow;
       const name = (v.source || v.id).split('/').pop();
-      return h('tr', { class: `row state-${wfState(w)}`, 'data-video': v.id },
+      return h('tr', { class: `wfrow state-${wfState(w)}`, 'data-video': v.id },
         h('td', {}, v.state === 'ready' ? h('a', { href: `#/video/${v.id}`, text: name }) : name, h('div', { class: 'muted small', text: v.id }),
           v.error ? h('div', { class: 'error small', text: v.error }) : null),
         h('td', {}, badge(wfState(w)), w && w.kind !== 'video' ? h('div', { class: 'muted small', text: w.kind }) : null),
@@ -263,7 +273,7 @@ function dashboard() {
     }));
     empty(videos, 8, 'No videos yet.');
     const byState = (a, b) => (stateRank[a.state] - stateRank[b.state]) || (a.id < b.id ? 1 : -1);
-    batches.replaceChildren(...o.batches.slice().sort(byState).map((w) => h('tr', { class: `row state-${w.state}` },
+    fill(batches, ...o.batches.slice().sort(byState).map((w) => h('tr', { class: `wfrow state-${w.state}` },
       h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: w.subject })),
       h('td', {}, badge(w.state), w.error ? h('div', { class: 'error small', text: w.error }) : null),
       h('td', { text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }),
@@ -271,7 +281,7 @@ function dashboard() {
       h('td', { text: fmtDur(w.elapsed_s) }),
       h('td', { text: fmtWhen(w.created_at) }))));
     empty(batches, 6, 'No catalog imports yet.');
-    others.replaceChildren(...o.workflows.slice().sort(byState).map((w) => h('tr', { class: `row state-${w.state}` },
+    fill(others, ...o.workflows.slice().sort(byState).map((w) => h('tr', { class: `wfrow state-${w.state}` },
       h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: `${w.kind} ${w.subject}` })),
       h('td', {}, badge(w.state)),
       h('td', { text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }),
@@ -352,7 +362,7 @@ function stepDetails(data, idx) {
     runs.length ? h('table', { class: 'list small' }, h('thead', {}, h('tr', {}, ['#', 'Started', 'Took', 'Outcome'].map((t) => h('th', { text: t })))),
       h('tbody', {}, runs.map((r) => h('tr', {},
         h('td', { text: String(r.attempt) }), h('td', { text: fmtWhen(r.started_at) }),
-        h('td', { text: r.finished_at ? fmtDur((new Date(r.finished_at) - new Date(r.started_at)) / 1000) : 'running' }),
+        h('td', { text: r.finished_at ? fmtDur((new Date(r.finished_at) - new Date(r.started_at)) / 1000) : r.outcome ? '–' : 'running' }),
         h('td', {}, badge(r.outcome || 'running')))))) : h('p', { class: 'muted small', text: 'Not run yet.' }),
     h('h4', { text: 'Logs' }),
     logs.length ? h('pre', { class: 'logs' }, logs.map((l) => `${fmtWhen(l.at)} ${l.level.toUpperCase()} [try ${l.attempt}] ${l.msg}${l.attrs ? ' ' + JSON.stringify(l.attrs) : ''}\n`).join(''))
@@ -382,12 +392,12 @@ function workflowPage(id) {
       const cur = wf.steps.find((x) => !['succeeded', 'pending'].includes(x.state)) || wf.steps.find((x) => x.state === 'pending') || wf.steps[wf.steps.length - 1];
       selected = cur ? cur.index : 0;
     }
-    head.replaceChildren(h('h1', {}, `${wf.kind} `, h('span', { class: 'subject', text: wf.subject }), ' ', badge(wf.state)),
+    fill(head, h('h1', {}, `${wf.kind} `, h('span', { class: 'subject', text: wf.subject }), ' ', badge(wf.state)),
       h('p', { class: 'muted' }, `Workflow ${wf.id} · started ${fmtWhen(wf.created_at)} · ${data.summary.steps_done}/${data.summary.steps_total} steps · ${fmtDur(data.summary.elapsed_s)}`,
         isVideo ? [' · ', h('a', { href: `#/video/${wf.subject}`, text: 'review video' })] : null),
       wf.error ? h('pre', { class: 'error', id: 'wf-error', text: wf.error }) : null);
     const terminal = ['succeeded', 'failed', 'cancelled'].includes(wf.state);
-    actions.replaceChildren(
+    fill(actions,
       h('button', { id: 'retry', type: 'button', disabled: !canIngest() || !['failed', 'cancelled'].includes(wf.state), onclick: () => act('Retry', `/v1/workflows/${wf.id}/retry`) }, 'Retry failed step'),
       h('button', { id: 'cancel', type: 'button', class: 'danger', disabled: !canIngest() || terminal, onclick: () => act('Cancel', `/v1/workflows/${wf.id}/cancel`) }, 'Cancel'),
       isVideo ? h('button', { id: 'rematch', type: 'button', disabled: !canIngest() || wf.state !== 'succeeded', onclick: async () => {
@@ -396,9 +406,9 @@ function workflowPage(id) {
           location.hash = `#/workflow/${r.workflow_id}`;
         } catch (e) { toast(`Re-run matching: ${e.message}`, true); }
       } }, 'Re-run matching') : null);
-    graphBox.replaceChildren(graph(wf, selected, (i) => { selected = i; render(last); }),
+    fill(graphBox, graph(wf, selected, (i) => { selected = i; render(last); }),
       h('p', { class: 'legend small' }, ['pending', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'].map((x) => badge(x))));
-    details.replaceChildren(stepDetails(data, selected));
+    fill(details, stepDetails(data, selected));
   };
   const refresh = async () => render(await api('GET', `/console/api/workflows/${id}`));
   poll(refresh, () => (last && ['succeeded', 'failed', 'cancelled'].includes(last.workflow.state) ? 4000 : 1000));
@@ -437,13 +447,13 @@ function searchPanel(onPick) {
   const q = h('input', { type: 'search', placeholder: 'Search the catalog: "red t-shirt"', class: 'replace-q' });
   const img = h('input', { type: 'file', accept: 'image/*', class: 'replace-img' });
   const show = (results) => {
-    out.replaceChildren(...(results.length ? results.map((r) => productChip({ title: r.product.title, category: r.product.category, image: r.product.images && r.product.images.length ? `/public/v1/products/${encodeURIComponent(r.product.id)}/images/0` : '' }, r.product.id,
+    fill(out, ...(results.length ? results.map((r) => productChip({ title: r.product.title, category: r.product.category, image: r.product.images && r.product.images.length ? `/public/v1/products/${encodeURIComponent(r.product.id)}/images/0` : '' }, r.product.id,
       h('div', {}, h('span', { class: 'score', text: r.score.toFixed(3) }), ' ', h('button', { type: 'button', class: 'use small', onclick: () => onPick(r.product.id) }, 'Use this product'))))
       : [h('p', { class: 'muted small', text: 'No products found.' })]));
   };
   const go = async () => {
     if (!q.value.trim()) return;
-    try { show((await api('GET', `/v1/catalog/search?k=8&q=${encodeURIComponent(q.value.trim())}`)).results); } catch (e) { out.replaceChildren(h('p', { class: 'error small', text: e.message })); }
+    try { show((await api('GET', `/v1/catalog/search?k=8&q=${encodeURIComponent(q.value.trim())}`)).results); } catch (e) { fill(out, h('p', { class: 'error small', text: e.message })); }
   };
   q.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); go(); } });
   img.addEventListener('change', async () => {
@@ -453,7 +463,7 @@ function searchPanel(onPick) {
       const best = res.items.reduce((acc, it) => acc.concat(it.results), []);
       const seen = new Set();
       show(best.sort((a, b) => b.score - a.score).filter((r) => !seen.has(r.product.id) && seen.add(r.product.id)).slice(0, 8));
-    } catch (e) { out.replaceChildren(h('p', { class: 'error small', text: e.message })); }
+    } catch (e) { fill(out, h('p', { class: 'error small', text: e.message })); }
   });
   return h('div', { class: 'replace-panel' }, h('div', { class: 'row' }, q, h('button', { type: 'button', class: 'replace-search', onclick: go }, 'Search')),
     h('label', { class: 'small' }, 'or by image: ', img), out);
@@ -480,7 +490,7 @@ function videoPage(id, params) {
   const draw = () => {
     if (!data || !data.items) return;
     const t = vid.currentTime;
-    overlay.replaceChildren(...data.items.filter((it) => it.review !== 'rejected').map((it) => {
+    fill(overlay, ...data.items.filter((it) => it.review !== 'rejected').map((it) => {
       const b = boxAt(it, t);
       if (!b) return null;
       return s('g', { class: `box review-${it.review}`, 'data-item': it.id },
@@ -513,14 +523,14 @@ function videoPage(id, params) {
 
   const render = () => {
     const v = data.video;
-    head.replaceChildren(h('h1', {}, (v.source || v.id).split('/').pop(), ' ', badge(v.state)),
+    fill(head, h('h1', {}, (v.source || v.id).split('/').pop(), ' ', badge(v.state)),
       h('p', { class: 'muted' }, `${v.id} · ${v.width}×${v.height} · ${fmtDur(v.duration_s)} · `,
         h('span', { id: 'published-version', 'data-version': data.published_version || 0, text: `published version ${data.published_version || '–'}` }), ' · ',
         h('a', { href: `/v1/videos/${encodeURIComponent(v.id)}/shoppable`, target: '_blank', rel: 'noopener', text: 'shoppable JSON' }),
         data.workflow ? [' · ', h('a', { href: `#/workflow/${data.workflow.id}`, text: `workflow: ${data.workflow.kind} ` }), badge(data.workflow.state)] : null));
     // Shots timeline with item spans.
     const dur = v.duration_s || 1;
-    timeline.replaceChildren(
+    fill(timeline,
       h('div', { class: 'shots' }, data.shots.map((sh) => h('button', { type: 'button', class: 'shot', title: `shot ${sh.index}: ${fmtTime(sh.start_s)}–${fmtTime(sh.end_s)} (${sh.transition})`,
         style: `left:${(100 * sh.start_s) / dur}%;width:${(100 * (sh.end_s - sh.start_s)) / dur}%`, onclick: () => seek(sh.keyframe_s || sh.start_s) },
       sh.thumbnail ? h('img', { src: `/v1/videos/${encodeURIComponent(v.id)}/shots/${sh.index}/thumbnail`, alt: `shot ${sh.index}` }) : null,
@@ -530,7 +540,7 @@ function videoPage(id, params) {
       h('div', { class: 'playhead' }));
     // Items with ranked matches.
     const list = data.items || [];
-    items.replaceChildren(...(list.length ? list.map((it) => {
+    fill(items, ...(list.length ? list.map((it) => {
       const chosen = productOf(it);
       const matches = (it.matches || []).slice(0, 5);
       const card = h('article', { class: `item review-${it.review}`, 'data-item': it.id },
@@ -547,7 +557,7 @@ function videoPage(id, params) {
         openReplace === it.id ? searchPanel((pid) => edit(it, 'replace', pid)) : null);
       return card;
     }) : [h('p', { class: 'muted', text: v.state === 'ready' ? 'No items were found in this video.' : `The video is ${v.state}; items appear when its analysis has finished.` })]));
-    history.replaceChildren(...data.edits.slice().reverse().map((e) => h('tr', {},
+    fill(history, ...data.edits.slice().reverse().map((e) => h('tr', {},
       h('td', { text: fmtWhen(e.created_at) }), h('td', { text: e.actor.name || `key ${e.actor.key_id}` }), h('td', {}, h('span', { class: `badge review-${e.action}`, text: e.action })),
       h('td', { text: `${e.item_id} (${e.label})` }), h('td', { text: e.product_id ? `${e.product_id}${data.products[e.product_id] ? ' · ' + data.products[e.product_id].title : ''}` : '–' }),
       h('td', { text: e.note || '' }))));
@@ -581,15 +591,15 @@ function catalogPage() {
     p.images && p.images.length ? h('img', { src: /^https?:/.test(p.images[0]) ? p.images[0] : `/public/v1/products/${encodeURIComponent(p.id)}/images/0`, alt: p.title, loading: 'lazy' }) : h('div', { class: 'noimg' }),
     h('div', { class: 'ptitle', text: p.title || p.id }),
     h('div', { class: 'muted small', text: [p.id, p.category, p.colour].filter(Boolean).join(' · ') }),
-    h('div', {}, p.status ? badge(p.status === 'ready' ? 'succeeded' : p.status === 'failed' ? 'failed' : 'pending') : null, p.status ? h('span', { class: 'small', text: ` ${p.status}` }) : null, extra),
+    h('div', {}, p.status ? badge(p.status === 'ready' ? 'succeeded' : p.status === 'failed' ? 'failed' : 'pending', p.status) : null, extra),
     p.error ? h('div', { class: 'error small', text: p.error }) : null,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'small similar', onclick: () => similar(p) }, 'Similar'),
       h('a', { class: 'small', href: `#/search?product_id=${encodeURIComponent(p.id)}`, text: 'In videos' })));
   const results = (title, rs) => {
     info.textContent = title;
-    pager.replaceChildren();
-    grid.replaceChildren(...(rs.length ? rs.map((r) => card(r.product, h('span', { class: 'score', text: ` score ${r.score.toFixed(3)}` }))) : [h('p', { class: 'muted', text: 'Nothing found.' })]));
+    fill(pager);
+    fill(grid, ...(rs.length ? rs.map((r) => card(r.product, h('span', { class: 'score', text: ` score ${r.score.toFixed(3)}` }))) : [h('p', { class: 'muted', text: 'Nothing found.' })]));
   };
   const similar = async (p) => {
     try { results(`Products similar to ${p.title || p.id}`, (await api('GET', `/v1/catalog/products/${encodeURIComponent(p.id)}/similar?k=12`)).results); } catch (e) { toast(e.message, true); }
@@ -599,8 +609,8 @@ function catalogPage() {
     const r = await api('GET', `/console/api/catalog/products?offset=${offset}&limit=${limit}${st ? '&status=' + st : ''}`);
     const c = r.counts || {};
     info.textContent = `${r.total} products${st ? ' ' + st : ''} · ${Object.entries(c).map(([k, v]) => `${v} ${k}`).join(', ')}`;
-    grid.replaceChildren(...(r.products.length ? r.products.map((p) => card(p)) : [h('p', { class: 'muted', text: 'No products. Import a catalog file from the dashboard.' })]));
-    pager.replaceChildren(
+    fill(grid, ...(r.products.length ? r.products.map((p) => card(p)) : [h('p', { class: 'muted', text: 'No products. Import a catalog file from the dashboard.' })]));
+    fill(pager,
       h('button', { type: 'button', class: 'ghost', disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - limit); list(); } }, '← Previous'),
       h('span', { class: 'muted small', text: ` ${offset + 1}–${Math.min(offset + limit, r.total)} of ${r.total} ` }),
       h('button', { type: 'button', class: 'ghost', disabled: offset + limit >= r.total, onclick: () => { offset += limit; list(); } }, 'Next →'));
@@ -639,16 +649,16 @@ function searchPage(params) {
     if (!v) return;
     const hash = `#/search?${mode.value}=${encodeURIComponent(v)}`;
     if (location.hash !== hash) history.replaceState(null, '', hash);
-    out.replaceChildren(h('p', { class: 'muted', text: 'Searching…' }));
+    fill(out, h('p', { class: 'muted', text: 'Searching…' }));
     try {
       const r = await api('GET', `/v1/search/videos?${mode.value}=${encodeURIComponent(v)}`);
-      out.replaceChildren(...(r.videos.length ? r.videos.map((hit) => h('section', { class: 'card hit', 'data-video': hit.video_id },
+      fill(out, ...(r.videos.length ? r.videos.map((hit) => h('section', { class: 'card hit', 'data-video': hit.video_id },
         h('h3', {}, h('a', { href: `#/video/${hit.video_id}`, text: hit.video_id }), h('span', { class: 'muted small', text: ` ${hit.ranges.length} appearance${hit.ranges.length === 1 ? '' : 's'}` })),
         h('ul', { class: 'ranges' }, hit.ranges.map((rg) => h('li', {},
           h('a', { class: 'jump', href: `#/video/${hit.video_id}?t=${rg.start_s.toFixed(2)}`, text: `${fmtTime(rg.start_s)}–${fmtTime(rg.end_s)}` }),
           ` ${rg.label}`, rg.product_id ? ` · ${rg.product_id}${r.products[rg.product_id] ? ' ' + r.products[rg.product_id].title : ''}` : '',
           h('span', { class: 'score', text: ` ${rg.score.toFixed(2)}` })))))) : [h('p', { class: 'muted', text: 'No video shows it.' })]));
-    } catch (e) { out.replaceChildren(h('p', { class: 'error', text: e.message })); }
+    } catch (e) { fill(out, h('p', { class: 'error', text: e.message })); }
   };
   q.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); go(); } });
   setPage('Search videos', h('h1', { text: 'Search across videos' }),

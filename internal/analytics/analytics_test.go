@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
 func openDB(t testing.TB) *store.DB {
@@ -62,9 +63,16 @@ func TestEventValidation(t *testing.T) {
 	}
 }
 
+// TestStoreReports runs on every dialect (PostgreSQL when
+// $VITRINE_TEST_POSTGRES names a server).
 func TestStoreReports(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testStoreReports(t, NewStore(o.Open(t), 5)) })
+	}
+}
+
+func testStoreReports(t *testing.T, st *Store) {
 	ctx := context.Background()
-	st := NewStore(openDB(t), 5)
 	day1 := time.Date(2026, 11, 24, 23, 59, 0, 0, time.UTC)
 	day2 := day1.Add(2 * time.Minute)
 	rec := func(at time.Time, typ, video, product string) Record {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
 func openDB(t testing.TB) *store.DB {
@@ -27,9 +28,16 @@ func openDB(t testing.TB) *store.DB {
 	return db
 }
 
+// TestPublishableKeys runs on every dialect (PostgreSQL when
+// $VITRINE_TEST_POSTGRES names a server).
 func TestPublishableKeys(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testPublishableKeys(t, NewKeys(o.Open(t), 0)) })
+	}
+}
+
+func testPublishableKeys(t *testing.T, keys *Keys) {
 	ctx := context.Background()
-	keys := NewKeys(openDB(t), 0)
 	pk, err := keys.Create(ctx, "blog", []string{"https://Shop.Example", "http://localhost:8080", "https://*.brand.test"})
 	if err != nil {
 		t.Fatal(err)

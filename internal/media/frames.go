@@ -231,8 +231,15 @@ func (t *Tool) stream(ctx context.Context, op, path string, info Info, sp stream
 	if waitErr != nil {
 		return k, runError(ctx, op, waitErr, stderr)
 	}
-	if kind := classify(stderr); errors.Is(kind, ErrTruncated) {
+	// A cut-short file fails; damaged data that ffmpeg conceals passes
+	// unless most frames were hit.
+	if strings.Contains(stderr, "partial file") {
 		return k, fmt.Errorf("media: %s: %w after %d frames: %s", op, ErrTruncated, k, summarize(stderr))
+	}
+	if bad := ptsq.decodeErrors; bad > max(10, k/2) {
+		return k, fmt.Errorf("media: %s: %w: %d decode errors in %d frames: %s", op, ErrTruncated, bad, k, summarize(stderr))
+	} else if bad > 0 {
+		t.logger().WarnContext(ctx, "media: damaged video data concealed", "op", op, "decode_errors", bad, "frames", k)
 	}
 	if k == 0 {
 		return 0, fmt.Errorf("media: %s: %w: no frames decoded: %s", op, ErrInvalidMedia, summarize(stderr))
@@ -248,6 +255,8 @@ type ptsQueue struct {
 	cond *sync.Cond
 	pts  []float64
 	done bool
+	// decodeErrors counts decoder error lines; read after done.
+	decodeErrors int
 }
 
 func newPTSQueue() *ptsQueue {
@@ -269,6 +278,11 @@ func (q *ptsQueue) readStderr(r io.Reader, tail io.Writer) {
 				q.cond.Broadcast()
 			}
 			continue
+		}
+		if isDecodeError(line) {
+			q.mu.Lock()
+			q.decodeErrors++
+			q.mu.Unlock()
 		}
 		_, _ = io.WriteString(tail, line+"\n")
 	}
@@ -298,6 +312,14 @@ func (q *ptsQueue) wait() {
 	for !q.done {
 		q.cond.Wait()
 	}
+}
+
+// isDecodeError reports whether an ffmpeg log line is a decoder error about
+// damaged data.
+func isDecodeError(line string) bool {
+	l := strings.ToLower(line)
+	return strings.Contains(l, "error while decoding") || strings.Contains(l, "invalid nal unit size") ||
+		strings.Contains(l, "error splitting the input")
 }
 
 // showinfoPTS extracts pts_time from a showinfo frame line.

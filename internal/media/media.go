@@ -212,7 +212,8 @@ func summarize(stderr string) string {
 	var keep []string
 	for _, line := range strings.Split(stderr, "\n") {
 		line = strings.TrimSpace(line)
-		if line == "" || strings.Contains(line, "Parsed_showinfo") || strings.HasPrefix(line, "frame=") {
+		if line == "" || strings.Contains(line, "Parsed_showinfo") || strings.HasPrefix(line, "frame=") ||
+			strings.HasPrefix(line, "video:") {
 			continue
 		}
 		keep = append(keep, line)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"image/jpeg"
 	"math"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -457,6 +458,42 @@ func TestBadInputs(t *testing.T) {
 			t.Errorf("Probe error %v, want ErrInvalidMedia", err)
 		}
 	})
+}
+
+// TestDamagedData flips bytes inside a sample: light damage is concealed
+// and every frame still arrives; heavy damage fails with ErrTruncated.
+func TestDamagedData(t *testing.T) {
+	needFFmpeg(t)
+	src, err := os.ReadFile(sampleVideo(t, "flickd_virgio_reel_2025-05-28.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		flips   int
+		wantErr error
+	}{
+		{"light", 200, nil},
+		{"heavy", 20000, ErrTruncated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := append([]byte(nil), src...)
+			r := mrand.New(mrand.NewPCG(uint64(tc.flips), 1))
+			for range tc.flips {
+				b[100000+r.IntN(len(b)-100000)] = byte(r.IntN(256))
+			}
+			p := filepath.Join(t.TempDir(), "damaged.mp4")
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			err := Frames(context.Background(), p, FrameOptions{MaxWidth: 64}, func(Frame) error { n++; return nil })
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && n != 581) {
+				t.Fatalf("frames=%d err=%v, want err %v", n, err, tc.wantErr)
+			}
+		})
+	}
 }
 
 func TestStopAndTimeout(t *testing.T) {

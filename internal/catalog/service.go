@@ -36,6 +36,9 @@ type Service struct {
 	// OpenModels loads the models on first use.
 	OpenModels func(ctx context.Context) (*Models, error)
 	Log        *slog.Logger
+	// OnIndex, when set, is called once the index is loaded (scale-out
+	// nodes start following other nodes' catalog changes there).
+	OnIndex func(*Index)
 
 	mu       sync.Mutex
 	models   *Models
@@ -76,6 +79,9 @@ func (s *Service) load(ctx context.Context) error {
 		return err
 	}
 	s.models = m
+	if s.OnIndex != nil {
+		s.OnIndex(ix)
+	}
 	s.ingester = &Ingester{Store: s.Store, Blobs: s.Blobs, Fetcher: s.Fetcher, Detector: m.Detector, Embedder: m.Embedder,
 		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log}
 	s.searcher = &Searcher{Store: s.Store, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Text: m.Text, Shoppable: m.Shoppable}

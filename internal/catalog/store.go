@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,11 @@ func (s *Store) bump(ctx context.Context, tx *sql.Tx) (int64, error) {
 		return 0, fmt.Errorf("catalog: bump version: %w", err)
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT version FROM catalog_state WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("catalog: bump version: %w", err)
+	}
+	// Other nodes' index replicas follow the change (PostgreSQL NOTIFY,
+	// delivered at commit; nothing on SQLite). See Index.Follow.
+	if err := s.db.Notify(ctx, tx, ChangeChannel, strconv.FormatInt(v, 10)); err != nil {
 		return 0, fmt.Errorf("catalog: bump version: %w", err)
 	}
 	return v, nil

@@ -20,6 +20,7 @@ func BenchmarkDecodeAndDetect(b *testing.B) {
 		"pyscenedetect_testvideo_fades.mp4",      // 1280x720, 24 s
 		"flickd_virgio_reel_2025-05-28.mp4",      // 720x1280, 19.5 s
 		"pyscenedetect_bbc_multishot_people.mp4", // 704x576, 25 s
+		"pets_pedestrians_vtest.mp4",             // 480x360, 79.5 s
 	}
 	variants := []struct {
 		name string

@@ -43,13 +43,22 @@ type App struct {
 	Catalog *catalog.Service
 	// Video analyses videos (models load on first use).
 	Video *video.Service
-	// Owner is true when this process holds the data-dir lock: it may run
-	// workflow steps. Otherwise it only enqueues and reads (a server runs them).
+	// Owner is true when this process may run workflow steps: it holds the
+	// data-dir lock (embedded SQLite), or it is a serve/worker node on a
+	// shared PostgreSQL database. Otherwise it only enqueues and reads.
 	Owner bool
+	// Shared is true on a PostgreSQL database that many nodes share
+	// (scale-out): no data-dir lock, River's rescuer handles crashed nodes
+	// and each node's catalog index replica follows the others' changes.
+	Shared bool
 
 	lock      *os.File
 	closeOnce sync.Once
 	closeErr  error
+	// bg is the lifetime of background work (index replica following).
+	bg     context.Context
+	stopBg context.CancelFunc
+	bgWG   sync.WaitGroup
 }
 
 // Options say what the command needs.
@@ -59,14 +68,17 @@ type Options struct {
 	RequireLock bool
 	// RunSteps takes the lock when it is free, so that this process runs
 	// the workflows it starts (CLI commands that wait for a workflow).
-	// Commands with neither option never take the lock.
+	// Commands with neither option never take the lock. On a shared
+	// PostgreSQL database only RequireLock commands (serve, worker) run
+	// steps; CLI commands enqueue and wait for the worker nodes.
 	RunSteps bool
 }
 
 // Open opens everything cfg names and registers the workflows. Call Start
 // to run steps (only when Owner), and Close at the end.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
-	a := &App{Config: cfg, Log: log, Registry: prometheus.NewRegistry()}
+	a := &App{Config: cfg, Log: log, Registry: prometheus.NewRegistry(), Shared: !isSQLite(cfg.DB)}
+	a.bg, a.stopBg = context.WithCancel(context.WithoutCancel(ctx))
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("app: create data dir %s: %w", cfg.DataDir, err)
 	}
@@ -88,6 +100,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 			a.lock, a.Owner = f, true
 		}
 	}
+	if a.Shared {
+		a.Owner = opts.RequireLock
+	}
 	var err error
 	if a.DB, err = store.Open(ctx, cfg.DB); err != nil {
 		return nil, err
@@ -107,7 +122,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		StepTimeout:  cfg.StepTimeout,
 		RescueAfter:  cfg.RescueAfter,
 		PollInterval: cfg.PollInterval,
-		Exclusive:    a.Owner,
+		Exclusive:    a.Owner && !a.Shared,
 		Logger:       log,
 		Metrics:      a.Registry,
 	})
@@ -119,6 +134,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 		if err := reg(a); err != nil {
 			return nil, fmt.Errorf("app: register workflows: %w", err)
 		}
+	}
+	if a.Shared && a.Catalog != nil {
+		a.Catalog.OnIndex = a.followIndex
 	}
 	ok = true
 	return a, nil
@@ -158,8 +176,24 @@ func (a *App) Close(ctx context.Context) error {
 	return a.closeErr
 }
 
+// followIndex keeps a loaded catalog index replica current with the other
+// nodes' changes until the App closes.
+func (a *App) followIndex(ix *catalog.Index) {
+	a.bgWG.Add(1)
+	go func() {
+		defer a.bgWG.Done()
+		if err := ix.Follow(a.bg); err != nil {
+			a.Log.Error("catalog index replica stopped following", "err", err)
+		}
+	}()
+}
+
 func (a *App) close(ctx context.Context) error {
 	var errs []error
+	if a.stopBg != nil {
+		a.stopBg()
+		a.bgWG.Wait()
+	}
 	if a.Runner != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
 		errs = append(errs, a.Runner.Stop(sctx))

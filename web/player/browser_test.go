@@ -23,7 +23,7 @@ func TestPlayerInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser")
 	}
-	s := newStack(t, nil)
+	s := newStack(t, true)
 	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func playerTests(t *testing.T, ctx context.Context, s *stack, doc *shoppable.Doc
 			want[it.ID] = it.StartS / st.Duration * 100
 		}
 		if len(st.Markers) == 0 || len(st.Markers) > len(want) {
-			t.Fatalf("%d playertest.Seek-bar markers, want 1..%d", len(st.Markers), len(want))
+			t.Fatalf("%d seek-bar markers, want 1..%d", len(st.Markers), len(want))
 		}
 		for _, m := range st.Markers {
 			w, ok := want[m.Item]
@@ -107,7 +107,7 @@ func playerTests(t *testing.T, ctx context.Context, s *stack, doc *shoppable.Doc
 		playertest.Screenshot(t, ctx, "paused-to-shop.png")
 	})
 
-	t.Run("playertest.Click opens the product card", func(t *testing.T) {
+	t.Run("click opens the product card", func(t *testing.T) {
 		st := playertest.Read(t, ctx)
 		var sp *playertest.Spot
 		for i := range st.Spots {
@@ -135,6 +135,7 @@ func playerTests(t *testing.T, ctx context.Context, s *stack, doc *shoppable.Doc
 		}
 	})
 
+	boughtAlt := ""
 	t.Run("keyboard: tab to a hotspot, enter opens, escape closes", func(t *testing.T) {
 		// Focus is on the T-shirt hotspot; Tab moves to the next one.
 		playertest.Do(t, ctx, chromedp.KeyEvent(kb.Tab))
@@ -151,7 +152,20 @@ func playerTests(t *testing.T, ctx context.Context, s *stack, doc *shoppable.Doc
 			if !strings.Contains(st.Card.Text, "Out of stock") || st.Card.Buy != "" {
 				t.Errorf("sold-out jeans card %q (buy %q): want 'Out of stock' and no buy link", st.Card.Text, st.Card.Buy)
 			}
+			if len(st.Card.Alts) == 0 || !strings.Contains(st.Card.Text, "Similar, in stock") {
+				t.Fatalf("sold-out jeans card offers no alternatives: %q", st.Card.Text)
+			}
+			for _, a := range st.Card.Alts {
+				if it, ok := s.shop.Item(a); !ok || it.Category != "Jeans" || it.Stock <= 0 {
+					t.Errorf("alternative %s: %+v, want in-stock jeans", a, it)
+				}
+			}
 			playertest.Screenshot(t, ctx, "card-out-of-stock.png")
+			// Following an alternative is a buy of that product.
+			alt := playertest.Eval[playertest.Rect](t, ctx, `(() => { const e = `+playertest.Shadow+`.querySelector('.card .alt');
+			  e.scrollIntoView({block: 'center'}); const b = e.getBoundingClientRect(); return {X: b.x, Y: b.y, W: b.width, H: b.height}; })()`)
+			playertest.Click(t, ctx, alt.CX(), alt.CY())
+			boughtAlt = st.Card.Alts[0]
 		}
 		playertest.Do(t, ctx, chromedp.KeyEvent(kb.Escape))
 		if playertest.Read(t, ctx).Card.Open {
@@ -170,7 +184,8 @@ func playerTests(t *testing.T, ctx context.Context, s *stack, doc *shoppable.Doc
 			for _, r := range rep.Rows {
 				byProduct[r.ID] = r
 			}
-			if byProduct["16647"].Impressions >= 1 && byProduct["16820"].Impressions >= 1 && byProduct["16647"].Clicks >= 1 && rep.Total.Clicks >= 2 {
+			if byProduct["16647"].Impressions >= 1 && byProduct["16820"].Impressions >= 1 && byProduct["16647"].Clicks >= 1 && rep.Total.Clicks >= 2 &&
+				(boughtAlt == "" || byProduct[boughtAlt].Buys == 1) {
 				recent, err := s.events.Recent(context.Background(), doc.Video.ID, 100)
 				if err != nil {
 					t.Fatal(err)
@@ -198,7 +213,7 @@ func TestPlayerNarrowLayout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser")
 	}
-	s := newStack(t, nil)
+	s := newStack(t, false)
 	cases := []struct {
 		fixture, file, png string
 		at                 float64
@@ -254,7 +269,7 @@ func TestPlayerOnAnotherSite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser")
 	}
-	s := newStack(t, nil)
+	s := newStack(t, false)
 	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
 	if err != nil {
 		t.Fatal(err)

@@ -106,7 +106,9 @@ var shopMapping = commerce.FieldMapping{
 	Rating: "reviews.average", RatingCount: "reviews.count", URL: "link",
 }
 
-func newStack(t *testing.T, similar commerce.Similar) *stack {
+// newStack wires the stack; with similar, out-of-stock products get
+// alternatives from a colour index of the shop's images.
+func newStack(t *testing.T, similar bool) *stack {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -129,7 +131,15 @@ func newStack(t *testing.T, similar commerce.Similar) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := commerce.NewService(commerce.NewCache(up, commerce.CacheConfig{}, log), similar, 3, log)
+	var sim commerce.Similar
+	if similar {
+		ix, err := shop.NewColourIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim = ix
+	}
+	svc := commerce.NewService(commerce.NewCache(up, commerce.CacheConfig{}, log), sim, 3, log)
 	keys := commerce.NewKeys(db, 0)
 	gate := commerce.NewGate(keys, log)
 	s := &stack{shop: shop, docs: map[string][]byte{}, videos: map[string]DemoVideo{}}

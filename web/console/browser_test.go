@@ -177,7 +177,7 @@ func TestConsoleInChromium(t *testing.T) {
 		u.wait("video metadata", `document.getElementById('review-video').readyState >= 1`, 30*time.Second)
 		u.exec(fmt.Sprintf(`document.getElementById('review-video').currentTime = %f`, start+0.05))
 		u.wait("the item's box on the frame", fmt.Sprintf(`!!document.querySelector('.overlay .box[data-item=%q] rect')`, a), 20*time.Second)
-		u.wait("the frame to show", `(() => { const v = document.getElementById('review-video'); return v.readyState >= 2 && !v.seeking; })()`, 20*time.Second)
+		u.wait("the frame to show", `(() => { const v = document.getElementById('review-video'); return v.readyState >= 3 && !v.seeking; })()`, 20*time.Second)
 		u.screenshot("review.png")
 
 		u.click(fmt.Sprintf(`.item[data-item=%q] button.approve`, a))

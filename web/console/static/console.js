@@ -54,8 +54,10 @@ function fmtTime(sec) {
   return `${m}:${r < 10 ? '0' : ''}${r.toFixed(1)}`;
 }
 
-function fmtDur(sec) {
-  if (sec === 0) return '<1 ms';
+// fmtDur formats seconds; with started, zero means "under a millisecond"
+// rather than unknown.
+function fmtDur(sec, started) {
+  if (sec === 0 && started) return '<1 ms';
   if (!(sec > 0)) return '–';
   if (sec < 1) return `${Math.round(sec * 1000)} ms`;
   if (sec < 120) return `${sec.toFixed(1)} s`;
@@ -73,7 +75,8 @@ function fmtBytes(n) {
 function fmtWhen(iso) {
   if (!iso) return '–';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  if (d.toDateString() === new Date().toDateString()) return d.toLocaleTimeString();
+  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }
 
 function badge(state, label) {
@@ -262,12 +265,12 @@ function dashboard() {
       const name = (v.source || v.id).split('/').pop();
       return h('tr', { class: `wfrow state-${wfState(w)}`, 'data-video': v.id },
         h('td', {}, v.state === 'ready' ? h('a', { href: `#/video/${v.id}`, text: name }) : name, h('div', { class: 'muted small', text: v.id }),
-          v.error ? h('div', { class: 'error small', text: v.error }) : null),
+          v.error ? h('div', { class: 'error small clamp', title: v.error, text: v.error }) : null),
         h('td', {}, badge(wfState(w)), w && w.kind !== 'video' ? h('div', { class: 'muted small', text: w.kind }) : null),
         h('td', {}, w ? h('a', { href: `#/workflow/${w.id}`, text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }) : '–'),
         h('td', {}, w ? progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total, `${name} progress`) : ''),
         h('td', { text: fmtDur(v.duration_s) }),
-        h('td', { text: w ? fmtDur(w.elapsed_s) : '–' }),
+        h('td', { text: w ? fmtDur(w.elapsed_s, true) : '–' }),
         h('td', { text: v.speed_x ? `${v.speed_x.toFixed(1)}× real time` : '–' }),
         h('td', { text: fmtWhen(v.created_at) }));
     }));
@@ -332,7 +335,7 @@ function graph(wf, selected, onSelect) {
       s('text', { x: 12, y: 40, class: 'sub', text: `${st.state}${st.attempts > 1 ? ` · try ${st.attempts}` : ''}` }));
     if (st.started_at) {
       const end = st.finished_at ? new Date(st.finished_at) : new Date();
-      g.append(s('text', { x: NODE_W - 10, y: 22, class: 'sub', 'text-anchor': 'end', text: fmtDur((end - new Date(st.started_at)) / 1000) }));
+      g.append(s('text', { x: NODE_W - 10, y: 22, class: 'sub', 'text-anchor': 'end', text: fmtDur((end - new Date(st.started_at)) / 1000, true) }));
     }
     if (st.state === 'running' || st.progress_total > 0) {
       const frac = st.progress_total > 0 ? Math.min(1, st.progress_done / st.progress_total) : 0;
@@ -362,7 +365,7 @@ function stepDetails(data, idx) {
     runs.length ? h('table', { class: 'list small' }, h('thead', {}, h('tr', {}, ['#', 'Started', 'Took', 'Outcome'].map((t) => h('th', { text: t })))),
       h('tbody', {}, runs.map((r) => h('tr', {},
         h('td', { text: String(r.attempt) }), h('td', { text: fmtWhen(r.started_at) }),
-        h('td', { text: r.finished_at ? fmtDur((new Date(r.finished_at) - new Date(r.started_at)) / 1000) : r.outcome ? '–' : 'running' }),
+        h('td', { text: r.finished_at ? fmtDur((new Date(r.finished_at) - new Date(r.started_at)) / 1000, true) : r.outcome ? '–' : 'running' }),
         h('td', {}, badge(r.outcome || 'running')))))) : h('p', { class: 'muted small', text: 'Not run yet.' }),
     h('h4', { text: 'Logs' }),
     logs.length ? h('pre', { class: 'logs' }, logs.map((l) => `${fmtWhen(l.at)} ${l.level.toUpperCase()} [try ${l.attempt}] ${l.msg}${l.attrs ? ' ' + JSON.stringify(l.attrs) : ''}\n`).join(''))
@@ -545,7 +548,7 @@ function videoPage(id, params) {
       const matches = (it.matches || []).slice(0, 5);
       const card = h('article', { class: `item review-${it.review}`, 'data-item': it.id },
         h('header', {}, h('button', { type: 'button', class: 'link', onclick: () => seek(it.start_s) }, `${it.id} · ${it.label}`),
-          h('span', { class: 'muted small', text: ` shot ${it.shot} · ${fmtTime(it.start_s)}–${fmtTime(it.end_s)} ` }), h('span', { class: `badge review review-${it.review}`, text: it.review })),
+          h('span', { class: 'muted small', text: ` shot ${it.shot} · ${fmtTime(it.start_s)}–${fmtTime(it.end_s)} ` }), h('span', { class: `badge review-${it.review}`, text: it.review })),
         it.review === 'replaced' && it.product_id ? h('div', { class: 'chosen' }, h('div', { class: 'small muted', text: 'Replaced by' }), productChip(data.products[it.product_id], it.product_id)) : null,
         matches.length ? h('ol', { class: 'matches' }, matches.map((m) => h('li', { class: m.product_id === chosen ? 'match chosen' : 'match' },
           productChip(data.products[m.product_id], m.product_id, h('span', { class: 'score', text: `score ${m.score.toFixed(3)}` }))))) : h('p', { class: 'muted small', text: 'No match close enough.' }),

@@ -116,15 +116,19 @@ type Result struct {
 }
 
 type itemPlan struct {
-	product    Product
-	look       look
-	l0, l1     int // local frames, inclusive
-	c0, c1     [2]float64
-	s0, s1     float64 // product height as a fraction of frame height
-	rot0, rot1 float64 // radians
-	kx, ky     float64 // keystone (perspective) factors
-	boxes      []groundtruth.Box
-	occluded   float64
+	product Product
+	look    look
+	l0, l1  int // local frames, inclusive
+	// slideIn and slideOut are the frames over which the product enters
+	// from, or leaves by, the nearest side edge; 0 when it is already in
+	// place as the shot starts or stays until it ends.
+	slideIn, slideOut int
+	c0, c1            [2]float64
+	s0, s1            float64 // product height as a fraction of frame height
+	rot0, rot1        float64 // radians
+	kx, ky            float64 // keystone (perspective) factors
+	boxes             []groundtruth.Box
+	occluded          float64
 }
 
 type shotPlan struct {
@@ -313,7 +317,7 @@ func plan(r *rand.Rand, cfg Config, products []Product, bgs []Background) []*sho
 			n = 0
 		}
 		for k := range n {
-			sp.items = append(sp.items, planItem(r, cfg, products, lo, hi, minLen, k, n))
+			sp.items = append(sp.items, planItem(r, cfg, products, sp.frames, lo, hi, minLen, k, n))
 		}
 		if n > 0 && r.Float64() < 0.35 {
 			// A pole in the foreground, in front of the first item's path.
@@ -329,7 +333,7 @@ func plan(r *rand.Rand, cfg Config, products []Product, bgs []Background) []*sho
 	return shots
 }
 
-func planItem(r *rand.Rand, cfg Config, products []Product, lo, hi, minLen, k, n int) *itemPlan {
+func planItem(r *rand.Rand, cfg Config, products []Product, frames, lo, hi, minLen, k, n int) *itemPlan {
 	it := &itemPlan{product: products[r.IntN(len(products))]}
 	// At least half the usable span, so items stay on screen long enough
 	// to be sampled a few times.
@@ -337,6 +341,24 @@ func planItem(r *rand.Rand, cfg Config, products []Product, lo, hi, minLen, k, n
 	length := minLen + r.IntN(hi-lo-minLen+1)
 	it.l0 = lo + r.IntN(hi-lo-length+1)
 	it.l1 = it.l0 + length - 1
+	// Objects do not pop into a scene: a product is either there when the
+	// shot starts (and fades or dissolves in with it) or slides in from a
+	// side edge; likewise at the end.
+	slide := max(2, cfg.FPS/2)
+	if r.Float64() < 0.5 {
+		it.l0 = 0
+	} else {
+		it.slideIn = slide
+	}
+	if r.Float64() < 0.5 {
+		it.l1 = frames - 1
+	} else {
+		it.slideOut = slide
+	}
+	if it.l1-it.l0+1 < it.slideIn+it.slideOut+minLen/2 {
+		it.slideIn, it.slideOut = 0, 0
+		it.l0, it.l1 = 0, frames-1
+	}
 	it.s0 = uniform(r, 0.3, 0.55)
 	it.s1 = math.Max(0.22, math.Min(0.65, it.s0*uniform(r, 0.75, 1.33)))
 	aspect := float64(cfg.Height) / float64(cfg.Width)
@@ -379,6 +401,23 @@ func (it *itemPlan) quad(f, fw, fh int, sw, sh int) [4][2]float64 {
 	h := lerp(it.s0, it.s1) * float64(fh)
 	w := h * float64(sw) / float64(sh)
 	cx, cy := lerp(it.c0[0], it.c1[0])*float64(fw), lerp(it.c0[1], it.c1[1])*float64(fh)
+	// Entering or leaving: shift sideways so that at the first (last)
+	// frame the centre is just inside the edge (packshots have margins,
+	// so less would often show nothing).
+	var out float64
+	switch {
+	case it.slideIn > 0 && f < it.l0+it.slideIn:
+		out = 1 - float64(f-it.l0)/float64(it.slideIn)
+	case it.slideOut > 0 && f > it.l1-it.slideOut:
+		out = 1 - float64(it.l1-f)/float64(it.slideOut)
+	}
+	if out > 0 {
+		if cx < float64(fw)/2 {
+			cx -= out * (cx - 0.1*w)
+		} else {
+			cx += out * (float64(fw) - cx - 0.1*w)
+		}
+	}
 	rot := lerp(it.rot0, it.rot1)
 	// Keystone: one edge shorter than the opposite one, as when the
 	// product is seen at an angle.
@@ -565,9 +604,10 @@ func truthOf(cfg Config, shots []*shotPlan, video string) *groundtruth.Video {
 			}
 			v.Items = append(v.Items, groundtruth.Item{
 				ProductID: it.product.ID,
-				StartS:    round6(float64(sp.outStart+it.l0) / float64(cfg.FPS)),
-				EndS:      round6(float64(sp.outStart+it.l1+1) / float64(cfg.FPS)),
-				Shot:      i, Occluded: round6(it.occluded), Boxes: it.boxes,
+				// The span is that of the frames the product was drawn in.
+				StartS: it.boxes[0].T,
+				EndS:   round6(it.boxes[len(it.boxes)-1].T + 1/float64(cfg.FPS)),
+				Shot:   i, Occluded: round6(it.occluded), Boxes: it.boxes,
 			})
 		}
 	}

@@ -103,11 +103,16 @@ func TestGenerateDeterministic(t *testing.T) {
 		if len(it.Boxes) != frames {
 			t.Errorf("item %s: %d boxes for %d frames", it.ProductID, len(it.Boxes), frames)
 		}
+		// Entering and leaving products are partly outside the frame;
+		// most boxes must still show a sizeable product.
+		big := 0
 		for _, bx := range it.Boxes {
-			if bx.W < 0.05 || bx.H < 0.1 {
-				t.Errorf("item %s: implausibly small box %+v", it.ProductID, bx)
-				break
+			if bx.W >= 0.05 && bx.H >= 0.1 {
+				big++
 			}
+		}
+		if big < len(it.Boxes)/2 {
+			t.Errorf("item %s: only %d of %d boxes are of plausible size", it.ProductID, big, len(it.Boxes))
 		}
 	}
 }
@@ -141,9 +146,17 @@ func TestSetCovers(t *testing.T) {
 			if sp.occluder != nil {
 				seen["occluded"]++
 			}
+			for _, it := range sp.items {
+				if it.slideIn > 0 || it.slideOut > 0 {
+					seen["slide"]++
+				}
+				if it.l0 == 0 || it.l1 == sp.frames-1 {
+					seen["anchored"]++
+				}
+			}
 		}
 	}
-	for _, k := range []string{"cut", "fade", "dissolve", "empty", "occluded"} {
+	for _, k := range []string{"cut", "fade", "dissolve", "empty", "occluded", "slide", "anchored"} {
 		if seen[k] == 0 {
 			t.Errorf("no %s in 5 seeds: %v", k, seen)
 		}

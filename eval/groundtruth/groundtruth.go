@@ -135,7 +135,7 @@ func (v *Video) Validate() error {
 			return fmt.Errorf("groundtruth: item %d (%s): end_s %v not after start_s %v", i, it.ProductID, it.EndS, it.StartS)
 		}
 		for j, b := range it.Boxes {
-			if b.W < 0 || b.H < 0 || b.X < 0 || b.Y < 0 || b.X+b.W > 1+1e-9 || b.Y+b.H > 1+1e-9 {
+			if b.W < 0 || b.H < 0 || b.X < 0 || b.Y < 0 || b.X+b.W > 1+1e-5 || b.Y+b.H > 1+1e-5 {
 				return fmt.Errorf("groundtruth: item %d box %d outside the unit square: %+v", i, j, b)
 			}
 		}

@@ -85,7 +85,7 @@ func Items(truth *groundtruth.Video, pred *Prediction, opt ItemOptions) ItemScor
 		var boxSum float64
 		var boxN int
 		for _, p := range items {
-			if overlap(t.StartS, t.EndS, p.StartS, p.EndS) <= 0 {
+			if !overlaps(t.StartS, t.EndS, p.StartS, p.EndS) {
 				continue
 			}
 			rank := rankOf(p.Matches, t.ProductID, opt.MinScore)
@@ -147,7 +147,7 @@ func Items(truth *groundtruth.Video, pred *Prediction, opt ItemOptions) ItemScor
 		}
 		ok := false
 		for _, t := range truth.Items {
-			if t.ProductID == top && overlap(t.StartS, t.EndS, p.StartS, p.EndS) > 0 {
+			if t.ProductID == top && overlaps(t.StartS, t.EndS, p.StartS, p.EndS) {
 				ok = true
 				break
 			}
@@ -221,6 +221,16 @@ func rankOf(ms []Match, id string, minScore float64) int {
 		}
 	}
 	return 0
+}
+
+// overlaps reports whether a predicted span [p0, p1] meets the true span
+// [t0, t1). A prediction seen in a single frame has p0 == p1 and counts
+// when that instant lies inside the true span.
+func overlaps(t0, t1, p0, p1 float64) bool {
+	if p1 <= p0 {
+		return t0 <= p0 && p0 < t1
+	}
+	return overlap(t0, t1, p0, p1) > 0
 }
 
 func overlap(a0, a1, b0, b1 float64) float64 {

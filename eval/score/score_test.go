@@ -140,6 +140,21 @@ func TestItemsRank(t *testing.T) {
 	}
 }
 
+func TestSingleFrameItem(t *testing.T) {
+	truth := loadTruth(t)
+	pred := loadPred(t, "perfect.json")
+	// Seen in one frame only: inside A's span it finds A; outside it is a
+	// false match.
+	pred.Items = []PredItem{
+		{StartS: 2.0, EndS: 2.0, Matches: []Match{{"A", 0.9}}},
+		{StartS: 4.5, EndS: 4.5, Matches: []Match{{"A", 0.9}}},
+	}
+	got := Items(truth, pred, ItemOptions{})
+	if got.Found != 1 || got.FalseMatches != 1 || got.PerItem[0].Rank != 1 {
+		t.Fatalf("found %d, false %d, rank %d", got.Found, got.FalseMatches, got.PerItem[0].Rank)
+	}
+}
+
 func TestNegativeVideo(t *testing.T) {
 	neg := &groundtruth.Video{Schema: groundtruth.Schema, FPS: 30, Frames: 900, Negative: true} // 30 s
 	pred := loadPred(t, "perfect.json")

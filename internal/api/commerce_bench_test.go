@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,15 +13,18 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 )
 
+var loadWorkers = flag.Int("load.workers", 32, "concurrent keep-alive clients of BenchmarkPublicEndpoints")
+
 // BenchmarkPublicEndpoints loads the public read path of a real server over
 // loopback: b.N requests (use -benchtime=20000x for a fixed count) from 32
-// keep-alive clients, and reports throughput and latency percentiles.
+// keep-alive clients (-load.workers), and reports throughput and latency percentiles.
 //
 //	go test ./internal/api -run '^$' -bench PublicEndpoints -benchtime=20000x
 func BenchmarkPublicEndpoints(b *testing.B) {
@@ -98,12 +102,12 @@ func createPubKey(b *testing.B, e *shopEnv, site string) string {
 	return pk.Key
 }
 
-// loadTest sends b.N GETs from 32 workers and reports req/s, p50 and p99.
+// loadTest sends b.N GETs from -load.workers clients and reports req/s, p50 and p99.
 // With rate > 0 requests are scheduled at that rate (open loop) and each
 // latency counts from the request's scheduled time, so a stalled server
 // cannot hide its queueing (no coordinated omission).
 func loadTest(b *testing.B, base, origin string, path func(i int) string, rate float64) {
-	const workers = 32
+	workers := *loadWorkers
 	tr := &http.Transport{MaxIdleConns: workers, MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -115,6 +119,7 @@ func loadTest(b *testing.B, base, origin string, path func(i int) string, rate f
 	var next atomic.Int64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	start := time.Now()
 	for range workers {
@@ -140,6 +145,7 @@ func loadTest(b *testing.B, base, origin string, path func(i int) string, rate f
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d requests failed", f, b.N)
@@ -149,6 +155,9 @@ func loadTest(b *testing.B, base, origin string, path func(i int) string, rate f
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	// CPU of this process (server and load clients) per request: with the
+	// machine shared, a steadier capacity figure than wall-clock rates.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/req")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -163,4 +172,13 @@ func get(b *testing.B, c *http.Client, url, origin string) bool {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode == 200
+}
+
+// cpuTime is the user+system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

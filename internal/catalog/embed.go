@@ -164,7 +164,9 @@ type prepared struct {
 	w      workImage
 	item   Item
 	cached map[string][]float32
-	img    image.Image
+	img    image.Image // prepared for the models (see forModels)
+	scale  int         // from img's coordinates to the original's
+	bounds image.Rectangle
 	err    error // lookup failure: fails the stage
 	bad    error // unreadable image: fails the product
 }
@@ -175,7 +177,13 @@ func (in *Ingester) prepare(ctx context.Context, w workImage) prepared {
 	if p.err != nil || p.cached != nil || in.Embedder == nil {
 		return p
 	}
-	p.img, p.bad = in.loadImage(ctx, w.blobKey)
+	img, err := in.loadImage(ctx, w.blobKey)
+	if err != nil {
+		p.bad = err
+		return p
+	}
+	p.bounds = img.Bounds()
+	p.img, p.scale = forModels(img)
 	return p
 }
 
@@ -203,6 +211,8 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 		if item.Box != img.Bounds() {
 			imgs = append(imgs, crop(img, item.Box))
 		}
+		// The stored box is in the original image's pixels.
+		item.Box = scaleRect(item.Box, p.scale, p.bounds)
 		out, err := in.Embedder.EmbedImages(ctx, imgs)
 		if err != nil {
 			return fmt.Errorf("catalog: embed %s: %w", w.id, err)
@@ -282,6 +292,63 @@ func (in *Ingester) loadImage(ctx context.Context, key string) (image.Image, err
 	}
 	img, _, err := imageio.DecodeBytes(data, in.limits())
 	return img, err
+}
+
+// modelSide is the short side below which images are not halved before
+// detection and embedding: the embedder looks at 224x224, the detector at
+// 416x416, so detail beyond this buys nothing but resampling time.
+const modelSide = 256
+
+// forModels converts img to RGBA and halves it (2x2 box filter) while its
+// short side stays at least modelSide. It returns the factor from the
+// result's coordinates back to img's.
+func forModels(img image.Image) (*image.RGBA, int) {
+	rgba := toRGBA(img)
+	f := 1
+	for min(rgba.Rect.Dx(), rgba.Rect.Dy())/2 >= modelSide {
+		rgba = halve(rgba)
+		f *= 2
+	}
+	return rgba, f
+}
+
+// halve averages each 2x2 block (an odd last row or column is dropped).
+func halve(src *image.RGBA) *image.RGBA {
+	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		r0 := src.Pix[(2*y)*src.Stride:]
+		r1 := src.Pix[(2*y+1)*src.Stride:]
+		d := dst.Pix[y*dst.Stride:]
+		for x := 0; x < w; x++ {
+			i, o := 8*x, 4*x
+			for c := 0; c < 4; c++ {
+				d[o+c] = uint8((uint16(r0[i+c]) + uint16(r0[i+4+c]) + uint16(r1[i+c]) + uint16(r1[i+4+c]) + 2) / 4)
+			}
+		}
+	}
+	return dst
+}
+
+// scaleRect maps a rectangle from a halved image back to the original.
+func scaleRect(r image.Rectangle, f int, bounds image.Rectangle) image.Rectangle {
+	if f == 1 {
+		return r
+	}
+	return image.Rect(r.Min.X*f, r.Min.Y*f, r.Max.X*f, r.Max.Y*f).Add(bounds.Min).Intersect(bounds)
+}
+
+// toRGBA converts a decoded image to RGBA once. The detector and embedder
+// each resample the image (and crops of it) with a filter kernel; from a
+// YCbCr JPEG every kernel tap would redo the colour conversion.
+func toRGBA(img image.Image) *image.RGBA {
+	if r, ok := img.(*image.RGBA); ok && r.Rect.Min == (image.Point{}) {
+		return r
+	}
+	b := img.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Src)
+	return dst
 }
 
 // markReady flips the batch's pending products whose images are all

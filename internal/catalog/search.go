@@ -85,10 +85,12 @@ func (s *Searcher) SearchImage(ctx context.Context, data []byte, k int, f Filter
 	if s.Embedder == nil || s.Index == nil {
 		return nil, errIndexNotReady
 	}
-	img, _, err := imageio.DecodeBytes(data, s.Limits)
+	orig, _, err := imageio.DecodeBytes(data, s.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: search image: %w", err)
 	}
+	// Prepared as at ingestion, so query and catalog vectors compare alike.
+	img, scale := forModels(orig)
 	var dets []Detection
 	if s.Detector != nil {
 		if dets, err = s.Detector.Detect(ctx, img); err != nil {
@@ -131,6 +133,7 @@ func (s *Searcher) SearchImage(ctx context.Context, data []byte, k int, f Filter
 		if items[i].Results, err = s.knn(ctx, vecs[i], k, f, ""); err != nil {
 			return nil, err
 		}
+		items[i].Box = scaleRect(items[i].Box, scale, orig.Bounds())
 	}
 	return items, nil
 }

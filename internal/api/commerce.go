@@ -460,3 +460,18 @@ func (d demoSource) DemoKey(ctx context.Context, origin string) (string, error) 
 	}
 	return pk.Key, nil
 }
+
+// closeShop writes the queued player events and forgets the server's
+// commerce services. Serve should call it after the HTTP server has shut
+// down; until then, events of the last second before a stop can be lost.
+func (s *Server) closeShop(ctx context.Context) error {
+	v, ok := shops.LoadAndDelete(s)
+	if !ok {
+		return nil
+	}
+	sh := v.(*shop)
+	if sh.rec == nil {
+		return nil
+	}
+	return sh.rec.Close(ctx)
+}

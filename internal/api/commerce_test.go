@@ -195,3 +195,33 @@ func TestPublicReadPathOnServer(t *testing.T) {
 		t.Errorf("list: %d %s", st, raw)
 	}
 }
+
+func TestCloseShopFlushesEvents(t *testing.T) {
+	e := newShopEnv(t)
+	st, _, raw := e.req(t, "POST", "/v1/publishable-keys", e.admin, "", `{"origins":["*"]}`)
+	var pk struct{ Key string }
+	if st != 201 || json.Unmarshal(raw, &pk) != nil {
+		t.Fatalf("create key: %d %s", st, raw)
+	}
+	ev := `{"events":[{"type":"impression","video":"v_9","item":"t1","product":"p9","t":1}]}`
+	if st, _, raw := e.req(t, "POST", "/public/v1/events?key="+pk.Key, "", "", ev); st != 202 {
+		t.Fatalf("events: %d %s", st, raw)
+	}
+	var srv *Server
+	shops.Range(func(k, v any) bool {
+		if v.(*shop).events != nil && v.(*shop).s.DB == e.db {
+			srv = k.(*Server)
+		}
+		return true
+	})
+	if srv == nil {
+		t.Fatal("no commerce services for the test server")
+	}
+	if err := srv.closeShop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := e.db.Read.QueryRow(`SELECT impressions FROM analytics_daily WHERE video_id = 'v_9'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after close: %d impressions, %v; want the queued event written", n, err)
+	}
+}

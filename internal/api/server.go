@@ -98,7 +98,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err := srv.Shutdown(sctx)
+	// Player events still queued are written once no request can add more.
+	if cerr := s.closeShop(sctx); cerr != nil {
+		s.log.Warn("api: write queued player events", "err", cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("api: shutdown: %w", err)
 	}
 	return nil

@@ -95,3 +95,34 @@ func TestVectorRoundTrip(t *testing.T) {
 		t.Error("decoding 3 bytes: no error")
 	}
 }
+
+func TestForModels(t *testing.T) {
+	tests := []struct {
+		w, h, wantF int
+	}{
+		{224, 224, 1},
+		{511, 800, 1},
+		{512, 768, 2},
+		{1200, 2000, 4},
+	}
+	for _, tc := range tests {
+		item := image.Rect(tc.w/4, tc.h/4, tc.w/2, tc.h/2)
+		src := packshot(tc.w, tc.h, item)
+		got, f := forModels(src)
+		if f != tc.wantF || got.Rect.Dx() != tc.w/f || got.Rect.Dy() != tc.h/f {
+			t.Errorf("%dx%d: got %v factor %d, want factor %d", tc.w, tc.h, got.Rect, f, tc.wantF)
+			continue
+		}
+		// The item found on the reduced image maps back onto the original.
+		m := MainItem(got, nil, nil)
+		back := scaleRect(m.Box, f, src.Bounds())
+		if !item.Inset(f).In(back) || !back.In(src.Bounds()) {
+			t.Errorf("%dx%d: item %v mapped back to %v", tc.w, tc.h, item, back)
+		}
+		// Colours survive the box filter.
+		c := got.RGBAAt(got.Rect.Dx()*3/8, got.Rect.Dy()*3/8)
+		if c.R < 190 || c.G > 40 {
+			t.Errorf("%dx%d: item colour %v after reduction", tc.w, tc.h, c)
+		}
+	}
+}

@@ -62,7 +62,16 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			a.Log.Error("catalog inbox stopped", "err", err)
 		}
 	}()
-	waitInbox := func() { stopInbox(); <-inboxDone }
+	// Videos dropped into the video inbox are analysed; catalog changes
+	// re-match published videos when enabled.
+	videoDone := make(chan struct{})
+	go func() {
+		defer close(videoDone)
+		if err := a.RunVideoWatchers(inboxCtx); err != nil {
+			a.Log.Error("video watchers stopped", "err", err)
+		}
+	}()
+	waitInbox := func() { stopInbox(); <-inboxDone; <-videoDone }
 	defer waitInbox()
 	fmt.Fprintf(stderr, "vitrine: listening on http://%s (data dir %s, %d workers)\n", ln.Addr(), a.Config.DataDir, a.Config.Workers)
 	if err := srv.Serve(ctx, ln); err != nil {

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/review"
 	"github.com/vitrine-dev/vitrine/internal/video"
@@ -44,4 +46,30 @@ func newVideo(a *App) (*video.Service, error) {
 		// Operators' review edits go into every assembled document.
 		Review: review.New(a.DB),
 	})
+}
+
+// VideoInbox is the watched directory whose video drops are analysed.
+func (a *App) VideoInbox() string {
+	return filepath.Join(a.Config.DataDir, "inbox", "videos")
+}
+
+// RunVideoWatchers watches the video inbox and, when VITRINE_AUTO_REMATCH
+// is 1 or true, re-matches published videos after catalog changes, until
+// ctx is done. Only the process that runs steps should call it.
+func (a *App) RunVideoWatchers(ctx context.Context) error {
+	errc := make(chan error, 2)
+	n := 1
+	go func() {
+		ib := &video.Inbox{Dir: a.VideoInbox(), Svc: a.Video, MaxBytes: a.Config.MaxUploadBytes, Log: a.Log}
+		errc <- ib.Run(ctx)
+	}()
+	if v := os.Getenv("VITRINE_AUTO_REMATCH"); v == "1" || v == "true" {
+		n++
+		go func() { errc <- a.Video.WatchCatalog(ctx, 30*time.Second) }()
+	}
+	var err error
+	for range n {
+		err = errors.Join(err, <-errc)
+	}
+	return err
 }

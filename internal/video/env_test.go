@@ -101,6 +101,7 @@ type testEnv struct {
 	runner  *jobs.Runner
 	svc     *Service
 	catalog *CatalogSource
+	ingest  *catalog.Ingester
 	dir     string
 }
 
@@ -149,6 +150,7 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
+		e.ingest = &catalog.Ingester{Store: st, Blobs: bs, Detector: m.cat.Detector, Embedder: m.cat.Embedder, Model: m.cat.Model, Shoppable: m.cat.Shoppable, Index: ix}
 		if o.catalog != "" {
 			in := &catalog.Ingester{Store: st, Blobs: bs, Detector: m.cat.Detector, Embedder: m.cat.Embedder, Model: m.cat.Model, Shoppable: m.cat.Shoppable, Index: ix}
 			start := time.Now()

@@ -301,6 +301,11 @@ func (s *Service) assemble(ctx context.Context, sc *jobs.StepContext) error {
 	if err != nil {
 		return err
 	}
+	// The catalog version matched against, even when nothing matched.
+	var mo matchOutput
+	if err := sc.Output(StepMatch, &mo); err == nil && mo.CatalogVersion != "" {
+		doc.Models.CatalogVersion = mo.CatalogVersion
+	}
 	db := s.deps.DB
 	// The version is fixed inside the commit, so a re-run of this step
 	// replaces its own row instead of adding a version.

@@ -110,7 +110,21 @@ func (s *Service) Rematch(ctx context.Context, id string) (int64, error) {
 	if v.State != StateReady {
 		return 0, fmt.Errorf("video: rematch %s: video is %s, not ready", id, v.State)
 	}
-	wf, err := s.deps.Runner.Enqueue(ctx, KindRematch, id, nil)
+	return s.enqueueRematch(ctx, id, "")
+}
+
+// rematchInput is the input of a re-match workflow started for a catalog
+// change: the catalog version it was started for.
+type rematchInput struct {
+	CatalogVersion string `json:"catalog_version"`
+}
+
+func (s *Service) enqueueRematch(ctx context.Context, id, catalogVersion string) (int64, error) {
+	var input any
+	if catalogVersion != "" {
+		input = rematchInput{CatalogVersion: catalogVersion}
+	}
+	wf, err := s.deps.Runner.Enqueue(ctx, KindRematch, id, input)
 	if err != nil {
 		return 0, fmt.Errorf("video: rematch %s: %w", id, err)
 	}

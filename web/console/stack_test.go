@@ -26,6 +26,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/fetch"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/review"
+	"github.com/vitrine-dev/vitrine/internal/selftest"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/video"
 	"github.com/vitrine-dev/vitrine/internal/vision"
@@ -137,6 +138,9 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	if err := st.videos.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register(selftest.Definition(selftest.Deps{DB: db, Blob: bs, ModelsDir: models})); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Start(ctx); err != nil {

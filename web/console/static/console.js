@@ -374,6 +374,7 @@ function stepDetails(data, idx) {
 
 function workflowPage(id) {
   let selected = null;
+  let pinned = false; // the operator picked a step: stop following the current one
   let last = null;
   const head = h('div', { class: 'wf-head' });
   const actions = h('div', { class: 'actions' });
@@ -391,7 +392,7 @@ function workflowPage(id) {
     const wf = data.workflow;
     last = data;
     const isVideo = wf.kind.startsWith('video');
-    if (selected === null) {
+    if (!pinned) {
       const cur = wf.steps.find((x) => !['succeeded', 'pending'].includes(x.state)) || wf.steps.find((x) => x.state === 'pending') || wf.steps[wf.steps.length - 1];
       selected = cur ? cur.index : 0;
     }
@@ -401,7 +402,7 @@ function workflowPage(id) {
       wf.error ? h('pre', { class: 'error', id: 'wf-error', text: wf.error }) : null);
     const terminal = ['succeeded', 'failed', 'cancelled'].includes(wf.state);
     fill(actions,
-      h('button', { id: 'retry', type: 'button', disabled: !canIngest() || !['failed', 'cancelled'].includes(wf.state), onclick: () => act('Retry', `/v1/workflows/${wf.id}/retry`) }, 'Retry failed step'),
+      h('button', { id: 'retry', type: 'button', disabled: !canIngest() || !['failed', 'cancelled'].includes(wf.state), onclick: () => act('Retry', `/v1/workflows/${wf.id}/retry`) }, 'Retry'),
       h('button', { id: 'cancel', type: 'button', class: 'danger', disabled: !canIngest() || terminal, onclick: () => act('Cancel', `/v1/workflows/${wf.id}/cancel`) }, 'Cancel'),
       isVideo ? h('button', { id: 'rematch', type: 'button', disabled: !canIngest() || wf.state !== 'succeeded', onclick: async () => {
         try {
@@ -409,7 +410,7 @@ function workflowPage(id) {
           location.hash = `#/workflow/${r.workflow_id}`;
         } catch (e) { toast(`Re-run matching: ${e.message}`, true); }
       } }, 'Re-run matching') : null);
-    fill(graphBox, graph(wf, selected, (i) => { selected = i; render(last); }),
+    fill(graphBox, graph(wf, selected, (i) => { selected = i; pinned = true; render(last); }),
       h('p', { class: 'legend small' }, ['pending', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'].map((x) => badge(x))));
     fill(details, stepDetails(data, selected));
   };

@@ -172,8 +172,10 @@ type Applied struct {
 func Apply(doc *shoppable.Document, edits []Edit) []Applied {
 	latest := Latest(edits)
 	byID := map[string]int{}
+	byShot := map[int][]int{}
 	for i, it := range doc.Items {
 		byID[it.ID] = i
+		byShot[it.Shot] = append(byShot[it.Shot], i)
 	}
 	claimed := map[int]bool{}
 	target := make([]int, len(latest))
@@ -190,8 +192,9 @@ func Apply(doc *shoppable.Document, edits []Edit) []Applied {
 			continue
 		}
 		best, bestOv := -1, MinOverlap
-		for j, it := range doc.Items {
-			if claimed[j] || it.Shot != e.Shot || it.Label != e.Label {
+		for _, j := range byShot[e.Shot] {
+			it := doc.Items[j]
+			if claimed[j] || it.Label != e.Label {
 				continue
 			}
 			if ov := overlap(e.StartS, e.EndS, it.StartS, it.EndS); ov >= bestOv {

@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -191,5 +192,27 @@ func TestOverlap(t *testing.T) {
 		if got := overlap(tc.a0, tc.a1, tc.b0, tc.b1); got != tc.want {
 			t.Errorf("overlap([%g,%g], [%g,%g]) = %g, want %g", tc.a0, tc.a1, tc.b0, tc.b1, got, tc.want)
 		}
+	}
+}
+
+// BenchmarkApply measures applying a long review history to a large
+// document, the cost review adds to every assembly.
+func BenchmarkApply(b *testing.B) {
+	items := make([]shoppable.Item, 400)
+	for i := range items {
+		items[i] = item(fmt.Sprintf("t%d", i), i/10, "handbag", float64(i), float64(i)+2, "p1", "p2")
+	}
+	var edits []Edit
+	for i := range 1000 {
+		it := items[(i*7)%len(items)]
+		if i%3 == 0 {
+			it.ID = "gone" + it.ID // re-analysed: found again by overlap
+		}
+		edits = append(edits, Edit{ID: int64(i + 1), ItemID: it.ID, Shot: it.Shot, Label: it.Label, StartS: it.StartS, EndS: it.EndS, Action: ActionReplace, ProductID: "p9"})
+	}
+	doc := &shoppable.Document{Items: items}
+	b.ReportAllocs()
+	for b.Loop() {
+		Apply(doc, edits)
 	}
 }

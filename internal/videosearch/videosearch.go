@@ -66,6 +66,7 @@ func Find(docs []*shoppable.Document, q Query) []Hit {
 		}
 	}
 	var hits []Hit
+	labels := map[string]bool{} // label -> matches a word, computed once per label
 	for _, d := range docs {
 		if d == nil {
 			continue
@@ -79,7 +80,7 @@ func Find(docs []*shoppable.Document, q Query) []Hit {
 			pid, ms := ProductOf(it)
 			if rel, ok := q.Products[pid]; ok && pid != "" {
 				r.ProductID, r.Score = pid, rel*ms
-			} else if labelHit(it.Label, words) {
+			} else if hit, seen := labels[it.Label]; hit || !seen && labelHit(it.Label, words, labels) {
 				r.ProductID, r.Score = pid, 0.5
 			} else {
 				continue
@@ -107,15 +108,14 @@ func Find(docs []*shoppable.Document, q Query) []Hit {
 }
 
 // labelHit reports whether one of the label's words is a query word
-// ("cell phone" is found by "phone").
-func labelHit(label string, words map[string]bool) bool {
-	if len(words) == 0 {
-		return false
-	}
-	for _, w := range strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r == ' ' || r == '_' || r == '-' || r == ',' }) {
-		if words[w] {
-			return true
+// ("cell phone" is found by "phone") and remembers the answer in memo.
+func labelHit(label string, words, memo map[string]bool) bool {
+	hit := false
+	if len(words) > 0 {
+		for _, w := range strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r == ' ' || r == '_' || r == '-' || r == ',' }) {
+			hit = hit || words[w]
 		}
 	}
-	return false
+	memo[label] = hit
+	return hit
 }

@@ -1,6 +1,7 @@
 package videosearch
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
@@ -84,5 +85,23 @@ func TestFind(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkFind searches 1,000 documents of 50 items each, what a search
+// request scans on an installation of that size.
+func BenchmarkFind(b *testing.B) {
+	var docs []*shoppable.Document
+	for v := range 1000 {
+		d := doc(fmt.Sprintf("v%d", v))
+		for i := range 50 {
+			d.Items = append(d.Items, item(fmt.Sprintf("t%d", i), "handbag", float64(i), float64(i)+1, shoppable.ReviewAuto, "", fmt.Sprintf("p%d", (v*50+i)%5000)))
+		}
+		docs = append(docs, d)
+	}
+	q := Query{Products: map[string]float64{"p1": 1, "p42": 0.5, "p4999": 0.7}, Words: []string{"umbrella"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		Find(docs, q)
 	}
 }

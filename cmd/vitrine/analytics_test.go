@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,6 +85,23 @@ func TestAnalyticsCommand(t *testing.T) {
 	if out, _, _ = vitrine(t, env, "analytics", "recent", "v_cli"); strings.Count(out, "v_cli") != 4 || !strings.Contains(out, site) {
 		t.Errorf("analytics recent %q", out)
 	}
+
+	// Events still queued when the server stops are written, not lost.
+	req, _ = http.NewRequest("POST", s.url+"/public/v1/events?key="+key, strings.NewReader(
+		`{"events":[{"type":"impression","video":"v_stop","item":"t1","product":"p1","t":1}]}`))
+	req.Header.Set("Origin", site)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 202 {
+		t.Fatalf("post before stop: %v %v", resp, err)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	<-s.done
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, s.log())
+	}
+	if out, _, _ := vitrine(t, env, "analytics", "video", "v_stop", "--json"); !strings.Contains(out, `"impressions": 1`) {
+		t.Errorf("event posted just before the stop: %s", out)
+	}
+
 	for _, args := range [][]string{{"analytics"}, {"analytics", "video"}, {"analytics", "nope"}, {"analytics", "videos", "--from", "yesterday"}} {
 		if _, e, code := vitrine(t, env, args...); code == 0 || !strings.HasPrefix(strings.TrimSpace(e[strings.LastIndex(strings.TrimSpace(e), "\n")+1:]), "vitrine: ") {
 			t.Errorf("%v: exit %d, stderr %q; want a one-line error", args, code, e)

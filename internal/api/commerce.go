@@ -98,7 +98,7 @@ func (sh *shop) init() error {
 		sh.events = analytics.NewStore(s.DB, 0)
 		sh.rec = analytics.NewRecorder(sh.events, analytics.RecorderConfig{}, s.log)
 		sh.ingest = analytics.NewIngest(sh.rec, analytics.IngestConfig{
-			KeyOf:    func(r *http.Request) string { return commerce.KeyFromContext(r.Context()).Key },
+			KeyOf:    publishableKeyOf,
 			OriginOf: commerce.RequestOrigin,
 			Logger:   s.log,
 		})
@@ -107,6 +107,14 @@ func (sh *shop) init() error {
 		sh.demo = &player.Demo{Source: demoSource{sh}, ScriptURL: "/player/" + player.ScriptName}
 	})
 	return sh.err
+}
+
+// publishableKeyOf names the key the gate admitted r with.
+func publishableKeyOf(r *http.Request) string {
+	if pk := commerce.KeyFromContext(r.Context()); pk != nil {
+		return pk.Key
+	}
+	return ""
 }
 
 // handle wraps a handler that needs the services.

@@ -517,7 +517,8 @@ class VitrinePlayer extends HTMLElement {
   }
 
   _event(type, item, productId) {
-    if (!this._doc || !item) return;
+    // Without a key there is nowhere to send events; never queue unbounded.
+    if (!this._doc || !item || !this.key || this._queue.length >= 500) return;
     this._queue.push({ type, video: this._doc.video.id, item: item.id, product: productId || productOf(item) || undefined,
       t: Math.round(this.$video.currentTime * 1000) / 1000, session: this._session });
     if (this._queue.length >= 50) this._flush(false);

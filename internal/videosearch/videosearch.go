@@ -10,6 +10,8 @@ package videosearch
 import (
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 )
@@ -18,7 +20,8 @@ import (
 type Query struct {
 	// Products maps product ids to a relevance in 0..1.
 	Products map[string]float64
-	// Words are matched against item labels (whole words, any case).
+	// Words are matched against item labels: a label is found when one of
+	// its words (letters and digits, two or more) is one of the query's.
 	Words []string
 }
 
@@ -61,8 +64,8 @@ func ProductOf(it shoppable.Item) (string, float64) {
 func Find(docs []*shoppable.Document, q Query) []Hit {
 	words := map[string]bool{}
 	for _, w := range q.Words {
-		if w = strings.ToLower(strings.TrimSpace(w)); w != "" {
-			words[w] = true
+		for _, tok := range tokens(w) {
+			words[tok] = true
 		}
 	}
 	var hits []Hit
@@ -112,10 +115,22 @@ func Find(docs []*shoppable.Document, q Query) []Hit {
 func labelHit(label string, words, memo map[string]bool) bool {
 	hit := false
 	if len(words) > 0 {
-		for _, w := range strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r == ' ' || r == '_' || r == '-' || r == ',' }) {
+		for _, w := range tokens(label) {
 			hit = hit || words[w]
 		}
 	}
 	memo[label] = hit
 	return hit
+}
+
+// tokens splits text into lower-case words of letters and digits, leaving
+// out one-letter ones ("t-shirt" is "shirt").
+func tokens(text string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if utf8.RuneCountInString(w) > 1 {
+			out = append(out, w)
+		}
+	}
+	return out
 }

@@ -29,6 +29,7 @@ func TestFind(t *testing.T) {
 			item("t1", "handbag", 0, 3, shoppable.ReviewRejected, "", "bag1"),
 			item("t2", "backpack", 3, 5, shoppable.ReviewReplaced, "bag1", "pack")),
 		doc("v3", item("t1", "cell phone", 2, 3, shoppable.ReviewAuto, "")),
+		doc("v4", item("t1", "t-shirt", 1, 4, shoppable.ReviewAuto, "")),
 		nil,
 	}
 	type rng struct {
@@ -57,6 +58,17 @@ func TestFind(t *testing.T) {
 			q:    Query{Words: []string{"Phone"}},
 			want: map[string][]rng{"v3": {{"t1", 2}}},
 			best: "v3",
+		},
+		{
+			name: "hyphenated label and query",
+			q:    Query{Words: []string{"T-Shirt"}},
+			want: map[string][]rng{"v4": {{"t1", 1}}},
+			best: "v4",
+		},
+		{
+			name: "one-letter words match nothing",
+			q:    Query{Words: []string{"t", "a"}},
+			want: map[string][]rng{},
 		},
 		{
 			name: "products and labels together",

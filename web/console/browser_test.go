@@ -254,6 +254,22 @@ func TestConsoleInChromium(t *testing.T) {
 		  return !!v && v.readyState >= 1 && Math.abs(v.currentTime - %f) < 0.3; })()`, at), 30*time.Second)
 	})
 
+	t.Run("text search across videos", func(t *testing.T) {
+		u := &ui{t: t, ctx: ctx, st: st}
+		doc := st.published(t, vid)
+		if len(doc.Items) == 0 {
+			t.Fatal("no items")
+		}
+		label := doc.Items[0].Label
+		u.goTo("#/search", "#video-q")
+		u.do(chromedp.SendKeys("#video-q", label))
+		u.click("#video-search")
+		u.wait("a hit for the label", fmt.Sprintf(`!!document.querySelector('.hit[data-video=%q] a.jump') && location.hash.includes('q=')`, vid), 20*time.Second)
+		if txt := u.str(fmt.Sprintf(`document.querySelector('.hit[data-video=%q] ul').textContent`, vid)); !strings.Contains(txt, label) {
+			t.Errorf("ranges %q do not show the label %q", txt, label)
+		}
+	})
+
 	t.Run("a failing step shows red and can be retried", func(t *testing.T) {
 		u := &ui{t: t, ctx: ctx, st: st}
 		raw, err := os.ReadFile(clip)
@@ -320,6 +336,12 @@ func TestConsoleInChromium(t *testing.T) {
 		u.do(chromedp.SendKeys("#catalog-q", "jeans"))
 		u.click("#catalog-search")
 		u.wait("text results", `document.getElementById('catalog-info').textContent.includes('matching') && !!document.querySelector('.pcard[data-product="16820"]')`, 20*time.Second)
+		// Search by an uploaded image: the jeans' own packshot finds them.
+		u.do(chromedp.SetUploadFiles("#catalog-img", []string{filepath.Join(samples, "catalog", "images", "16820.jpg")}))
+		u.wait("image results", `document.getElementById('catalog-info').textContent.includes('like 16820.jpg') && !!document.querySelector('.pcard[data-product="16820"]')`, time.Minute)
+		if first := u.str(`document.querySelector('.pcard').dataset.product`); first != "16820" {
+			t.Errorf("image search ranks %s first, want the pictured product 16820", first)
+		}
 		u.click(`.pcard[data-product="16820"] button.similar`)
 		u.wait("similar products", `document.getElementById('catalog-info').textContent.includes('similar') && document.querySelectorAll('.pcard').length > 0`, 30*time.Second)
 		if u.num(`document.querySelectorAll('.pcard[data-product="16820"]').length`) != 0 {

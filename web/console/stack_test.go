@@ -265,6 +265,7 @@ type shoppableDoc struct {
 	Version int `json:"version"`
 	Items   []struct {
 		ID        string  `json:"id"`
+		Label     string  `json:"label"`
 		StartS    float64 `json:"start_s"`
 		Review    string  `json:"review"`
 		ProductID string  `json:"product_id"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/app"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/config"
 )
 
 func init() {
@@ -77,7 +78,15 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("catalog import: want exactly one PATH")
 	}
-	a, err := openApp(ctx, load, app.Options{RunSteps: true})
+	// Step logs at info level would tear the progress bar apart.
+	quietLogs := func() (*config.Config, error) {
+		cfg, err := load()
+		if err == nil && !*quiet && cfg.LogLevel == "info" {
+			cfg.LogLevel = "warn"
+		}
+		return cfg, err
+	}
+	a, err := openApp(ctx, quietLogs, app.Options{RunSteps: true})
 	if err != nil {
 		return fmt.Errorf("catalog import: %w", err)
 	}

@@ -74,6 +74,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	waitInbox := func() { stopInbox(); <-inboxDone; <-videoDone }
 	defer waitInbox()
 	fmt.Fprintf(stderr, "vitrine: listening on http://%s (data dir %s, %d workers)\n", ln.Addr(), a.Config.DataDir, a.Config.Workers)
+	fmt.Fprintf(stderr, "vitrine: operator console at http://%s/console/ (sign in with an API key)\n", ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

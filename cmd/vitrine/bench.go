@@ -50,7 +50,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog")
 	work := fs.String("work", "", "scratch directory for generated videos and databases (default: a temporary directory, removed afterwards)")
 	seed := fs.Uint64("seed", 1, "seed of the generated evaluation set")
-	videos := fs.Int("videos", 3, "number of generated evaluation videos")
+	videos := fs.Int("videos", 5, "number of generated evaluation videos")
 	annN := fs.Int("ann-n", 20000, "vectors in the ANN measurement")
 	// Suites may come before or after flags.
 	var suites []string

@@ -25,14 +25,16 @@ func SampleBackgrounds(samplesDir string) []Background {
 	return []Background{
 		{Path: v("videoavatars_person_turntable.mp4"), Windows: [][2]float64{{0, 8.1}}},
 		{Path: v("pets_pedestrians_vtest.mp4"), Windows: [][2]float64{{0, 79}}},
-		// Cut estimates at about 2.8, 6.8, 12.0 and 19.4 s; keep clear of them.
-		{Path: v("pyscenedetect_bbc_multishot_people.mp4"), Windows: [][2]float64{{3.2, 6.4}, {7.2, 11.6}, {12.4, 19.0}, {19.8, 25.0}}},
+		// Cuts at 2.8, 6.8, 12.04, 16.84 and 19.36 s (ffmpeg scene score;
+		// the one at 16.84 s is missing from the sample notes).
+		{Path: v("pyscenedetect_bbc_multishot_people.mp4"), Windows: [][2]float64{{3.2, 6.4}, {7.2, 11.7}, {12.4, 16.6}, {17.2, 19.1}, {19.7, 25.0}}},
 		// Golden cuts at frames 90 and 210 (3.75 s, 8.76 s).
 		{Path: v("pyscenedetect_goldeneye_cuts.mp4"), Windows: [][2]float64{{4.1, 8.4}}},
-		// Fades out at frames 185/364/697 and in at 35/217/400 (29.97 fps);
-		// the third scene also dissolves from the rock to a texture at
-		// about 17.7-18.5 s (not in PySceneDetect's goldens).
-		{Path: v("pyscenedetect_testvideo_fades.mp4"), Windows: [][2]float64{{1.4, 6.0}, {7.5, 11.9}, {13.6, 17.5}, {18.7, 23.0}}},
+		// Mean luma shows the fades: in until 1.0 s, out 6.0 s, in 7.04-8.01 s,
+		// out 11.04-12.01 s, in 13.15-14.11 s, out 22.16-23.12 s; the third
+		// scene also dissolves from the rock to a texture over 17.65-18.62 s
+		// (not in PySceneDetect's goldens).
+		{Path: v("pyscenedetect_testvideo_fades.mp4"), Windows: [][2]float64{{1.1, 5.9}, {8.1, 10.95}, {14.2, 17.55}, {18.7, 22.1}}},
 	}
 }
 

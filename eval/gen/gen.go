@@ -35,7 +35,7 @@ import (
 
 // Version names the generator in ground truth files; bump it when the same
 // seed would produce a different video.
-const Version = "vitrine-eval-gen/1"
+const Version = "vitrine-eval-gen/2"
 
 // Config controls a generated video. Zero fields take the defaults noted.
 type Config struct {

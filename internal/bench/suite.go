@@ -45,7 +45,7 @@ type Env struct {
 	Versions map[string]string
 
 	// GenSeed and GenVideos choose the generated evaluation set
-	// (defaults 1 and 3).
+	// (defaults 1 and 5).
 	GenSeed   uint64
 	GenVideos int
 
@@ -97,7 +97,7 @@ func (e *Env) generated(ctx context.Context) ([]*gen.Result, error) {
 func (e *Env) genParams() (n int, seed uint64) {
 	n, seed = e.GenVideos, e.GenSeed
 	if n <= 0 {
-		n = 3
+		n = 5
 	}
 	if seed == 0 {
 		seed = 1

@@ -237,6 +237,7 @@ func (in *Ingester) parseRows(ctx context.Context, batch int64, next func() (Row
 		}
 		now := time.Now().UTC()
 		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			ver := &txVersion{}
 			for i := range chunk {
 				r := &chunk[i]
 				status, reason := OutcomeFailed, ""
@@ -244,7 +245,7 @@ func (in *Ingester) parseRows(ctx context.Context, batch int64, next func() (Row
 					reason = r.Err.Error()
 				} else {
 					var err error
-					if status, err = in.Store.upsert(ctx, tx, &r.Product, now); err != nil {
+					if status, err = in.Store.upsert(ctx, tx, &r.Product, now, ver); err != nil {
 						return err
 					}
 				}

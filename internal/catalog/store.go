@@ -60,10 +60,26 @@ func (s *Store) bump(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return v, nil
 }
 
+// txVersion bumps the catalog version once per transaction, on its first
+// change: every change still moves the version, but a chunk of rows costs
+// one bump (and one change notification) instead of one per row.
+type txVersion struct{ v int64 }
+
+func (t *txVersion) get(ctx context.Context, s *Store, tx *sql.Tx) (int64, error) {
+	if t.v == 0 {
+		v, err := s.bump(ctx, tx)
+		if err != nil {
+			return 0, err
+		}
+		t.v = v
+	}
+	return t.v, nil
+}
+
 // upsert writes p (already normalised) inside tx and reports whether it was
 // added, updated or unchanged. Images whose source is unchanged keep their
 // fetched state, so unchanged images are not fetched or embedded again.
-func (s *Store) upsert(ctx context.Context, tx *sql.Tx, p *Product, now time.Time) (string, error) {
+func (s *Store) upsert(ctx context.Context, tx *sql.Tx, p *Product, now time.Time, ver *txVersion) (string, error) {
 	hash := p.recordHash()
 	var seq int64
 	var oldHash, status string
@@ -76,7 +92,7 @@ func (s *Store) upsert(ctx context.Context, tx *sql.Tx, p *Product, now time.Tim
 	case oldHash == hash && status != StatusFailed:
 		return OutcomeUnchanged, nil
 	}
-	ver, err := s.bump(ctx, tx)
+	v, err := ver.get(ctx, s, tx)
 	if err != nil {
 		return "", err
 	}
@@ -86,7 +102,7 @@ func (s *Store) upsert(ctx context.Context, tx *sql.Tx, p *Product, now time.Tim
 		attrs = string(b)
 	}
 	args := []any{p.Title, p.Brand, p.Category, p.Colour, nullFloat(p.Price), p.Currency, p.Availability,
-		nullFloat(p.Rating), nullInt(p.RatingCount), p.URL, attrs, hash, ver, now}
+		nullFloat(p.Rating), nullInt(p.RatingCount), p.URL, attrs, hash, v, now}
 	outcome := OutcomeUpdated
 	if seq == 0 {
 		outcome = OutcomeAdded
@@ -126,7 +142,7 @@ func (s *Store) Upsert(ctx context.Context, p Product) (string, error) {
 	var out string
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.upsert(ctx, tx, &p, time.Now().UTC())
+		out, err = s.upsert(ctx, tx, &p, time.Now().UTC(), &txVersion{})
 		return err
 	})
 	return out, err

@@ -21,7 +21,8 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			"executes workflow steps (--workers) on the embedded default or the\n"+
 			"configured database. On first start with no API key it prints a bootstrap\n"+
 			"admin key once (or installs VITRINE_ADMIN_KEY). Stops gracefully on\n"+
-			"SIGINT/SIGTERM.")
+			"SIGINT/SIGTERM. With --db postgres://… and --blob s3://… many serve and\n"+
+			"worker nodes share one installation; --workers=0 makes an API-only node.")
 	load := withConfig(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,6 +53,9 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if err := a.Start(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
+	}
+	if a.Shared {
+		go warmCatalog(ctx, a)
 	}
 	// CSV/JSONL files dropped into the catalog inbox are ingested.
 	inboxCtx, stopInbox := context.WithCancel(ctx)

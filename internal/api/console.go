@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -263,14 +264,41 @@ type ConsoleVideo struct {
 	Speed float64 `json:"speed_x,omitempty"`
 }
 
+// ConsoleBatch is a catalog import row of the dashboard.
+type ConsoleBatch struct {
+	WorkflowSummary
+	// Batch is the import's summary (nil when it cannot be read).
+	Batch *catalog.Summary `json:"batch,omitempty"`
+	// Rate is the import speed in products per second.
+	Rate float64 `json:"products_per_s,omitempty"`
+}
+
+func (s *Server) consoleBatch(ctx context.Context, wf *jobs.Workflow, now time.Time) ConsoleBatch {
+	b := ConsoleBatch{WorkflowSummary: summarize(wf, now)}
+	id, err := strconv.ParseInt(strings.TrimPrefix(wf.Subject, "batch:"), 10, 64)
+	if err != nil || s.Catalog == nil {
+		return b
+	}
+	sum, err := s.Catalog.Summary(ctx, id)
+	if err != nil {
+		return b
+	}
+	sum.Errors = nil // the dashboard shows counts; the batch route has the rows
+	b.Batch = &sum
+	if b.ElapsedS > 0 && sum.Total > 0 {
+		b.Rate = float64(sum.Total) / b.ElapsedS
+	}
+	return b
+}
+
 func (s *Server) consoleOverview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := time.Now().UTC()
 	out := struct {
 		Videos  []ConsoleVideo    `json:"videos"`
-		Batches []WorkflowSummary `json:"batches"`
+		Batches []ConsoleBatch    `json:"batches"`
 		Other   []WorkflowSummary `json:"workflows"`
-	}{Videos: []ConsoleVideo{}, Batches: []WorkflowSummary{}, Other: []WorkflowSummary{}}
+	}{Videos: []ConsoleVideo{}, Batches: []ConsoleBatch{}, Other: []WorkflowSummary{}}
 	vsvc := s.consoleVideos(w)
 	if vsvc == nil {
 		return
@@ -306,7 +334,7 @@ func (s *Server) consoleOverview(w http.ResponseWriter, r *http.Request) {
 	for _, wf := range list {
 		switch {
 		case wf.Kind == catalog.WorkflowKind:
-			out.Batches = append(out.Batches, summarize(wf, now))
+			out.Batches = append(out.Batches, s.consoleBatch(ctx, wf, now))
 		case strings.HasPrefix(wf.Kind, video.KindAnalyze):
 		default:
 			out.Other = append(out.Other, summarize(wf, now))
@@ -404,8 +432,15 @@ func (s *Server) consoleImportCatalog(w http.ResponseWriter, r *http.Request) {
 		s.catalogError(w, fmt.Errorf("console: catalog upload dir: %w", err))
 		return
 	}
-	f, err := os.CreateTemp(dir, "*-"+name)
+	// One directory per upload keeps the file's own name for the batch.
+	sub, err := os.MkdirTemp(dir, "upload-*")
 	if err != nil {
+		s.catalogError(w, fmt.Errorf("console: catalog upload: %w", err))
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(sub, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		os.RemoveAll(sub)
 		s.catalogError(w, fmt.Errorf("console: catalog upload: %w", err))
 		return
 	}
@@ -415,7 +450,7 @@ func (s *Server) consoleImportCatalog(w http.ResponseWriter, r *http.Request) {
 		err = cerr
 	}
 	if err != nil || n == 0 {
-		os.Remove(f.Name())
+		os.RemoveAll(sub)
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
@@ -429,7 +464,7 @@ func (s *Server) consoleImportCatalog(w http.ResponseWriter, r *http.Request) {
 	}
 	batch, wf, err := c.EnqueueFile(r.Context(), s.Runner, f.Name())
 	if err != nil {
-		os.Remove(f.Name())
+		os.RemoveAll(sub)
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 		return
 	}

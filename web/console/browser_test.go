@@ -356,6 +356,10 @@ func TestConsoleInChromium(t *testing.T) {
 	if !strings.Contains(speed, "real time") {
 		t.Errorf("dashboard speed column %q", speed)
 	}
+	u.wait("the batch row", `!!document.querySelector('#batches tr.wfrow')`, 10*time.Second)
+	if rate := u.str(`document.querySelector('#batches tr.wfrow td:nth-child(7)').textContent`); !strings.Contains(rate, "products/s") {
+		t.Errorf("dashboard batch speed %q", rate)
+	}
 	u.screenshot("dashboard.png")
 	errs.Check(t)
 

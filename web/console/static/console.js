@@ -252,7 +252,7 @@ function dashboard() {
     h('section', { class: 'card' }, h('h2', { text: 'Videos' }),
       h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Video', 'State', 'Step', 'Progress', 'Duration', 'Took', 'Speed', 'Added'].map((t) => h('th', { text: t })))), videos)),
     h('section', { class: 'card' }, h('h2', { text: 'Catalog batches' }),
-      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Batch', 'State', 'Step', 'Progress', 'Took', 'Started'].map((t) => h('th', { text: t })))), batches)),
+      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Batch', 'State', 'Step', 'Progress', 'Products', 'Took', 'Speed', 'Started'].map((t) => h('th', { text: t })))), batches)),
     h('section', { class: 'card' }, h('h2', { text: 'Other workflows' }),
       h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Workflow', 'State', 'Step', 'Took', 'Started'].map((t) => h('th', { text: t })))), others)));
 
@@ -277,13 +277,15 @@ function dashboard() {
     empty(videos, 8, 'No videos yet.');
     const byState = (a, b) => (stateRank[a.state] - stateRank[b.state]) || (a.id < b.id ? 1 : -1);
     fill(batches, ...o.batches.slice().sort(byState).map((w) => h('tr', { class: `wfrow state-${w.state}` },
-      h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: w.subject })),
+      h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: w.batch && w.batch.source ? w.batch.source.split('/').pop() : w.subject }), h('div', { class: 'muted small', text: w.subject })),
       h('td', {}, badge(w.state), w.error ? h('div', { class: 'error small', text: w.error }) : null),
       h('td', { text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }),
       h('td', {}, progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total), w.progress_total ? h('div', { class: 'muted small', text: `${w.progress_done}/${w.progress_total}` }) : null),
-      h('td', { text: fmtDur(w.elapsed_s) }),
+      h('td', {}, w.batch ? [`${w.batch.total}`, h('div', { class: 'muted small', text: `${w.batch.added} added · ${w.batch.updated} updated · ${w.batch.failed} failed` })] : '–'),
+      h('td', { text: fmtDur(w.elapsed_s, true) }),
+      h('td', { text: w.products_per_s ? `${w.products_per_s.toFixed(1)} products/s` : '–' }),
       h('td', { text: fmtWhen(w.created_at) }))));
-    empty(batches, 6, 'No catalog imports yet.');
+    empty(batches, 8, 'No catalog imports yet.');
     fill(others, ...o.workflows.slice().sort(byState).map((w) => h('tr', { class: `wfrow state-${w.state}` },
       h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: `${w.kind} ${w.subject}` })),
       h('td', {}, badge(w.state)),

@@ -135,6 +135,9 @@ func TestConsoleInChromium(t *testing.T) {
 	// Log in with the API key; the session cookie is invisible to scripts.
 	u.do(chromedp.Navigate(st.srv.URL + "/console/"))
 	u.wait("the login form", `!!document.getElementById('login-key')`, 20*time.Second)
+	if u.num(`document.getElementById('nav').offsetHeight + document.getElementById('logout').offsetHeight`) != 0 {
+		t.Error("navigation and logout are shown before signing in")
+	}
 	u.screenshot("login.png")
 	u.do(chromedp.SendKeys("#login-key", st.admin))
 	u.click(`#login-form button[type=submit]`)

@@ -377,3 +377,87 @@ func BenchmarkScaleOutWorkers(b *testing.B) {
 		})
 	}
 }
+
+// TestMigrateCommand builds an embedded installation with the real binary
+// (a catalog import and an analysed video), moves it with `vitrine migrate`
+// to PostgreSQL + S3, and checks that the scale-out installation has every
+// product, vector, video, blob and the same shoppable JSON.
+func TestMigrateCommand(t *testing.T) {
+	s := newScaleOut(t)
+	data := t.TempDir()
+	embedded := cleanEnv(append(sharedEnv(t), "VITRINE_DATA_DIR="+data, "VITRINE_LOG_LEVEL=warn")...)
+	run := func(env []string, args ...string) string {
+		t.Helper()
+		out, errOut, code := vitrine(t, env, args...)
+		if code != 0 {
+			t.Fatalf("vitrine %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	run(embedded, "catalog", "import", s.catalogFeed(t, t.TempDir(), 1, 7), "--quiet")
+	var v struct{ ID string }
+	out := run(embedded, "video", "add", filepath.Join(s.samples, "videos", "videoavatars_person_turntable.mp4"), "--json")
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v.ID == "" {
+		t.Fatalf("video add: %q", out)
+	}
+	doc := run(embedded, "video", "shoppable", v.ID)
+
+	out = run(embedded, "migrate", "--to-db", s.dsn, "--to-blob", blobURL(s.env))
+	if !strings.Contains(out, "migrated") {
+		t.Fatalf("migrate output: %s", out)
+	}
+	// Run again, the now non-empty destination is refused.
+	if _, e, code := vitrine(t, embedded, "migrate", "--to-db", s.dsn, "--to-blob", blobURL(s.env)); code == 0 || !strings.Contains(e, "not empty") {
+		t.Errorf("second migrate: exit %d %q", code, e)
+	}
+
+	// The scale-out installation serves the same document.
+	if got := run(s.env, "video", "shoppable", v.ID, "--data-dir", t.TempDir()); got != doc {
+		t.Errorf("shoppable JSON after migration differs:\n%s\nwant\n%s", got, doc)
+	}
+	src, err := store.Open(context.Background(), filepath.Join(data, "vitrine.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for _, q := range []string{
+		`SELECT COUNT(*) FROM products WHERE status = 'ready'`,
+		`SELECT COUNT(*) FROM product_vectors`,
+		`SELECT COUNT(*) FROM videos WHERE state = 'ready'`,
+		`SELECT COUNT(*) FROM video_track_embeddings`,
+		`SELECT COUNT(*) FROM shoppable_docs`,
+	} {
+		var a, b int
+		src.Read.QueryRow(q).Scan(&a)
+		s.db.Read.QueryRow(q).Scan(&b)
+		if a == 0 || a != b {
+			t.Errorf("%s: %d embedded, %d after migration", q, a, b)
+		}
+	}
+	var vecA, vecB []byte
+	q := `SELECT vector FROM product_vectors v JOIN products p ON p.seq = v.product_seq WHERE p.id = '16331' AND v.kind = 'crop'`
+	src.Read.QueryRow(q).Scan(&vecA)
+	s.db.Read.QueryRow(q).Scan(&vecB)
+	if len(vecA) == 0 || !bytes.Equal(vecA, vecB) {
+		t.Errorf("vector of 16331: %d bytes embedded, %d after migration, equal=%v", len(vecA), len(vecB), bytes.Equal(vecA, vecB))
+	}
+	// Search runs on the migrated vectors, and the video's media is in S3.
+	api := startNode(t, "api", s.env, "serve", "--workers=0", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	code, body := api.get(t, "/v1/catalog/products/16331/similar?k=10", s.key)
+	if code != http.StatusOK || strings.Count(string(body), `"status": "ready"`)+strings.Count(string(body), `"status":"ready"`) != 5 {
+		t.Errorf("similar after migration: %d %.300s", code, body)
+	}
+	if code, body := api.get(t, "/v1/videos/"+v.ID+"/shots/0/thumbnail", s.key); code != http.StatusOK || len(body) < 100 {
+		t.Errorf("shot thumbnail from S3: %d, %d bytes", code, len(body))
+	}
+}
+
+// blobURL returns VITRINE_BLOB from an environment list.
+func blobURL(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "VITRINE_BLOB="); ok {
+			return v
+		}
+	}
+	return ""
+}

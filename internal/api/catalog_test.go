@@ -168,6 +168,9 @@ func TestCatalogRoutes(t *testing.T) {
 	if code := e.call(t, "POST", "/v1/catalog/images", e.ingest, "image/jpeg", []byte("not an image at all"), nil); code != http.StatusBadRequest {
 		t.Errorf("non-image upload: %d, want 400", code)
 	}
+	if code := e.call(t, "POST", "/v1/catalog/images", e.ingest, "image/jpeg", make([]byte, maxImageUpload+10), nil); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversize upload: %d, want 413", code)
+	}
 	if code := e.call(t, "POST", "/v1/catalog/images", e.read, "image/jpeg", img("12644"), nil); code != http.StatusForbidden {
 		t.Errorf("upload with a read key: %d, want 403", code)
 	}

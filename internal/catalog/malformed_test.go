@@ -62,6 +62,10 @@ func writeFixture(t *testing.T) (dir string, img []byte) {
 	if err := os.WriteFile(filepath.Join(root, "outside.jpg"), img, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A symlink inside the directory that points out of it.
+	if err := os.Symlink(filepath.Join(root, "outside.jpg"), filepath.Join(dir, "images", "link.jpg")); err != nil {
+		t.Fatal(err)
+	}
 	return dir, img
 }
 
@@ -95,10 +99,11 @@ func TestImportMalformed(t *testing.T) {
 				"h,URL image," + "3," + srv.URL + "/img.jpg\n" +
 				"i,URL page,3," + srv.URL + "/page.html\n" +
 				"j,URL missing,3," + srv.URL + "/gone.jpg\n" +
-				"k,Truncated,3,images/cut.jpg\n",
+				"k,Truncated,3,images/cut.jpg\n" +
+				"l,Symlink out,3,images/link.jpg\n",
 			fetch: fetch.Config{AllowPrivate: true},
 			want: map[string]string{"a": "", "b": "bad price", "line 4": "duplicate id", "c": "not found", "d": "not an image",
-				"e": "outside.jpg", "f": "", "g": "", "h": "", "i": "not an image", "j": "404", "k": "corrupt"},
+				"e": "escapes", "f": "", "g": "", "h": "", "i": "not an image", "j": "404", "k": "corrupt", "l": "escapes"},
 		},
 		{
 			name:    "csv loopback URL refused by default",

@@ -47,7 +47,16 @@ func init() { registerRoutes((*Server).consoleRoutes) }
 
 func (s *Server) consoleRoutes() []Route {
 	none, read, ingest := apikey.ScopeNone, apikey.ScopeRead, apikey.ScopeIngest
-	static := http.StripPrefix("/console", console.Handler())
+	files := http.StripPrefix("/console", console.Handler())
+	// "/console/" catches every path below it: unknown API paths answer
+	// like the rest of the API.
+	static := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/console/api/") {
+			WriteError(w, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	return []Route{
 		{Method: "GET", Pattern: "/console/", Scope: none, Handler: static.ServeHTTP, Summary: "The operator console (single-page app)"},
 		{Method: "GET", Pattern: "/console/{file}", Scope: none, Handler: static.ServeHTTP, Summary: "A static file of the operator console"},

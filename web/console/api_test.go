@@ -33,6 +33,7 @@ func TestConsoleAPIRefusesBadInput(t *testing.T) {
 		{"GET", "/console/api/catalog/products?offset=-1", "", 400, "bad_request"},
 		{"GET", "/v1/search/videos?product_id=nothing", "", 200, ""},
 		{"GET", "/v1/search/videos?q=%20", "", 400, "bad_request"},
+		{"GET", "/console/api/nothing/here", "", 404, "not_found"},
 	} {
 		req, _ := http.NewRequest(tc.method, st.srv.URL+tc.path, strings.NewReader(tc.body))
 		req.Header.Set("Authorization", "Bearer "+st.admin)

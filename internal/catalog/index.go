@@ -139,6 +139,13 @@ func (x *Index) Dim() int {
 // Refresh re-reads the given products from the database and replaces their
 // vectors in the index: ready products are (re)inserted, others removed.
 func (x *Index) Refresh(ctx context.Context, ids []string) error {
+	return x.refresh(ctx, ids, nil)
+}
+
+// refresh is Refresh; products in unchanged whose vectors are all in the
+// index already are left alone, so re-importing an unchanged file does not
+// churn the graph.
+func (x *Index) refresh(ctx context.Context, ids []string, unchanged map[string]bool) error {
 	ps, err := x.store.GetMany(ctx, ids)
 	if err != nil {
 		return err
@@ -149,21 +156,35 @@ func (x *Index) Refresh(ctx context.Context, ids []string) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	ix := x.ix()
 	for _, id := range ids {
-		x.ix().DeleteProduct(id)
 		p, ok := byID[id]
 		if !ok || p.Status != StatusReady {
+			ix.DeleteProduct(id)
 			continue
 		}
-		vs, err := x.store.ProductVectors(ctx, id)
+		all, err := x.store.ProductVectors(ctx, id)
 		if err != nil {
 			return err
 		}
-		for _, v := range vs {
-			if v.Model != x.model || (v.Kind != KindCrop && v.Kind != KindWhole) {
+		vs := all[:0]
+		for _, v := range all {
+			if v.Model == x.model && (v.Kind == KindCrop || v.Kind == KindWhole) {
+				vs = append(vs, v)
+			}
+		}
+		if unchanged[id] && len(vs) > 0 {
+			present := true
+			for _, v := range vs {
+				present = present && ix.Has(vectorID(v))
+			}
+			if present {
 				continue
 			}
-			if err := x.ix().Upsert(vectorID(v), v.Vec, attrsOf(p)); err != nil {
+		}
+		ix.DeleteProduct(id)
+		for _, v := range vs {
+			if err := ix.Upsert(vectorID(v), v.Vec, attrsOf(p)); err != nil {
 				return fmt.Errorf("catalog: index %s: %w", id, err)
 			}
 		}
@@ -251,25 +272,27 @@ func (in *Ingester) IndexBatch(ctx context.Context, batch int64, progress Progre
 	var total int64
 	_ = db.Read.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(*) FROM catalog_batch_rows WHERE batch_id = ? AND product_id <> ''`), batch).Scan(&total)
 	for {
-		rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT line, product_id FROM catalog_batch_rows
+		rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT line, product_id, status FROM catalog_batch_rows
 			WHERE batch_id = ? AND line > ? AND product_id <> '' ORDER BY line LIMIT 1000`), batch, after)
 		if err != nil {
 			return fmt.Errorf("catalog: index batch: %w", err)
 		}
 		var ids []string
+		unchanged := map[string]bool{}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&after, &id); err != nil {
+			var id, status string
+			if err := rows.Scan(&after, &id, &status); err != nil {
 				rows.Close()
 				return fmt.Errorf("catalog: index batch: %w", err)
 			}
 			ids = append(ids, id)
+			unchanged[id] = status == OutcomeUnchanged
 		}
 		rows.Close()
 		if len(ids) == 0 {
 			break
 		}
-		if err := in.Index.Refresh(ctx, ids); err != nil {
+		if err := in.Index.refresh(ctx, ids, unchanged); err != nil {
 			return err
 		}
 		done += int64(len(ids))

@@ -294,11 +294,11 @@ func (u *Upstream) mapProduct(v gjson.Result) (Product, error) {
 	}
 	if img := get(m.Images); img.IsArray() {
 		for _, x := range img.Array() {
-			if s := x.String(); s != "" {
+			if s := x.String(); webURL(s) {
 				p.Images = append(p.Images, s)
 			}
 		}
-	} else if s := img.String(); s != "" {
+	} else if s := img.String(); webURL(s) {
 		p.Images = []string{s}
 	}
 	if f, ok := number(get(m.Price)); ok {
@@ -312,12 +312,16 @@ func (u *Upstream) mapProduct(v gjson.Result) (Product, error) {
 		p.RatingCount = int(f)
 	}
 	p.Availability = NormalizeAvailability(get(m.Availability).Value())
-	if p.URL != "" {
-		if pu, err := url.Parse(p.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
-			p.URL = "" // never hand a javascript: or relative link to the player
-		}
+	if !webURL(p.URL) {
+		p.URL = "" // never hand a javascript: or relative link to the player
 	}
 	return p, nil
+}
+
+// webURL reports whether s is an absolute http(s) URL with a host.
+func webURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // number reads a JSON number or a numeric string ("19.99").

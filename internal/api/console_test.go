@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
+	"github.com/vitrine-dev/vitrine/internal/jobs"
 )
 
 // consoleReq sends a request as a browser would: with the session cookie,
@@ -190,5 +192,42 @@ func TestSearchVideosNeedsAQuery(t *testing.T) {
 		if st, eb, raw := e.do(t, "GET", "/v1/search/videos"+q, e.read, ""); st != 400 || eb.Error.Code != CodeBadRequest {
 			t.Errorf("GET /v1/search/videos%s: %d %s", q, st, raw)
 		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	at := func(sec int) *time.Time { v := time.Date(2026, 5, 1, 10, 0, sec, 0, time.UTC); return &v }
+	now := *at(30)
+	for _, tc := range []struct {
+		name     string
+		state    string
+		steps    []jobs.StepStatus
+		step     string
+		done     int
+		elapsedS float64
+	}{
+		{"running: the running step, elapsed until now", jobs.StateRunning, []jobs.StepStatus{
+			{Name: "a", State: jobs.StateSucceeded, StartedAt: at(0), FinishedAt: at(5)},
+			{Name: "b", State: jobs.StateRunning, StartedAt: at(5), Done: 3, Total: 9},
+			{Name: "c", State: jobs.StatePending},
+		}, "b", 1, 30},
+		{"failed: the failed step, elapsed until the last finish", jobs.StateFailed, []jobs.StepStatus{
+			{Name: "a", State: jobs.StateSucceeded, StartedAt: at(0), FinishedAt: at(2)},
+			{Name: "b", State: jobs.StateFailed, StartedAt: at(2), FinishedAt: at(4), Error: "boom"},
+		}, "b", 1, 4},
+		{"queued: the first pending step", jobs.StatePending, []jobs.StepStatus{
+			{Name: "a", State: jobs.StatePending}, {Name: "b", State: jobs.StatePending},
+		}, "a", 0, 0},
+		{"done: the last step", jobs.StateSucceeded, []jobs.StepStatus{
+			{Name: "a", State: jobs.StateSucceeded, StartedAt: at(1), FinishedAt: at(2)},
+			{Name: "b", State: jobs.StateSucceeded, StartedAt: at(2), FinishedAt: at(7)},
+		}, "b", 2, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := summarize(&jobs.Workflow{ID: 1, State: tc.state, Steps: tc.steps}, now)
+			if ws.Step != tc.step || ws.StepsDone != tc.done || ws.ElapsedS != tc.elapsedS || ws.StepsTotal != len(tc.steps) {
+				t.Errorf("summary %+v, want step %s, %d done, %gs", ws, tc.step, tc.done, tc.elapsedS)
+			}
+		})
 	}
 }

@@ -149,6 +149,13 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("signed in as %q, want the key's name and scope", who)
 	}
 
+	// Unknown pages say so.
+	u.goTo("#/video/v_unknown", "p.error")
+	if msg := u.str(`document.querySelector('p.error').textContent`); !strings.Contains(msg, "v_unknown") {
+		t.Errorf("unknown video page says %q", msg)
+	}
+	u.goTo("#/", "#catalog-file")
+
 	// Catalog import from the browser.
 	u.do(chromedp.SetUploadFiles("#catalog-file", []string{catalogCSV}))
 	u.click("#catalog-upload")

@@ -139,11 +139,21 @@ function upload(url, file, onProgress) {
   });
 }
 
+// poll runs fn now and then every ms (a number or a function returning
+// one) while the page stays; a 404 stops it with a message on the page.
 function poll(fn, ms) {
   const my = page;
   const tick = async () => {
     if (my !== page) return;
-    try { await fn(); } catch (e) { if (!(e instanceof APIError && e.status === 401)) console.warn(e); }
+    try {
+      await fn();
+    } catch (e) {
+      if (e instanceof APIError && e.status === 404) {
+        if (my === page) setPage('Not found', h('h1', { text: 'Not found' }), h('p', { class: 'error', text: e.message }), h('p', {}, h('a', { href: '#/', text: 'Back to the dashboard' })));
+        return;
+      }
+      if (!(e instanceof APIError && e.status === 401)) console.warn(e);
+    }
     if (my === page) timer = setTimeout(tick, typeof ms === 'function' ? ms() : ms);
   };
   tick();

@@ -229,3 +229,18 @@ func TestBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkComposite measures drawing one warped product into a 640x360 frame.
+func BenchmarkComposite(b *testing.B) {
+	s := &sprite{w: 224, h: 224, pix: make([]float32, 4*224*224)}
+	for i := range s.pix {
+		s.pix[i] = 0.8
+	}
+	frame := make([]byte, 3*640*360)
+	q := [4][2]float64{{200, 60}, {380, 70}, {370, 300}, {210, 290}}
+	for b.Loop() {
+		if _, _, err := composite(frame, 640, 360, s, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

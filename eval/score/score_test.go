@@ -212,3 +212,17 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkItems(b *testing.B) {
+	truth, err := groundtruth.Load(filepath.Join("testdata", "truth.gt.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pred, err := LoadPrediction(filepath.Join("testdata", "perfect.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		Items(truth, pred, ItemOptions{})
+	}
+}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/eval/groundtruth"
+	"github.com/vitrine-dev/vitrine/eval/score"
 )
 
 func TestMachineParsing(t *testing.T) {
@@ -262,5 +265,27 @@ func TestRedact(t *testing.T) {
 	env.redact(s)
 	if s.Note != "open <work>/x.mp4 and <samples>/videos/a.mp4" || s.Tables[0].Rows[0][0] != "<work>/y" {
 		t.Fatalf("redacted: %q %q", s.Note, s.Tables[0].Rows[0][0])
+	}
+}
+
+func TestConditionCounts(t *testing.T) {
+	truth := &groundtruth.Video{Items: []groundtruth.Item{
+		{ProductID: "a", Occluded: 0.2, Boxes: []groundtruth.Box{{H: 0.5}}},
+		{ProductID: "b", Boxes: []groundtruth.Box{{H: 0.1}, {H: 0.2}, {H: 0.6}}},
+	}}
+	sc := score.ItemScore{PerItem: []score.ItemResult{{ProductID: "a", Found: true}, {ProductID: "b"}}}
+	var c conditionCounts
+	c.add(truth, sc)
+	got := c.table().Rows
+	want := [][]string{
+		{"occluded", "1", "1", "1.000"},
+		{"not occluded", "1", "0", "0.000"},
+		{"small (box height < 30 % of frame)", "1", "0", "0.000"},
+		{"large", "1", "1", "1.000"},
+	}
+	for i := range want {
+		if strings.Join(got[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("row %d = %v, want %v", i, got[i], want[i])
+		}
 	}
 }

@@ -101,6 +101,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	per := Table{Title: "Per video", Columns: []string{"video", "duration s", "true items", "found", "top-1", "false matches", "x real time"}}
 	var failures []string
 	attempted := 0
+	var cond conditionCounts
 	run := func(path string, truth *groundtruth.Video, neg bool) error {
 		attempted++
 		start := time.Now()
@@ -130,6 +131,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		if neg {
 			negItems.Merge(sc)
 		} else {
+			cond.add(truth, sc)
 			items.Merge(sc)
 			shots.Add(score.Shots(score.TruthBoundaries(truth), score.PredBoundaries(pred, truth.FPS), shotTolerance))
 		}
@@ -199,11 +201,57 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		}
 		s.Tables = append(s.Tables, t)
 	}
-	s.Tables = append(s.Tables, per)
+	s.Tables = append(s.Tables, per, cond.table())
 	if len(failures) > 0 {
 		return fmt.Errorf("%d of %d videos failed, numbers cover the others: %s", len(failures), attempted, strings.Join(failures, "; "))
 	}
 	return nil
+}
+
+// conditionCounts splits found rates by how hard the true item was.
+type conditionCounts struct {
+	n, found [4]int
+}
+
+var conditionNames = [4]string{"occluded", "not occluded", "small (box height < 30 % of frame)", "large"}
+
+func (c *conditionCounts) add(truth *groundtruth.Video, sc score.ItemScore) {
+	for i, r := range sc.PerItem {
+		if i >= len(truth.Items) {
+			break
+		}
+		it := truth.Items[i]
+		var hs []float64
+		for _, b := range it.Boxes {
+			hs = append(hs, b.H)
+		}
+		sort.Float64s(hs)
+		keys := []int{1, 3}
+		if it.Occluded > 0 {
+			keys[0] = 0
+		}
+		if len(hs) > 0 && hs[len(hs)/2] < 0.3 {
+			keys[1] = 2
+		}
+		for _, k := range keys {
+			c.n[k]++
+			if r.Found {
+				c.found[k]++
+			}
+		}
+	}
+}
+
+func (c *conditionCounts) table() Table {
+	t := Table{Title: "Found rate by condition (generated videos)", Columns: []string{"condition", "true items", "found", "found rate"}}
+	for k, name := range conditionNames {
+		rate := "–"
+		if c.n[k] > 0 {
+			rate = f3(float64(c.found[k]) / float64(c.n[k]))
+		}
+		t.Rows = append(t.Rows, []string{name, strconv.Itoa(c.n[k]), strconv.Itoa(c.found[k]), rate})
+	}
+	return t
 }
 
 func joinNames(ns []string) string {

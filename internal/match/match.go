@@ -90,7 +90,7 @@ type Config struct {
 	// mean of the K neighbours) to 0..1: z/ZScale, clipped. Default 8.
 	ZScale float64
 	// MinZ: when the best product's mean relative similarity is below it,
-	// the track has no match. Default 3.
+	// the track has no match. Default 2.5.
 	MinZ float64
 	// Compatible scores label/category compatibility in 0..1 (0.5 when
 	// unknown). Default: CategoryCompatibility.
@@ -112,7 +112,7 @@ func (c Config) withDefaults() Config {
 		c.ZScale = 8
 	}
 	if c.MinZ == 0 {
-		c.MinZ = 3
+		c.MinZ = 2.5
 	}
 	if c.Compatible == nil {
 		c.Compatible = CategoryCompatibility

@@ -267,7 +267,9 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 			weak = append(weak, d)
 		}
 	}
-	props := classAgnosticNMS(weak, proposalNMS)
+	// Whole persons are proposals too: on-model product photos show the
+	// whole outfit, which no single garment region covers.
+	props := append(classAgnosticNMS(weak, proposalNMS), persons[:min(len(persons), maxPersons)]...)
 	var kept []vision.Detection
 	for _, d := range props {
 		frac := float64(d.Box.Area()) / (fw * fh)

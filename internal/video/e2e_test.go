@@ -145,7 +145,7 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	}
 	var defaultTimed, truthItems int
 	for _, hub := range []bool{false, true} {
-		e.catalog.NoHubness = !hub
+		e.catalog.Hubness = hub
 		for _, p := range presets {
 			for _, minZ := range []float64{2, 2.5, 3} {
 				w := p.w
@@ -156,7 +156,7 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 				tot, timed := scoreVideos(t, e, vs, m)
 				t.Logf("hubness %v fusion %-20s minZ %.1f: found %d/%d, top1 %.2f top5 %.2f, within 1 s %d, false matches %.1f/min",
 					hub, p.name, minZ, tot.Found, tot.TruthItems, tot.Top1, tot.Top5, timed, tot.FalseMatchesPerMin)
-				if hub && p.name == "fused (default)" && minZ == 3 {
+				if !hub && p.name == "fused (default)" && minZ == 2.5 {
 					defaultTimed, truthItems = timed, tot.TruthItems
 				}
 			}
@@ -173,7 +173,7 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	// regressions instead of asserting the goal.
 	rate := float64(defaultTimed) / float64(truthItems)
 	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
-	if rate < 0.15 {
-		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 15%% regression floor", defaultTimed, truthItems, 100*rate)
+	if rate < 0.35 {
+		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 35%% regression floor", defaultTimed, truthItems, 100*rate)
 	}
 }

@@ -235,7 +235,22 @@ func TestConsoleInChromium(t *testing.T) {
 				t.Errorf("the approval of %s was lost: %s", a, v3)
 			}
 		}
-		u.wait("the history", `document.querySelectorAll('#history tr').length >= 2 && document.getElementById('history').textContent.includes('ops-admin')`, 10*time.Second)
+		edits := 2
+		if len(matched) >= 3 {
+			// Reject a third item: it leaves the frame and the player.
+			c := matched[1]
+			u.click(fmt.Sprintf(`.item[data-item=%q] button.reject`, c))
+			u.waitVersion(v3.Version + 1)
+			v3 = st.published(t, vid)
+			if rv, pid, _ := v3.item(c); rv != "rejected" || pid != "" {
+				t.Errorf("after rejecting %s: %s/%s in %s", c, rv, pid, v3)
+			}
+			u.exec(fmt.Sprintf(`document.getElementById('review-video').currentTime = %f`, v3.start(c)+0.05))
+			u.wait("the rejected item's box gone", fmt.Sprintf(`(() => { const v = document.getElementById('review-video');
+			  return !v.seeking && !document.querySelector('.overlay .box[data-item=%q]'); })()`, c), 20*time.Second)
+			edits++
+		}
+		u.wait("the history", fmt.Sprintf(`document.querySelectorAll('#history tr').length === %d && document.getElementById('history').textContent.includes('ops-admin')`, edits), 10*time.Second)
 		u.screenshot("review-edited.png")
 
 		// A re-match (started from the video's workflow page) recomputes

@@ -48,7 +48,12 @@ const (
 func BenchmarkSearch(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(sizeName(n), func(b *testing.B) {
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			// Progress lines only for the long 1M build.
+			level := slog.LevelWarn
+			if n >= 1_000_000 {
+				level = slog.LevelInfo
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			gen, err := NewGenerator(Synthetic{Dim: benchDim, Seed: 1}, n)
 			if err != nil {
 				b.Fatal(err)

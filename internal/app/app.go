@@ -22,6 +22,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/config"
+	"github.com/vitrine-dev/vitrine/internal/crypt"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/video"
@@ -107,7 +108,11 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	if a.DB, err = store.Open(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
-	if a.Blob, err = blob.Open(ctx, cfg.Blob); err != nil {
+	kr, err := crypt.LoadKeyring(cfg.KEK, cfg.KEKFile)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	if a.Blob, err = blob.OpenWith(ctx, cfg.Blob, blob.Options{Keyring: kr}); err != nil {
 		return nil, err
 	}
 	workers := cfg.Workers

@@ -18,6 +18,8 @@ import (
 	gcblob "gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/vitrine-dev/vitrine/internal/crypt"
 )
 
 // ErrNotFound is returned (wrapped) when a key does not exist.
@@ -27,6 +29,8 @@ var ErrNotFound = errors.New("blob: not found")
 type Store struct {
 	bucket *gcblob.Bucket
 	url    string
+	// kr, when set, encrypts every object written (see crypt.go).
+	kr *crypt.Keyring
 }
 
 // Attributes describe a stored object.
@@ -124,6 +128,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType st
 		return err
 	}
 	opts := &gcblob.WriterOptions{ContentType: contentType}
+	if s.kr != nil {
+		opts.Metadata = map[string]string{encMetaKey: encMetaValue}
+	}
 	if strings.HasPrefix(s.url, "s3://") {
 		// Objects larger than one part go up as a multipart upload, parts
 		// sent in parallel; a failed upload is aborted, never half visible.
@@ -137,7 +144,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, contentType st
 	if err != nil {
 		return fmt.Errorf("blob: put %s: %w", key, err)
 	}
-	if _, err := io.Copy(w, r); err != nil {
+	if err := s.write(w, r); err != nil {
 		cancel()
 		w.Close()
 		return fmt.Errorf("blob: put %s: %w", key, err)
@@ -157,7 +164,7 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, wrap("get", key, err)
 	}
-	return r, nil
+	return s.decrypt(key, r)
 }
 
 // Delete removes key. Deleting a missing key returns ErrNotFound.
@@ -192,7 +199,13 @@ func (s *Store) Attributes(ctx context.Context, key string) (Attributes, error) 
 	if err != nil {
 		return Attributes{}, wrap("attributes", key, err)
 	}
-	return Attributes{Size: a.Size, ContentType: a.ContentType, ModTime: a.ModTime}, nil
+	size := a.Size
+	if a.Metadata[encMetaKey] == encMetaValue {
+		if size, err = crypt.PlainSize(a.Size); err != nil {
+			return Attributes{}, fmt.Errorf("blob: attributes %s: %w", key, err)
+		}
+	}
+	return Attributes{Size: size, ContentType: a.ContentType, ModTime: a.ModTime}, nil
 }
 
 // List returns the keys starting with prefix, in lexical order.

@@ -12,6 +12,9 @@ func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) 
 	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
+	if s.kr != nil {
+		return s.getRangeEncrypted(ctx, key, offset, length)
+	}
 	r, err := s.bucket.NewRangeReader(ctx, key, offset, length, nil)
 	if err != nil {
 		return nil, wrap("get range", key, err)

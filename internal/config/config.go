@@ -60,6 +60,12 @@ type Config struct {
 	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"0" usage:"stuck step rescue horizon (scale-out; 0 = longest step timeout + 1m)"`
 	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"200ms" usage:"job queue poll interval"`
 
+	// KEK and KEKFile hold the key-encryption keys of encryption at rest
+	// (internal/crypt): base64 32-byte keys, the active one first. With
+	// neither set, blobs are stored in the clear.
+	KEK     string `toml:"-" env:"VITRINE_KEK" usage:"key-encryption key(s) for encryption at rest: base64 32-byte keys, active first, comma separated"`
+	KEKFile string `toml:"kek_file" env:"VITRINE_KEK_FILE" flag:"kek-file" usage:"file with the key-encryption key(s), one base64 key per line, active first (mode 600)"`
+
 	// FetchAllowPrivate lets URL fetches (catalog images, videos by URL)
 	// reach private, loopback and link-local addresses.
 	FetchAllowPrivate bool `toml:"fetch_allow_private" env:"VITRINE_FETCH_ALLOW_PRIVATE" default:"false" usage:"allow fetching URLs on private/loopback/link-local addresses"`

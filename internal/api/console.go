@@ -77,6 +77,9 @@ func (s *Server) consoleRoutes() []Route {
 var sessionStores sync.Map // *Server -> *session.Store
 
 func (s *Server) sessions() *session.Store {
+	if v, ok := sessionStores.Load(s); ok {
+		return v.(*session.Store)
+	}
 	v, _ := sessionStores.LoadOrStore(s, session.New(s.DB, 0))
 	return v.(*session.Store)
 }

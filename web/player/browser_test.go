@@ -11,10 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/vitrine-dev/vitrine/internal/analytics"
+	"github.com/vitrine-dev/vitrine/internal/commerce"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/web/player/playertest"
 )
@@ -23,7 +26,7 @@ func TestPlayerInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser")
 	}
-	s := newStack(t, true)
+	s := newStack(t, stackOptions{similar: true})
 	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +216,7 @@ func TestPlayerNarrowLayout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser")
 	}
-	s := newStack(t, false)
+	s := newStack(t, stackOptions{})
 	cases := []struct {
 		fixture, file, png string
 		at                 float64
@@ -269,7 +272,7 @@ func TestPlayerOnAnotherSite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser")
 	}
-	s := newStack(t, false)
+	s := newStack(t, stackOptions{})
 	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
 	if err != nil {
 		t.Fatal(err)
@@ -307,4 +310,74 @@ func TestPlayerOnAnotherSite(t *testing.T) {
 	playertest.Do(t, ctx, chromedp.Navigate(site.URL+"/unlisted"))
 	playertest.WaitJS(t, ctx, "refusal notice", `(() => { const p = document.querySelector('vitrine-player');
 	  return !!p && !!p.shadowRoot && p.shadowRoot.querySelector('.notice').textContent.includes('403 (origin'); })()`, 30*time.Second)
+}
+
+// TestPlayerWhenTheShopIsDown: the player keeps working when the shop's API
+// fails. Details seen before come back marked as possibly out of date;
+// products never seen show their label and say details are unavailable.
+func TestPlayerWhenTheShopIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser")
+	}
+	// Details expire at once, so the reload must go to the shop.
+	s := newStack(t, stackOptions{cache: commerce.CacheConfig{TTL: time.Millisecond, StaleWhileRevalidate: -1}})
+	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := playertest.LoadDoc(t, raw)
+	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
+	reel, err := os.ReadFile("testdata/reel.shoppable.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reelID := s.addVideo(t, reel, "flickd_virgio_reel_2025-05-28.mp4")
+	tee, _ := s.shop.Item("16647")
+
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+id))
+	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+
+	s.shop.SetDown(true)
+	// A new visitor: nothing in the browser's cache, so details come from
+	// the server, which has only its stale copy.
+	clearCache := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.ClearBrowserCache, cdp.Empty{})
+		return err
+	})
+	openTee := func() playertest.State {
+		playertest.Seek(t, ctx, 5)
+		st := playertest.Read(t, ctx)
+		playertest.CheckHotspots(t, doc, st, 3)
+		for _, sp := range st.Spots {
+			if sp.Product == "16647" {
+				playertest.Click(t, ctx, sp.Rect.CX(), sp.Rect.CY())
+				return playertest.Read(t, ctx)
+			}
+		}
+		t.Fatalf("no T-shirt hotspot: %+v", st.Spots)
+		return st
+	}
+	playertest.Do(t, ctx, clearCache, chromedp.Navigate(s.srv.URL+"/demo/"+id))
+	playertest.WaitJS(t, ctx, "player ready with the shop down", playertest.ReadyJS, 30*time.Second)
+	st := openTee()
+	if !st.Card.Open || st.Card.Title != tee.Name || !strings.Contains(st.Card.Text, "may have changed") {
+		t.Errorf("card with the shop down: %+v; want the cached details marked stale", st.Card)
+	}
+	playertest.Screenshot(t, ctx, "shop-down-stale.png")
+
+	// A video whose products were never fetched still plays and shows its items.
+	playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+reelID))
+	playertest.WaitJS(t, ctx, "reel ready with the shop down", playertest.ReadyJS, 30*time.Second)
+	playertest.Seek(t, ctx, 6)
+	st = playertest.Read(t, ctx)
+	if len(st.Spots) != 1 || !strings.Contains(st.Spots[0].Label, "vest") {
+		t.Fatalf("hotspots with no product details: %+v", st.Spots)
+	}
+	playertest.Click(t, ctx, st.Spots[0].Rect.CX(), st.Spots[0].Rect.CY())
+	if st := playertest.Read(t, ctx); !st.Card.Open || !strings.Contains(st.Card.Text, "unavailable right now") {
+		t.Errorf("card without details: %+v", st.Card)
+	}
+	errs.Check(t)
 }

@@ -106,9 +106,16 @@ var shopMapping = commerce.FieldMapping{
 	Rating: "reviews.average", RatingCount: "reviews.count", URL: "link",
 }
 
-// newStack wires the stack; with similar, out-of-stock products get
-// alternatives from a colour index of the shop's images.
-func newStack(t *testing.T, similar bool) *stack {
+// stackOptions vary the wiring.
+type stackOptions struct {
+	// similar gives out-of-stock products alternatives from a colour index
+	// of the shop's images.
+	similar bool
+	cache   commerce.CacheConfig
+}
+
+// newStack wires the stack.
+func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -132,14 +139,14 @@ func newStack(t *testing.T, similar bool) *stack {
 		t.Fatal(err)
 	}
 	var sim commerce.Similar
-	if similar {
+	if o.similar {
 		ix, err := shop.NewColourIndex()
 		if err != nil {
 			t.Fatal(err)
 		}
 		sim = ix
 	}
-	svc := commerce.NewService(commerce.NewCache(up, commerce.CacheConfig{}, log), sim, 3, log)
+	svc := commerce.NewService(commerce.NewCache(up, o.cache, log), sim, 3, log)
 	keys := commerce.NewKeys(db, 0)
 	gate := commerce.NewGate(keys, log)
 	s := &stack{shop: shop, docs: map[string][]byte{}, videos: map[string]DemoVideo{}}

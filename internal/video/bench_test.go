@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +31,16 @@ func peakRSS() int64 {
 	return 0
 }
 
+// cpuTime is the user+system CPU time of this process and its waited-for
+// children (the ffmpeg runs).
+func cpuTime() time.Duration {
+	var self, kids syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+}
+
 // BenchmarkWorkflow runs the whole analysis workflow on sample videos and
 // reports speed as a multiple of real time, per-step seconds and peak RSS.
 // The empty catalog keeps the measurement about video analysis.
@@ -46,13 +57,14 @@ func BenchmarkWorkflow(b *testing.B) {
 			b.Skipf("sample %s missing", path)
 		}
 		b.Run(strings.TrimSuffix(name, ".mp4"), func(b *testing.B) {
-			var total time.Duration
+			var total, cpu time.Duration
 			steps := map[string]time.Duration{}
 			var dur float64
 			for b.Loop() {
-				start := time.Now()
+				start, c0 := time.Now(), cpuTime()
 				v, wf := e.addFile(b, path)
 				total += time.Since(start)
+				cpu += cpuTime() - c0
 				if wf.State != jobs.StateSucceeded {
 					b.Fatalf("workflow %s: %+v", wf.State, wf.Steps)
 				}
@@ -68,6 +80,9 @@ func BenchmarkWorkflow(b *testing.B) {
 				b.ReportMetric(steps[s].Seconds()/n, s+"_s")
 			}
 			b.ReportMetric(float64(peakRSS())/(1<<20), "peak_MiB")
+			// CPU seconds (this process and its ffmpeg children) per second
+			// of video: comparable across runs on a busy shared machine.
+			b.ReportMetric(cpu.Seconds()/n/dur, "cpu_s_per_video_s")
 		})
 	}
 }

@@ -103,13 +103,11 @@ func (s *Store) Record(ctx context.Context, videoID string, item shoppable.Item,
 	}
 	e.CreatedAt = s.now()
 	db := s.db
-	res, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO review_edits(video_id, item_id, shot, label, start_s, end_s, action, product_id, note, actor_key_id, actor, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		e.VideoID, e.ItemID, e.Shot, e.Label, e.StartS, e.EndS, e.Action, e.ProductID, e.Note, e.Actor.KeyID, e.Actor.Name, e.CreatedAt)
+	// RETURNING works on both SQLite and PostgreSQL; LastInsertId does not.
+	err := db.Write.QueryRowContext(ctx, db.Rebind(`INSERT INTO review_edits(video_id, item_id, shot, label, start_s, end_s, action, product_id, note, actor_key_id, actor, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		e.VideoID, e.ItemID, e.Shot, e.Label, e.StartS, e.EndS, e.Action, e.ProductID, e.Note, e.Actor.KeyID, e.Actor.Name, e.CreatedAt).Scan(&e.ID)
 	if err != nil {
-		return Edit{}, fmt.Errorf("review: record edit of %s/%s: %w", videoID, item.ID, err)
-	}
-	if e.ID, err = res.LastInsertId(); err != nil {
 		return Edit{}, fmt.Errorf("review: record edit of %s/%s: %w", videoID, item.ID, err)
 	}
 	return e, nil

@@ -4,22 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
-	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
-func openStore(t *testing.T) *Store {
-	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
+// eachDialect runs fn on a fresh SQLite and PostgreSQL database.
+func eachDialect(t *testing.T, fn func(t *testing.T, s *Store)) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { fn(t, New(o.Open(t))) })
 	}
-	t.Cleanup(func() { db.Close() })
-	return New(db)
 }
 
 func item(id string, shot int, label string, start, end float64, products ...string) shoppable.Item {
@@ -30,9 +26,10 @@ func item(id string, shot int, label string, start, end float64, products ...str
 	return it
 }
 
-func TestRecordAndHistory(t *testing.T) {
+func TestRecordAndHistory(t *testing.T) { eachDialect(t, testRecordAndHistory) }
+
+func testRecordAndHistory(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openStore(t)
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return at }
 	it := item("t1", 0, "handbag", 1, 3, "p1", "p2")
@@ -75,9 +72,10 @@ func TestRecordAndHistory(t *testing.T) {
 	}
 }
 
-func TestRecordRejectsBadEdits(t *testing.T) {
+func TestRecordRejectsBadEdits(t *testing.T) { eachDialect(t, testRecordRejectsBadEdits) }
+
+func testRecordRejectsBadEdits(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s := openStore(t)
 	for _, tc := range []struct {
 		name, video, action, product string
 		it                           shoppable.Item

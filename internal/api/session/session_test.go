@@ -3,21 +3,22 @@ package session
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
 func TestSessionLifecycle(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testSessionLifecycle(t, o.Open(t)) })
 	}
-	defer db.Close()
+}
+
+func testSessionLifecycle(t *testing.T, db *store.DB) {
+	ctx := context.Background()
 	keys := apikey.New(db)
 	_, k, err := keys.Create(ctx, apikey.ScopeAdmin, "ops")
 	if err != nil {

@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
@@ -25,6 +28,7 @@ type shopEnv struct {
 	cat         *catalog.Store
 	db          *store.DB
 	handler     http.Handler
+	dir         string
 }
 
 // newShopEnv is a server with a real catalog store (no models: details and
@@ -57,7 +61,7 @@ func newShopEnv(t testing.TB) *shopEnv {
 		t.Fatal(err)
 	}
 	keys := apikey.New(db)
-	e := &shopEnv{cat: catalog.NewStore(db), db: db}
+	e := &shopEnv{cat: catalog.NewStore(db), db: db, dir: dir}
 	if e.admin, _, err = keys.Create(ctx, apikey.ScopeAdmin, "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +227,66 @@ func TestCloseShopFlushesEvents(t *testing.T) {
 	var n int
 	if err := e.db.Read.QueryRow(`SELECT impressions FROM analytics_daily WHERE video_id = 'v_9'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("after close: %d impressions, %v; want the queued event written", n, err)
+	}
+}
+
+// TestUpstreamShopFromConfig: with [upstream] in commerce.toml the public
+// path serves the shop's details, mapped, cached, and stale when it fails.
+func TestUpstreamShopFromConfig(t *testing.T) {
+	shop, err := shoptest.Start(sharedDir(t, "VITRINE_SAMPLES", "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shop.Close()
+	e := newShopEnv(t)
+	conf := fmt.Sprintf(`
+[cache]
+ttl = "1ms"
+stale_while_revalidate = "-1ns"
+
+[upstream]
+batch_url = "%[1]s/api/products?ids={ids}"
+product_url = "%[1]s/api/products/{id}"
+items_path = "data.items"
+product_path = "product"
+auth_header = "Authorization"
+auth_value = "Bearer %[2]s"
+
+[upstream.mapping]
+id = "handle"
+title = "name"
+category = "type"
+images = "media.#.src"
+price = "offer.price"
+currency = "offer.currency"
+availability = "offer.availability"
+rating = "reviews.average"
+rating_count = "reviews.count"
+url = "link"
+`, shop.URL, shoptest.Token)
+	if err := os.WriteFile(filepath.Join(e.dir, "commerce.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, _, raw := e.req(t, "POST", "/v1/publishable-keys", e.admin, "", `{"origins":["https://blog.example"]}`)
+	var pk struct{ Key string }
+	if st != 201 || json.Unmarshal(raw, &pk) != nil {
+		t.Fatalf("create key: %d %s", st, raw)
+	}
+	it, _ := shop.Item("16647")
+	get := func() (int, string) {
+		st, _, raw := e.req(t, "GET", "/public/v1/products/16647?key="+pk.Key, "", "https://blog.example", "")
+		return st, string(raw)
+	}
+	st, body := get()
+	if st != 200 || !strings.Contains(body, it.Name) || !strings.Contains(body, `"currency":"INR"`) || strings.Contains(body, "stale") {
+		t.Fatalf("from the shop: %d %s", st, body)
+	}
+	shop.SetDown(true)
+	time.Sleep(5 * time.Millisecond) // past the 1 ms TTL
+	if st, body := get(); st != 200 || !strings.Contains(body, `"stale":true`) || !strings.Contains(body, it.Name) {
+		t.Errorf("shop down: %d %s, want the cached details marked stale", st, body)
+	}
+	if st, _, body := e.req(t, "GET", "/public/v1/products?ids=16820&key="+pk.Key, "", "https://blog.example", ""); st != 200 || !strings.Contains(string(body), `"unavailable":["16820"]`) {
+		t.Errorf("never-cached product with the shop down: %d %s", st, body)
 	}
 }

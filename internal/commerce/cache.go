@@ -17,7 +17,8 @@ type CacheConfig struct {
 	// TTL is how long details are served without asking the source [1m].
 	TTL time.Duration `toml:"ttl"`
 	// StaleWhileRevalidate is how long after TTL details are still served
-	// as they are while one background request refreshes them [10m].
+	// as they are while one background request refreshes them [10m];
+	// negative turns it off.
 	StaleWhileRevalidate time.Duration `toml:"stale_while_revalidate"`
 	// MaxStale is how long after TTL the last known details are served,
 	// marked stale, when the source fails [24h].

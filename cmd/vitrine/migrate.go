@@ -9,6 +9,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/app"
 	"github.com/vitrine-dev/vitrine/internal/blob"
+	"github.com/vitrine-dev/vitrine/internal/crypt"
 	"github.com/vitrine-dev/vitrine/internal/migrate"
 	"github.com/vitrine-dev/vitrine/internal/store"
 )
@@ -56,7 +57,13 @@ func (c *migrateCmd) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer dst.Close()
-	dstBlobs, err := blob.Open(ctx, *toBlob)
+	// With a key-encryption key configured, objects stay encrypted at rest
+	// in the destination (read decrypted, written encrypted).
+	kr, err := crypt.LoadKeyring(a.Config.KEK, a.Config.KEKFile)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	dstBlobs, err := blob.OpenWith(ctx, *toBlob, blob.Options{Keyring: kr})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -77,6 +84,9 @@ func (c *migrateCmd) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(stdout, "migrated %d rows in %d tables and %d blobs (%d bytes; %d already present)\n",
 		rows, len(tables), rep.Blobs, rep.BlobBytes, rep.BlobsSkipped)
+	if dstBlobs.Encrypted() {
+		fmt.Fprintln(stdout, "blobs are encrypted at rest in the destination with the configured key-encryption key")
+	}
 	fmt.Fprintf(stdout, "start nodes with --db '%s' --blob '%s'\n", redactURL(*toDB), *toBlob)
 	return nil
 }

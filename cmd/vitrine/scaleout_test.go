@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
+	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/blob/blobtest"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/store/storetest"
@@ -383,9 +387,13 @@ func BenchmarkScaleOutWorkers(b *testing.B) {
 // to PostgreSQL + S3, and checks that the scale-out installation has every
 // product, vector, video, blob and the same shoppable JSON.
 func TestMigrateCommand(t *testing.T) {
-	s := newScaleOut(t)
+	// Blobs are encrypted at rest on both sides.
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	kekEnv := "VITRINE_KEK=" + base64.StdEncoding.EncodeToString(kek)
+	s := newScaleOut(t, kekEnv)
 	data := t.TempDir()
-	embedded := cleanEnv(append(sharedEnv(t), "VITRINE_DATA_DIR="+data, "VITRINE_LOG_LEVEL=warn")...)
+	embedded := cleanEnv(append(sharedEnv(t), "VITRINE_DATA_DIR="+data, "VITRINE_LOG_LEVEL=warn", kekEnv)...)
 	run := func(env []string, args ...string) string {
 		t.Helper()
 		out, errOut, code := vitrine(t, env, args...)
@@ -440,6 +448,14 @@ func TestMigrateCommand(t *testing.T) {
 	s.db.Read.QueryRow(q).Scan(&vecB)
 	if len(vecA) == 0 || !bytes.Equal(vecA, vecB) {
 		t.Errorf("vector of 16331: %d bytes embedded, %d after migration, equal=%v", len(vecA), len(vecB), bytes.Equal(vecA, vecB))
+	}
+	raw, err := blob.Open(context.Background(), blobURL(s.env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Get(context.Background(), "videos/"+v.ID+"/source"); !errors.Is(err, blob.ErrEncrypted) {
+		t.Errorf("video source in S3 read without a key: %v, want it encrypted", err)
 	}
 	// Search runs on the migrated vectors, and the video's media is in S3.
 	api := startNode(t, "api", s.env, "serve", "--workers=0", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())

@@ -94,7 +94,7 @@ func (c *analyticsCmd) Run(ctx context.Context, args []string) error {
 		}
 		out = rows
 		if !*asJSON {
-			printRows(stdout, "VIDEO", rows)
+			printRowsTitled(stdout, "VIDEO", rows, nil)
 		}
 	case "video", "product":
 		get := st.VideoReport
@@ -110,7 +110,20 @@ func (c *analyticsCmd) Run(ctx context.Context, args []string) error {
 		if !*asJSON {
 			fmt.Fprintf(stdout, "%s %s, %s to %s: %d impressions, %d clicks, %d buys, CTR %.1f%%\n\n",
 				report, rep.ID, rep.From, rep.To, rep.Total.Impressions, rep.Total.Clicks, rep.Total.Buys, 100*rep.Total.CTR)
-			printRows(stdout, group, rep.Rows)
+			titles := map[string]string{}
+			if report == "video" && a.Catalog != nil {
+				ids := make([]string, 0, len(rep.Rows))
+				for _, r := range rep.Rows {
+					ids = append(ids, r.ID)
+				}
+				// Titles are a convenience: a catalog error only leaves them out.
+				if ps, err := a.Catalog.Store.GetMany(ctx, ids); err == nil {
+					for _, p := range ps {
+						titles[p.ID] = p.Title
+					}
+				}
+			}
+			printRowsTitled(stdout, group, rep.Rows, titles)
 		}
 	case "recent":
 		recs, err := st.Recent(ctx, arg(0), *limit)
@@ -135,13 +148,23 @@ func (c *analyticsCmd) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func printRows(w io.Writer, first string, rows []analytics.Row) {
+// printRowsTitled prints counts per id, with a title column when titles
+// has any.
+func printRowsTitled(w io.Writer, first string, rows []analytics.Row, titles map[string]string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\tIMPRESSIONS\tCLICKS\tBUYS\tCTR\n", first)
+	if len(titles) > 0 {
+		fmt.Fprintf(tw, "%s\tTITLE\tIMPRESSIONS\tCLICKS\tBUYS\tCTR\n", first)
+	} else {
+		fmt.Fprintf(tw, "%s\tIMPRESSIONS\tCLICKS\tBUYS\tCTR\n", first)
+	}
 	for _, r := range rows {
 		id := r.ID
 		if id == "" {
 			id = "(no product)"
+		}
+		if len(titles) > 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f%%\n", id, titles[r.ID], r.Impressions, r.Clicks, r.Buys, 100*r.CTR)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f%%\n", id, r.Impressions, r.Clicks, r.Buys, 100*r.CTR)
 	}

@@ -97,8 +97,9 @@ func TestDemoPageOfServe(t *testing.T) {
 		}
 	}
 	playertest.Click(t, ctx, sp.Rect.CX(), sp.Rect.CY())
-	if st := playertest.Read(t, ctx); !st.Card.Open || st.Card.Product != playertest.ProductOf(it) || !strings.Contains(st.Card.Text, "₹") {
-		t.Fatalf("card %+v, want product %s with a rupee price", st.Card, playertest.ProductOf(it))
+	card := playertest.Read(t, ctx).Card
+	if !card.Open || card.Product != playertest.ProductOf(it) || !strings.Contains(card.Text, "₹") {
+		t.Fatalf("card %+v, want product %s with a rupee price", card, playertest.ProductOf(it))
 	}
 	playertest.Eval[bool](t, ctx, `(async () => { await `+playertest.Shadow+`.querySelector('video').play(); return true; })()`)
 
@@ -121,6 +122,10 @@ func TestDemoPageOfServe(t *testing.T) {
 			t.Fatalf("events never counted: %s", out)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	// The text report names the products by their catalog titles.
+	if out, _, _ := vitrine(t, env, "analytics", "video", v.ID); !strings.Contains(out, "TITLE") || !strings.Contains(out, card.Title) {
+		t.Errorf("analytics video report %q: want the title %q", out, card.Title)
 	}
 	errs.Check(t)
 }

@@ -18,12 +18,13 @@ func init() {
 type keysCmd struct{}
 
 func (c *keysCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("keys", "keys create --scope admin|ingest|read [--name N] | keys list | keys revoke ID",
+	fs := newFlagSet("keys", "keys create --scope admin|ingest|read [--name N] [--expires 720h] | keys list | keys revoke ID",
 		"Manages API keys. A key is printed once, at creation; only its SHA-256\n"+
 			"hash is stored. Scopes are ordered admin > ingest > read.")
 	load := withConfig(fs)
 	scope := fs.String("scope", "", "scope of a new key: admin, ingest or read")
 	name := fs.String("name", "", "label of a new key")
+	expires := fs.Duration("expires", 0, "lifetime of a new key, e.g. 720h (default: no expiry)")
 	// Flags may come after the action word: keys create --scope read.
 	if len(args) == 0 {
 		fs.Usage()
@@ -48,7 +49,14 @@ func (c *keysCmd) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("keys create: --scope: %w", err)
 		}
-		secret, k, err := a.Keys.Create(ctx, sc, *name)
+		if *expires < 0 {
+			return fmt.Errorf("keys create: --expires must be positive")
+		}
+		var until time.Time
+		if *expires > 0 {
+			until = time.Now().Add(*expires)
+		}
+		secret, k, err := a.Keys.CreateExpiring(ctx, sc, *name, until)
 		if err != nil {
 			return fmt.Errorf("keys create: %w", err)
 		}
@@ -60,9 +68,9 @@ func (c *keysCmd) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("keys list: %w", err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tPREFIX\tSCOPE\tNAME\tCREATED\tLAST USED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tPREFIX\tSCOPE\tNAME\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
 		for _, k := range keys {
-			fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Scope, k.Name, k.CreatedAt.Format(time.RFC3339), ts(k.LastUsedAt), ts(k.RevokedAt))
+			fmt.Fprintf(tw, "%d\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Scope, k.Name, k.CreatedAt.Format(time.RFC3339), ts(k.LastUsedAt), ts(k.ExpiresAt), ts(k.RevokedAt))
 		}
 		tw.Flush()
 	case "revoke":

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 )
@@ -32,6 +33,9 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Scope string `json:"scope"`
 		Name  string `json:"name"`
+		// ExpiresIn is a Go duration ("720h"); ExpiresAt an RFC 3339 time.
+		ExpiresIn string     `json:"expires_in"`
+		ExpiresAt *time.Time `json:"expires_at"`
 	}
 	if err := DecodeJSON(w, r, 1<<16, &in); err != nil {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
@@ -42,7 +46,26 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 		return
 	}
-	secret, k, err := s.Keys.Create(r.Context(), scope, in.Name)
+	var expires time.Time
+	switch {
+	case in.ExpiresIn != "" && in.ExpiresAt != nil:
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, "give expires_in or expires_at, not both")
+		return
+	case in.ExpiresIn != "":
+		d, err := time.ParseDuration(in.ExpiresIn)
+		if err != nil || d <= 0 {
+			WriteError(w, http.StatusBadRequest, CodeBadRequest, "expires_in must be a positive duration such as 720h")
+			return
+		}
+		expires = time.Now().Add(d)
+	case in.ExpiresAt != nil:
+		if !in.ExpiresAt.After(time.Now()) {
+			WriteError(w, http.StatusBadRequest, CodeBadRequest, "expires_at is in the past")
+			return
+		}
+		expires = *in.ExpiresAt
+	}
+	secret, k, err := s.Keys.CreateExpiring(r.Context(), scope, in.Name, expires)
 	if err != nil {
 		s.log.Error("api: create key", "err", err)
 		WriteError(w, http.StatusInternalServerError, CodeInternal, "internal error")

@@ -128,14 +128,27 @@ func (s *Server) route(rt Route) http.Handler {
 		if p, ok := r.Context().Value(routeCtx).(*string); ok {
 			*p = rt.Method + " " + rt.Pattern
 		}
+		if isPublicData(rt) && !s.allowPublic(w, r) {
+			return
+		}
 		if rt.Scope != apikey.ScopeNone {
-			k, ok := s.authenticate(w, r)
-			if !ok {
+			var k apikey.Key
+			if rt.Scope == apikey.ScopeAdmin {
+				// Admin actions, allowed or refused, go to the audit log.
+				sw := &statusWriter{ResponseWriter: w}
+				w = sw
+				defer s.recordAudit(r, rt, sw, &k)
+			}
+			var ok bool
+			if k, ok = s.authenticate(w, r); !ok {
 				return
 			}
 			if !k.ScopeValue().Allows(rt.Scope) {
 				WriteError(w, http.StatusForbidden, CodeInsufficientScope,
 					fmt.Sprintf("this route needs a key of scope %s or higher; this key has scope %s", rt.Scope, k.Scope))
+				return
+			}
+			if !s.allowKey(w, k) {
 				return
 			}
 			r = r.WithContext(context.WithValue(r.Context(), keyCtx, k))
@@ -160,7 +173,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (apikey.Ke
 	k, err := s.Keys.Verify(r.Context(), secret)
 	if errors.Is(err, apikey.ErrInvalid) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vitrine", error="invalid_token"`)
-		WriteError(w, http.StatusUnauthorized, CodeInvalidKey, "the API key is unknown or revoked")
+		WriteError(w, http.StatusUnauthorized, CodeInvalidKey, "the API key is unknown, revoked or expired")
 		return apikey.Key{}, false
 	}
 	if err != nil {

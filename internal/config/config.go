@@ -60,6 +60,12 @@ type Config struct {
 	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"0" usage:"stuck step rescue horizon (scale-out; 0 = longest step timeout + 1m)"`
 	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"200ms" usage:"job queue poll interval"`
 
+	// Rate limits in requests per second (0 = off); bursts are four
+	// seconds' worth.
+	RatePublicIP  float64 `toml:"rate_public_ip" env:"VITRINE_RATE_PUBLIC_IP" default:"50" usage:"requests per second per client IP on the public read path (/public/v1), 0 = unlimited"`
+	RatePublicKey float64 `toml:"rate_public_key" env:"VITRINE_RATE_PUBLIC_KEY" default:"1000" usage:"requests per second per publishable key on the public read path, 0 = unlimited"`
+	RateAPIKey    float64 `toml:"rate_api_key" env:"VITRINE_RATE_API_KEY" default:"200" usage:"requests per second per API key on keyed routes, 0 = unlimited"`
+
 	// KEK and KEKFile hold the key-encryption keys of encryption at rest
 	// (internal/crypt): base64 32-byte keys, the active one first. With
 	// neither set, blobs are stored in the clear.
@@ -298,6 +304,9 @@ func (c *Config) resolve() error {
 	}
 	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, fmt.Errorf("retry base %s and max %s must be positive with base <= max", c.RetryBase, c.RetryMax))
+	}
+	if c.RatePublicIP < 0 || c.RatePublicKey < 0 || c.RateAPIKey < 0 {
+		errs = append(errs, fmt.Errorf("rate limits must be >= 0 (0 = unlimited)"))
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("poll interval must be positive"))

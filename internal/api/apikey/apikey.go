@@ -36,7 +36,7 @@ const Prefix = "vtr_"
 
 // Errors returned (wrapped) by Store.
 var (
-	ErrInvalid  = errors.New("apikey: invalid or revoked key")
+	ErrInvalid  = errors.New("apikey: invalid, revoked or expired key")
 	ErrNotFound = errors.New("apikey: key not found")
 )
 
@@ -77,7 +77,12 @@ type Key struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	// ExpiresAt, when set, is when the key stops working.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
+
+// Expired reports whether the key has expired at now.
+func (k Key) Expired(now time.Time) bool { return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) }
 
 // ScopeValue is the key's scope as a Scope.
 func (k Key) ScopeValue() Scope { s, _ := ParseScope(k.Scope); return s }
@@ -117,12 +122,29 @@ func CheckFormat(secret string) error {
 
 // Create issues a new key of scope and returns its secret (shown once).
 func (s *Store) Create(ctx context.Context, scope Scope, name string) (string, Key, error) {
+	return s.CreateExpiring(ctx, scope, name, time.Time{})
+}
+
+// CreateExpiring is Create for a key that stops working at expires (the
+// zero time: never).
+func (s *Store) CreateExpiring(ctx context.Context, scope Scope, name string, expires time.Time) (string, Key, error) {
+	if !expires.IsZero() && !expires.After(time.Now()) {
+		return "", Key{}, fmt.Errorf("apikey: create: expiry %s is in the past", expires.UTC().Format(time.RFC3339))
+	}
 	secret, err := Generate()
 	if err != nil {
 		return "", Key{}, err
 	}
 	k, err := s.Import(ctx, secret, scope, name)
-	return secret, k, err
+	if err != nil || expires.IsZero() {
+		return secret, k, err
+	}
+	exp := expires.UTC()
+	if _, err := s.db.Write.ExecContext(ctx, s.db.Rebind(`UPDATE api_keys SET expires_at = ? WHERE id = ?`), exp, k.ID); err != nil {
+		return "", Key{}, fmt.Errorf("apikey: create: set expiry: %w", err)
+	}
+	k.ExpiresAt = &exp
+	return secret, k, nil
 }
 
 // Import stores a key whose secret the operator chose (VITRINE_ADMIN_KEY).
@@ -147,13 +169,13 @@ type querier interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-const cols = `id, name, prefix, hash, scope, created_at, last_used_at, revoked_at`
+const cols = `id, name, prefix, hash, scope, created_at, last_used_at, revoked_at, expires_at`
 
 func scanKey(row interface{ Scan(...any) error }) (Key, string, error) {
 	var k Key
 	var h string
-	var used, revoked sql.NullTime
-	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &h, &k.Scope, &k.CreatedAt, &used, &revoked); err != nil {
+	var used, revoked, expires sql.NullTime
+	if err := row.Scan(&k.ID, &k.Name, &k.Prefix, &h, &k.Scope, &k.CreatedAt, &used, &revoked, &expires); err != nil {
 		return k, "", err
 	}
 	if used.Valid {
@@ -161,6 +183,9 @@ func scanKey(row interface{ Scan(...any) error }) (Key, string, error) {
 	}
 	if revoked.Valid {
 		k.RevokedAt = &revoked.Time
+	}
+	if expires.Valid {
+		k.ExpiresAt = &expires.Time
 	}
 	return k, h, nil
 }
@@ -191,7 +216,7 @@ func (s *Store) Verify(ctx context.Context, secret string) (Key, error) {
 	}
 	// The index lookup already matched; the constant-time compare keeps the
 	// final decision free of timing differences.
-	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 || k.RevokedAt != nil {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 || k.RevokedAt != nil || k.Expired(time.Now()) {
 		return Key{}, ErrInvalid
 	}
 	s.touch(ctx, k.ID)
@@ -259,7 +284,7 @@ func (s *Store) Bootstrap(ctx context.Context, envKey string) (string, error) {
 		return "", nil
 	}
 	var n int
-	if err := s.db.Write.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL`).Scan(&n); err != nil {
+	if err := s.db.Write.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`), time.Now().UTC()).Scan(&n); err != nil {
 		return "", fmt.Errorf("apikey: bootstrap: %w", err)
 	}
 	if n > 0 {

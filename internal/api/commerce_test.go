@@ -33,7 +33,10 @@ type shopEnv struct {
 
 // newShopEnv is a server with a real catalog store (no models: details and
 // keys need none) and blob store.
-func newShopEnv(t testing.TB) *shopEnv {
+func newShopEnv(t testing.TB) *shopEnv { return newShopEnvWith(t, nil) }
+
+// newShopEnvWith sets extra configuration variables (VITRINE_…).
+func newShopEnvWith(t testing.TB, vars map[string]string) *shopEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -41,7 +44,8 @@ func newShopEnv(t testing.TB) *shopEnv {
 		if k == "VITRINE_DATA_DIR" {
 			return dir, true
 		}
-		return "", false
+		v, ok := vars[k]
+		return v, ok
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -92,6 +92,12 @@ type Config struct {
 	// MinZ: when the best product's mean relative similarity is below it,
 	// the track has no match. Default 2.5.
 	MinZ float64
+	// MinCosine: when the best product's mean raw cosine similarity over
+	// the crops is below it, the track has no match, however much that
+	// product stands out. Relative scores alone let background objects
+	// match whichever product is least unlike them. Default 0.65; negative
+	// disables it.
+	MinCosine float64
 	// Compatible scores label/category compatibility in 0..1 (0.5 when
 	// unknown). Default: CategoryCompatibility.
 	Compatible func(label, category string) float64
@@ -113,6 +119,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinZ == 0 {
 		c.MinZ = 2.5
+	}
+	if c.MinCosine == 0 {
+		c.MinCosine = 0.65
 	}
 	if c.Compatible == nil {
 		c.Compatible = CategoryCompatibility
@@ -280,7 +289,7 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	})
 	best := all[0]
 	res := Result{Best: &best}
-	if best.Z < m.cfg.MinZ {
+	if best.Z < m.cfg.MinZ || best.Cosine < m.cfg.MinCosine {
 		res.NoMatch = true
 		return res, nil
 	}

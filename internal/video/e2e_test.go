@@ -147,16 +147,16 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	for _, hub := range []bool{false, true} {
 		e.catalog.Hubness = hub
 		for _, p := range presets {
-			for _, minZ := range []float64{2, 2.5, 3} {
+			for _, th := range []struct{ minZ, minCos float64 }{{2.5, -1}, {3.5, -1}, {2.5, 0.65}, {3.5, 0.65}, {4, 0.7}} {
 				w := p.w
-				m, err := match.New(match.Config{Weights: &w, MinZ: minZ}, e.catalog, e.catalog)
+				m, err := match.New(match.Config{Weights: &w, MinZ: th.minZ, MinCosine: th.minCos}, e.catalog, e.catalog)
 				if err != nil {
 					t.Fatal(err)
 				}
 				tot, timed := scoreVideos(t, e, vs, m)
-				t.Logf("hubness %v fusion %-20s minZ %.1f: found %d/%d, top1 %.2f top5 %.2f, within 1 s %d, false matches %.1f/min",
-					hub, p.name, minZ, tot.Found, tot.TruthItems, tot.Top1, tot.Top5, timed, tot.FalseMatchesPerMin)
-				if !hub && p.name == "fused (default)" && minZ == 2.5 {
+				t.Logf("hubness %v fusion %-20s minZ %.1f minCos %5.2f: found %d/%d, top1 %.2f top5 %.2f, within 1 s %d, false matches %.1f/min",
+					hub, p.name, th.minZ, th.minCos, tot.Found, tot.TruthItems, tot.Top1, tot.Top5, timed, tot.FalseMatchesPerMin)
+				if !hub && p.name == "fused (default)" && th.minZ == 2.5 && th.minCos == 0.65 {
 					defaultTimed, truthItems = timed, tot.TruthItems
 				}
 			}

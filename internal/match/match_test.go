@@ -245,3 +245,25 @@ func TestCategoryCompatibility(t *testing.T) {
 		}
 	}
 }
+
+func TestMinCosine(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 200)
+	q := Query{Crops: [][]float32{noisy(f.rng, f.vecs["p042"], 0.3)}}
+	for _, tc := range []struct {
+		minCos  float64
+		noMatch bool
+	}{{-1, false}, {0.5, false}, {0.999, true}} {
+		m, err := New(Config{MinCosine: tc.minCos}, indexSearcher{f.ix}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := m.Match(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.NoMatch != tc.noMatch || res.Best == nil || res.Best.ProductID != "p042" {
+			t.Errorf("MinCosine %.3f: NoMatch %v (best %+v), want %v", tc.minCos, res.NoMatch, res.Best, tc.noMatch)
+		}
+	}
+}

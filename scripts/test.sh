@@ -23,14 +23,14 @@ echo "test: VITRINE_SAMPLES=${VITRINE_SAMPLES:-(unset: sample tests skip)}"
 # PostgreSQL and an S3 server on loopback for the scale-out tests; stopped
 # by PID on exit.
 source scripts/testinfra.sh
+summary=$(mktemp -d)
+trap 'rm -rf "$summary"; testinfra_stop' EXIT
 testinfra_start
 
 echo "== go vet ./..."
 go vet ./...
 
 echo "== go test ./..."
-summary=$(mktemp -d)
-trap 'rm -rf "$summary"; testinfra_stop' EXIT
 go build -o "$summary/testsummary" ./scripts/testsummary
 set +e
 go test -json -count=1 -timeout 30m ./... 2>&1 | "$summary/testsummary"

@@ -38,6 +38,11 @@ testinfra_as() {
 }
 
 testinfra_start() {
+  # On any failure, stop what did start before reporting it.
+  testinfra_start_ || { testinfra_stop; return 1; }
+}
+
+testinfra_start_() {
   testinfra_dir=$(mktemp -d "${TMPDIR:-/tmp}/vitrine-testinfra.XXXXXX")
   testinfra_user=$(id -un)
   if [ "$(id -u)" -eq 0 ]; then
@@ -48,7 +53,7 @@ testinfra_start() {
 
   # PostgreSQL: trust auth on loopback only; fsync off (throwaway data).
   local pgport
-  pgport=$(testinfra_port)
+  pgport=$(testinfra_port) || return 1
   testinfra_as "$testinfra_pgbin/initdb" -D "$testinfra_dir/pg" -U vitrine --auth=trust -E UTF8 --locale=C.UTF-8 >"$testinfra_dir/initdb.log" 2>&1 \
     || { cat "$testinfra_dir/initdb.log" >&2; return 1; }
   testinfra_as "$testinfra_pgbin/pg_ctl" -D "$testinfra_dir/pg" -l "$testinfra_dir/pg.log" -w -t 60 \
@@ -65,9 +70,9 @@ testinfra_start() {
     return 1
   fi
   # A copy the unprivileged user can execute (GOPATH/bin may be private).
-  cp "$gw" "$testinfra_dir/versitygw" && chmod 755 "$testinfra_dir/versitygw"
+  cp "$gw" "$testinfra_dir/versitygw" && chmod 755 "$testinfra_dir/versitygw" || return 1
   gw=$testinfra_dir/versitygw
-  s3port=$(testinfra_port)
+  s3port=$(testinfra_port) || return 1
   mkdir -p "$testinfra_dir/s3" && chown "$testinfra_user" "$testinfra_dir/s3"
   export AWS_ACCESS_KEY_ID=vitrinetest AWS_SECRET_ACCESS_KEY=vitrinetestsecret AWS_REGION=us-east-1
   # The server records its own PID (exec keeps it), so that stop signals

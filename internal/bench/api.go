@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,6 +158,24 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
+// statuses renders a status-code histogram such as "200×1990 429×10"
+// (0 counts transport errors).
+func statuses(m map[int]int) string {
+	codes := make([]int, 0, len(m))
+	for c := range m {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	var b strings.Builder
+	for i, c := range codes {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%d×%d", c, m[c])
+	}
+	return b.String()
+}
+
 func runAPI(ctx context.Context, env *Env, s *Section) error {
 	if env.API == nil {
 		return skipf("no API server wired in")
@@ -175,7 +194,7 @@ func runAPI(ctx context.Context, env *Env, s *Section) error {
 		defer cleanup()
 	}
 	o := LoadOptions{Requests: 10000, Duration: 20 * time.Second, Concurrency: 8}
-	s.Method = fmt.Sprintf("The API server runs in-process on a loopback port (with the catalog ingested when a pipeline is available); %d workers send GET requests (cycling %d endpoints) until %d requests or %s, whichever comes first. "+
+	s.Method = fmt.Sprintf("The API server runs in-process on a loopback port (catalog ingested when a pipeline is available, rate limits off); %d workers send GET requests (cycling %d endpoints) until %d requests or %s, whichever comes first. "+
 		"Latency is measured per request by the client, so it includes the loopback round trip.", o.Concurrency, len(target.Requests), o.Requests, o.Duration)
 	all, err := Load(ctx, target.Handler, target.Requests, o)
 	if err != nil {
@@ -187,13 +206,13 @@ func runAPI(ctx context.Context, env *Env, s *Section) error {
 	s.Headline("latency p50", ms(all.P50.Seconds()), "ms")
 	s.Add("latency p99", ms(all.P99.Seconds()), "ms")
 	s.Add("latency max", ms(all.Max.Seconds()), "ms")
-	t := Table{Title: "Per endpoint", Columns: []string{"endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms"}}
+	t := Table{Title: "Per endpoint", Columns: []string{"endpoint", "requests", "errors", "statuses", "req/s", "p50 ms", "p99 ms"}}
 	for _, rq := range target.Requests {
 		r, err := Load(ctx, target.Handler, []APIRequest{rq}, LoadOptions{Requests: 2000, Duration: 10 * time.Second, Concurrency: o.Concurrency})
 		if err != nil {
 			return fmt.Errorf("load %s: %w", rq.Name, err)
 		}
-		t.Rows = append(t.Rows, []string{rq.Name, fmt.Sprint(r.Sent), fmt.Sprint(r.Errors), f1(r.Throughput),
+		t.Rows = append(t.Rows, []string{rq.Name, fmt.Sprint(r.Sent), fmt.Sprint(r.Errors), statuses(r.Status), f1(r.Throughput),
 			f3(ms(r.P50.Seconds())), f3(ms(r.P99.Seconds()))})
 	}
 	s.Tables = append(s.Tables, t)

@@ -259,7 +259,6 @@ func (p *Parser) Next() (Row, error) {
 
 func (p *Parser) nextCSV() (Row, bool, error) {
 	rec, err := p.csv.Read()
-	line, _ := p.csv.FieldPos(0)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return Row{}, false, io.EOF
@@ -273,6 +272,9 @@ func (p *Parser) nextCSV() (Row, bool, error) {
 	if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 		return Row{}, true, nil // blank line
 	}
+	// FieldPos only after a successful Read: it panics when the last Read
+	// failed (an unterminated quote) and returned no record.
+	line, _ := p.csv.FieldPos(0)
 	row := Row{Line: line}
 	for i, v := range rec {
 		if i >= len(p.cols) {

@@ -79,4 +79,3 @@ func FuzzParseVTTTime(f *testing.F) {
 		}
 	})
 }
-

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh installs what the tests need (scripts/setup.sh), then runs go vet
-# and every test of the module, printing one line per test and a final
-# "N passed, N failed, N skipped". Exits non-zero on any failure.
+# and every test of the module, then every fuzz target for a bounded time
+# (VITRINE_FUZZTIME, default 10s; 0 skips fuzzing), printing one line per
+# test and a final "N passed, N failed, N skipped". Exits non-zero on any
+# failure.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,8 +34,26 @@ go vet ./...
 
 echo "== go test ./..."
 go build -o "$summary/testsummary" ./scripts/testsummary
+# After the tests, every Go fuzz target (Fuzz* in any package) runs for
+# VITRINE_FUZZTIME (default 10s) on top of its seed corpus and the
+# crashers kept in testdata/fuzz; the results count in the same summary.
+fuzztime=${VITRINE_FUZZTIME:-10s}
+fuzz_all() {
+  go test -list '^Fuzz' ./... 2>/dev/null | awk '
+    /^Fuzz/ { t[n++] = $1; next }
+    /^ok / { for (i = 0; i < n; i++) print $2, t[i]; n = 0; next }
+    { n = 0 }'
+}
 set +e
-go test -json -count=1 -timeout 30m ./... 2>&1 | "$summary/testsummary"
+{
+  go test -json -count=1 -timeout 30m ./... 2>&1
+  if [ "$fuzztime" != "0" ]; then
+    fuzz_all | while read -r pkg target; do
+      echo "== fuzz $pkg $target ($fuzztime)" >&2
+      go test -json -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1
+    done
+  fi
+} | "$summary/testsummary"
 rc=${PIPESTATUS[1]}
 set -e
 exit "$rc"

@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
-	"sort"
 	"strconv"
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/sample"
 	"github.com/vitrine-dev/vitrine/internal/shots"
 )
 
@@ -84,7 +83,7 @@ func (s *Service) decode(ctx context.Context, sc *jobs.StepContext) error {
 			return err
 		}
 		out.PTS = append(out.PTS, f.PTS)
-		out.Sharp = append(out.Sharp, float32(laplacianVar(f.Pix, f.Width, f.Height)))
+		out.Sharp = append(out.Sharp, float32(sample.Sharpness(f.Width, f.Height, f.Pix)))
 		if len(out.PTS)%50 == 0 {
 			sc.Progress(int64(len(out.PTS)), max(total, int64(len(out.PTS))))
 		}
@@ -105,31 +104,6 @@ func (s *Service) decode(ctx context.Context, sc *jobs.StepContext) error {
 	return sc.SetOutput(out)
 }
 
-// laplacianVar is the variance of the 4-neighbour Laplacian of the luma of
-// an RGB24 frame: a standard focus measure, comparable between frames of
-// one video.
-func laplacianVar(pix []byte, w, h int) float64 {
-	if w < 3 || h < 3 || len(pix) < 3*w*h {
-		return 0
-	}
-	luma := func(x, y int) float64 {
-		i := 3 * (y*w + x)
-		return 0.299*float64(pix[i]) + 0.587*float64(pix[i+1]) + 0.114*float64(pix[i+2])
-	}
-	var sum, sum2 float64
-	n := 0
-	for y := 1; y < h-1; y++ {
-		for x := 1; x < w-1; x++ {
-			l := luma(x-1, y) + luma(x+1, y) + luma(x, y-1) + luma(x, y+1) - 4*luma(x, y)
-			sum += l
-			sum2 += l * l
-			n++
-		}
-	}
-	m := sum / float64(n)
-	return sum2/float64(n) - m*m
-}
-
 // shotRow is one stored shot.
 type shotRow struct {
 	Index      int
@@ -141,8 +115,6 @@ type shotRow struct {
 	KeyFrame   int
 	KeyframeS  float64
 	Thumbnail  string
-	// usable frame range, away from gradual transitions
-	useFrom, useTo int
 }
 
 // ThumbnailKey is the blob key of a shot's keyframe thumbnail.
@@ -153,38 +125,39 @@ func ThumbnailKey(videoID string, shot int) string {
 // SourceKey is the blob key of an uploaded video.
 func SourceKey(videoID string) string { return "videos/" + videoID + "/source" }
 
-// planShots turns the detector's shots into stored shots with their usable
-// frame range (gradual transitions excluded) and sharpest keyframe.
-func planShots(d decodeOutput) []shotRow {
-	var out []shotRow
-	ss := d.Shots.Shots
-	for i, sh := range ss {
+// candidates are the decoded frames with their sharpness, in decoding
+// order, as the sampler takes them.
+func (d decodeOutput) candidates() []sample.Candidate {
+	n := min(d.Frames, len(d.PTS), len(d.Sharp))
+	out := make([]sample.Candidate, n)
+	for i := range n {
+		out[i] = sample.Candidate{Index: i, PTS: d.PTS[i], Sharpness: float64(d.Sharp[i])}
+	}
+	return out
+}
+
+// planShots turns the detector's shots into stored shots. A shot's
+// keyframe is its sharpest sampled frame (the middle frame of a shot with
+// nothing to sample, such as a black hold); the detect step replaces it
+// with the same frame decoded at detector size.
+func planShots(d decodeOutput, frames []sampledFrame) []shotRow {
+	best := map[int]sampledFrame{}
+	for _, f := range frames {
+		if b, ok := best[f.Shot]; !ok || f.Sharpness > b.Sharpness {
+			best[f.Shot] = f
+		}
+	}
+	out := make([]shotRow, 0, len(d.Shots.Shots))
+	for _, sh := range d.Shots.Shots {
 		r := shotRow{Index: sh.Index, StartS: sh.Start, EndS: sh.End, StartFrame: sh.StartFrame, EndFrame: sh.EndFrame, Transition: string(sh.Transition)}
-		r.useFrom, r.useTo = sh.StartFrame, sh.EndFrame
-		if sh.Transition.Gradual() {
-			r.useFrom = max(r.useFrom, sh.TransitionEnd+1)
-		}
-		if i+1 < len(ss) && ss[i+1].Transition.Gradual() {
-			r.useTo = min(r.useTo, ss[i+1].TransitionStart)
-		}
-		if r.useTo <= r.useFrom { // all transition: use the whole shot
-			r.useFrom, r.useTo = sh.StartFrame, sh.EndFrame
-		}
-		r.useFrom = max(0, min(r.useFrom, d.Frames-1))
-		r.useTo = max(r.useFrom+1, min(r.useTo, d.Frames))
-		// Keyframe: the sharpest frame of the middle 60% of the usable range.
-		n := r.useTo - r.useFrom
-		lo, hi := r.useFrom+n/5, r.useTo-n/5
-		if hi <= lo {
-			lo, hi = r.useFrom, r.useTo
-		}
-		r.KeyFrame = lo
-		for f := lo; f < hi; f++ {
-			if d.Sharp[f] > d.Sharp[r.KeyFrame] {
-				r.KeyFrame = f
+		if b, ok := best[sh.Index]; ok {
+			r.KeyFrame, r.KeyframeS = b.Frame, b.T
+		} else {
+			r.KeyFrame = max(0, min((sh.StartFrame+sh.EndFrame)/2, len(d.PTS)-1))
+			if r.KeyFrame < len(d.PTS) {
+				r.KeyframeS = d.PTS[r.KeyFrame]
 			}
 		}
-		r.KeyframeS = d.PTS[r.KeyFrame]
 		out = append(out, r)
 	}
 	return out
@@ -197,7 +170,7 @@ func (s *Service) shots(ctx context.Context, sc *jobs.StepContext) error {
 	if err := sc.Output(StepDecode, &d); err != nil {
 		return err
 	}
-	rows := planShots(d)
+	rows := planShots(d, chooseFrames(d, s.cfg.SampleFPS))
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_shots WHERE video_id = ?`), sc.Subject); err != nil {
@@ -222,29 +195,14 @@ type sampledFrame struct {
 	Sharpness float64
 }
 
-// chooseFrames picks, per shot, at most rate frames per second: the
-// sharpest frame of each 1/rate slot of the usable range, and at least one
-// frame per shot.
-func chooseFrames(d decodeOutput, rows []shotRow, rate float64) []sampledFrame {
-	var out []sampledFrame
-	for _, r := range rows {
-		t0 := d.PTS[r.useFrom]
-		slot := func(f int) int { return int(math.Floor((d.PTS[f] - t0) * rate)) }
-		best := map[int]int{}
-		for f := r.useFrom; f < r.useTo; f++ {
-			k := slot(f)
-			if b, ok := best[k]; !ok || d.Sharp[f] > d.Sharp[b] {
-				best[k] = f
-			}
-		}
-		var fs []int
-		for _, f := range best {
-			fs = append(fs, f)
-		}
-		sort.Ints(fs)
-		for _, f := range fs {
-			out = append(out, sampledFrame{Frame: f, T: d.PTS[f], Shot: r.Index, Sharpness: float64(d.Sharp[f])})
-		}
+// chooseFrames picks the frames to analyse with internal/sample: at most
+// rate frames per second of each shot, the sharpest of each slot, away from
+// transitions and black frames, none from a black hold.
+func chooseFrames(d decodeOutput, rate float64) []sampledFrame {
+	picks := sample.Plan(d.candidates(), sample.ShotsFrom(d.Shots), sample.Options{Rate: rate})
+	out := make([]sampledFrame, 0, len(picks))
+	for _, p := range picks {
+		out = append(out, sampledFrame{Frame: p.Index, T: p.PTS, Shot: d.Shots.Shots[p.Shot].Index, Sharpness: p.Sharpness})
 	}
 	return out
 }
@@ -255,7 +213,7 @@ func (s *Service) sample(ctx context.Context, sc *jobs.StepContext) error {
 	if err := sc.Output(StepDecode, &d); err != nil {
 		return err
 	}
-	frames := chooseFrames(d, planShots(d), s.cfg.SampleFPS)
+	frames := chooseFrames(d, s.cfg.SampleFPS)
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_frames WHERE video_id = ?`), sc.Subject); err != nil {

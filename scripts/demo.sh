@@ -2,7 +2,8 @@
 # demo.sh sets vitrine up and runs its main job on the embedded default
 # (SQLite + a directory under ./vitrine-data): it installs the runtime
 # dependencies, builds bin/vitrine, starts the server, runs the selftest
-# workflow through it, prints the admin API key and the URLs, and keeps the
+# workflow, imports the sample catalog, analyses a sample video, prints the
+# admin API key and the URL of the shoppable player demo page, and keeps the
 # server running until Ctrl-C. With --once, or when run without a terminal
 # (CI, scripts) and without --serve, it stops the server afterwards.
 set -euo pipefail
@@ -58,12 +59,31 @@ for _ in $(seq 1 150); do
 done
 listening || { echo "demo: server did not start listening on $VITRINE_ADDR:" >&2; cat "$log" >&2; exit 1; }
 
-# The server owns the data dir, so this runs the workflow there and follows it.
+# The server owns the data dir, so these run their workflows there and
+# follow them to the end.
 ./bin/vitrine selftest
+
+samples=${VITRINE_SAMPLES:-$repo/../shared/data}
+catalog=${VITRINE_DEMO_CATALOG:-$samples/catalog_virgio/products.csv}
+video=${VITRINE_DEMO_VIDEO:-$samples/videos/flickd_virgio_reel_2025-05-27.mp4}
+for f in "$catalog" "$video"; do
+  [ -f "$f" ] || { echo "demo: $f not found (set VITRINE_SAMPLES, or VITRINE_DEMO_CATALOG and VITRINE_DEMO_VIDEO)" >&2; exit 1; }
+done
+echo "demo: importing the sample catalog $catalog"
+./bin/vitrine catalog import "$catalog"
+# A second run reuses the video analysed by the first one.
+video_id=$(./bin/vitrine video list -n 1000 2>/dev/null | awk -v src="$video" '$2 == "ready" && $NF == src {print $1; exit}')
+if [ -z "$video_id" ]; then
+  echo "demo: analysing the sample video $video"
+  video_id=$(./bin/vitrine video add "$video")
+fi
+./bin/vitrine video status "$video_id"
 
 cat <<INFO
 
 vitrine is running.
+  player demo: http://$VITRINE_ADDR/demo/$video_id
+  console:     http://$VITRINE_ADDR/console/   (sign in with the admin key)
   API:         http://$VITRINE_ADDR/v1   (Authorization: Bearer <key>)
   admin key:   $VITRINE_ADMIN_KEY
   workflows:   curl -H "Authorization: Bearer $VITRINE_ADMIN_KEY" http://$VITRINE_ADDR/v1/workflows

@@ -36,6 +36,7 @@ var workflowSuite = []struct {
 	{"StepsRunInOrderWithOutputsAndCommit", testStepsRunInOrderWithOutputsAndCommit},
 	{"RetryWithBackoffThenSuccess", testRetryWithBackoffThenSuccess},
 	{"PermanentFailureAfterMaxAttempts", testPermanentFailureAfterMaxAttempts},
+	{"PermanentErrorFailsWithoutRetries", testPermanentErrorFailsWithoutRetries},
 	{"RetryFailedWorkflowKeepsFinishedSteps", testRetryFailedWorkflowKeepsFinishedSteps},
 	{"CancelRunningStep", testCancelRunningStep},
 	{"CancelPendingWorkflow", testCancelPendingWorkflow},
@@ -261,6 +262,86 @@ func testPermanentFailureAfterMaxAttempts(t *testing.T, open storetest.Opener) {
 	}
 	if err := r.Cancel(ctx, id); !errors.Is(err, ErrConflict) {
 		t.Errorf("cancel of failed workflow: %v, want ErrConflict", err)
+	}
+}
+
+func testPermanentErrorFailsWithoutRetries(t *testing.T, open storetest.Opener) {
+	var calls atomic.Int32
+	var fixed atomic.Bool
+	def := Definition{Kind: "badmedia", Steps: []Step{
+		{Name: "probe", MaxAttempts: 5, Run: func(ctx context.Context, sc *StepContext) error {
+			calls.Add(1)
+			if fixed.Load() {
+				return nil
+			}
+			// Wrapped after marking, as a step's callers do.
+			return fmt.Errorf("probe: %w", Permanent(errors.New("not a video")))
+		}},
+		{Name: "after", Run: noop},
+	}}
+	r, _ := newRunner(t, open, Options{}, def)
+	ctx := context.Background()
+	id, err := r.Enqueue(ctx, "badmedia", "s", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := wait(t, r, id)
+	if w.State != StateFailed || w.Steps[0].State != StateFailed || w.Steps[0].Attempts != 1 || calls.Load() != 1 {
+		t.Fatalf("workflow %s step %+v calls %d; want failed after one attempt", w.State, w.Steps[0], calls.Load())
+	}
+	if w.Error != "step probe: probe: not a video" || w.Steps[0].Error != "probe: not a video" {
+		t.Errorf("errors %q / %q", w.Error, w.Steps[0].Error)
+	}
+	if w.Steps[1].State != StatePending {
+		t.Errorf("next step: %+v", w.Steps[1])
+	}
+	// Longer than the retry backoff: no further attempt may happen.
+	time.Sleep(300 * time.Millisecond)
+	if calls.Load() != 1 {
+		t.Errorf("step ran %d times after a permanent error", calls.Load())
+	}
+	// An operator's retry (the file was replaced) still runs it again.
+	fixed.Store(true)
+	if err := r.Retry(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if w := wait(t, r, id); w.State != StateSucceeded || calls.Load() != 2 {
+		t.Errorf("after retry: %s, %d calls", w.State, calls.Load())
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	base := errors.New("bad media")
+	for _, tc := range []struct {
+		name      string
+		err       error
+		permanent bool
+		text      string
+	}{
+		{"nil", Permanent(nil), false, ""},
+		{"plain", base, false, "bad media"},
+		{"marked", Permanent(base), true, "bad media"},
+		{"marked twice", Permanent(Permanent(base)), true, "bad media"},
+		{"wrapped after marking", fmt.Errorf("decode: %w", Permanent(base)), true, "decode: bad media"},
+		{"joined", errors.Join(errors.New("x"), Permanent(base)), true, "x\nbad media"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsPermanent(tc.err); got != tc.permanent {
+				t.Errorf("IsPermanent = %v, want %v", got, tc.permanent)
+			}
+			if got := errors.Is(tc.err, ErrPermanent); got != tc.permanent {
+				t.Errorf("errors.Is(ErrPermanent) = %v, want %v", got, tc.permanent)
+			}
+			if tc.err == nil {
+				return
+			}
+			if tc.err.Error() != tc.text {
+				t.Errorf("text %q, want %q", tc.err.Error(), tc.text)
+			}
+			if !errors.Is(tc.err, base) {
+				t.Errorf("the cause is lost: %v", tc.err)
+			}
+		})
 	}
 }
 

@@ -158,9 +158,10 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 		return err
 	}
 
-	final := job.Attempt >= job.MaxAttempts
+	permanent := IsPermanent(err)
+	final := permanent || job.Attempt >= job.MaxAttempts
 	r.metrics.observe(st.kind, a.Name, "failed", took)
-	r.log.Warn("step failed", "workflow", a.WorkflowID, "kind", st.kind, "step", a.Name, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "final", final, "err", err)
+	r.log.Warn("step failed", "workflow", a.WorkflowID, "kind", st.kind, "step", a.Name, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "final", final, "permanent", permanent, "err", err)
 	r.bookkeep(ctx, func(bctx context.Context) error {
 		return r.db.Tx(bctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(bctx, r.db.Rebind(`UPDATE workflow_step_runs SET outcome = 'failed' WHERE id = ?`), runID); err != nil {
@@ -174,6 +175,11 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 			return err
 		})
 	})
+	if permanent {
+		// River would retry an ordinary error: the step is already failed
+		// for good above, so the job ends here too.
+		return river.JobCancel(err)
+	}
 	return err
 }
 

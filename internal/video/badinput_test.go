@@ -76,6 +76,9 @@ func TestBadInputsFailCleanly(t *testing.T) {
 			if failed == nil || (failed.Name != StepProbe && failed.Name != StepDecode) {
 				t.Fatalf("failed step = %+v, want probe or decode", failed)
 			}
+			if failed.Attempts != 1 {
+				t.Errorf("step %s ran %d times; bad input must fail without retries", failed.Name, failed.Attempts)
+			}
 			if !strings.Contains(failed.Error, tc.wantErr) {
 				t.Errorf("step error %q does not mention %q", failed.Error, tc.wantErr)
 			}

@@ -273,13 +273,10 @@ func (s *Service) Definitions() []jobs.Definition {
 	step := func(name string, fn jobs.StepFunc) jobs.Step {
 		return jobs.Step{Name: name, Run: s.guard(name, fn)}
 	}
-	// Bad media fails the same way every time: retry once for a transient
-	// cause, not five times with backoff.
-	once := func(st jobs.Step) jobs.Step { st.MaxAttempts = 2; return st }
 	return []jobs.Definition{
 		{Kind: KindAnalyze, Steps: []jobs.Step{
-			once(step(StepProbe, s.probe)),
-			once(step(StepDecode, s.decode)),
+			step(StepProbe, s.probe),
+			step(StepDecode, s.decode),
 			step(StepShots, s.shots),
 			step(StepSample, s.sample),
 			step(StepDetect, s.detect),
@@ -312,16 +309,21 @@ func (s *Service) Register(r *jobs.Runner) error {
 }
 
 // guard marks the video failed when a step fails with bad input, which no
-// retry can fix, and records the step as the video's current stage.
+// retry can fix, and tells the runner so (jobs.Permanent): the step fails
+// at once instead of being retried with backoff.
 func (s *Service) guard(name string, fn jobs.StepFunc) jobs.StepFunc {
 	return func(ctx context.Context, sc *jobs.StepContext) error {
 		err := fn(ctx, sc)
-		if err != nil && media.IsBadInput(err) {
+		bad := err != nil && media.IsBadInput(err)
+		if bad {
 			msg := fmt.Sprintf("%s: %v", name, err)
 			if _, uerr := s.deps.DB.Write.ExecContext(ctx, s.deps.DB.Rebind(`UPDATE videos SET state = ?, error = ?, updated_at = ? WHERE id = ?`),
 				StateFailed, msg, s.now(), sc.Subject); uerr != nil {
 				s.log.Warn("video: mark failed", "video", sc.Subject, "err", uerr)
 			}
+		}
+		if bad {
+			err = jobs.Permanent(err)
 		}
 		if err != nil {
 			return fmt.Errorf("video %s: %s: %w", sc.Subject, name, err)

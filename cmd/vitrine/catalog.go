@@ -13,7 +13,6 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/app"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
-	"github.com/vitrine-dev/vitrine/internal/config"
 )
 
 func init() {
@@ -78,15 +77,7 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("catalog import: want exactly one PATH")
 	}
-	// Step logs at info level would tear the progress bar apart.
-	quietLogs := func() (*config.Config, error) {
-		cfg, err := load()
-		if err == nil && !*quiet && cfg.LogLevel == "info" {
-			cfg.LogLevel = "warn"
-		}
-		return cfg, err
-	}
-	a, err := openApp(ctx, quietLogs, app.Options{RunSteps: true})
+	a, err := openApp(ctx, quietForBar(load, *quiet), app.Options{RunSteps: true})
 	if err != nil {
 		return fmt.Errorf("catalog import: %w", err)
 	}

@@ -36,3 +36,16 @@ func openApp(ctx context.Context, load func() (*config.Config, error), opts app.
 	}
 	return app.Open(ctx, cfg, app.NewLogger(cfg, stderr), opts)
 }
+
+// quietForBar wraps a config loader so that, while a progress bar is drawn
+// (quiet is false), info-level step logs are lowered to warn: they would tear
+// the bar apart.
+func quietForBar(load func() (*config.Config, error), quiet bool) func() (*config.Config, error) {
+	return func() (*config.Config, error) {
+		cfg, err := load()
+		if err == nil && !quiet && cfg.LogLevel == "info" {
+			cfg.LogLevel = "warn"
+		}
+		return cfg, err
+	}
+}

@@ -102,7 +102,7 @@ func (c *videoCmd) add(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("video add: want exactly one FILE or URL")
 	}
-	a, err := openVideoApp(ctx, load, !*detach)
+	a, err := openVideoApp(ctx, quietForBar(load, *quiet || *detach), !*detach)
 	if err != nil {
 		return fmt.Errorf("video add: %w", err)
 	}
@@ -353,6 +353,9 @@ func (c *videoCmd) list(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
+		if vs == nil {
+			vs = []video.Video{} // an empty list is [], not null
+		}
 		return printVideoJSON(vs)
 	}
 	for _, v := range vs {

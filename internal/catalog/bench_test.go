@@ -5,11 +5,13 @@ import (
 	"os"
 
 	"context"
-	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 
 	"github.com/vitrine-dev/vitrine/internal/fetch"
 	"github.com/vitrine-dev/vitrine/internal/store"
@@ -20,7 +22,7 @@ import (
 // iteration and reports images per second (decode, detect, embed crop and
 // whole image, store, index, snapshot).
 func BenchmarkIngest(b *testing.B) {
-	samples := sharedDir(b, "VITRINE_SAMPLES", "data")
+	samples := testenv.Samples(b)
 	for _, bc := range []struct {
 		name, file string
 	}{
@@ -69,7 +71,7 @@ func cpuTime() time.Duration {
 // (through the whole-image entry and through any detected item) and the
 // query latency (decode, detect, embed, k-NN, product load).
 func BenchmarkSelfRetrieval(b *testing.B) {
-	samples := sharedDir(b, "VITRINE_SAMPLES", "data")
+	samples := testenv.Samples(b)
 	for _, bc := range []struct {
 		name, dir string
 	}{

@@ -15,38 +15,9 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/fetch"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/store/storetest"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func sharedDir(t testing.TB, env, def string) string {
-	t.Helper()
-	d := os.Getenv(env)
-	if d == "" {
-		d = filepath.Join(repoRoot(t), "..", "shared", def)
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("%s not available (set %s): %v", d, env, err)
-	}
-	return d
-}
 
 var (
 	modelsOnce sync.Once
@@ -57,7 +28,7 @@ var (
 // loadModels opens the real models once per test binary.
 func loadModels(t testing.TB) *catalog.Models {
 	t.Helper()
-	dir := sharedDir(t, "VITRINE_MODELS", "models")
+	dir := testenv.Models(t)
 	modelsOnce.Do(func() {
 		models, modelsErr = catvision.Open(context.Background(), vision.Options{ModelsDir: dir, Threads: 2})
 	})
@@ -137,7 +108,7 @@ func TestImportSampleCatalog(t *testing.T) {
 }
 
 func testImportSampleCatalog(t *testing.T, e *env) {
-	samples := sharedDir(t, "VITRINE_SAMPLES", "data")
+	samples := testenv.Samples(t)
 	file := filepath.Join(samples, "catalog", "products.csv")
 	ctx := context.Background()
 

@@ -19,13 +19,14 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/fetch"
 	"github.com/vitrine-dev/vitrine/internal/store/storetest"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // writeFixture lays out a catalog directory: a few real sample images, a
 // non-image file, and an image outside the directory (for traversal).
 func writeFixture(t *testing.T) (dir string, img []byte) {
 	t.Helper()
-	samples := sharedDir(t, "VITRINE_SAMPLES", "data")
+	samples := testenv.Samples(t)
 	root := t.TempDir()
 	dir = filepath.Join(root, "feed")
 	if err := os.MkdirAll(filepath.Join(dir, "images"), 0o755); err != nil {

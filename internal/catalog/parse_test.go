@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func parseAll(t *testing.T, in string, f Format) ([]Row, error) {
@@ -152,7 +154,7 @@ func TestParseJSONLLongLine(t *testing.T) {
 
 // TestParseSampleCatalogs reads both shared sample catalogs as they are.
 func TestParseSampleCatalogs(t *testing.T) {
-	samples := samplesDir(t)
+	samples := testenv.Samples(t)
 	tests := []struct {
 		file     string
 		rows     int

@@ -145,4 +145,51 @@ func TestBackupRestoreEncrypted(t *testing.T) {
 	if _, got := get(t, r, "/console/api/videos/"+v.ID+"/media", admin, ""); !bytes.Equal(got, plainClip) {
 		t.Errorf("restored media differs from the clip (%d bytes, want %d)", len(got), len(plainClip))
 	}
+	// Retention: the processed video left a local working copy of its
+	// source; with a tiny retention, storage apply removes it and archives
+	// the original, and the report says so.
+	rep := storageReport(t, env, "report", "--data-dir", orig)
+	if c := classOf(rep, "originals"); c == nil || c["objects"].(float64) != 1 || c["expired"].(float64) != 0 {
+		t.Errorf("originals in the report: %v", c)
+	}
+	if c := classOf(rep, "work files (local)"); c == nil || c["objects"].(float64) < 1 {
+		t.Errorf("work files in the report: %v", c)
+	}
+	archive := filepath.Join(t.TempDir(), "archive")
+	short := append(env, "VITRINE_RETAIN_WORK=1ns", "VITRINE_RETAIN_ORIGINALS=1ns", "VITRINE_ARCHIVE_BLOB="+archive)
+	rep = storageReport(t, short, "apply", "--data-dir", orig)
+	if rep["moved"].(float64) != 1 || rep["removed"].(float64) < 1 {
+		t.Errorf("storage apply: %v", rep)
+	}
+	if c := classOf(storageReport(t, env, "--data-dir", orig), "originals"); c["objects"].(float64) != 0 {
+		t.Errorf("original still in the store after apply: %v", c)
+	}
+	// The archived original is still encrypted and still the clip.
+	arch, _ := os.ReadFile(filepath.Join(archive, "videos", v.ID, "source"))
+	if !crypt.IsEncrypted(arch) {
+		t.Error("archived original is not encrypted")
+	}
+}
+
+// storageReport runs `vitrine storage` with --json.
+func storageReport(t *testing.T, env []string, args ...string) map[string]any {
+	t.Helper()
+	out, errOut, code := vitrine(t, env, append([]string{"storage"}, append(args, "--json")...)...)
+	if code != 0 {
+		t.Fatalf("storage %v: exit %d: %s", args, code, errOut)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("storage %v printed %q", args, out)
+	}
+	return rep
+}
+
+func classOf(rep map[string]any, class string) map[string]any {
+	for _, c := range rep["classes"].([]any) {
+		if m := c.(map[string]any); m["class"] == class {
+			return m
+		}
+	}
+	return nil
 }

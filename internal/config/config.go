@@ -66,6 +66,13 @@ type Config struct {
 	RatePublicKey float64 `toml:"rate_public_key" env:"VITRINE_RATE_PUBLIC_KEY" default:"1000" usage:"requests per second per publishable key on the public read path, 0 = unlimited"`
 	RateAPIKey    float64 `toml:"rate_api_key" env:"VITRINE_RATE_API_KEY" default:"200" usage:"requests per second per API key on keyed routes, 0 = unlimited"`
 
+	// Retention (vitrine storage apply); zero keeps forever.
+	RetainWork      time.Duration `toml:"retain_work" env:"VITRINE_RETAIN_WORK" default:"24h" usage:"age after which local working copies of source videos are removed (0 = keep)"`
+	RetainBatches   time.Duration `toml:"retain_batches" env:"VITRINE_RETAIN_BATCHES" default:"720h" usage:"age after which stored catalog import batches are removed (0 = keep)"`
+	KeepSnapshots   int           `toml:"keep_snapshots" env:"VITRINE_KEEP_SNAPSHOTS" default:"3" usage:"newest vector index snapshots kept (0 = keep all)"`
+	RetainOriginals time.Duration `toml:"retain_originals" env:"VITRINE_RETAIN_ORIGINALS" default:"0" usage:"age after which original videos are removed or archived (0 = keep; without them vitrine cannot play or re-analyse a video)"`
+	ArchiveBlob     string        `toml:"archive_blob" env:"VITRINE_ARCHIVE_BLOB" usage:"blob store URL that receives expired originals instead of their deletion"`
+
 	// KEK and KEKFile hold the key-encryption keys of encryption at rest
 	// (internal/crypt): base64 32-byte keys, the active one first. With
 	// neither set, blobs are stored in the clear.
@@ -304,6 +311,9 @@ func (c *Config) resolve() error {
 	}
 	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, fmt.Errorf("retry base %s and max %s must be positive with base <= max", c.RetryBase, c.RetryMax))
+	}
+	if c.RetainWork < 0 || c.RetainBatches < 0 || c.RetainOriginals < 0 || c.KeepSnapshots < 0 {
+		errs = append(errs, fmt.Errorf("retention settings must be >= 0 (0 = keep)"))
 	}
 	if c.RatePublicIP < 0 || c.RatePublicKey < 0 || c.RateAPIKey < 0 {
 		errs = append(errs, fmt.Errorf("rate limits must be >= 0 (0 = unlimited)"))

@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/match"
@@ -116,44 +118,66 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 		key  string
 	}
 	var thumbs []thumb
-	// Inference runs in its own goroutine so ffmpeg keeps decoding the next
-	// frames meanwhile.
+	// Two workers take the decoded frames while ffmpeg keeps decoding the
+	// next ones: the model sessions serialise their runs, so one worker's
+	// Go-side work (conversion, crops, colour and quality measures,
+	// thumbnails) overlaps the other's inference.
 	work := make(chan media.Frame, 4)
-	var dets []detRow
-	done := 0
-	errc := make(chan error, 1)
-	go func() {
-		var werr error
-		for f := range work {
-			if werr != nil {
-				continue // drain so the decoder never blocks
-			}
-			sf := byFrame[f.Index]
-			img := f.RGBA()
-			for shot, k := range keyframe {
-				if k.Frame == f.Index {
-					key, err := s.putThumbnail(ctx, sc.Subject, shot, img)
-					if err != nil {
-						werr = err
-						break
-					}
-					thumbs = append(thumbs, thumb{shot, sf.T, key})
+	var (
+		mu     sync.Mutex
+		dets   []detRow
+		done   int
+		werr   error
+		wg     sync.WaitGroup
+		failed atomic.Bool
+	)
+	for range detectWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fail := func(err error) {
+				mu.Lock()
+				if werr == nil {
+					werr = err
 				}
+				mu.Unlock()
+				failed.Store(true)
 			}
-			if werr != nil {
-				continue
+			for f := range work {
+				if failed.Load() {
+					continue // drain so the decoder never blocks
+				}
+				sf := byFrame[f.Index]
+				img := f.RGBA()
+				var shotThumbs []thumb
+				for shot, k := range keyframe {
+					if k.Frame == f.Index {
+						key, err := s.putThumbnail(ctx, sc.Subject, shot, img)
+						if err != nil {
+							fail(err)
+							break
+						}
+						shotThumbs = append(shotThumbs, thumb{shot, sf.T, key})
+					}
+				}
+				if failed.Load() {
+					continue
+				}
+				rows, err := s.detectFrame(ctx, img, sf)
+				if err != nil {
+					fail(fmt.Errorf("frame %d: %w", f.Index, err))
+					continue
+				}
+				mu.Lock()
+				dets = append(dets, rows...)
+				thumbs = append(thumbs, shotThumbs...)
+				done++
+				n := done
+				mu.Unlock()
+				sc.Progress(int64(n), int64(len(frames)))
 			}
-			rows, err := s.detectFrame(ctx, img, sf)
-			if err != nil {
-				werr = fmt.Errorf("frame %d: %w", f.Index, err)
-				continue
-			}
-			dets = append(dets, rows...)
-			done++
-			sc.Progress(int64(done), int64(len(frames)))
-		}
-		errc <- werr
-	}()
+		}()
+	}
 	err = s.deps.Media.ExtractFrames(ctx, path, idx, media.FrameOptions{MaxWidth: s.cfg.DetectSize, MaxHeight: s.cfg.DetectSize, Info: &info}, func(f media.Frame) error {
 		if _, ok := byFrame[f.Index]; !ok {
 			return nil
@@ -166,12 +190,20 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 		}
 	})
 	close(work)
-	if werr := <-errc; werr != nil {
+	wg.Wait()
+	if werr != nil {
 		return werr
 	}
 	if err != nil {
 		return err
 	}
+	// Workers finish frames in any order; store them in frame order.
+	sort.Slice(dets, func(i, j int) bool {
+		if dets[i].Frame != dets[j].Frame {
+			return dets[i].Frame < dets[j].Frame
+		}
+		return dets[i].K < dets[j].K
+	})
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_detections WHERE video_id = ?`), sc.Subject); err != nil {
@@ -200,6 +232,9 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 	})
 	return sc.SetOutput(map[string]int{"frames": done, "detections": len(dets)})
 }
+
+// detectWorkers is how many frames are analysed at once in the detect step.
+const detectWorkers = 2
 
 // thumbnailSize bounds the longer side of shot thumbnails.
 const thumbnailSize = 320

@@ -27,22 +27,11 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/video"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 	"github.com/vitrine-dev/vitrine/web/player/playertest"
 )
-
-func sharedDir(t testing.TB, env, def string) string {
-	t.Helper()
-	d := os.Getenv(env)
-	if d == "" {
-		d = filepath.Join(playertest.RepoRoot(t), "..", "shared", def)
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("%s not available (set %s): %v", d, env, err)
-	}
-	return d
-}
 
 func shopCatalog(t *testing.T, samples, dir string, categories, outOfStock map[string]bool) string {
 	t.Helper()
@@ -63,14 +52,14 @@ func TestEndToEndDemoPage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ingests a catalog and analyses a video with the real models")
 	}
-	samples := sharedDir(t, "VITRINE_SAMPLES", "data")
-	modelsDir := sharedDir(t, "VITRINE_MODELS", "models")
+	samples := testenv.Samples(t)
+	modelsDir := testenv.Models(t)
 	for _, p := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(p); err != nil {
 			t.Skipf("%s not on PATH", p)
 		}
 	}
-	playertest.ChromiumPath(t)
+	testenv.Chromium(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

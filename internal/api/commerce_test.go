@@ -20,6 +20,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 type shopEnv struct {
@@ -237,7 +238,7 @@ func TestCloseShopFlushesEvents(t *testing.T) {
 // TestUpstreamShopFromConfig: with [upstream] in commerce.toml the public
 // path serves the shop's details, mapped, cached, and stale when it fails.
 func TestUpstreamShopFromConfig(t *testing.T) {
-	shop, err := shoptest.Start(sharedDir(t, "VITRINE_SAMPLES", "data"))
+	shop, err := shoptest.Start(testenv.Samples(t))
 	if err != nil {
 		t.Fatal(err)
 	}

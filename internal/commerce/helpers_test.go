@@ -1,51 +1,18 @@
 package commerce
 
 import (
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// samplesDir returns $VITRINE_SAMPLES or ../shared/data, skipping the test
-// when it is absent.
-func samplesDir(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("VITRINE_SAMPLES")
-	if d == "" {
-		d = filepath.Join(repoRoot(t), "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(d, "catalog", "products.csv")); err != nil {
-		t.Skipf("sample catalog %s not available (set VITRINE_SAMPLES): %v", filepath.Join(d, "catalog", "products.csv"), err)
-	}
-	return d
-}
 
 func startShop(t testing.TB) *shoptest.Shop {
 	t.Helper()
-	s, err := shoptest.Start(samplesDir(t))
+	s, err := shoptest.Start(testenv.Samples(t, filepath.Join("catalog", "products.csv")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/web/player/playertest"
 )
 
@@ -79,7 +80,7 @@ func (u *ui) screenshot(name string) {
 	if err != nil {
 		u.t.Fatal(err)
 	}
-	p := filepath.Join(artifactsDir(u.t), name)
+	p := filepath.Join(testenv.ArtifactsDir(u.t, "console"), name)
 	if err := os.WriteFile(p, png, 0o640); err != nil {
 		u.t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a real browser through the whole pipeline")
 	}
-	samples := sharedDir(t, "VITRINE_SAMPLES", "data")
+	samples := testenv.Samples(t)
 	clip := filepath.Join(samples, "videos", "videoavatars_person_turntable.mp4")
 	st := newStack(t)
 	catalogCSV := st.catalogFile(t, samples, 30, "16647", "16820")

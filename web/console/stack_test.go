@@ -28,39 +28,10 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/review"
 	"github.com/vitrine-dev/vitrine/internal/selftest"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/video"
 	"github.com/vitrine-dev/vitrine/internal/vision"
-	"github.com/vitrine-dev/vitrine/web/player/playertest"
 )
-
-// sharedDir returns $env or ../shared/<def> next to the repo root, skipping
-// the test when it is missing.
-func sharedDir(t testing.TB, env, def string) string {
-	t.Helper()
-	d := os.Getenv(env)
-	if d == "" {
-		d = filepath.Join(playertest.RepoRoot(t), "..", "shared", def)
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("%s not available (set %s): %v", d, env, err)
-	}
-	return d
-}
-
-// artifactsDir is where screenshots go: $VITRINE_ARTIFACTS/console or
-// <repo>/artifacts/console (ignored by git).
-func artifactsDir(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("VITRINE_ARTIFACTS")
-	if d == "" {
-		d = filepath.Join(playertest.RepoRoot(t), "artifacts")
-	}
-	d = filepath.Join(d, "console")
-	if err := os.MkdirAll(d, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
 
 // stack is a whole vitrine server as `vitrine serve` wires it: SQLite,
 // blob directory, workflow runner, the real models behind the catalog and
@@ -80,7 +51,7 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	models := sharedDir(t, "VITRINE_MODELS", "models")
+	models := testenv.Models(t)
 	for _, p := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(p); err != nil {
 			t.Skipf("%s not on PATH", p)

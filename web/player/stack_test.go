@@ -18,40 +18,8 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/commerce"
 	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
-
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func sharedDir(t testing.TB, env, def string) string {
-	t.Helper()
-	d := os.Getenv(env)
-	if d == "" {
-		d = filepath.Join(repoRoot(t), "..", "shared", def)
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("%s not available (set %s): %v", d, env, err)
-	}
-	return d
-}
-
-func samplesDir(t testing.TB) string { return sharedDir(t, "VITRINE_SAMPLES", "data") }
 
 // stack is everything the public read path needs, wired as the server wires
 // it: a real shop behind the commerce connector, publishable keys and
@@ -119,7 +87,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	shop, err := shoptest.Start(samplesDir(t))
+	shop, err := shoptest.Start(testenv.Samples(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +135,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	mux.Handle("POST /public/v1/events", gate.Wrap(ingest))
 	mux.Handle("OPTIONS /public/v1/", gate.Wrap(http.NotFoundHandler()))
 	mux.HandleFunc("GET /media/{file}", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, filepath.Join(samplesDir(t), "videos", filepath.Base(r.PathValue("file"))))
+		http.ServeFile(w, r, filepath.Join(testenv.Samples(t), "videos", filepath.Base(r.PathValue("file"))))
 	})
 	mux.Handle("GET /demo/{id}", &Demo{Source: docSource{s}, ScriptURL: "/player/" + ScriptName})
 	s.srv = httptest.NewServer(mux)

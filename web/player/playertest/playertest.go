@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -21,58 +20,13 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
-
-// RepoRoot walks up from the working directory to the directory holding go.mod.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// ArtifactsDir is where screenshots go: $VITRINE_ARTIFACTS/player or
-// <repo>/artifacts/player (ignored by git).
-func ArtifactsDir(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("VITRINE_ARTIFACTS")
-	if d == "" {
-		d = filepath.Join(RepoRoot(t), "artifacts")
-	}
-	d = filepath.Join(d, "player")
-	if err := os.MkdirAll(d, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-// ChromiumPath finds the browser or skips the test.
-func ChromiumPath(t testing.TB) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium on PATH (scripts/setup.sh installs it)")
-	return ""
-}
 
 // Browser starts a fresh headless Chromium and returns a tab context.
 func Browser(t *testing.T) context.Context {
 	t.Helper()
-	exe := ChromiumPath(t)
+	exe := testenv.Chromium(t)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -258,7 +212,7 @@ func Screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(ArtifactsDir(t), name)
+	p := filepath.Join(testenv.ArtifactsDir(t, "player"), name)
 	if err := os.WriteFile(p, png, 0o640); err != nil {
 		t.Fatal(err)
 	}

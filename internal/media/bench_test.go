@@ -3,6 +3,8 @@ package media
 import (
 	"context"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // BenchmarkFrames measures the analysis stream and the second, selective
@@ -10,7 +12,7 @@ import (
 //
 //	go test ./internal/media -run '^$' -bench . -benchtime 3x
 func BenchmarkFrames(b *testing.B) {
-	path := sampleVideo(b, "pyscenedetect_testvideo_fades.mp4")
+	path := testenv.SampleVideo(b, "pyscenedetect_testvideo_fades.mp4")
 	ctx := context.Background()
 	info, err := Probe(ctx, path)
 	if err != nil {

@@ -13,65 +13,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
-// samplesDir returns the sample data directory ($VITRINE_SAMPLES, default
-// ../shared/data from the repository root) or skips the test.
-func samplesDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("VITRINE_SAMPLES")
-	if dir == "" {
-		root, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				t.Fatal("go.mod not found above the test directory")
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "videos")); err != nil {
-		t.Skipf("sample videos not available at %s: %v", filepath.Join(dir, "videos"), err)
-	}
-	return dir
-}
-
-func sampleVideo(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join(samplesDir(t), "videos", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("sample video missing: %s", p)
-	}
-	return p
-}
-
-func needFFmpeg(t testing.TB) {
-	t.Helper()
-	for _, name := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(name); err != nil {
-			t.Skipf("%s not installed: %v", name, err)
-		}
-	}
-}
-
-// ffmpegGen runs ffmpeg to make a fixture in a test directory.
-func ffmpegGen(t testing.TB, args ...string) {
-	t.Helper()
-	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
-	}
-}
-
 func TestProbeSamples(t *testing.T) {
-	needFFmpeg(t)
+	testenv.NeedFFmpeg(t)
 	tests := []struct {
 		file           string
 		w, h, dw, dh   int
@@ -89,7 +36,7 @@ func TestProbeSamples(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			info, err := Probe(context.Background(), sampleVideo(t, tc.file))
+			info, err := Probe(context.Background(), testenv.SampleVideo(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,12 +89,12 @@ func TestParseProbeRatios(t *testing.T) {
 // TestRotation encodes red|blue halves, tags the file as rotated and checks
 // that probe and frames agree with how ffmpeg displays it.
 func TestRotation(t *testing.T) {
-	needFFmpeg(t)
+	testenv.NeedFFmpeg(t)
 	dir := t.TempDir()
 	src, rot := filepath.Join(dir, "lr.mp4"), filepath.Join(dir, "lr_rot.mp4")
-	ffmpegGen(t, "-f", "lavfi", "-i", "color=c=red:size=160x120:rate=10:duration=1[a];color=c=blue:size=160x120:rate=10:duration=1[b];[a][b]hstack",
+	testenv.FFmpeg(t, "-f", "lavfi", "-i", "color=c=red:size=160x120:rate=10:duration=1[a];color=c=blue:size=160x120:rate=10:duration=1[b];[a][b]hstack",
 		"-c:v", "libx264", "-pix_fmt", "yuv420p", src)
-	ffmpegGen(t, "-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=90", rot)
+	testenv.FFmpeg(t, "-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=90", rot)
 	ctx := context.Background()
 	info, err := Probe(ctx, rot)
 	if err != nil {
@@ -175,7 +122,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestFramesTimestamps(t *testing.T) {
-	needFFmpeg(t)
+	testenv.NeedFFmpeg(t)
 	tests := []struct {
 		file   string
 		frames int
@@ -187,7 +134,7 @@ func TestFramesTimestamps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			path := sampleVideo(t, tc.file)
+			path := testenv.SampleVideo(t, tc.file)
 			var pts []float64
 			err := Frames(context.Background(), path, FrameOptions{MaxWidth: 64}, func(f Frame) error {
 				if f.Index != len(pts) || f.Width != 64 || len(f.Pix) != f.Width*f.Height*3 {
@@ -218,8 +165,8 @@ func TestFramesTimestamps(t *testing.T) {
 }
 
 func TestFramesResampled(t *testing.T) {
-	needFFmpeg(t)
-	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	testenv.NeedFFmpeg(t)
+	path := testenv.SampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
 	n := 0
 	err := Frames(context.Background(), path, FrameOptions{MaxWidth: 32, FPS: 2}, func(f Frame) error {
 		if math.Abs(f.PTS-float64(f.Index)/2) > 0.01 {
@@ -236,8 +183,8 @@ func TestFramesResampled(t *testing.T) {
 // TestExtractMatchesStream checks that selected frames at a larger size are
 // the same pictures as the frames of the full stream with those indices.
 func TestExtractMatchesStream(t *testing.T) {
-	needFFmpeg(t)
-	path := sampleVideo(t, "pyscenedetect_goldeneye_cuts.mp4")
+	testenv.NeedFFmpeg(t)
+	path := testenv.SampleVideo(t, "pyscenedetect_goldeneye_cuts.mp4")
 	ctx := context.Background()
 	opts := FrameOptions{MaxWidth: 320}
 	want := map[int]Frame{}
@@ -280,8 +227,8 @@ func TestExtractMatchesStream(t *testing.T) {
 // TestExtractManyFrames asks for more frames than fit a select expression,
 // which takes the decode-everything path, and for frames past the end.
 func TestExtractManyFrames(t *testing.T) {
-	needFFmpeg(t)
-	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	testenv.NeedFFmpeg(t)
+	path := testenv.SampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
 	idx := make([]int, max(maxSelectTerms+1, 400))
 	for i := range idx {
 		idx[i] = 2 * i // every other frame, far past the 720 frames of the file
@@ -302,8 +249,8 @@ func TestExtractManyFrames(t *testing.T) {
 // TestExtractManySelected selects hundreds of scattered frames through one
 // select expression (a flat sum of that size makes ffmpeg's parser fail).
 func TestExtractManySelected(t *testing.T) {
-	needFFmpeg(t)
-	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	testenv.NeedFFmpeg(t)
+	path := testenv.SampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
 	var idx []int
 	for i := 0; i < 720; i += 3 {
 		idx = append(idx, i)
@@ -333,8 +280,8 @@ func TestSelectExpr(t *testing.T) {
 }
 
 func TestThumbnailJPEG(t *testing.T) {
-	needFFmpeg(t)
-	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	testenv.NeedFFmpeg(t)
+	path := testenv.SampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
 	ctx := context.Background()
 	opts := FrameOptions{MaxWidth: 320, MaxHeight: 320}
 	var ref Frame
@@ -371,7 +318,7 @@ func TestThumbnailJPEG(t *testing.T) {
 }
 
 func TestBadInputs(t *testing.T) {
-	needFFmpeg(t)
+	testenv.NeedFFmpeg(t)
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
@@ -382,8 +329,8 @@ func TestBadInputs(t *testing.T) {
 	}
 	random := make([]byte, 64<<10)
 	_, _ = rand.Read(random)
-	testvideo := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4") // index at the end
-	reel := sampleVideo(t, "flickd_virgio_reel_2025-05-28.mp4")      // index at the start
+	testvideo := testenv.SampleVideo(t, "pyscenedetect_testvideo_fades.mp4") // index at the end
+	reel := testenv.SampleVideo(t, "flickd_virgio_reel_2025-05-28.mp4")      // index at the start
 	head := func(src string, n int) []byte {
 		b, err := os.ReadFile(src)
 		if err != nil {
@@ -392,7 +339,7 @@ func TestBadInputs(t *testing.T) {
 		return b[:n]
 	}
 	audio := filepath.Join(dir, "audio_only.mp4")
-	ffmpegGen(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio)
+	testenv.FFmpeg(t, "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio)
 
 	tests := []struct {
 		name      string
@@ -434,7 +381,7 @@ func TestBadInputs(t *testing.T) {
 		}
 	})
 	t.Run("odd file name", func(t *testing.T) {
-		b, err := os.ReadFile(sampleVideo(t, "videoavatars_person_turntable.mp4"))
+		b, err := os.ReadFile(testenv.SampleVideo(t, "videoavatars_person_turntable.mp4"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -463,8 +410,8 @@ func TestBadInputs(t *testing.T) {
 // TestDamagedData flips bytes inside a sample: light damage is concealed
 // and every frame still arrives; heavy damage fails with ErrTruncated.
 func TestDamagedData(t *testing.T) {
-	needFFmpeg(t)
-	src, err := os.ReadFile(sampleVideo(t, "flickd_virgio_reel_2025-05-28.mp4"))
+	testenv.NeedFFmpeg(t)
+	src, err := os.ReadFile(testenv.SampleVideo(t, "flickd_virgio_reel_2025-05-28.mp4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,8 +444,8 @@ func TestDamagedData(t *testing.T) {
 }
 
 func TestStopAndTimeout(t *testing.T) {
-	needFFmpeg(t)
-	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	testenv.NeedFFmpeg(t)
+	path := testenv.SampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
 	stop := errors.New("enough")
 	n := 0
 	err := Frames(context.Background(), path, FrameOptions{}, func(Frame) error {
@@ -544,11 +491,11 @@ func TestStopAndTimeout(t *testing.T) {
 // its libraries: the run must fail with an error, which shows the limit
 // reaches the child process.
 func TestMemoryLimit(t *testing.T) {
-	needFFmpeg(t)
+	testenv.NeedFFmpeg(t)
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit not installed: limits are not enforced")
 	}
-	path := sampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
+	path := testenv.SampleVideo(t, "pyscenedetect_testvideo_fades.mp4")
 	tool := &Tool{MaxMemory: 64 << 20}
 	err := tool.Frames(context.Background(), path, FrameOptions{MaxWidth: 1280}, func(Frame) error { return nil })
 	if err == nil {
@@ -558,9 +505,9 @@ func TestMemoryLimit(t *testing.T) {
 }
 
 func TestSolidColor(t *testing.T) {
-	needFFmpeg(t)
+	testenv.NeedFFmpeg(t)
 	p := filepath.Join(t.TempDir(), "green.mp4")
-	ffmpegGen(t, "-f", "lavfi", "-i", "color=c=0x20C040:size=128x72:rate=25:duration=0.4", "-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "0", p)
+	testenv.FFmpeg(t, "-f", "lavfi", "-i", "color=c=0x20C040:size=128x72:rate=25:duration=0.4", "-c:v", "libx264", "-pix_fmt", "yuv444p", "-qp", "0", p)
 	n := 0
 	err := Frames(context.Background(), p, FrameOptions{MaxWidth: 64}, func(f Frame) error {
 		n++

@@ -3,12 +3,12 @@ package sample
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/shots"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // seq makes n candidates at fps with sharpness from f.
@@ -203,37 +203,11 @@ func boxBlur(src []byte, w, h, r int) []byte {
 	return out
 }
 
-func samplesDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("VITRINE_SAMPLES")
-	if dir == "" {
-		root, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				t.Fatal("go.mod not found above the test directory")
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "videos")); err != nil {
-		t.Skipf("sample videos not available at %s: %v", filepath.Join(dir, "videos"), err)
-	}
-	return dir
-}
-
 // TestRealVideo runs decode, shot detection, sharpness and planning on the
 // fades sample: no pick may land on a black frame or in a transition, and
 // every shot gets between one and Rate frames per second.
 func TestRealVideo(t *testing.T) {
-	path := filepath.Join(samplesDir(t), "videos", "pyscenedetect_testvideo_fades.mp4")
+	path := filepath.Join(testenv.Samples(t, "videos"), "videos", "pyscenedetect_testvideo_fades.mp4")
 	ctx := context.Background()
 	info, err := media.Probe(ctx, path)
 	if err != nil {

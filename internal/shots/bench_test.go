@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // BenchmarkDecodeAndDetect measures the low-resolution decode (ffmpeg over a
@@ -15,7 +16,7 @@ import (
 //
 //	go test ./internal/shots -run '^$' -bench DecodeAndDetect -benchtime 3x
 func BenchmarkDecodeAndDetect(b *testing.B) {
-	dir := samplesDir(b)
+	dir := testenv.Samples(b, "videos")
 	videos := []string{
 		"pyscenedetect_testvideo_fades.mp4",      // 1280x720, 24 s
 		"flickd_virgio_reel_2025-05-28.mp4",      // 720x1280, 19.5 s

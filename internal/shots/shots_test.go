@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // texture is a deterministic smooth random picture: a sum of a few colour
@@ -236,32 +237,6 @@ func TestBadFrames(t *testing.T) {
 	}
 }
 
-func samplesDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("VITRINE_SAMPLES")
-	if dir == "" {
-		root, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				t.Fatal("go.mod not found above the test directory")
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "videos")); err != nil {
-		t.Skipf("sample videos not available at %s: %v", filepath.Join(dir, "videos"), err)
-	}
-	return dir
-}
-
 func detectFile(t testing.TB, path string) (Result, media.Info) {
 	t.Helper()
 	ctx := context.Background()
@@ -294,7 +269,7 @@ func goldenCuts(t *testing.T, dir, name string) []int {
 
 // TestPySceneDetectGoldens compares with PySceneDetect's regression goldens.
 func TestPySceneDetectGoldens(t *testing.T) {
-	dir := samplesDir(t)
+	dir := testenv.Samples(t, "videos")
 	video := func(name string) string { return filepath.Join(dir, "videos", name) }
 
 	t.Run("goldeneye cuts", func(t *testing.T) {
@@ -361,7 +336,7 @@ func abs(x int) int {
 // videos stay whole, the animated-text reel does not explode, cut-heavy
 // videos find their cuts.
 func TestSampleVideos(t *testing.T) {
-	dir := samplesDir(t)
+	dir := testenv.Samples(t, "videos")
 	tests := []struct {
 		file       string
 		minB, maxB int

@@ -135,3 +135,14 @@ func ArtifactsDir(t testing.TB, sub string) string {
 	}
 	return d
 }
+
+// FFmpeg runs ffmpeg quietly with args (overwriting outputs) to make a
+// fixture, failing the test with ffmpeg's output when it fails. Callers
+// check NeedFFmpeg first.
+func FFmpeg(t testing.TB, args ...string) {
+	t.Helper()
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+	}
+}

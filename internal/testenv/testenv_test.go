@@ -66,3 +66,12 @@ func TestArtifactsDir(t *testing.T) {
 		t.Fatalf("ArtifactsDir not created: %v", err)
 	}
 }
+
+func TestFFmpeg(t *testing.T) {
+	NeedFFmpeg(t)
+	out := filepath.Join(t.TempDir(), "red.png")
+	FFmpeg(t, "-f", "lavfi", "-i", "color=red:size=16x8", "-frames:v", "1", out)
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Fatalf("ffmpeg made no image: %v", err)
+	}
+}

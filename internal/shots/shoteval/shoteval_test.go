@@ -10,33 +10,8 @@ import (
 	"github.com/vitrine-dev/vitrine/eval/score"
 	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/shots"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
-
-func samplesDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("VITRINE_SAMPLES")
-	if dir == "" {
-		root, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(root)
-			if parent == root {
-				t.Fatal("go.mod not found above the test directory")
-			}
-			root = parent
-		}
-		dir = filepath.Join(root, "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "videos")); err != nil {
-		t.Skipf("sample videos not available at %s: %v", filepath.Join(dir, "videos"), err)
-	}
-	return dir
-}
 
 // TestEvaluationSet generates videos with exactly known cuts, dissolves and
 // fades, runs the detector and checks the F1 goals (cuts >= 0.95, gradual
@@ -58,7 +33,7 @@ func TestEvaluationSet(t *testing.T) {
 	if out == "" {
 		out = t.TempDir()
 	}
-	opts := Options{SamplesDir: samplesDir(t), OutDir: out, Seed: seed, Videos: videos, Shots: 12}
+	opts := Options{SamplesDir: testenv.Samples(t, "videos"), OutDir: out, Seed: seed, Videos: videos, Shots: 12}
 	// SHOTEVAL_HARD renders 640x360 with heavy compression (CRF 32).
 	if os.Getenv("SHOTEVAL_HARD") != "" {
 		opts.Width, opts.Height, opts.CRF = 640, 360, 32

@@ -83,6 +83,28 @@ func (t *Track) StartS() float64 { return t.Dets[0].T }
 // EndS returns the time of the last detection.
 func (t *Track) EndS() float64 { return t.Dets[len(t.Dets)-1].T }
 
+// Extent is the time span the track stands for, given the times of all
+// frames sampled from its shot (detections or not). Detections are seen
+// only at the sampled frames, so each end reaches halfway to the
+// neighbouring sampled frame where the item was not seen; when no sampled
+// frame lies beyond a detection the end reaches the shot's boundary, the
+// best estimate of when an item seen from the first (or until the last)
+// analysed frame of the shot appears (or leaves). The result never leaves
+// the shot and always contains the detections.
+func (t *Track) Extent(shot Span, sampled []float64) (start, end float64) {
+	first, last := t.StartS(), t.EndS()
+	start, end = math.Min(shot.StartS, first), math.Max(shot.EndS, last)
+	for _, s := range sampled {
+		if s < first && s >= shot.StartS {
+			start = math.Max(start, (s+first)/2)
+		}
+		if s > last && s <= shot.EndS {
+			end = math.Min(end, (s+last)/2)
+		}
+	}
+	return start, end
+}
+
 // Config tunes association. The zero value of a field selects its default.
 type Config struct {
 	// Weights of the affinity terms; defaults 0.3 IoU, 0.4 appearance,

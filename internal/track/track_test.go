@@ -302,3 +302,40 @@ func BenchmarkShot(b *testing.B) {
 		Shot(Config{}, 0, fs)
 	}
 }
+
+func TestExtent(t *testing.T) {
+	shot := Span{Index: 2, StartS: 10, EndS: 14}
+	// Frames sampled every half second from 10.25 to 13.75.
+	var sampled []float64
+	for s := 10.25; s < 14; s += 0.5 {
+		sampled = append(sampled, s)
+	}
+	track := func(ts ...float64) *Track {
+		tr := &Track{Shot: 2}
+		for _, x := range ts {
+			tr.Dets = append(tr.Dets, Detection{T: x})
+		}
+		return tr
+	}
+	for _, tc := range []struct {
+		name       string
+		tr         *Track
+		sampled    []float64
+		start, end float64
+	}{
+		{"whole shot", track(10.25, 10.75, 13.75), sampled, 10, 14},
+		{"from the first sampled frame", track(10.25, 11.25), sampled, 10, 11.5},
+		{"until the last sampled frame", track(12.75, 13.75), sampled, 12.5, 14},
+		{"middle", track(11.25, 12.25), sampled, 11, 12.5},
+		{"one detection", track(12.25), sampled, 12, 12.5},
+		{"no other sampled frame", track(12.25), nil, 10, 14},
+		{"sampled frames of other shots ignored", track(10.25), []float64{9.75, 10.25, 14.25}, 10, 14},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start, end := tc.tr.Extent(shot, tc.sampled)
+			if math.Abs(start-tc.start) > 1e-9 || math.Abs(end-tc.end) > 1e-9 {
+				t.Errorf("Extent = %.3f-%.3f, want %.3f-%.3f", start, end, tc.start, tc.end)
+			}
+		})
+	}
+}

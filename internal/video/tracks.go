@@ -84,8 +84,11 @@ type boxAt struct {
 }
 
 // buildTracks links detections into tracks per shot. Boxes are tracked in
-// display pixels so distances keep the frame's aspect ratio.
-func buildTracks(cfg track.Config, dets []detRow, shotRows []shotRow, width, height int) []trackRow {
+// display pixels so distances keep the frame's aspect ratio. sampled holds
+// the times of the frames sampled from each shot (by shot index): a track's
+// span reaches towards the neighbouring sampled frames where it was not
+// seen (track.Track.Extent).
+func buildTracks(cfg track.Config, dets []detRow, shotRows []shotRow, sampled map[int][]float64, width, height int) []trackRow {
 	w, h := float64(max(width, 1)), float64(max(height, 1))
 	byFrame := map[int]*track.Frame{}
 	var order []int
@@ -114,8 +117,15 @@ func buildTracks(cfg track.Config, dets []detRow, shotRows []shotRow, width, hei
 		spans[i] = track.Span{Index: r.Index, StartS: r.StartS, EndS: r.EndS}
 	}
 	var out []trackRow
+	byIndex := make(map[int]track.Span, len(spans))
+	for _, sp := range spans {
+		byIndex[sp.Index] = sp
+	}
 	for _, t := range track.Video(cfg, spans, frames) {
 		tr := trackRow{ID: t.ID, Shot: t.Shot, StartS: t.StartS(), EndS: t.EndS(), Review: "auto"}
+		if sp, ok := byIndex[t.Shot]; ok {
+			tr.StartS, tr.EndS = t.Extent(sp, sampled[t.Shot])
+		}
 		weight := map[string]float64{}
 		for _, td := range t.Dets {
 			i := int(td.Ref)
@@ -148,7 +158,15 @@ func (s *Service) track(ctx context.Context, sc *jobs.StepContext) error {
 	if err != nil {
 		return err
 	}
-	tracks := buildTracks(s.cfg.Track, dets, shotRows, v.Width, v.Height)
+	frames, err := s.loadFrames(ctx, sc.Subject)
+	if err != nil {
+		return err
+	}
+	sampled := map[int][]float64{}
+	for _, f := range frames {
+		sampled[f.Shot] = append(sampled[f.Shot], f.T)
+	}
+	tracks := buildTracks(s.cfg.Track, dets, shotRows, sampled, v.Width, v.Height)
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM video_tracks WHERE video_id = ?`, `UPDATE video_detections SET track_id = NULL WHERE video_id = ?`} {

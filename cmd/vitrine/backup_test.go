@@ -7,32 +7,23 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/crypt"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // sampleClip cuts the first seconds of a sample video into the test's temp
 // dir, skipping the test when the samples are absent.
 func sampleClip(t *testing.T, name string, seconds string) string {
 	t.Helper()
-	samples := os.Getenv("VITRINE_SAMPLES")
-	if samples == "" {
-		samples = filepath.Join(repoRoot(t), "..", "shared", "data")
-	}
-	src := filepath.Join(samples, "videos", name)
-	if _, err := os.Stat(src); err != nil {
-		t.Skipf("sample video not found at %s (set VITRINE_SAMPLES)", src)
-	}
+	src := testenv.SampleVideo(t, name)
+	testenv.NeedFFmpeg(t)
 	dst := filepath.Join(t.TempDir(), strings.TrimSuffix(name, ".mp4")+"_"+seconds+"s.mp4")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", src, "-t", seconds, "-c:v", "libx264", "-preset", "veryfast", "-an", "-y", dst).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg trim: %v\n%s", err, out)
-	}
+	testenv.FFmpeg(t, "-i", src, "-t", seconds, "-c:v", "libx264", "-preset", "veryfast", "-an", dst)
 	return dst
 }
 

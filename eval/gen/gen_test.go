@@ -12,34 +12,14 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
-// samplesDir finds the shared sample data ($VITRINE_SAMPLES, else
-// ../shared/data next to the repository root) or skips the test.
+// samplesDir finds the shared sample catalog and ffmpeg or skips the test.
 func samplesDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("VITRINE_SAMPLES")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "data")
-				break
-			}
-			if filepath.Dir(d) == d {
-				t.Fatal("repository root (go.mod) not found")
-			}
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "catalog", "products.csv")); err != nil {
-		t.Skipf("sample data not found at %s (set VITRINE_SAMPLES)", filepath.Join(dir, "catalog"))
-	}
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not on PATH")
-	}
+	dir := testenv.Samples(t, filepath.Join("catalog", "products.csv"))
+	testenv.NeedFFmpeg(t)
 	return dir
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
 	"github.com/vitrine-dev/vitrine/eval/score"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func TestMachineParsing(t *testing.T) {
@@ -43,37 +44,8 @@ func TestMachineParsing(t *testing.T) {
 	}
 }
 
-// repoRoot walks up from the working directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	d, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			t.Fatal("go.mod not found")
-		}
-		d = filepath.Dir(d)
-	}
-}
-
-func envDir(t *testing.T, env, def string) string {
-	t.Helper()
-	if d := os.Getenv(env); d != "" {
-		return d
-	}
-	return filepath.Join(repoRoot(t), "..", "shared", def)
-}
-
 func TestHashModels(t *testing.T) {
-	dir := envDir(t, "VITRINE_MODELS", "models")
-	if _, err := os.Stat(filepath.Join(dir, "yolox_nano_coco_416.onnx")); err != nil {
-		t.Skipf("models not found at %s (set VITRINE_MODELS)", dir)
-	}
+	dir := testenv.Models(t, "yolox_nano_coco_416.onnx")
 	ms, err := HashModels(dir)
 	if err != nil {
 		t.Fatal(err)

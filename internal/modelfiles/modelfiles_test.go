@@ -11,19 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func sharedModels(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("VITRINE_MODELS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "models")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "yolox_nano_coco_416.onnx")); err != nil {
-		t.Skipf("models not found at %s (set VITRINE_MODELS)", dir)
-	}
-	return dir
-}
+	"github.com/vitrine-dev/vitrine/internal/testenv"
+)
 
 func TestKnownIncludesExternalData(t *testing.T) {
 	var names []string
@@ -39,7 +29,7 @@ func TestKnownIncludesExternalData(t *testing.T) {
 }
 
 func TestInstallDirVerifiesEveryFile(t *testing.T) {
-	src := sharedModels(t)
+	src := testenv.Models(t, "yolox_nano_coco_416.onnx")
 	dst := t.TempDir()
 	in := &Installer{Dir: dst}
 	files, err := in.InstallDir(context.Background(), src)

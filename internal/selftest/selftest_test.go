@@ -2,8 +2,6 @@ package selftest
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,24 +10,17 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 )
 
 func deps(t *testing.T) (Deps, *jobs.Runner) {
 	t.Helper()
-	models := os.Getenv("VITRINE_MODELS")
-	if models == "" {
-		models = filepath.Join("..", "..", "..", "shared", "models")
-	}
-	if _, err := os.Stat(models); err != nil {
-		t.Skipf("models not found at %s (set VITRINE_MODELS)", models)
-	}
+	models := testenv.Models(t)
 	if _, err := vision.FindRuntimeLibrary(""); err != nil {
 		t.Skipf("ONNX Runtime library not found (.deps/onnxruntime/libonnxruntime.so.1 or VITRINE_ORT_LIB): %v", err)
 	}
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("ffmpeg/ffprobe not on PATH")
-	}
+	testenv.NeedFFmpeg(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := store.Open(ctx, filepath.Join(dir, "v.db"))

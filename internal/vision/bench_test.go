@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // benchModels opens a model set per intra-op thread count.
 func benchModels(b *testing.B, threads int) *Models {
 	b.Helper()
-	ms, err := Open(context.Background(), Options{ModelsDir: modelsDir(b), Threads: threads})
+	ms, err := Open(context.Background(), Options{ModelsDir: testenv.Models(b), Threads: threads})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func benchModels(b *testing.B, threads int) *Models {
 
 func benchCrops(b *testing.B, n int) []image.Image {
 	b.Helper()
-	dir := filepath.Join(samplesDir(b), "catalog", "images")
+	dir := filepath.Join(testenv.Samples(b), "catalog", "images")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -37,7 +39,7 @@ func benchCrops(b *testing.B, n int) []image.Image {
 
 // BenchmarkDetector reports ms per image for a 630x630 video frame.
 func BenchmarkDetector(b *testing.B) {
-	frame := videoFrame(b, filepath.Join(samplesDir(b), "videos", "videoavatars_person_turntable.mp4"), "1")
+	frame := videoFrame(b, filepath.Join(testenv.Samples(b), "videos", "videoavatars_person_turntable.mp4"), "1")
 	for _, threads := range []int{1, 2} {
 		ms := benchModels(b, threads)
 		for _, batch := range []int{1, 8} {
@@ -94,8 +96,8 @@ func BenchmarkEmbedder(b *testing.B) {
 func TestConcurrentCallers(t *testing.T) {
 	ms := testModels(t)
 	ctx := context.Background()
-	frame := videoFrame(t, filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4"), "1")
-	crops := []image.Image{loadImage(t, filepath.Join(samplesDir(t), "catalog", "images", "16331.jpg"))}
+	frame := videoFrame(t, filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4"), "1")
+	crops := []image.Image{loadImage(t, filepath.Join(testenv.Samples(t), "catalog", "images", "16331.jpg"))}
 	wantDet, err := ms.Detector.Detect(ctx, frame)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func TestConcurrentCallers(t *testing.T) {
 // BenchmarkPreprocess measures the Go side of detection and embedding:
 // resizing and tensor layout of one 630x630 frame.
 func BenchmarkPreprocess(b *testing.B) {
-	frame := videoFrame(b, filepath.Join(samplesDir(b), "videos", "videoavatars_person_turntable.mp4"), "1")
+	frame := videoFrame(b, filepath.Join(testenv.Samples(b), "videos", "videoavatars_person_turntable.mp4"), "1")
 	m := DefaultManifest()
 	for _, role := range []Role{RoleDetector, RoleImageEmbedder} {
 		s, _ := m.First(role)

@@ -8,6 +8,8 @@ import (
 	"math"
 	"path/filepath"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func assertInside(t *testing.T, dets []Detection, b image.Rectangle) {
@@ -34,7 +36,7 @@ func bestOf(dets []Detection, label string) (Detection, bool) {
 
 func TestDetectPersonInVideoFrame(t *testing.T) {
 	ms := testModels(t)
-	video := filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4")
+	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
 	img := videoFrame(t, video, "1")
 	dets, err := ms.Detector.Detect(context.Background(), img)
 	if err != nil {
@@ -58,7 +60,7 @@ func TestDetectPersonInVideoFrame(t *testing.T) {
 
 func TestDetectPersonInCatalogPhotos(t *testing.T) {
 	ms := testModels(t)
-	dir := filepath.Join(samplesDir(t), "catalog_virgio", "images")
+	dir := filepath.Join(testenv.Samples(t), "catalog_virgio", "images")
 	for _, id := range []string{"14976", "14977", "15130"} {
 		t.Run(id, func(t *testing.T) {
 			img := loadImage(t, filepath.Join(dir, id+".jpg"))
@@ -103,7 +105,7 @@ func TestDetectBlankImagesFindNothing(t *testing.T) {
 
 func TestDetectBatchMatchesSingleAndSubImage(t *testing.T) {
 	ms := testModels(t)
-	video := filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4")
+	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
 	frame := videoFrame(t, video, "2")
 	blank := image.NewRGBA(image.Rect(0, 0, 200, 100))
 	ctx := context.Background()

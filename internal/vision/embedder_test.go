@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/image/draw"
 
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 
@@ -47,7 +48,7 @@ var catalogProducts = []struct{ id, kind string }{
 
 func catalogImages(t *testing.T) []image.Image {
 	t.Helper()
-	dir := filepath.Join(samplesDir(t), "catalog", "images")
+	dir := filepath.Join(testenv.Samples(t), "catalog", "images")
 	imgs := make([]image.Image, len(catalogProducts))
 	for i, p := range catalogProducts {
 		imgs[i] = loadImage(t, filepath.Join(dir, p.id+".jpg"))
@@ -91,7 +92,7 @@ func TestEmbedderSameProductCloserThanOthers(t *testing.T) {
 	ms := testModels(t)
 	ctx := context.Background()
 	orig := catalogImages(t)
-	vir := filepath.Join(samplesDir(t), "catalog_virgio", "images")
+	vir := filepath.Join(testenv.Samples(t), "catalog_virgio", "images")
 	for _, id := range []string{"14976", "15130", "15307"} {
 		orig = append(orig, loadImage(t, filepath.Join(vir, id+".jpg")))
 	}
@@ -122,14 +123,14 @@ func TestEmbedderSameProductCloserThanOthers(t *testing.T) {
 func TestEmbedderStreetToShopPair(t *testing.T) {
 	ms := testModels(t)
 	ctx := context.Background()
-	s2s := filepath.Join(samplesDir(t), "street2shop_sample")
+	s2s := filepath.Join(testenv.Samples(t), "street2shop_sample")
 	consumer := loadImage(t, filepath.Join(s2s, "pair_3589_consumer_cropped.jpg"))
 	shop := loadImage(t, filepath.Join(s2s, "pair_3589_shop.jpg"))
 	// The 420 catalog packshots are all different products: the shop photo
 	// of the street clutch must rank near the top among them once the
 	// catalogue mean is removed (the raw backbone features are all
 	// non-negative and crowd together).
-	dir := filepath.Join(samplesDir(t), "catalog", "images")
+	dir := filepath.Join(testenv.Samples(t), "catalog", "images")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +204,7 @@ func TestAppearanceSamePersonCloser(t *testing.T) {
 		t.Fatal("manifest has no appearance model")
 	}
 	ctx := context.Background()
-	video := filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4")
+	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
 	var crops []image.Image
 	for _, sec := range []string{"0.5", "1.0"} {
 		f := videoFrame(t, video, sec)
@@ -217,7 +218,7 @@ func TestAppearanceSamePersonCloser(t *testing.T) {
 		}
 		crops = append(crops, Crop(f, p.Box.Rect()))
 	}
-	vir := filepath.Join(samplesDir(t), "catalog_virgio", "images")
+	vir := filepath.Join(testenv.Samples(t), "catalog_virgio", "images")
 	for _, id := range []string{"14976", "15130"} {
 		crops = append(crops, loadImage(t, filepath.Join(vir, id+".jpg")))
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func TestPersonRegions(t *testing.T) {
@@ -47,7 +49,7 @@ func TestGarmentItemsOnPersonFrame(t *testing.T) {
 	ms := testModels(t)
 	ctx := context.Background()
 	// A man in a red T-shirt and blue jeans (DATA.md).
-	video := filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4")
+	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
 	img := videoFrame(t, video, "1")
 	dets, err := ms.Detector.Detect(ctx, img)
 	if err != nil {
@@ -79,7 +81,7 @@ func TestGarmentItemsOnPersonFrame(t *testing.T) {
 func TestGarmentItemsShoppableDetectionsAndNoise(t *testing.T) {
 	ms := testModels(t)
 	ctx := context.Background()
-	img := loadImage(t, filepath.Join(samplesDir(t), "catalog", "images", "20488.jpg")) // a handbag
+	img := loadImage(t, filepath.Join(testenv.Samples(t), "catalog", "images", "20488.jpg")) // a handbag
 	b := img.Bounds()
 	dets := []Detection{
 		{Class: 26, Label: "handbag", Score: 0.8, Box: Box{0, 0, float32(b.Dx()), float32(b.Dy())}},

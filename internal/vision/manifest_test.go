@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func TestDefaultManifest(t *testing.T) {
@@ -100,7 +102,7 @@ func TestParseManifestErrors(t *testing.T) {
 }
 
 func TestVerifySHA256(t *testing.T) {
-	dir := modelsDir(t)
+	dir := testenv.Models(t)
 	m, err := LoadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +122,7 @@ func TestVerifySHA256(t *testing.T) {
 // TestManifestOverrideSwapsModelsWithoutCode points a user manifest at the
 // shipped detector with a custom class list and a higher threshold.
 func TestManifestOverrideSwapsModelsWithoutCode(t *testing.T) {
-	models := modelsDir(t)
+	models := testenv.Models(t)
 	abs, err := filepath.Abs(models)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +164,7 @@ func TestManifestOverrideSwapsModelsWithoutCode(t *testing.T) {
 	if ms.Detector.Spec().Name != "my-detector" {
 		t.Fatalf("loaded %s", ms.Detector.Spec().Name)
 	}
-	img := videoFrame(t, filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4"), "1")
+	img := videoFrame(t, filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4"), "1")
 	dets, err := ms.Detector.Detect(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +198,7 @@ func TestFindRuntimeLibrary(t *testing.T) {
 	if _, err := FindRuntimeLibrary(""); !errors.Is(err, ErrRuntimeMissing) || !strings.Contains(err.Error(), "VITRINE_ORT_LIB") {
 		t.Errorf("VITRINE_ORT_LIB missing: got %v", err)
 	}
-	lib := filepath.Join(repoRoot(t), ".deps", "onnxruntime", "libonnxruntime.so.1")
+	lib := filepath.Join(testenv.RepoRoot(t), ".deps", "onnxruntime", "libonnxruntime.so.1")
 	if !fileExists(lib) {
 		t.Fatalf("%s missing: run scripts/setup.sh", lib)
 	}

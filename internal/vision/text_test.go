@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/vision/cliptok"
 )
 
@@ -185,7 +186,7 @@ func TestTextEncoderTinyModel(t *testing.T) {
 func TestGarmentPromptsWithTextEncoder(t *testing.T) {
 	ctx := context.Background()
 	base := testModels(t)
-	cat := filepath.Join(samplesDir(t), "catalog", "images")
+	cat := filepath.Join(testenv.Samples(t), "catalog", "images")
 	refs, err := base.Embedder.EmbedImages(ctx, []image.Image{
 		loadImage(t, filepath.Join(cat, "16331.jpg")), // T-shirt
 		loadImage(t, filepath.Join(cat, "16820.jpg")), // jeans
@@ -200,7 +201,7 @@ func TestGarmentPromptsWithTextEncoder(t *testing.T) {
 	}
 	table[tok.Encode("shirt")[0]] = refs[0]
 	table[tok.Encode("jeans")[0]] = refs[1]
-	m := tinyTextManifest(t, table, modelsDir(t))
+	m := tinyTextManifest(t, table, testenv.Models(t))
 	// Labels outside the apparel table may go in any region, so the prompt
 	// scores alone decide.
 	m.Garments.Prompts = map[string]string{"shirt": "shirt", "denim": "jeans"}
@@ -216,7 +217,7 @@ func TestGarmentPromptsWithTextEncoder(t *testing.T) {
 	if Cosine(tv[0], refs[0]) < 0.999 || Cosine(tv[1], refs[1]) < 0.999 {
 		t.Fatalf("text vectors do not land on their images: %.4f %.4f", Cosine(tv[0], refs[0]), Cosine(tv[1], refs[1]))
 	}
-	img := videoFrame(t, filepath.Join(samplesDir(t), "videos", "videoavatars_person_turntable.mp4"), "1")
+	img := videoFrame(t, filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4"), "1")
 	dets, err := ms.Detector.Detect(ctx, img)
 	if err != nil {
 		t.Fatal(err)

@@ -228,3 +228,25 @@ func TestBadInput(t *testing.T) {
 		t.Error("the good video's shoppable document changed")
 	}
 }
+
+// TestVideoLimits: the configured duration and resolution caps refuse a
+// video at its probe step with a clear error.
+func TestVideoLimits(t *testing.T) {
+	clip := sampleClip(t, "videoavatars_person_turntable.mp4", "2")
+	for _, c := range []struct{ setting, want string }{
+		{"VITRINE_MAX_VIDEO_DURATION=1s", "duration 2s is above the limit of 1s"},
+		{"VITRINE_MAX_VIDEO_PIXELS=10000", "above the limit of 10000 pixels"},
+	} {
+		t.Run(c.setting, func(t *testing.T) {
+			env := cleanEnv(append(sharedEnv(t), c.setting)...)
+			_, errOut, code := vitrine(t, env, "video", "add", clip, "--data-dir", t.TempDir(), "--quiet")
+			if code == 0 || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, stderr %q; want an error with %q", code, errOut, c.want)
+			}
+		})
+	}
+	env := cleanEnv(append(sharedEnv(t), "VITRINE_FFMPEG_MAX_MEMORY=0")...)
+	if _, errOut, code := vitrine(t, env, "video", "add", clip, "--data-dir", t.TempDir()); code == 0 || !strings.Contains(errOut, "media limits") {
+		t.Errorf("bad media limit setting: exit %d %q", code, errOut)
+	}
+}

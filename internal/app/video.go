@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/review"
 	"github.com/vitrine-dev/vitrine/internal/video"
 	"github.com/vitrine-dev/vitrine/internal/vision"
@@ -40,8 +41,11 @@ func newVideo(a *App) (*video.Service, error) {
 		WebhookURL:    os.Getenv("VITRINE_WEBHOOK_URL"),
 		WebhookSecret: os.Getenv("VITRINE_WEBHOOK_SECRET"),
 	}
+	// ffmpeg/ffprobe limits from the configuration (zero: media's defaults).
+	tool := &media.Tool{Timeout: a.Config.FFmpegTimeout, ProbeTimeout: a.Config.FFprobeTimeout,
+		MaxMemory: a.Config.FFmpegMaxMemory, MaxPixels: a.Config.MaxVideoPixels, MaxDuration: a.Config.MaxVideoDuration, Logger: a.Log}
 	return video.New(cfg, video.Deps{
-		DB: a.DB, Blobs: a.Blob, Runner: a.Runner, Logger: a.Log, LoadModels: load,
+		DB: a.DB, Blobs: a.Blob, Runner: a.Runner, Logger: a.Log, LoadModels: load, Media: tool,
 		Catalog: &video.ServiceCatalog{Svc: a.Catalog, Blobs: a.Blob},
 		// Operators' review edits go into every assembled document.
 		Review: review.New(a.DB),

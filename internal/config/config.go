@@ -66,6 +66,13 @@ type Config struct {
 	RatePublicKey float64 `toml:"rate_public_key" env:"VITRINE_RATE_PUBLIC_KEY" default:"1000" usage:"requests per second per publishable key on the public read path, 0 = unlimited"`
 	RateAPIKey    float64 `toml:"rate_api_key" env:"VITRINE_RATE_API_KEY" default:"200" usage:"requests per second per API key on keyed routes, 0 = unlimited"`
 
+	// Limits of the external media tools and of accepted videos.
+	FFmpegTimeout    time.Duration `toml:"ffmpeg_timeout" env:"VITRINE_FFMPEG_TIMEOUT" default:"30m" usage:"time limit of one ffmpeg run"`
+	FFprobeTimeout   time.Duration `toml:"ffprobe_timeout" env:"VITRINE_FFPROBE_TIMEOUT" default:"30s" usage:"time limit of one ffprobe run"`
+	FFmpegMaxMemory  int64         `toml:"ffmpeg_max_memory" env:"VITRINE_FFMPEG_MAX_MEMORY" default:"3221225472" usage:"address-space limit of each ffmpeg/ffprobe run in bytes (-1 = none)"`
+	MaxVideoPixels   int64         `toml:"max_video_pixels" env:"VITRINE_MAX_VIDEO_PIXELS" default:"67108864" usage:"largest accepted video frame (width*height)"`
+	MaxVideoDuration time.Duration `toml:"max_video_duration" env:"VITRINE_MAX_VIDEO_DURATION" default:"6h" usage:"longest accepted video"`
+
 	// Retention (vitrine storage apply); zero keeps forever.
 	RetainWork      time.Duration `toml:"retain_work" env:"VITRINE_RETAIN_WORK" default:"24h" usage:"age after which local working copies of source videos are removed (0 = keep)"`
 	RetainBatches   time.Duration `toml:"retain_batches" env:"VITRINE_RETAIN_BATCHES" default:"720h" usage:"age after which stored catalog import batches are removed (0 = keep)"`
@@ -311,6 +318,9 @@ func (c *Config) resolve() error {
 	}
 	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, fmt.Errorf("retry base %s and max %s must be positive with base <= max", c.RetryBase, c.RetryMax))
+	}
+	if c.FFmpegTimeout <= 0 || c.FFprobeTimeout <= 0 || c.MaxVideoPixels <= 0 || c.MaxVideoDuration <= 0 || c.FFmpegMaxMemory == 0 || c.FFmpegMaxMemory < -1 {
+		errs = append(errs, fmt.Errorf("media limits must be positive (ffmpeg max memory: bytes or -1 for none)"))
 	}
 	if c.RetainWork < 0 || c.RetainBatches < 0 || c.RetainOriginals < 0 || c.KeepSnapshots < 0 {
 		errs = append(errs, fmt.Errorf("retention settings must be >= 0 (0 = keep)"))

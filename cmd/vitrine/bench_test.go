@@ -9,20 +9,13 @@ import (
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
 	"github.com/vitrine-dev/vitrine/internal/bench"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // samplesEnv returns the sample data directory, skipping when absent.
-func samplesEnv(t *testing.T) string {
+func samplesEnv(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("VITRINE_SAMPLES")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "catalog", "products.csv")); err != nil {
-		t.Skipf("sample data not found at %s (set VITRINE_SAMPLES)", filepath.Join(dir, "catalog"))
-	}
-	abs, _ := filepath.Abs(dir)
-	return abs
+	return testenv.Samples(t, filepath.Join("catalog", "products.csv"))
 }
 
 func TestBenchGen(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // TestCatalogCommand drives the real binary: import with per-row failures,
@@ -13,14 +15,8 @@ import (
 // status of a file-level error.
 func TestCatalogCommand(t *testing.T) {
 	env := cleanEnv(append(sharedEnv(t), "VITRINE_LOG_LEVEL=warn")...)
-	samples := os.Getenv("VITRINE_SAMPLES")
-	if samples == "" {
-		samples = filepath.Join(repoRoot(t), "..", "shared", "data")
-	}
+	samples := testenv.Samples(t, filepath.Join("catalog", "images"))
 	src := filepath.Join(samples, "catalog", "images")
-	if _, err := os.Stat(src); err != nil {
-		t.Skipf("sample catalog not found at %s (set VITRINE_SAMPLES)", src)
-	}
 	feed := t.TempDir()
 	os.MkdirAll(filepath.Join(feed, "img"), 0o755)
 	for _, id := range []string{"16331", "12644", "14942"} {

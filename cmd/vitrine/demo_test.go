@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/vitrine-dev/vitrine/eval/gen"
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/web/player/playertest"
 )
 
@@ -28,14 +28,8 @@ func TestDemoPageOfServe(t *testing.T) {
 		t.Skip("imports a catalog and analyses a video with the real models")
 	}
 	shared := sharedEnv(t)
-	samples := os.Getenv("VITRINE_SAMPLES")
-	if samples == "" {
-		samples = filepath.Join(repoRoot(t), "..", "shared", "data")
-	}
-	if _, err := os.Stat(filepath.Join(samples, "catalog", "products.csv")); err != nil {
-		t.Skipf("samples not found at %s (set VITRINE_SAMPLES)", samples)
-	}
-	playertest.ChromiumPath(t)
+	samples := testenv.Samples(t, filepath.Join("catalog", "products.csv"))
+	testenv.Chromium(t)
 	admin, err := apikey.Generate()
 	if err != nil {
 		t.Fatal(err)

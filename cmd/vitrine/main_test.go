@@ -20,6 +20,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 var binPath string
@@ -43,45 +44,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // sharedEnv returns VITRINE_MODELS and VITRINE_ORT_LIB for a child process,
-// skipping the test when the models or the runtime library are absent.
-func sharedEnv(t *testing.T) []string {
+// skipping the test when the models, the runtime library or ffmpeg are absent.
+func sharedEnv(t testing.TB) []string {
 	t.Helper()
-	root := repoRoot(t)
-	models := os.Getenv("VITRINE_MODELS")
-	if models == "" {
-		models = filepath.Join(root, "..", "shared", "models")
-	}
-	if _, err := os.Stat(filepath.Join(models, "yolox_nano_coco_416.onnx")); err != nil {
-		t.Skipf("models not found at %s (set VITRINE_MODELS)", models)
-	}
-	lib := os.Getenv("VITRINE_ORT_LIB")
-	if lib == "" {
-		lib = filepath.Join(root, ".deps", "onnxruntime", "libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(lib); err != nil {
-		t.Skipf("ONNX Runtime library not found at %s (run scripts/setup.sh or set VITRINE_ORT_LIB)", lib)
-	}
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not on PATH (run scripts/setup.sh)")
-	}
-	abs, _ := filepath.Abs(models)
-	return []string{"VITRINE_MODELS=" + abs, "VITRINE_ORT_LIB=" + lib}
+	models := testenv.Models(t, "yolox_nano_coco_416.onnx")
+	lib := testenv.ORTLib(t)
+	testenv.NeedFFmpeg(t)
+	return []string{"VITRINE_MODELS=" + models, "VITRINE_ORT_LIB=" + lib}
 }
 
 // cleanEnv is the test's environment without VITRINE_* settings that would

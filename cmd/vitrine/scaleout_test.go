@@ -126,18 +126,8 @@ type scaleOut struct {
 func newScaleOut(t testing.TB, extra ...string) *scaleOut {
 	t.Helper()
 	s := &scaleOut{}
-	var shared []string
-	switch v := t.(type) {
-	case *testing.T:
-		shared = sharedEnv(v)
-		s.samples = samplesEnv(v)
-	default:
-		shared = benchEnv(t)
-		s.samples = os.Getenv("VITRINE_SAMPLES")
-		if s.samples == "" {
-			t.Skip("set VITRINE_SAMPLES (scripts/test.sh does)")
-		}
-	}
+	shared := sharedEnv(t)
+	s.samples = samplesEnv(t)
 	s.dsn = storetest.PostgresDSN(t)
 	bucket := blobtest.S3URL(t)
 	key, err := apikey.Generate()
@@ -153,16 +143,6 @@ func newScaleOut(t testing.TB, extra ...string) *scaleOut {
 	}
 	t.Cleanup(func() { s.db.Close() })
 	return s
-}
-
-// benchEnv is sharedEnv for benchmarks.
-func benchEnv(t testing.TB) []string {
-	models := os.Getenv("VITRINE_MODELS")
-	lib := os.Getenv("VITRINE_ORT_LIB")
-	if models == "" || lib == "" {
-		t.Skip("set VITRINE_MODELS and VITRINE_ORT_LIB (scripts/test.sh does)")
-	}
-	return []string{"VITRINE_MODELS=" + models, "VITRINE_ORT_LIB=" + lib}
 }
 
 // run runs a CLI command against the installation and returns stdout.

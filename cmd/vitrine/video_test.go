@@ -8,18 +8,12 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func TestVideoCommand(t *testing.T) {
 	env := cleanEnv(sharedEnv(t)...)
-	samples := os.Getenv("VITRINE_SAMPLES")
-	if samples == "" {
-		samples = filepath.Join(repoRoot(t), "..", "shared", "data")
-	}
-	clip := filepath.Join(samples, "videos", "videoavatars_person_turntable.mp4")
-	if _, err := os.Stat(clip); err != nil {
-		t.Skipf("sample video not found at %s (set VITRINE_SAMPLES)", clip)
-	}
+	clip := testenv.SampleVideo(t, "videoavatars_person_turntable.mp4")
 	dd := "--data-dir=" + t.TempDir()
 
 	out, errOut, code := vitrine(t, env, "video", "add", clip, dd, "--json", "--quiet")

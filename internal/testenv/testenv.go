@@ -34,7 +34,8 @@ func RepoRoot(t testing.TB) string {
 }
 
 // SharedDir returns $env, or ../shared/<def> next to the repository root
-// when env is unset. It skips the test when that directory, or any of the
+// when env is unset, as an absolute path (child processes run elsewhere). It
+// skips the test when that directory, or any of the
 // need paths relative to it, does not exist.
 func SharedDir(t testing.TB, env, def string, need ...string) string {
 	t.Helper()
@@ -50,6 +51,9 @@ func SharedDir(t testing.TB, env, def string, need ...string) string {
 		if _, err := os.Stat(p); err != nil {
 			t.Skipf("%s not available (set %s): %v", p, env, err)
 		}
+	}
+	if abs, err := filepath.Abs(d); err == nil {
+		d = abs
 	}
 	return d
 }

@@ -49,7 +49,7 @@ func TestSharedDir(t *testing.T) {
 		if reached == tc.wantSkip {
 			t.Errorf("%s: returned %v, want skip %v", tc.name, reached, tc.wantSkip)
 		}
-		if reached && got != tc.env {
+		if reached && (got != tc.env || !filepath.IsAbs(got)) {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.env)
 		}
 	}

@@ -9,17 +9,16 @@ package player
 
 import (
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
+
+	"github.com/vitrine-dev/vitrine/web/internal/assets"
 )
 
 //go:embed static
@@ -29,72 +28,18 @@ var static embed.FS
 const ScriptName = "vitrine-player.js"
 
 // FS returns the player's static files.
-func FS() fs.FS {
-	sub, err := fs.Sub(static, "static")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	return sub
-}
-
-type asset struct {
-	body  []byte
-	etag  string
-	ctype string
-}
+func FS() fs.FS { return assets.Sub(static, "static") }
 
 // Handler serves the player's files at its root (mount it with
 // http.StripPrefix). The script is served with CORS open to every origin:
 // module scripts from another site are fetched in CORS mode, and the file
 // is public.
 func Handler() http.Handler {
-	assets := map[string]asset{}
-	fs.WalkDir(FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(FS(), p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		ct := "application/octet-stream"
-		switch path.Ext(p) {
-		case ".js":
-			ct = "text/javascript; charset=utf-8"
-		case ".css":
-			ct = "text/css; charset=utf-8"
-		case ".html":
-			ct = "text/html; charset=utf-8"
-		}
-		assets["/"+p] = asset{body: b, etag: `"` + hex.EncodeToString(sum[:10]) + `"`, ctype: ct}
-		return nil
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		a, ok := assets[path.Clean("/"+r.URL.Path)]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Cache-Control", "public, max-age=300")
-		h.Set("ETag", a.etag)
-		h.Set("X-Content-Type-Options", "nosniff")
-		if strings.Contains(r.Header.Get("If-None-Match"), a.etag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h.Set("Content-Type", a.ctype)
-		if r.Method == http.MethodHead {
-			return
-		}
-		w.Write(a.body)
+	return assets.Handler(FS(), assets.Options{
+		Headers: map[string]string{
+			"Access-Control-Allow-Origin": "*",
+			"Cache-Control":               "public, max-age=300",
+		},
 	})
 }
 

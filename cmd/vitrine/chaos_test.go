@@ -47,7 +47,8 @@ func normalizeDoc(t *testing.T, raw []byte, videoID string) any {
 
 // TestChaosKill runs the video pipeline on several short clips while
 // `vitrine serve` is killed with SIGKILL at random points (a seeded RNG,
-// at least 20 kills), restarting it each time. Every workflow must
+// at least 20 kills, more clips uploaded whenever the work runs out so
+// that kills land on running steps), restarting it each time. Every workflow must
 // complete with each step succeeding exactly once, and every shoppable
 // document must equal the one of an undisturbed run.
 func TestChaosKill(t *testing.T) {
@@ -66,9 +67,9 @@ func TestChaosKill(t *testing.T) {
 	env := cleanEnv(append(sharedEnv(t), "VITRINE_ADMIN_KEY="+admin, "VITRINE_POLL_INTERVAL=50ms",
 		"VITRINE_RETRY_BASE=100ms", "VITRINE_RETRY_MAX=500ms", "VITRINE_MAX_ATTEMPTS=50")...)
 	clips := []string{
-		sampleClip(t, "videoavatars_person_turntable.mp4", "2"),
-		sampleClip(t, "pyscenedetect_goldeneye_cuts.mp4", "3"),
-		sampleClip(t, "flickd_virgio_reel_2025-05-27.mp4", "2"),
+		sampleClip(t, "videoavatars_person_turntable.mp4", "4"),
+		sampleClip(t, "pyscenedetect_goldeneye_cuts.mp4", "4"),
+		sampleClip(t, "flickd_virgio_reel_2025-05-27.mp4", "4"),
 	}
 
 	// The undisturbed run.
@@ -91,32 +92,45 @@ func TestChaosKill(t *testing.T) {
 	dataDir := t.TempDir()
 	deadline := time.Now().Add(8 * time.Minute)
 	s := startServer(t, env, dataDir)
-	ids := map[string]string{}
-	for _, c := range clips {
+	type upload struct{ clip, id string }
+	var uploads []upload
+	add := func(c string) {
 		b, _ := os.ReadFile(c)
 		st, raw := post(t, s, "/v1/videos?name="+filepath.Base(c), admin, "video/mp4", b)
 		var v videoState
 		if st != 202 || json.Unmarshal(raw, &v) != nil {
 			t.Fatalf("upload %s: %d %s", c, st, raw)
 		}
-		ids[c] = v.ID
+		uploads = append(uploads, upload{c, v.ID})
 	}
-	done := func() bool {
-		for _, id := range ids {
+	pending := func() int {
+		n := 0
+		for _, u := range uploads {
 			var v videoState
-			if st := s.do(t, "GET", "/v1/videos/"+id, admin, "", &v); st != 200 || (v.State != "ready" && v.State != "failed") {
-				return false
+			if st := s.do(t, "GET", "/v1/videos/"+u.id, admin, "", &v); st != 200 || (v.State != "ready" && v.State != "failed") {
+				n++
 			}
 		}
-		return true
+		return n
 	}
-	n := 0
+	done := func() bool { return pending() == 0 }
+	for _, c := range clips {
+		add(c)
+	}
+	n, busy := 0, 0
 	for n < kills {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d kills before the time bound", n)
 		}
+		// Keep work in flight: every kill lands while videos are analysed.
+		for range max(0, 2-pending()) {
+			add(clips[len(uploads)%len(clips)])
+		}
 		// Kill somewhere from right after start-up to well into a step.
 		time.Sleep(time.Duration(50+rng.IntN(1500)) * time.Millisecond)
+		if !done() {
+			busy++
+		}
 		if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -131,20 +145,22 @@ func TestChaosKill(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Logf("%d kills", n)
-	for _, c := range clips {
-		id := ids[c]
+	t.Logf("%d kills, %d of them with work in flight; %d videos", n, busy, len(uploads))
+	if busy < kills*3/4 {
+		t.Errorf("only %d of %d kills hit running work", busy, n)
+	}
+	for _, u := range uploads {
 		var v videoState
-		s.do(t, "GET", "/v1/videos/"+id, admin, "", &v)
+		s.do(t, "GET", "/v1/videos/"+u.id, admin, "", &v)
 		if v.State != "ready" {
-			t.Errorf("%s ended %s: %s", filepath.Base(c), v.State, v.Error)
+			t.Errorf("%s (%s) ended %s: %s", filepath.Base(u.clip), u.id, v.State, v.Error)
 			continue
 		}
-		_, doc := get(t, s, "/v1/videos/"+id+"/shoppable", admin, "")
-		if got := normalizeDoc(t, doc, id); !reflect.DeepEqual(got, want[c]) {
+		_, doc := get(t, s, "/v1/videos/"+u.id+"/shoppable", admin, "")
+		if got := normalizeDoc(t, doc, u.id); !reflect.DeepEqual(got, want[u.clip]) {
 			g, _ := json.Marshal(got)
-			w, _ := json.Marshal(want[c])
-			t.Errorf("%s: document differs from the undisturbed run\n got %.2000s\nwant %.2000s", filepath.Base(c), g, w)
+			w, _ := json.Marshal(want[u.clip])
+			t.Errorf("%s (%s): document differs from the undisturbed run\n got %.2000s\nwant %.2000s", filepath.Base(u.clip), u.id, g, w)
 		}
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)

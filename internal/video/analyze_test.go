@@ -1,6 +1,7 @@
 package video
 
 import (
+	"image"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/shots"
@@ -71,6 +72,31 @@ func TestChooseFramesAndKeyframes(t *testing.T) {
 				if want := tc.keyframes[r.Index]; r.KeyFrame != want || r.KeyframeS != d.PTS[want] {
 					t.Errorf("shot %d: keyframe %d at %v s, want %d", r.Index, r.KeyFrame, r.KeyframeS, want)
 				}
+			}
+		})
+	}
+}
+
+func TestSquareAround(t *testing.T) {
+	frame := image.Rect(0, 0, 640, 360)
+	for _, tc := range []struct {
+		name string
+		box  image.Rectangle
+		want image.Rectangle
+	}{
+		{"wide box in the middle", image.Rect(270, 160, 370, 200), image.Rect(265, 125, 375, 235)},
+		{"tall box", image.Rect(300, 100, 320, 200), image.Rect(255, 95, 365, 205)},
+		{"shifted inside at the left edge", image.Rect(0, 150, 100, 170), image.Rect(0, 105, 110, 215)},
+		{"shifted inside at the bottom right", image.Rect(600, 340, 640, 360), image.Rect(596, 316, 640, 360)},
+		{"larger than the frame: cut", image.Rect(0, 0, 640, 300), image.Rect(0, 0, 640, 360)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := squareAround(tc.box, frame, 0.1)
+			if got != tc.want {
+				t.Errorf("squareAround(%v) = %v, want %v", tc.box, got, tc.want)
+			}
+			if !tc.box.In(got) {
+				t.Errorf("%v does not contain the box %v", got, tc.box)
 			}
 		})
 	}

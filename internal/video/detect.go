@@ -325,7 +325,7 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 	if len(kept) > 0 {
 		crops := make([]image.Image, len(kept))
 		for i, d := range kept {
-			crops[i] = vision.Crop(img, d.Box.Rect())
+			crops[i] = vision.Crop(img, squareAround(d.Box.Rect(), b, proposalMargin))
 		}
 		vecs, err := s.deps.Embedder.EmbedImages(ctx, crops)
 		if err != nil {
@@ -394,6 +394,34 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// proposalMargin is the context added around a proposal's box, as a
+// fraction of its longer side, when it is cut out for embedding.
+const proposalMargin = 0.1
+
+// squareAround returns the square of side (1+margin) times the longer side
+// of r centred on r, shifted to lie inside bounds (and cut to them when
+// larger). The embedder centre-crops its input to a square, which would cut
+// the ends off a wide or tall box; catalog packshots show the whole product
+// with a margin, and a square context crop looks like them.
+func squareAround(r, bounds image.Rectangle, margin float64) image.Rectangle {
+	side := int(float64(max(r.Dx(), r.Dy())) * (1 + margin))
+	cx, cy := (r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2
+	sq := image.Rect(cx-side/2, cy-side/2, cx-side/2+side, cy-side/2+side)
+	shift := func(lo, hi, blo, bhi int) int {
+		switch {
+		case hi-lo > bhi-blo:
+			return 0
+		case lo < blo:
+			return blo - lo
+		case hi > bhi:
+			return bhi - hi
+		}
+		return 0
+	}
+	sq = sq.Add(image.Pt(shift(sq.Min.X, sq.Max.X, bounds.Min.X, bounds.Max.X), shift(sq.Min.Y, sq.Max.Y, bounds.Min.Y, bounds.Max.Y)))
+	return sq.Intersect(bounds)
 }
 
 // classAgnosticNMS keeps the best of boxes overlapping by more than iou

@@ -105,17 +105,18 @@ func (s *Store) Lookup(ctx context.Context, token string) (Session, error) {
 	}
 	db := s.db
 	var ss Session
-	var revoked sql.NullTime
-	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT s.key_id, k.name, k.scope, s.csrf, s.created_at, s.expires_at, k.revoked_at
+	var revoked, keyExpires sql.NullTime
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT s.key_id, k.name, k.scope, s.csrf, s.created_at, s.expires_at, k.revoked_at, k.expires_at
 		FROM console_sessions s JOIN api_keys k ON k.id = s.key_id WHERE s.hash = ?`), hash(token)).
-		Scan(&ss.KeyID, &ss.KeyName, &ss.Scope, &ss.CSRF, &ss.Created, &ss.Expires, &revoked)
+		Scan(&ss.KeyID, &ss.KeyName, &ss.Scope, &ss.CSRF, &ss.Created, &ss.Expires, &revoked, &keyExpires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrInvalid
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("session: lookup: %w", err)
 	}
-	if revoked.Valid || !s.now().Before(ss.Expires) {
+	// A session ends with its key: revoked or expired.
+	if revoked.Valid || !s.now().Before(ss.Expires) || (keyExpires.Valid && !s.now().Before(keyExpires.Time)) {
 		return Session{}, ErrInvalid
 	}
 	return ss, nil

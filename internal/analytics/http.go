@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/httpjson"
 )
 
 // IngestConfig tunes the ingest endpoint; zero fields take the defaults in
@@ -81,13 +83,13 @@ func NewIngest(rec *Recorder, cfg IngestConfig) *Ingest {
 func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		writeError(w, http.StatusMethodNotAllowed, "use POST")
+		httpjson.Error(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/plain") {
-			writeError(w, http.StatusUnsupportedMediaType, "send JSON (application/json or text/plain)")
+			httpjson.Error(w, http.StatusUnsupportedMediaType, "send JSON (application/json or text/plain)")
 			return
 		}
 	}
@@ -95,32 +97,32 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBody))
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBody))
 			return
 		}
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
 	var b Batch
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		writeError(w, http.StatusBadRequest, "body is not an event batch: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "body is not an event batch: "+err.Error())
 		return
 	}
 	if dec.More() {
-		writeError(w, http.StatusBadRequest, "body has data after the event batch")
+		httpjson.Error(w, http.StatusBadRequest, "body has data after the event batch")
 		return
 	}
 	if err := b.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	key := h.cfg.KeyOf(r)
 	n := len(b.Events)
 	if !h.byIP.Allow(h.clientIP(r), n) || !h.byKey.Allow(key, n) {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "too many events; slow down")
+		httpjson.Error(w, http.StatusTooManyRequests, "too many events; slow down")
 		return
 	}
 	now := h.cfg.Now().UTC()
@@ -137,13 +139,13 @@ func (h *Ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch err := h.rec.Add(recs); {
 	case errors.Is(err, ErrQueueFull):
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "analytics are busy; events dropped")
+		httpjson.Error(w, http.StatusServiceUnavailable, "analytics are busy; events dropped")
 		return
 	case err != nil:
-		writeError(w, http.StatusServiceUnavailable, err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": len(recs)})
+	httpjson.Write(w, http.StatusAccepted, map[string]int{"accepted": len(recs)}, "no-store")
 }
 
 func (h *Ingest) clientIP(r *http.Request) string {
@@ -216,17 +218,17 @@ func ParseRange(q map[string][]string, now time.Time) (Range, error) {
 func (h *Reports) ServeVideos(w http.ResponseWriter, r *http.Request) {
 	rg, err := ParseRange(r.URL.Query(), h.now())
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	rows, err := h.st.Videos(r.Context(), rg, limit)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	from, to := rg.bounds()
-	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "videos": rows})
+	httpjson.Write(w, http.StatusOK, map[string]any{"from": from, "to": to, "videos": rows}, "no-store")
 }
 
 // ServeVideo answers one video's report; the path has {id}.
@@ -242,60 +244,18 @@ func (h *Reports) ServeProduct(w http.ResponseWriter, r *http.Request) {
 func (h *Reports) serveReport(w http.ResponseWriter, r *http.Request, get func(ctx context.Context, id string, rg Range) (Report, error)) {
 	id := r.PathValue("id")
 	if !validID(id, 128) {
-		writeError(w, http.StatusBadRequest, "invalid id")
+		httpjson.Error(w, http.StatusBadRequest, "invalid id")
 		return
 	}
 	rg, err := ParseRange(r.URL.Query(), h.now())
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	rep, err := get(r.Context(), id, rg)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
-}
-
-// writeError answers {"error": {"code": …, "message": …}}, the API's error shape.
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]map[string]string{"error": {"code": codeFor(status), "message": msg}})
-}
-
-// codeFor gives each status the stable error code the API server uses for
-// it, so clients see one error shape everywhere.
-func codeFor(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "bad_request"
-	case http.StatusUnauthorized:
-		return "invalid_api_key"
-	case http.StatusForbidden:
-		return "origin_not_allowed"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusRequestEntityTooLarge:
-		return "payload_too_large"
-	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
-	case http.StatusTooManyRequests:
-		return "rate_limited"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal"
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	httpjson.Write(w, http.StatusOK, rep, "no-store")
 }

@@ -1,35 +1,35 @@
 package commerce
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/httpjson"
 )
 
 // ServeProduct answers GET …/products/{id} with one Product.
 func (s *Service) ServeProduct(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !ValidID(id) {
-		writeError(w, http.StatusBadRequest, "invalid product id")
+		httpjson.Error(w, http.StatusBadRequest, "invalid product id")
 		return
 	}
 	p, err := s.Product(r.Context(), id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeError(w, http.StatusNotFound, "product "+id+" not found")
+		httpjson.Error(w, http.StatusNotFound, "product "+id+" not found")
 		return
 	case err != nil:
-		writeError(w, http.StatusServiceUnavailable, "product details are unavailable right now")
+		httpjson.Error(w, http.StatusServiceUnavailable, "product details are unavailable right now")
 		return
 	}
-	writeJSON(w, http.StatusOK, p, cacheControl(p.Stale))
+	httpjson.Write(w, http.StatusOK, p, cacheControl(p.Stale))
 }
 
 // ServeProducts answers GET …/products?ids=a,b,c with Details.
@@ -37,14 +37,14 @@ func (s *Service) ServeProducts(w http.ResponseWriter, r *http.Request) {
 	ids := splitIDs(r.URL.Query()["ids"])
 	d, err := s.Products(r.Context(), ids)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	stale := len(d.Unavailable) > 0
 	for _, p := range d.Products {
 		stale = stale || p.Stale
 	}
-	writeJSON(w, http.StatusOK, d, cacheControl(stale))
+	httpjson.Write(w, http.StatusOK, d, cacheControl(stale))
 }
 
 func cacheControl(stale bool) string {
@@ -91,7 +91,7 @@ func NewDocumentHandler(docs Documents, ttl time.Duration) *DocumentHandler {
 func (h *DocumentHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !ValidID(id) {
-		writeError(w, http.StatusBadRequest, "invalid video id")
+		httpjson.Error(w, http.StatusBadRequest, "invalid video id")
 		return
 	}
 	now := time.Now()
@@ -102,13 +102,13 @@ func (h *DocumentHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, err := h.docs.ShoppableJSON(r.Context(), id)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			writeError(w, http.StatusNotFound, "video "+id+" has no published shoppable document")
+			httpjson.Error(w, http.StatusNotFound, "video "+id+" has no published shoppable document")
 			return
 		case err != nil:
 			if ok { // keep serving the last document rather than break the player
 				break
 			}
-			writeError(w, http.StatusServiceUnavailable, "shoppable document unavailable")
+			httpjson.Error(w, http.StatusServiceUnavailable, "shoppable document unavailable")
 			return
 		default:
 			sum := sha256.Sum256(body)
@@ -133,64 +133,4 @@ func (h *DocumentHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(e.body)
 	}
-}
-
-// ErrorBody is the JSON shape of error responses:
-// {"error": {"code": "not_found", "message": "…"}}.
-type ErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeErrorCode(w, status, codeFor(status), msg)
-}
-
-func writeErrorCode(w http.ResponseWriter, status int, code, msg string) {
-	var b ErrorBody
-	b.Error.Code, b.Error.Message = code, msg
-	writeJSON(w, status, b, "no-store")
-}
-
-// codeFor gives each status the stable error code the API server uses for
-// it, so clients see one error shape everywhere.
-func codeFor(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "bad_request"
-	case http.StatusUnauthorized:
-		return "invalid_api_key"
-	case http.StatusForbidden:
-		return "origin_not_allowed"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusRequestEntityTooLarge:
-		return "payload_too_large"
-	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
-	case http.StatusTooManyRequests:
-		return "rate_limited"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal"
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any, cache string) {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error":"encode response"}` + "\n")
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", cache)
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/vitrine-dev/vitrine/internal/httpjson"
 )
 
 // KeyLookup resolves a publishable key; *Keys satisfies it.
@@ -64,13 +66,13 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			// checked here when it is in the query; the real request is
 			// checked in full either way.
 			if origin == "" || r.Header.Get("Access-Control-Request-Method") == "" {
-				writeError(w, http.StatusBadRequest, "not a CORS preflight")
+				httpjson.Error(w, http.StatusBadRequest, "not a CORS preflight")
 				return
 			}
 			if key := r.URL.Query().Get("key"); key != "" {
 				pk, err := g.keys.Lookup(r.Context(), key)
 				if err != nil || !pk.AllowsOrigin(origin) {
-					writeError(w, http.StatusForbidden, "origin not allowed for this key")
+					httpjson.Error(w, http.StatusForbidden, "origin not allowed for this key")
 					return
 				}
 			}
@@ -89,25 +91,25 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			key = r.Header.Get("X-Vitrine-Key")
 		}
 		if key == "" {
-			writeErrorCode(w, http.StatusUnauthorized, "missing_api_key", "a publishable key is required (key=pk_…)")
+			httpjson.ErrorCode(w, http.StatusUnauthorized, "missing_api_key", "a publishable key is required (key=pk_…)")
 			return
 		}
 		pk, err := g.keys.Lookup(r.Context(), key)
 		if err != nil {
 			if !errors.Is(err, ErrUnknownKey) {
 				g.log.Error("commerce: publishable key lookup", "err", err)
-				writeError(w, http.StatusServiceUnavailable, "key check failed")
+				httpjson.Error(w, http.StatusServiceUnavailable, "key check failed")
 				return
 			}
-			writeError(w, http.StatusUnauthorized, "unknown or revoked publishable key")
+			httpjson.Error(w, http.StatusUnauthorized, "unknown or revoked publishable key")
 			return
 		}
 		if origin == "" && !pk.AllowsOrigin("*") {
-			writeError(w, http.StatusForbidden, "this key is only valid from its web pages (no Origin or Referer)")
+			httpjson.Error(w, http.StatusForbidden, "this key is only valid from its web pages (no Origin or Referer)")
 			return
 		}
 		if origin != "" && !pk.AllowsOrigin(origin) {
-			writeError(w, http.StatusForbidden, "origin "+origin+" is not allowed for this key")
+			httpjson.Error(w, http.StatusForbidden, "origin "+origin+" is not allowed for this key")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, pk)))

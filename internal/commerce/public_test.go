@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/httpjson"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
@@ -158,7 +159,7 @@ func TestPublicReadPath(t *testing.T) {
 				t.Errorf("Access-Control-Allow-Origin %q, want %q", got, tc.acao)
 			}
 			if resp.StatusCode >= 400 {
-				var e ErrorBody
+				var e httpjson.ErrorBody
 				if json.Unmarshal(body, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
 					t.Errorf("error body %s is not {\"error\": …}", body)
 				}

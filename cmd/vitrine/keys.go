@@ -61,6 +61,7 @@ func (c *keysCmd) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("keys create: %w", err)
 		}
 		fmt.Fprintln(stdout, secret)
+		auditCLI(ctx, a, "keys create", fmt.Sprintf("keys create --scope %s (key %d)", k.Scope, k.ID))
 		fmt.Fprintf(stderr, "created key %d (%s, scope %s); it is not shown again\n", k.ID, k.Prefix, k.Scope)
 	case "list":
 		keys, err := a.Keys.List(ctx)
@@ -85,6 +86,7 @@ func (c *keysCmd) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("keys revoke: %w", err)
 		}
 		fmt.Fprintf(stderr, "revoked key %d\n", id)
+		auditCLI(ctx, a, "keys revoke", fmt.Sprintf("keys revoke %d", id))
 	default:
 		return fmt.Errorf("keys: unknown action %q (want create, list or revoke)", action)
 	}

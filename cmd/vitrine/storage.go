@@ -89,6 +89,7 @@ func (c *storageCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if action == "apply" {
+		auditCLI(ctx, a, "storage apply", fmt.Sprintf("storage apply: removed %d, archived %d", rep.Removed, rep.Moved))
 		fmt.Fprintf(stdout, "removed %d, archived %d\n", rep.Removed, rep.Moved)
 	} else if len(rep.Expired) > 0 {
 		fmt.Fprintf(stdout, "%d objects expired; 'vitrine storage apply' removes them\n", len(rep.Expired))

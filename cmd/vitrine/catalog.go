@@ -34,27 +34,10 @@ Subcommands:
 Run 'vitrine catalog <subcommand> --help' for its flags.`
 
 func (c *catalogCmd) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, catalogUsage)
-		return errors.New("catalog: no subcommand given")
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, catalogUsage)
-		return nil
-	case "import":
-		return c.importCmd(ctx, args[1:])
-	case "search":
-		return c.searchCmd(ctx, args[1:])
-	case "similar":
-		return c.similarCmd(ctx, args[1:])
-	case "get":
-		return c.getCmd(ctx, args[1:])
-	case "delete":
-		return c.deleteCmd(ctx, args[1:])
-	}
-	fmt.Fprintln(stderr, catalogUsage)
-	return fmt.Errorf("catalog: unknown subcommand %q", args[0])
+	return dispatch(ctx, "catalog", catalogUsage, map[string]subcommand{
+		"import": c.importCmd, "search": c.searchCmd, "similar": c.similarCmd,
+		"get": c.getCmd, "delete": c.deleteCmd,
+	}, args)
 }
 
 func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {

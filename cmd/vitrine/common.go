@@ -49,3 +49,28 @@ func quietForBar(load func() (*config.Config, error), quiet bool) func() (*confi
 		return cfg, err
 	}
 }
+
+// subcommand runs one subcommand of a command group with the arguments
+// after its name.
+type subcommand func(ctx context.Context, args []string) error
+
+// dispatch runs the subcommand named by args[0] of group, printing usage
+// for help, and usage on stderr with an error when the name is missing or
+// unknown.
+func dispatch(ctx context.Context, group, usage string, subs map[string]subcommand, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("%s: no subcommand given", group)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	run, ok := subs[args[0]]
+	if !ok {
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("%s: unknown subcommand %q", group, args[0])
+	}
+	return run(ctx, args[1:])
+}

@@ -42,29 +42,13 @@ Subcommands:
 Run 'vitrine video <subcommand> --help' for its flags.`
 
 func (c *videoCmd) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, videoUsage)
-		return errors.New("video: no subcommand given")
+	document := func(kind string) subcommand {
+		return func(ctx context.Context, args []string) error { return c.document(ctx, kind, args) }
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(stdout, videoUsage)
-		return nil
-	case "add":
-		return c.add(ctx, args[1:])
-	case "status":
-		return c.status(ctx, args[1:])
-	case "shoppable", "vtt":
-		return c.document(ctx, args[0], args[1:])
-	case "shots":
-		return c.shots(ctx, args[1:])
-	case "rematch":
-		return c.rematch(ctx, args[1:])
-	case "list":
-		return c.list(ctx, args[1:])
-	}
-	fmt.Fprintln(stderr, videoUsage)
-	return fmt.Errorf("video: unknown subcommand %q", args[0])
+	return dispatch(ctx, "video", videoUsage, map[string]subcommand{
+		"add": c.add, "status": c.status, "shoppable": document("shoppable"), "vtt": document("vtt"),
+		"shots": c.shots, "rematch": c.rematch, "list": c.list,
+	}, args)
 }
 
 // openVideoApp opens the installation; runSteps makes this process run the

@@ -244,8 +244,22 @@ func (s *Server) searchText(w http.ResponseWriter, r *http.Request) {
 }
 
 // readImageBody reads an image from a multipart "image" field or from the
-// raw body, at most maxImageUpload bytes.
-func readImageBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
+// raw body, at most maxImageUpload bytes, or answers 400/413 and returns
+// false.
+func readImageBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, status, err := imageBody(w, r)
+	if err != nil {
+		code := CodeBadRequest
+		if status == http.StatusRequestEntityTooLarge {
+			code = CodeTooLarge
+		}
+		WriteError(w, status, code, err.Error())
+		return nil, false
+	}
+	return b, true
+}
+
+func imageBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxImageUpload+1<<20)
 	var src io.Reader = r.Body
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -294,13 +308,8 @@ func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 		return
 	}
-	b, status, err := readImageBody(w, r)
-	if err != nil {
-		code := CodeBadRequest
-		if status == http.StatusRequestEntityTooLarge {
-			code = CodeTooLarge
-		}
-		WriteError(w, status, code, err.Error())
+	b, ok := readImageBody(w, r)
+	if !ok {
 		return
 	}
 	sr, err := c.Searcher(r.Context())
@@ -323,13 +332,8 @@ func (s *Server) uploadProductImage(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	b, status, err := readImageBody(w, r)
-	if err != nil {
-		code := CodeBadRequest
-		if status == http.StatusRequestEntityTooLarge {
-			code = CodeTooLarge
-		}
-		WriteError(w, status, code, err.Error())
+	b, ok := readImageBody(w, r)
+	if !ok {
 		return
 	}
 	_, info, err := imageio.DecodeBytes(b, imageio.Limits{MaxBytes: maxImageUpload})

@@ -6,8 +6,6 @@ import (
 	"image"
 	"math"
 	"slices"
-
-	ort "github.com/yalue/onnxruntime_go"
 )
 
 // Box is an axis-aligned box in pixel coordinates of the original image,
@@ -170,18 +168,9 @@ func (d *Detector) DetectBatch(ctx context.Context, imgs []image.Image) ([][]Det
 // candidate detections of each in model-input coordinates.
 func (d *Detector) runBatch(ctx context.Context, buf []float32, n, k int) ([][]Detection, error) {
 	in := d.spec.Input
-	shape := ort.NewShape(int64(n), 3, int64(in.Height), int64(in.Width))
-	if in.Layout == "nhwc" {
-		shape = ort.NewShape(int64(n), int64(in.Height), int64(in.Width), 3)
-	}
-	t, err := ort.NewTensor(shape, buf)
+	outs, err := d.sess.runImages(ctx, in, buf, n, "detect")
 	if err != nil {
-		return nil, fmt.Errorf("vision: detect: input tensor: %w", err)
-	}
-	defer t.Destroy()
-	outs, err := d.sess.run(ctx, []ort.Value{t})
-	if err != nil {
-		return nil, fmt.Errorf("vision: detect: %w", err)
+		return nil, err
 	}
 	defer destroyAll(outs)
 	data, oshape, err := floatOutput(outs[0], d.spec.Outputs.Detections)

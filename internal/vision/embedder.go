@@ -6,8 +6,6 @@ import (
 	"image"
 	"math"
 	"slices"
-
-	ort "github.com/yalue/onnxruntime_go"
 )
 
 // Label is one classifier class with its probability.
@@ -126,18 +124,9 @@ func (e *ImageEmbedder) Analyze(ctx context.Context, imgs []image.Image, topK in
 
 func (e *ImageEmbedder) runBatch(ctx context.Context, buf []float32, n, k, topK int) ([]Analysis, error) {
 	in := e.spec.Input
-	shape := ort.NewShape(int64(n), 3, int64(in.Height), int64(in.Width))
-	if in.Layout == "nhwc" {
-		shape = ort.NewShape(int64(n), int64(in.Height), int64(in.Width), 3)
-	}
-	t, err := ort.NewTensor(shape, buf)
+	outs, err := e.sess.runImages(ctx, in, buf, n, "embed")
 	if err != nil {
-		return nil, fmt.Errorf("vision: embed: input tensor: %w", err)
-	}
-	defer t.Destroy()
-	outs, err := e.sess.run(ctx, []ort.Value{t})
-	if err != nil {
-		return nil, fmt.Errorf("vision: embed: %w", err)
+		return nil, err
 	}
 	defer destroyAll(outs)
 	emb, eshape, err := floatOutput(outs[0], e.spec.Outputs.Embedding)

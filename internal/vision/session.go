@@ -87,6 +87,26 @@ func (s *session) run(ctx context.Context, in []ort.Value) ([]ort.Value, error) 
 	return out, nil
 }
 
+// runImages runs the model on n preprocessed images in buf, laid out as in
+// says (NCHW, or NHWC). op names the caller in errors; outputs must be
+// destroyed by the caller.
+func (s *session) runImages(ctx context.Context, in InputSpec, buf []float32, n int, op string) ([]ort.Value, error) {
+	shape := ort.NewShape(int64(n), 3, int64(in.Height), int64(in.Width))
+	if in.Layout == "nhwc" {
+		shape = ort.NewShape(int64(n), int64(in.Height), int64(in.Width), 3)
+	}
+	t, err := ort.NewTensor(shape, buf)
+	if err != nil {
+		return nil, fmt.Errorf("vision: %s: input tensor: %w", op, err)
+	}
+	defer t.Destroy()
+	outs, err := s.run(ctx, []ort.Value{t})
+	if err != nil {
+		return nil, fmt.Errorf("vision: %s: %w", op, err)
+	}
+	return outs, nil
+}
+
 func (s *session) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -133,6 +134,38 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 		vs = append(vs, analysed{truth: res.Truth, video: v})
 	}
 
+	// Videos that show no catalog product: every matched item is false.
+	var negItems int
+	var negMinutes float64
+	for _, name := range []string{"flickd_virgio_reel_2025-05-22_textonly.mp4", "pets_pedestrians_vtest.mp4"} {
+		path := filepath.Join(samples, "videos", name)
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("negative sample video missing: %v", err)
+		}
+		v, wf := e.addFile(t, path)
+		if wf.State != jobs.StateSucceeded {
+			t.Fatalf("%s: workflow %s: %+v", name, wf.State, wf.Steps)
+		}
+		doc, _, err := e.svc.Shoppable(ctx, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred, err := score.DecodePrediction(bytes.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		matched := 0
+		for _, it := range pred.Items {
+			if len(it.Matches) > 0 {
+				matched++
+			}
+		}
+		negItems += matched
+		negMinutes += pred.Video.DurationS / 60
+		t.Logf("negative %s (%.1fs): %d matched items of %d (%.1f/min)", name, pred.Video.DurationS, matched, len(pred.Items), float64(matched)/(pred.Video.DurationS/60))
+	}
+	t.Logf("negative videos: %.1f false matches/min", float64(negItems)/negMinutes)
+
 	// Compare fusions and no-match thresholds on the same stored tracks.
 	presets := []struct {
 		name string
@@ -147,7 +180,7 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	for _, hub := range []bool{false, true} {
 		e.catalog.Hubness = hub
 		for _, p := range presets {
-			for _, th := range []struct{ minZ, minCos float64 }{{2.5, -1}, {3.5, -1}, {2.5, 0.65}, {3.5, 0.65}, {4, 0.7}} {
+			for _, th := range []struct{ minZ, minCos float64 }{{2.5, -1}, {3.5, -1}, {2.5, 0.6}, {3, 0.6}, {2.5, 0.65}, {3, 0.65}, {3.5, 0.65}, {2.5, 0.7}, {4, 0.7}} {
 				w := p.w
 				m, err := match.New(match.Config{Weights: &w, MinZ: th.minZ, MinCosine: th.minCos}, e.catalog, e.catalog)
 				if err != nil {
@@ -167,13 +200,18 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	}
 	// The goal is 90% in the top 5 within 1 s; the MobileNet
 	// features reach about half of the items even from their true boxes,
-	// and composited white or on-model garments lose most of their pixels
-	// to the generator's white-background cut-out. Until a stronger
-	// embedder is installed this floor guards the measured level against
-	// regressions instead of asserting the goal.
+	// and the COCO detector proposes no box at all for several flat-lay
+	// garments and shoes. Until a stronger embedder or detector is
+	// installed this floor guards the measured level (9 of 18) against
+	// regressions, with one item of margin, instead of asserting the goal.
 	rate := float64(defaultTimed) / float64(truthItems)
 	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
-	if rate < 0.35 {
-		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 35%% regression floor", defaultTimed, truthItems, 100*rate)
+	if rate < 0.44 {
+		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 44%% regression floor", defaultTimed, truthItems, 100*rate)
+	}
+	// Measured 4 per minute; the ceiling leaves room for one more false
+	// item on the 89 s of negative video.
+	if perMin := float64(negItems) / negMinutes; perMin > 5 {
+		t.Errorf("negative videos: %.1f false matches/min, above the ceiling of 5", perMin)
 	}
 }

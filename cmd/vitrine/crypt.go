@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 
+	"github.com/vitrine-dev/vitrine/internal/api"
 	"github.com/vitrine-dev/vitrine/internal/api/audit"
 	"github.com/vitrine-dev/vitrine/internal/app"
 	"github.com/vitrine-dev/vitrine/internal/blob"
@@ -20,21 +23,24 @@ func init() {
 type cryptCmd struct{}
 
 func (c *cryptCmd) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("crypt", "crypt keygen | crypt status | crypt rotate",
+	fs := newFlagSet("crypt", "crypt keygen | crypt seal [--context C] < secret | crypt status | crypt rotate",
 		"Encryption at rest. Blobs (media, thumbnails, snapshots) are encrypted\n"+
 			"with AES-256-GCM under a random data key per object; data keys are\n"+
 			"wrapped by the key-encryption key (KEK) from VITRINE_KEK or\n"+
 			"VITRINE_KEK_FILE (base64 keys, the active one first).\n\n"+
 			"  keygen  print a new random KEK\n"+
+			"  seal    encrypt a secret read from stdin for a config file, e.g.\n"+
+			"          auth_value in commerce.toml (sealed values start vtrsec1:)\n"+
 			"  status  show the active KEK id and count objects by KEK\n"+
 			"  rotate  rewrap every object under the active KEK (only headers are\n"+
 			"          rewritten) and encrypt objects stored in the clear\n\n"+
 			"Rotation: put the new key first and keep the old one after it,\n"+
 			"restart serve/worker, run 'vitrine crypt rotate', then remove the old key.")
 	load := withConfig(fs)
+	sealCtx := fs.String("context", api.UpstreamAuthContext, "what a sealed secret is for (seal)")
 	if len(args) == 0 {
 		fs.Usage()
-		return errors.New("crypt: missing action (keygen, status or rotate)")
+		return errors.New("crypt: missing action (keygen, seal, status or rotate)")
 	}
 	action, rest := args[0], args[1:]
 	if action == "-h" || action == "--help" || action == "-help" {
@@ -52,8 +58,35 @@ func (c *cryptCmd) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(stdout, k)
 		return nil
 	}
+	if action == "seal" {
+		cfg, err := load()
+		if err != nil {
+			return fmt.Errorf("crypt seal: %w", err)
+		}
+		kr, err := crypt.LoadKeyring(cfg.KEK, cfg.KEKFile)
+		if err != nil {
+			return fmt.Errorf("crypt seal: %w", err)
+		}
+		if kr == nil {
+			return errors.New("crypt seal: no key-encryption key configured (set VITRINE_KEK or VITRINE_KEK_FILE)")
+		}
+		secret, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<16))
+		if err != nil {
+			return fmt.Errorf("crypt seal: read the secret from stdin: %w", err)
+		}
+		secret = bytes.TrimRight(secret, "\r\n")
+		if len(secret) == 0 {
+			return errors.New("crypt seal: empty secret on stdin")
+		}
+		sealed, err := kr.Seal(secret, *sealCtx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, sealed)
+		return nil
+	}
 	if action != "status" && action != "rotate" {
-		return fmt.Errorf("crypt: unknown action %q (want keygen, status or rotate)", action)
+		return fmt.Errorf("crypt: unknown action %q (want keygen, seal, status or rotate)", action)
 	}
 	a, err := openApp(ctx, load, app.Options{})
 	if err != nil {

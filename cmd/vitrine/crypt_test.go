@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/api"
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/crypt"
 	"github.com/vitrine-dev/vitrine/internal/store"
@@ -98,5 +100,34 @@ func TestCryptCommand(t *testing.T) {
 	db.Read.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE method = 'CLI' AND route = 'crypt rotate'`).Scan(&n)
 	if n != 2 {
 		t.Errorf("%d crypt rotate entries in the audit log, want 2", n)
+	}
+}
+
+// TestCryptSeal seals a secret from stdin for commerce.toml.
+func TestCryptSeal(t *testing.T) {
+	kek, _ := crypt.GenerateKey()
+	run := func(env []string, in string) (string, string, error) {
+		cmd := exec.Command(binPath, "crypt", "seal", "--data-dir", t.TempDir())
+		cmd.Env = env
+		cmd.Stdin = strings.NewReader(in)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		return o.String(), e.String(), err
+	}
+	out, errOut, err := run(cleanEnv("VITRINE_KEK="+kek), "Bearer shop-token\n")
+	if err != nil {
+		t.Fatalf("crypt seal: %v %s", err, errOut)
+	}
+	sealed := strings.TrimSpace(out)
+	kr, _ := crypt.LoadKeyring(kek, "")
+	if got, err := kr.Open(sealed, api.UpstreamAuthContext); err != nil || string(got) != "Bearer shop-token" {
+		t.Errorf("sealed %q opens to %q (%v)", sealed, got, err)
+	}
+	if _, errOut, err := run(cleanEnv(), "x"); err == nil || !strings.Contains(errOut, "no key-encryption key") {
+		t.Errorf("seal without a key: %v %q", err, errOut)
+	}
+	if _, errOut, err := run(cleanEnv("VITRINE_KEK="+kek), ""); err == nil || !strings.Contains(errOut, "empty secret") {
+		t.Errorf("seal of nothing: %v %q", err, errOut)
 	}
 }

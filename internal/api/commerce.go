@@ -76,6 +76,9 @@ func (sh *shop) init() error {
 			if sh.err != nil {
 				return
 			}
+			if sh.err = openSealedSecrets(s.Config, &sh.cfg); sh.err != nil {
+				return
+			}
 		}
 		var src commerce.Source = catalogSource{s}
 		if sh.cfg.Upstream != nil {

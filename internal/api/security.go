@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/analytics"
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/api/audit"
+	"github.com/vitrine-dev/vitrine/internal/commerce"
+	"github.com/vitrine-dev/vitrine/internal/config"
+	"github.com/vitrine-dev/vitrine/internal/crypt"
 )
 
 // CodeRateLimited: the client or key sent more requests than its limit;
@@ -152,4 +156,30 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}
+
+// UpstreamAuthContext binds a sealed upstream credential in commerce.toml
+// to its place (vitrine crypt seal --context).
+const UpstreamAuthContext = "commerce.upstream.auth_value"
+
+// openSealedSecrets decrypts the secrets of a commerce configuration that
+// were sealed with the installation's key-encryption key (values starting
+// with "vtrsec1:"), so credentials need not sit in files in the clear.
+func openSealedSecrets(c *config.Config, cfg *commerce.Config) error {
+	if cfg.Upstream == nil || !crypt.IsSealed(cfg.Upstream.AuthValue) {
+		return nil
+	}
+	kr, err := crypt.LoadKeyring(c.KEK, c.KEKFile)
+	if err != nil {
+		return fmt.Errorf("upstream auth_value: %w", err)
+	}
+	if kr == nil {
+		return errors.New("upstream auth_value is sealed but no key-encryption key is configured (VITRINE_KEK or VITRINE_KEK_FILE)")
+	}
+	v, err := kr.Open(cfg.Upstream.AuthValue, UpstreamAuthContext)
+	if err != nil {
+		return fmt.Errorf("upstream auth_value: %w", err)
+	}
+	cfg.Upstream.AuthValue = string(v)
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
+	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
@@ -34,20 +35,8 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg, err := config.Load(func(k string) (string, bool) {
-		if k == "VITRINE_DATA_DIR" {
-			return dir, true
-		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, filepath.Join(dir, "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	cfg := testConfig(t, dir, nil)
+	db := testDB(t, dir)
 	r, err := jobs.New(ctx, db, jobs.Options{Workers: 1, PollInterval: 20 * time.Millisecond, Exclusive: true})
 	if err != nil {
 		t.Fatal(err)
@@ -58,26 +47,85 @@ func newEnv(t *testing.T) *env {
 	}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Start(ctx); err != nil {
+	startRunner(t, r)
+	e := newKeyedEnv(t, db, r)
+	e.serve(t, Deps{Config: cfg, DB: db, Runner: r, Keys: e.keys})
+	return e
+}
+
+// testConfig is the configuration of a test server with its data directory
+// dir and extra VITRINE_… variables.
+func testConfig(t testing.TB, dir string, vars map[string]string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) (string, bool) {
+		if k == "VITRINE_DATA_DIR" {
+			return dir, true
+		}
+		v, ok := vars[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// testDB opens a SQLite database in dir, closed when the test ends.
+func testDB(t testing.TB, dir string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "vitrine.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// testBlobs opens a blob directory in dir, closed when the test ends.
+func testBlobs(t testing.TB, dir string) *blob.Store {
+	t.Helper()
+	bs, err := blob.Open(context.Background(), filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	return bs
+}
+
+// startRunner starts r and stops it when the test ends.
+func startRunner(t testing.TB, r *jobs.Runner) {
+	t.Helper()
+	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Stop(context.Background()) })
+}
+
+// newKeyedEnv is an env with an admin, an ingest and a read key.
+func newKeyedEnv(t testing.TB, db *store.DB, r *jobs.Runner) *env {
+	t.Helper()
 	e := &env{keys: apikey.New(db), runner: r}
 	for _, k := range []struct {
 		dst   *string
 		scope apikey.Scope
 	}{{&e.admin, apikey.ScopeAdmin}, {&e.ingest, apikey.ScopeIngest}, {&e.read, apikey.ScopeRead}} {
-		if *k.dst, _, err = e.keys.Create(ctx, k.scope, k.scope.String()); err != nil {
+		var err error
+		if *k.dst, _, err = e.keys.Create(context.Background(), k.scope, k.scope.String()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s, err := New(Deps{Config: cfg, DB: db, Runner: r, Keys: e.keys})
+	return e
+}
+
+// serve starts a server with deps on loopback, closed when the test ends.
+func (e *env) serve(t testing.TB, deps Deps) {
+	t.Helper()
+	s, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(e.srv.Close)
-	return e
 }
 
 func (e *env) do(t *testing.T, method, path, key, body string) (int, ErrorBody, []byte) {

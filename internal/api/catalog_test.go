@@ -15,37 +15,12 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
-	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
-	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
-	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 )
-
-// catalogShared returns $env or ../shared/<def> from the module root, or
-// skips the test.
-func catalogShared(t *testing.T, env, def string) string {
-	t.Helper()
-	d := os.Getenv(env)
-	if d == "" {
-		wd, _ := os.Getwd()
-		for dir := wd; ; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				d = filepath.Join(dir, "..", "shared", def)
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				t.Fatal("go.mod not found")
-			}
-		}
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("%s not available (set %s): %v", d, env, err)
-	}
-	return d
-}
 
 type catalogEnv struct {
 	srv          *httptest.Server
@@ -54,28 +29,12 @@ type catalogEnv struct {
 
 func newCatalogEnv(t *testing.T) *catalogEnv {
 	t.Helper()
-	models := catalogShared(t, "VITRINE_MODELS", "models")
+	models := testenv.Models(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg, err := config.Load(func(k string) (string, bool) {
-		if k == "VITRINE_DATA_DIR" {
-			return dir, true
-		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, filepath.Join(dir, "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := blob.Open(ctx, filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bs.Close() })
+	cfg := testConfig(t, dir, nil)
+	db := testDB(t, dir)
+	bs := testBlobs(t, dir)
 	open := func(ctx context.Context) (*catalog.Models, error) {
 		return catvision.Open(ctx, vision.Options{ModelsDir: models, Threads: 2})
 	}
@@ -88,10 +47,7 @@ func newCatalogEnv(t *testing.T) *catalogEnv {
 	if err := r.Register(cat.Definition()); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Stop(context.Background()) })
+	startRunner(t, r)
 	keys := apikey.New(db)
 	e := &catalogEnv{}
 	if e.ingest, _, err = keys.Create(ctx, apikey.ScopeIngest, "ingest"); err != nil {
@@ -144,7 +100,7 @@ func multipartImage(t *testing.T, b []byte) ([]byte, string) {
 }
 
 func TestCatalogRoutes(t *testing.T) {
-	samples := catalogShared(t, "VITRINE_SAMPLES", "data")
+	samples := testenv.Samples(t)
 	e := newCatalogEnv(t)
 	img := func(id string) []byte {
 		b, err := os.ReadFile(filepath.Join(samples, "catalog", "images", id+".jpg"))

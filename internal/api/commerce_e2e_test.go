@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,14 +18,12 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/vitrine-dev/vitrine/eval/gen"
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
-	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
 	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
-	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/video"
 	"github.com/vitrine-dev/vitrine/internal/vision"
@@ -54,25 +51,13 @@ func TestEndToEndDemoPage(t *testing.T) {
 	}
 	samples := testenv.Samples(t)
 	modelsDir := testenv.Models(t)
-	for _, p := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not on PATH", p)
-		}
-	}
+	testenv.NeedFFmpeg(t)
 	testenv.Chromium(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := store.Open(ctx, filepath.Join(dir, "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := blob.Open(ctx, filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bs.Close() })
+	db := testDB(t, dir)
+	bs := testBlobs(t, dir)
 	runner, err := jobs.New(ctx, db, jobs.Options{Workers: 1, Exclusive: true, PollInterval: 50 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)

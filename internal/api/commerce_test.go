@@ -14,10 +14,8 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
-	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
-	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
@@ -41,26 +39,9 @@ func newShopEnvWith(t testing.TB, vars map[string]string) *shopEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg, err := config.Load(func(k string) (string, bool) {
-		if k == "VITRINE_DATA_DIR" {
-			return dir, true
-		}
-		v, ok := vars[k]
-		return v, ok
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(ctx, filepath.Join(dir, "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := blob.Open(ctx, filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bs.Close() })
+	cfg := testConfig(t, dir, vars)
+	db := testDB(t, dir)
+	bs := testBlobs(t, dir)
 	r, err := jobs.New(ctx, db, jobs.Options{Workers: 0})
 	if err != nil {
 		t.Fatal(err)

@@ -5,19 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vitrine-dev/vitrine/internal/api/apikey"
-	"github.com/vitrine-dev/vitrine/internal/blob"
-	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
-	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/video"
 )
 
@@ -31,33 +26,13 @@ type videoEnv struct {
 
 func newVideoEnv(t *testing.T, maxUpload int64) *videoEnv {
 	t.Helper()
-	for _, p := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not on PATH", p)
-		}
-	}
+	testenv.NeedFFmpeg(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	cfg, err := config.Load(func(k string) (string, bool) {
-		if k == "VITRINE_DATA_DIR" {
-			return dir, true
-		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, dir, nil)
 	cfg.MaxUploadBytes = maxUpload
-	db, err := store.Open(ctx, filepath.Join(dir, "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	bs, err := blob.Open(ctx, filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bs.Close() })
+	db := testDB(t, dir)
+	bs := testBlobs(t, dir)
 	r, err := jobs.New(ctx, db, jobs.Options{Workers: 1, PollInterval: 20 * time.Millisecond, Exclusive: true, MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -69,38 +44,17 @@ func newVideoEnv(t *testing.T, maxUpload int64) *videoEnv {
 	if err := svc.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Stop(context.Background()) })
-	e := &env{keys: apikey.New(db), runner: r}
-	for _, k := range []struct {
-		dst   *string
-		scope apikey.Scope
-	}{{&e.admin, apikey.ScopeAdmin}, {&e.ingest, apikey.ScopeIngest}, {&e.read, apikey.ScopeRead}} {
-		if *k.dst, _, err = e.keys.Create(ctx, k.scope, k.scope.String()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := New(Deps{Config: cfg, DB: db, Blob: bs, Runner: r, Keys: e.keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = httptest.NewServer(s.Handler())
-	t.Cleanup(e.srv.Close)
+	startRunner(t, r)
+	e := newKeyedEnv(t, db, r)
+	e.serve(t, Deps{Config: cfg, DB: db, Blob: bs, Runner: r, Keys: e.keys})
 	return &videoEnv{env: e, svc: svc}
 }
 
 func sampleVideo(t *testing.T, name string) []byte {
 	t.Helper()
-	d := os.Getenv("VITRINE_SAMPLES")
-	if d == "" {
-		wd, _ := os.Getwd()
-		d = filepath.Join(wd, "..", "..", "..", "shared", "data")
-	}
-	b, err := os.ReadFile(filepath.Join(d, "videos", name))
+	b, err := os.ReadFile(testenv.SampleVideo(t, name))
 	if err != nil {
-		t.Skipf("sample video %s not available (set VITRINE_SAMPLES): %v", name, err)
+		t.Fatal(err)
 	}
 	return b
 }

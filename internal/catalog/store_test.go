@@ -3,21 +3,14 @@ package catalog
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
-	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 )
 
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return NewStore(db)
+	return NewStore(storetest.SQLite().Open(t))
 }
 
 func price(v float64) *float64 { return &v }

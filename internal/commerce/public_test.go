@@ -21,12 +21,7 @@ import (
 
 func openDB(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "vitrine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return storetest.SQLite().Open(t)
 }
 
 // TestPublishableKeys runs on every dialect (PostgreSQL when

@@ -59,35 +59,12 @@ func newRunner(t *testing.T, open storetest.Opener, opts Options, defs ...Defini
 // default; on PostgreSQL it is one node of many.
 func newRunnerTB(t testing.TB, open storetest.Opener, opts Options, defs ...Definition) (*Runner, *store.DB) {
 	t.Helper()
-	ctx := context.Background()
 	db := open.Open(t)
 	if opts.Workers == 0 {
 		opts.Workers = 2
 	}
-	if opts.RetryBase == 0 {
-		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond
-	}
-	opts.PollInterval = 20 * time.Millisecond
 	opts.Exclusive = db.Dialect == store.SQLite
-	opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r, err := New(ctx, db, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range defs {
-		if err := r.Register(d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		r.Stop(sctx)
-	})
-	return r, db
+	return startRunner(t, db, opts, defs...), db
 }
 
 type testWriter struct{ t testing.TB }
@@ -688,6 +665,15 @@ func newNode(t testing.TB, dsn string, opts Options, defs ...Definition) *Runner
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return startRunner(t, db, opts, defs...)
+}
+
+// startRunner starts a runner on db with defs registered, polling fast and
+// logging warnings to the test, and stops it when the test ends. Retries
+// back off from 20ms unless opts say otherwise.
+func startRunner(t testing.TB, db *store.DB, opts Options, defs ...Definition) *Runner {
+	t.Helper()
+	ctx := context.Background()
 	opts.PollInterval = 20 * time.Millisecond
 	if opts.RetryBase == 0 {
 		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond

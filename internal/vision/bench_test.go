@@ -39,7 +39,7 @@ func benchCrops(b *testing.B, n int) []image.Image {
 
 // BenchmarkDetector reports ms per image for a 630x630 video frame.
 func BenchmarkDetector(b *testing.B) {
-	frame := videoFrame(b, filepath.Join(testenv.Samples(b), "videos", "videoavatars_person_turntable.mp4"), "1")
+	frame := turntableFrame(b, "1")
 	for _, threads := range []int{1, 2} {
 		ms := benchModels(b, threads)
 		for _, batch := range []int{1, 8} {
@@ -96,7 +96,7 @@ func BenchmarkEmbedder(b *testing.B) {
 func TestConcurrentCallers(t *testing.T) {
 	ms := testModels(t)
 	ctx := context.Background()
-	frame := videoFrame(t, filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4"), "1")
+	frame := turntableFrame(t, "1")
 	crops := []image.Image{loadImage(t, filepath.Join(testenv.Samples(t), "catalog", "images", "16331.jpg"))}
 	wantDet, err := ms.Detector.Detect(ctx, frame)
 	if err != nil {
@@ -136,7 +136,7 @@ func TestConcurrentCallers(t *testing.T) {
 // BenchmarkPreprocess measures the Go side of detection and embedding:
 // resizing and tensor layout of one 630x630 frame.
 func BenchmarkPreprocess(b *testing.B) {
-	frame := videoFrame(b, filepath.Join(testenv.Samples(b), "videos", "videoavatars_person_turntable.mp4"), "1")
+	frame := turntableFrame(b, "1")
 	m := DefaultManifest()
 	for _, role := range []Role{RoleDetector, RoleImageEmbedder} {
 		s, _ := m.First(role)

@@ -36,8 +36,7 @@ func bestOf(dets []Detection, label string) (Detection, bool) {
 
 func TestDetectPersonInVideoFrame(t *testing.T) {
 	ms := testModels(t)
-	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
-	img := videoFrame(t, video, "1")
+	img := turntableFrame(t, "1")
 	dets, err := ms.Detector.Detect(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +104,7 @@ func TestDetectBlankImagesFindNothing(t *testing.T) {
 
 func TestDetectBatchMatchesSingleAndSubImage(t *testing.T) {
 	ms := testModels(t)
-	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
-	frame := videoFrame(t, video, "2")
+	frame := turntableFrame(t, "2")
 	blank := image.NewRGBA(image.Rect(0, 0, 200, 100))
 	ctx := context.Background()
 	batch, err := ms.Detector.DetectBatch(ctx, []image.Image{frame, blank, frame})

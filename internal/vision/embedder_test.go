@@ -204,10 +204,9 @@ func TestAppearanceSamePersonCloser(t *testing.T) {
 		t.Fatal("manifest has no appearance model")
 	}
 	ctx := context.Background()
-	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
 	var crops []image.Image
 	for _, sec := range []string{"0.5", "1.0"} {
-		f := videoFrame(t, video, sec)
+		f := turntableFrame(t, sec)
 		dets, err := ms.Detector.Detect(ctx, f)
 		if err != nil {
 			t.Fatal(err)

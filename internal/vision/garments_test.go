@@ -49,8 +49,7 @@ func TestGarmentItemsOnPersonFrame(t *testing.T) {
 	ms := testModels(t)
 	ctx := context.Background()
 	// A man in a red T-shirt and blue jeans (DATA.md).
-	video := filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4")
-	img := videoFrame(t, video, "1")
+	img := turntableFrame(t, "1")
 	dets, err := ms.Detector.Detect(ctx, img)
 	if err != nil {
 		t.Fatal(err)

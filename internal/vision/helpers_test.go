@@ -50,6 +50,13 @@ func loadImage(t testing.TB, path string) image.Image {
 	return img
 }
 
+// turntableFrame is the frame at second sec of the turntable sample: a man
+// in a red T-shirt and blue jeans (DATA.md).
+func turntableFrame(t testing.TB, sec string) image.Image {
+	t.Helper()
+	return videoFrame(t, testenv.SampleVideo(t, "videoavatars_person_turntable.mp4"), sec)
+}
+
 // videoFrame extracts the frame at second sec of a sample video with ffmpeg.
 func videoFrame(t testing.TB, video string, sec string) image.Image {
 	t.Helper()

@@ -164,7 +164,7 @@ func TestManifestOverrideSwapsModelsWithoutCode(t *testing.T) {
 	if ms.Detector.Spec().Name != "my-detector" {
 		t.Fatalf("loaded %s", ms.Detector.Spec().Name)
 	}
-	img := videoFrame(t, filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4"), "1")
+	img := turntableFrame(t, "1")
 	dets, err := ms.Detector.Detect(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)

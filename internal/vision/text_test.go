@@ -217,7 +217,7 @@ func TestGarmentPromptsWithTextEncoder(t *testing.T) {
 	if Cosine(tv[0], refs[0]) < 0.999 || Cosine(tv[1], refs[1]) < 0.999 {
 		t.Fatalf("text vectors do not land on their images: %.4f %.4f", Cosine(tv[0], refs[0]), Cosine(tv[1], refs[1]))
 	}
-	img := videoFrame(t, filepath.Join(testenv.Samples(t), "videos", "videoavatars_person_turntable.mp4"), "1")
+	img := turntableFrame(t, "1")
 	dets, err := ms.Detector.Detect(ctx, img)
 	if err != nil {
 		t.Fatal(err)

@@ -197,3 +197,27 @@ func TestRateLimits(t *testing.T) {
 		t.Errorf("healthz limited: %d %d", ok, lim)
 	}
 }
+
+func TestPublishableKeyRateLimit(t *testing.T) {
+	e := newSecEnv(t, map[string]string{"VITRINE_RATE_PUBLIC_IP": "0", "VITRINE_RATE_PUBLIC_KEY": "2"})
+	count := func(key string, n int) (limited int) {
+		for range n {
+			resp, err := http.Get(e.srv.URL + "/public/v1/products?ids=a&key=" + key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests {
+				limited++
+			}
+		}
+		return limited
+	}
+	// Burst of 8 per publishable key, whatever the client address.
+	if lim := count("pk_one", 12); lim < 3 || lim > 4 {
+		t.Errorf("pk_one: %d of 12 limited, want 3 or 4", lim)
+	}
+	if lim := count("pk_two", 6); lim != 0 {
+		t.Errorf("pk_two has its own bucket: %d limited", lim)
+	}
+}

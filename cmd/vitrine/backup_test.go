@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -10,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
+	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/crypt"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
@@ -183,4 +186,45 @@ func classOf(rep map[string]any, class string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// TestServeAppliesRetention: serve removes expired objects on its own,
+// every VITRINE_RETENTION_INTERVAL, and keeps the rest.
+func TestServeAppliesRetention(t *testing.T) {
+	ctx := context.Background()
+	dataDir := t.TempDir()
+	bs, err := blob.Open(ctx, filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"catalog/batches/1.jsonl", "catalog/batches/2.jsonl"} {
+		if err := bs.Put(ctx, k, strings.NewReader("{}\n"), "application/x-ndjson"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bs.Close()
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(filepath.Join(dataDir, "blobs", "catalog", "batches", "1.jsonl"), old, old)
+	admin, _ := apikey.Generate()
+	env := cleanEnv("VITRINE_ADMIN_KEY="+admin, "VITRINE_RETENTION_INTERVAL=100ms", "VITRINE_RETAIN_BATCHES=24h")
+	s := startServer(t, env, dataDir)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dataDir, "blobs", "catalog", "batches", "1.jsonl")); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired batch still there:\n%s", s.log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "blobs", "catalog", "batches", "2.jsonl")); err != nil {
+		t.Errorf("fresh batch removed: %v", err)
+	}
+	var out struct {
+		Entries []struct{ Route, Path string }
+	}
+	if st := s.do(t, "GET", "/v1/audit", admin, "", &out); st != 200 || len(out.Entries) == 0 || !strings.Contains(out.Entries[len(out.Entries)-1].Path, "removed 1") {
+		t.Errorf("audit log: %d %+v", st, out.Entries)
+	}
 }

@@ -75,7 +75,16 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			a.Log.Error("video watchers stopped", "err", err)
 		}
 	}()
-	waitInbox := func() { stopInbox(); <-inboxDone; <-videoDone }
+	// Retention runs in the process that owns the embedded install; on a
+	// shared database 'vitrine storage apply' runs from one place.
+	retentionDone := make(chan struct{})
+	go func() {
+		defer close(retentionDone)
+		if a.Owner && !a.Shared && a.Config.RetentionInterval > 0 {
+			runRetention(inboxCtx, a, a.Config.RetentionInterval)
+		}
+	}()
+	waitInbox := func() { stopInbox(); <-inboxDone; <-videoDone; <-retentionDone }
 	defer waitInbox()
 	fmt.Fprintf(stderr, "vitrine: listening on http://%s (data dir %s, %d workers)\n", ln.Addr(), a.Config.DataDir, a.Config.Workers)
 	fmt.Fprintf(stderr, "vitrine: operator console at http://%s/console/ (sign in with an API key)\n", ln.Addr())

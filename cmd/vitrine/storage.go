@@ -52,20 +52,12 @@ func (c *storageCmd) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("storage: %w", err)
 	}
 	defer a.Close(ctx)
-	cfg := a.Config
-	p := lifecycle.Policy{WorkFiles: cfg.RetainWork, Batches: cfg.RetainBatches, KeepSnapshots: cfg.KeepSnapshots, Originals: cfg.RetainOriginals}
-	if cfg.ArchiveBlob != "" {
-		kr, err := crypt.LoadKeyring(cfg.KEK, cfg.KEKFile)
-		if err != nil {
-			return fmt.Errorf("storage: %w", err)
-		}
-		arch, err := blob.OpenWith(ctx, cfg.ArchiveBlob, blob.Options{Keyring: kr})
-		if err != nil {
-			return fmt.Errorf("storage: archive: %w", err)
-		}
-		defer arch.Close()
-		p.Archive = lifecycleBlobs{arch}
+	p, closeArchive, err := retentionPolicy(ctx, a)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
 	}
+	defer closeArchive()
+	cfg := a.Config
 	work := filepath.Join(cfg.DataDir, "work", "videos")
 	rep, err := lifecycle.Run(ctx, lifecycleBlobs{a.Blob}, work, p, time.Now(), action == "apply")
 	if err != nil {
@@ -108,4 +100,55 @@ func human(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// retentionPolicy builds the lifecycle policy of the configuration; the
+// returned func closes the archive store, if any.
+func retentionPolicy(ctx context.Context, a *app.App) (lifecycle.Policy, func(), error) {
+	cfg := a.Config
+	p := lifecycle.Policy{WorkFiles: cfg.RetainWork, Batches: cfg.RetainBatches, KeepSnapshots: cfg.KeepSnapshots, Originals: cfg.RetainOriginals}
+	if cfg.ArchiveBlob == "" {
+		return p, func() {}, nil
+	}
+	kr, err := crypt.LoadKeyring(cfg.KEK, cfg.KEKFile)
+	if err != nil {
+		return p, nil, err
+	}
+	arch, err := blob.OpenWith(ctx, cfg.ArchiveBlob, blob.Options{Keyring: kr})
+	if err != nil {
+		return p, nil, fmt.Errorf("archive: %w", err)
+	}
+	p.Archive = lifecycleBlobs{arch}
+	return p, func() { arch.Close() }, nil
+}
+
+// runRetention applies retention every interval until ctx is done (serve,
+// embedded mode). A pass that removed something is in the audit log.
+func runRetention(ctx context.Context, a *app.App, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p, closeArchive, err := retentionPolicy(ctx, a)
+		if err != nil {
+			a.Log.Error("retention", "err", err)
+			continue
+		}
+		rep, err := lifecycle.Run(ctx, lifecycleBlobs{a.Blob}, filepath.Join(a.Config.DataDir, "work", "videos"), p, time.Now(), true)
+		closeArchive()
+		if err != nil {
+			if ctx.Err() == nil {
+				a.Log.Error("retention", "err", err)
+			}
+			continue
+		}
+		if rep.Removed+rep.Moved > 0 {
+			a.Log.Info("retention applied", "removed", rep.Removed, "archived", rep.Moved)
+			auditCLI(ctx, a, "storage apply", fmt.Sprintf("retention in serve: removed %d, archived %d", rep.Removed, rep.Moved))
+		}
+	}
 }

@@ -74,11 +74,12 @@ type Config struct {
 	MaxVideoDuration time.Duration `toml:"max_video_duration" env:"VITRINE_MAX_VIDEO_DURATION" default:"6h" usage:"longest accepted video"`
 
 	// Retention (vitrine storage apply); zero keeps forever.
-	RetainWork      time.Duration `toml:"retain_work" env:"VITRINE_RETAIN_WORK" default:"24h" usage:"age after which local working copies of source videos are removed (0 = keep)"`
-	RetainBatches   time.Duration `toml:"retain_batches" env:"VITRINE_RETAIN_BATCHES" default:"720h" usage:"age after which stored catalog import batches are removed (0 = keep)"`
-	KeepSnapshots   int           `toml:"keep_snapshots" env:"VITRINE_KEEP_SNAPSHOTS" default:"3" usage:"newest vector index snapshots kept (0 = keep all)"`
-	RetainOriginals time.Duration `toml:"retain_originals" env:"VITRINE_RETAIN_ORIGINALS" default:"0" usage:"age after which original videos are removed or archived (0 = keep; without them vitrine cannot play or re-analyse a video)"`
-	ArchiveBlob     string        `toml:"archive_blob" env:"VITRINE_ARCHIVE_BLOB" usage:"blob store URL that receives expired originals instead of their deletion"`
+	RetainWork        time.Duration `toml:"retain_work" env:"VITRINE_RETAIN_WORK" default:"24h" usage:"age after which local working copies of source videos are removed (0 = keep)"`
+	RetainBatches     time.Duration `toml:"retain_batches" env:"VITRINE_RETAIN_BATCHES" default:"720h" usage:"age after which stored catalog import batches are removed (0 = keep)"`
+	KeepSnapshots     int           `toml:"keep_snapshots" env:"VITRINE_KEEP_SNAPSHOTS" default:"3" usage:"newest vector index snapshots kept (0 = keep all)"`
+	RetainOriginals   time.Duration `toml:"retain_originals" env:"VITRINE_RETAIN_ORIGINALS" default:"0" usage:"age after which original videos are removed or archived (0 = keep; without them vitrine cannot play or re-analyse a video)"`
+	RetentionInterval time.Duration `toml:"retention_interval" env:"VITRINE_RETENTION_INTERVAL" default:"1h" usage:"how often serve applies retention (embedded install; 0 = only by vitrine storage apply)"`
+	ArchiveBlob       string        `toml:"archive_blob" env:"VITRINE_ARCHIVE_BLOB" usage:"blob store URL that receives expired originals instead of their deletion"`
 
 	// KEK and KEKFile hold the key-encryption keys of encryption at rest
 	// (internal/crypt): base64 32-byte keys, the active one first. With
@@ -322,7 +323,7 @@ func (c *Config) resolve() error {
 	if c.FFmpegTimeout <= 0 || c.FFprobeTimeout <= 0 || c.MaxVideoPixels <= 0 || c.MaxVideoDuration <= 0 || c.FFmpegMaxMemory == 0 || c.FFmpegMaxMemory < -1 {
 		errs = append(errs, fmt.Errorf("media limits must be positive (ffmpeg max memory: bytes or -1 for none)"))
 	}
-	if c.RetainWork < 0 || c.RetainBatches < 0 || c.RetainOriginals < 0 || c.KeepSnapshots < 0 {
+	if c.RetainWork < 0 || c.RetentionInterval < 0 || c.RetainBatches < 0 || c.RetainOriginals < 0 || c.KeepSnapshots < 0 {
 		errs = append(errs, fmt.Errorf("retention settings must be >= 0 (0 = keep)"))
 	}
 	if c.RatePublicIP < 0 || c.RatePublicKey < 0 || c.RateAPIKey < 0 {

@@ -30,14 +30,9 @@ func (c *analyticsCmd) Run(ctx context.Context, args []string) error {
 	to := fs.String("to", "", "last UTC day, YYYY-MM-DD (default today)")
 	limit := fs.Int("limit", 100, "rows of videos and recent")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if len(args) == 0 {
-		fs.Usage()
-		return fmt.Errorf("analytics: missing report (videos, video, product or recent)")
-	}
-	report, rest := args[0], args[1:]
-	if report == "-h" || report == "--help" || report == "-help" {
-		fs.Usage()
-		return fmt.Errorf("analytics: %w", errHelp)
+	report, rest, err := actionWord(fs, "analytics", "report (videos, video, product or recent)", args)
+	if err != nil {
+		return err
 	}
 	// Ids may come before or after the flags: analytics video ID --json.
 	var pos []string

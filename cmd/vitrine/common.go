@@ -74,3 +74,18 @@ func dispatch(ctx context.Context, group, usage string, subs map[string]subcomma
 	}
 	return run(ctx, args[1:])
 }
+
+// actionWord splits off the action word that leads args (flags may follow
+// it: keys create --scope read), printing usage when it is missing or asks
+// for help. what names the word in the error: "action (list or show)".
+func actionWord(fs *flag.FlagSet, cmd, what string, args []string) (string, []string, error) {
+	if len(args) == 0 {
+		fs.Usage()
+		return "", nil, fmt.Errorf("%s: missing %s", cmd, what)
+	}
+	if a := args[0]; a == "-h" || a == "--help" || a == "-help" {
+		fs.Usage()
+		return "", nil, fmt.Errorf("%s: %w", cmd, errHelp)
+	}
+	return args[0], args[1:], nil
+}

@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// TestSubcommandDispatch checks the command groups' shared dispatch: help
-// on stdout, a missing or unknown subcommand as an error with the usage.
+// TestSubcommandDispatch checks the command groups' shared dispatch (help
+// on stdout, a missing or unknown subcommand as an error with the usage)
+// and the shared action-word parsing (usage on stderr, exit 0 for help).
 func TestSubcommandDispatch(t *testing.T) {
 	env := cleanEnv()
 	for _, tc := range []struct {
@@ -23,6 +24,14 @@ func TestSubcommandDispatch(t *testing.T) {
 		{[]string{"video", "-h"}, 0, "rematch ID", nil},
 		{[]string{"video", "bogus"}, 1, "", []string{`video: unknown subcommand "bogus"`, "Subcommands:"}},
 		{[]string{"video", "vtt"}, 1, "", []string{"Usage: vitrine video vtt"}},
+		// Commands led by an action word.
+		{[]string{"keys"}, 1, "", []string{"keys: missing action (create, list or revoke)", "Usage: vitrine keys"}},
+		{[]string{"keys", "--help"}, 0, "", []string{"Usage: vitrine keys", "Flags:"}},
+		{[]string{"models"}, 1, "", []string{"models: missing action (install or list)", "Usage: vitrine models"}},
+		{[]string{"workflows", "-h"}, 0, "", []string{"Usage: vitrine workflows"}},
+		{[]string{"pubkeys"}, 1, "", []string{"pubkeys: missing action (create, list or revoke)", "Usage: vitrine pubkeys"}},
+		{[]string{"analytics"}, 1, "", []string{"analytics: missing report (videos, video, product or recent)", "Usage: vitrine analytics"}},
+		{[]string{"analytics", "-help"}, 0, "", []string{"Usage: vitrine analytics"}},
 	} {
 		out, errOut, code := vitrine(t, env, tc.args...)
 		if code != tc.code {

@@ -26,14 +26,9 @@ func (c *keysCmd) Run(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "label of a new key")
 	expires := fs.Duration("expires", 0, "lifetime of a new key, e.g. 720h (default: no expiry)")
 	// Flags may come after the action word: keys create --scope read.
-	if len(args) == 0 {
-		fs.Usage()
-		return fmt.Errorf("keys: missing action (create, list or revoke)")
-	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" || action == "-help" {
-		fs.Usage()
-		return fmt.Errorf("keys: %w", errHelp)
+	action, rest, err := actionWord(fs, "keys", "action (create, list or revoke)", args)
+	if err != nil {
+		return err
 	}
 	if err := fs.Parse(rest); err != nil {
 		return err

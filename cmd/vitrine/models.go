@@ -25,14 +25,9 @@ func (c *modelsCmd) Run(ctx context.Context, args []string) error {
 	from := fs.String("from", "", "directory, file or http(s) URL to install from")
 	sha := fs.String("sha256", "", "expected sha256 of a single file (required for files not in the manifest)")
 	maxBytes := fs.Int64("max-bytes", 4<<30, "largest accepted download")
-	if len(args) == 0 {
-		fs.Usage()
-		return fmt.Errorf("models: missing action (install or list)")
-	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" || action == "-help" {
-		fs.Usage()
-		return fmt.Errorf("models: %w", errHelp)
+	action, rest, err := actionWord(fs, "models", "action (install or list)", args)
+	if err != nil {
+		return err
 	}
 	if err := fs.Parse(rest); err != nil {
 		return err

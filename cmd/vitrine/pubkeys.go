@@ -36,14 +36,9 @@ func (c *pubkeysCmd) Run(ctx context.Context, args []string) error {
 	var os origins
 	fs.Var(&os, "origin", "page origin allowed to use the key (repeatable)")
 	name := fs.String("name", "", "label of a new key")
-	if len(args) == 0 {
-		fs.Usage()
-		return fmt.Errorf("pubkeys: missing action (create, list or revoke)")
-	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" || action == "-help" {
-		fs.Usage()
-		return fmt.Errorf("pubkeys: %w", errHelp)
+	action, rest, err := actionWord(fs, "pubkeys", "action (create, list or revoke)", args)
+	if err != nil {
+		return err
 	}
 	if err := fs.Parse(rest); err != nil {
 		return err

@@ -28,14 +28,9 @@ func (c *workflowsCmd) Run(ctx context.Context, args []string) error {
 	state := fs.String("state", "", "list: only this state")
 	limit := fs.Int("limit", 20, "list: at most this many")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if len(args) == 0 {
-		fs.Usage()
-		return fmt.Errorf("workflows: missing action (list, show, cancel or retry)")
-	}
-	action, rest := args[0], args[1:]
-	if action == "-h" || action == "--help" || action == "-help" {
-		fs.Usage()
-		return fmt.Errorf("workflows: %w", errHelp)
+	action, rest, err := actionWord(fs, "workflows", "action (list, show, cancel or retry)", args)
+	if err != nil {
+		return err
 	}
 	if err := fs.Parse(rest); err != nil {
 		return err

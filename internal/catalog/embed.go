@@ -88,21 +88,6 @@ func trimWhite(img image.Image) (image.Rectangle, bool) {
 	return r, true
 }
 
-// crop copies r out of img so the embedder sees only the item.
-func crop(img image.Image, r image.Rectangle) image.Image {
-	if r == img.Bounds() {
-		return img
-	}
-	if s, ok := img.(interface {
-		SubImage(image.Rectangle) image.Image
-	}); ok {
-		return s.SubImage(r)
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-	draw.Draw(dst, dst.Bounds(), img, r.Min, draw.Src)
-	return dst
-}
-
 func (in *Ingester) shoppable() map[string]bool {
 	m := map[string]bool{}
 	for _, s := range in.Shoppable {
@@ -209,7 +194,7 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 		item = MainItem(img, dets, shop)
 		imgs := []image.Image{img}
 		if item.Box != img.Bounds() {
-			imgs = append(imgs, crop(img, item.Box))
+			imgs = append(imgs, imageio.Crop(img, item.Box))
 		}
 		// The stored box is in the original image's pixels.
 		item.Box = scaleRect(item.Box, p.scale, p.bounds)

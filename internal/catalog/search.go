@@ -111,13 +111,13 @@ func (s *Searcher) SearchImage(ctx context.Context, data []byte, k int, f Filter
 			continue
 		}
 		items = append(items, ItemResults{Label: l, Score: d.Score, Box: r})
-		imgs = append(imgs, crop(img, pad(r, b, 0.04)))
+		imgs = append(imgs, imageio.Crop(img, pad(r, b, 0.04)))
 	}
 	if len(items) == 0 {
 		// A packshot-like query: its main item, as at ingestion.
 		if it := MainItem(img, nil, nil); it.Box != b {
 			items = append(items, ItemResults{Label: it.Label, Box: it.Box})
-			imgs = append(imgs, crop(img, it.Box))
+			imgs = append(imgs, imageio.Crop(img, it.Box))
 		}
 	}
 	items = append(items, ItemResults{Label: "image", Box: b})

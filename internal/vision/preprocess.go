@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 
+	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 	"golang.org/x/image/draw"
 )
 
@@ -127,14 +128,4 @@ func fillTensor(c *image.RGBA, in InputSpec, dst []float32) {
 
 // Crop returns the part of img inside r (clamped to its bounds) without
 // copying pixels when the image type supports SubImage.
-func Crop(img image.Image, r image.Rectangle) image.Image {
-	r = r.Intersect(img.Bounds())
-	if s, ok := img.(interface {
-		SubImage(image.Rectangle) image.Image
-	}); ok {
-		return s.SubImage(r)
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
-	draw.Draw(dst, dst.Bounds(), img, r.Min, draw.Src)
-	return dst
-}
+func Crop(img image.Image, r image.Rectangle) image.Image { return imageio.Crop(img, r) }

@@ -119,7 +119,7 @@ func TestBadInput(t *testing.T) {
 		{"oversized video", "/v1/videos?name=big.mp4", "video/mp4", make([]byte, 2500000), 413, "payload_too_large", "size limit"},
 		{"decompression bomb image", "/v1/catalog/images", "image/png", bombPNG(), 400, "bad_request", "too many pixels"},
 		{"non-image bytes as image", "/v1/catalog/images", "image/png", noise[:2000], 400, "bad_request", ""},
-		{"oversized JSON body", "/v1/keys", "application/json", []byte(bigJSON), 400, "bad_request", "larger than"},
+		{"oversized JSON body", "/v1/keys", "application/json", []byte(bigJSON), 413, "payload_too_large", "larger than"},
 		{"malformed JSON body", "/v1/keys", "application/json", []byte(`{"scope":`), 400, "bad_request", ""},
 		{"unknown JSON field", "/v1/keys", "application/json", []byte(`{"scope":"read","root":true}`), 400, "bad_request", "unknown field"},
 	}

@@ -75,7 +75,7 @@ func (s *Server) upsertProducts(w http.ResponseWriter, r *http.Request) {
 		Products []catalog.Product `json:"products"`
 	}
 	if err := DecodeJSON(w, r, maxProductsBody, &body); err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteBodyError(w, err)
 		return
 	}
 	if len(body.Products) == 0 || len(body.Products) > maxProductsPerReq {
@@ -108,7 +108,7 @@ func (s *Server) deleteProducts(w http.ResponseWriter, r *http.Request) {
 		IDs []string `json:"ids"`
 	}
 	if err := DecodeJSON(w, r, maxProductsBody, &body); err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteBodyError(w, err)
 		return
 	}
 	if len(body.IDs) == 0 || len(body.IDs) > maxProductsPerReq {

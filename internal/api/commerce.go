@@ -187,7 +187,7 @@ func createPublishable(sh *shop, w http.ResponseWriter, r *http.Request) {
 		Origins []string `json:"origins"`
 	}
 	if err := DecodeJSON(w, r, 1<<16, &in); err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteBodyError(w, err)
 		return
 	}
 	if len(in.Name) > 200 || len(in.Origins) > 100 {

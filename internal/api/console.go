@@ -141,7 +141,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		Key string `json:"key"`
 	}
 	if err := DecodeJSON(w, r, 1<<12, &in); err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteBodyError(w, err)
 		return
 	}
 	k, err := s.Keys.Verify(r.Context(), strings.TrimSpace(in.Key))
@@ -655,7 +655,7 @@ func (s *Server) consoleReview(w http.ResponseWriter, r *http.Request) {
 		Note      string `json:"note"`
 	}
 	if err := DecodeJSON(w, r, 1<<14, &in); err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteBodyError(w, err)
 		return
 	}
 	ctx := r.Context()

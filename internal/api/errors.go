@@ -61,11 +61,33 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error 
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return fmt.Errorf("request body larger than %d bytes", max)
+			return bodyTooLargeError{max}
 		}
 		return fmt.Errorf("invalid JSON body: %w", err)
 	}
 	return nil
+}
+
+// ErrBodyTooLarge matches (errors.Is) the error DecodeJSON returns for a
+// body over its limit.
+var ErrBodyTooLarge = errors.New("request body too large")
+
+type bodyTooLargeError struct{ max int64 }
+
+func (e bodyTooLargeError) Error() string {
+	return fmt.Sprintf("request body larger than %d bytes", e.max)
+}
+
+func (e bodyTooLargeError) Is(target error) bool { return target == ErrBodyTooLarge }
+
+// WriteBodyError answers a DecodeJSON error: 413 payload_too_large for a
+// body over the limit, else 400 bad_request.
+func WriteBodyError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrBodyTooLarge) {
+		WriteError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error())
+		return
+	}
+	WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
 }
 
 // PathID parses the {name} path value as a positive integer id.

@@ -38,7 +38,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt *time.Time `json:"expires_at"`
 	}
 	if err := DecodeJSON(w, r, 1<<16, &in); err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteBodyError(w, err)
 		return
 	}
 	scope, err := apikey.ParseScope(in.Scope)

@@ -221,3 +221,17 @@ func TestPublishableKeyRateLimit(t *testing.T) {
 		t.Errorf("pk_two has its own bucket: %d limited", lim)
 	}
 }
+
+func TestOversizedJSONBodies(t *testing.T) {
+	e := newSecEnv(t, nil)
+	big := `{"name":"` + strings.Repeat("x", 70000) + `"}`
+	for _, path := range []string{"/v1/keys", "/v1/selftest", "/v1/publishable-keys"} {
+		st, eb, _ := e.do(t, "POST", path, e.admin, big)
+		if st != 413 || eb.Error.Code != CodeTooLarge || !strings.Contains(eb.Error.Message, "larger than") {
+			t.Errorf("%s: %d %+v, want 413 %s", path, st, eb.Error, CodeTooLarge)
+		}
+		if st, eb, _ := e.do(t, "POST", path, e.admin, `{"name":`); st != 400 || eb.Error.Code != CodeBadRequest {
+			t.Errorf("%s malformed: %d %+v", path, st, eb.Error)
+		}
+	}
+}

@@ -51,7 +51,7 @@ func (s *Server) startSelftest(w http.ResponseWriter, r *http.Request) {
 		StepDelay string `json:"step_delay"`
 	}
 	if err := DecodeJSON(w, r, 1<<16, &in); err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteBodyError(w, err)
 		return
 	}
 	if in.StepDelay != "" {

@@ -29,7 +29,8 @@ const (
 
 // StepFunc performs one step. It must be idempotent: a step interrupted by a
 // crash runs again from the start. Work that must be stored exactly once goes
-// through sc.OnCommit.
+// through sc.OnCommit. An error marked with Permanent (bad input that no
+// retry can fix) fails the step and its workflow without further attempts.
 type StepFunc func(ctx context.Context, sc *StepContext) error
 
 // Step is one named stage of a workflow definition.

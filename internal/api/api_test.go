@@ -134,6 +134,14 @@ func (e *env) do(t *testing.T, method, path, key, body string) (int, ErrorBody, 
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	resp, eb, b := send(t, req)
+	return resp.StatusCode, eb, b
+}
+
+// send does req and returns the response, its body read, and the body
+// decoded as an error when it is one.
+func send(t testing.TB, req *http.Request) (*http.Response, ErrorBody, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +150,7 @@ func (e *env) do(t *testing.T, method, path, key, body string) (int, ErrorBody, 
 	b, _ := io.ReadAll(resp.Body)
 	var eb ErrorBody
 	_ = json.Unmarshal(b, &eb)
-	return resp.StatusCode, eb, b
+	return resp, eb, b
 }
 
 func concrete(pattern string) string {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,15 +27,7 @@ func (e *env) consoleReq(t *testing.T, method, path, cookie, csrf, origin, body 
 		req.Header.Set("Origin", origin)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var eb ErrorBody
-	_ = json.Unmarshal(b, &eb)
-	return resp, eb, b
+	return send(t, req)
 }
 
 // login opens a session with key and returns its cookie and CSRF token.

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -121,12 +120,7 @@ func TestVideoRoutes(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/videos/"+v.ID+"/shots?format=edl", nil)
 	req.Header.Set("Authorization", "Bearer "+e.read)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edl, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, _, edl := send(t, req)
 	if resp.StatusCode != 200 || strings.Count(string(edl), "AX       V     C") != 3 {
 		t.Fatalf("EDL: %d %s", resp.StatusCode, edl)
 	}

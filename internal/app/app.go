@@ -40,6 +40,9 @@ type App struct {
 	Runner   *jobs.Runner
 	Keys     *apikey.Store
 	Registry *prometheus.Registry
+	// Keyring holds the key-encryption keys of encryption at rest (nil
+	// when none is configured).
+	Keyring *crypt.Keyring
 	// Catalog is the product catalog (models load on first use).
 	Catalog *catalog.Service
 	// Video analyses videos (models load on first use).
@@ -112,6 +115,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	a.Keyring = kr
 	if a.Blob, err = blob.OpenWith(ctx, cfg.Blob, blob.Options{Keyring: kr}); err != nil {
 		return nil, err
 	}

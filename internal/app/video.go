@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/crypt"
 	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/review"
 	"github.com/vitrine-dev/vitrine/internal/video"
@@ -36,10 +38,14 @@ func newVideo(a *App) (*video.Service, error) {
 		}
 		return m, nil
 	}
+	secret, err := openSealed(a, os.Getenv("VITRINE_WEBHOOK_SECRET"), WebhookSecretContext)
+	if err != nil {
+		return nil, fmt.Errorf("VITRINE_WEBHOOK_SECRET: %w", err)
+	}
 	cfg := video.Config{
 		WorkDir:       filepath.Join(a.Config.DataDir, "work", "videos"),
 		WebhookURL:    os.Getenv("VITRINE_WEBHOOK_URL"),
-		WebhookSecret: os.Getenv("VITRINE_WEBHOOK_SECRET"),
+		WebhookSecret: secret,
 	}
 	// ffmpeg/ffprobe limits from the configuration (zero: media's defaults).
 	tool := &media.Tool{Timeout: a.Config.FFmpegTimeout, ProbeTimeout: a.Config.FFprobeTimeout,
@@ -50,6 +56,27 @@ func newVideo(a *App) (*video.Service, error) {
 		// Operators' review edits go into every assembled document.
 		Review: review.New(a.DB),
 	})
+}
+
+// WebhookSecretContext binds a sealed VITRINE_WEBHOOK_SECRET to its use
+// (vitrine crypt seal --context webhook.secret).
+const WebhookSecretContext = "webhook.secret"
+
+// openSealed returns v, opened with the installation's KEK when it is a
+// sealed value (vtrsec1:…), so secrets need not sit in the clear in the
+// environment or config files.
+func openSealed(a *App, v, context string) (string, error) {
+	if !crypt.IsSealed(v) {
+		return v, nil
+	}
+	if a.Keyring == nil {
+		return "", errors.New("the value is sealed but no key-encryption key is configured (VITRINE_KEK or VITRINE_KEK_FILE)")
+	}
+	p, err := a.Keyring.Open(v, context)
+	if err != nil {
+		return "", err
+	}
+	return string(p), nil
 }
 
 // VideoInbox is the watched directory whose video drops are analysed.

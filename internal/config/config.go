@@ -58,7 +58,7 @@ type Config struct {
 	// (scale-out only; the embedded default rescues its own orphans at start).
 	// 0 means the longest step timeout plus a minute.
 	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"0" usage:"stuck step rescue horizon (scale-out; 0 = longest step timeout + 1m)"`
-	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"200ms" usage:"job queue poll interval"`
+	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"50ms" usage:"job queue poll interval (each step of a workflow waits up to one interval before it starts)"`
 
 	// Rate limits in requests per second (0 = off); bursts are four
 	// seconds' worth.

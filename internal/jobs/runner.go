@@ -58,7 +58,7 @@ type Options struct {
 	// finish, only one execution commits (commitSuccess locks the step row
 	// and refuses a step that already succeeded).
 	RescueAfter  time.Duration
-	PollInterval time.Duration // queue poll interval [200ms]
+	PollInterval time.Duration // queue poll interval [50ms]; a step waits up to one interval after the previous one
 	// ProgressEvery throttles StepContext.Progress writes [1s].
 	ProgressEvery time.Duration
 	Logger        *slog.Logger
@@ -80,7 +80,7 @@ func (o *Options) defaults() {
 		o.StepTimeout = 2 * time.Hour
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = 200 * time.Millisecond
+		o.PollInterval = 50 * time.Millisecond
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = time.Second

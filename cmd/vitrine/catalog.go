@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -110,8 +109,7 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("catalog import: %w", err)
 	}
 	if *asJSON {
-		b, _ := json.MarshalIndent(s, "", "  ")
-		fmt.Fprintln(stdout, string(b))
+		printJSON(s)
 	} else {
 		fmt.Fprintf(stdout, "batch %d: %d rows: %d added, %d updated, %d unchanged, %d failed (catalog version %d)\n",
 			s.Batch, s.Total, s.Added, s.Updated, s.Unchanged, s.Failed, s.Version)
@@ -213,7 +211,7 @@ func (c *catalogCmd) searchCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("catalog search: %w", err)
 		}
 		if *asJSON {
-			return printCatalogJSON(map[string]any{"results": rs})
+			return printJSON(map[string]any{"results": rs})
 		}
 		printResults(rs, "")
 		return nil
@@ -231,7 +229,7 @@ func (c *catalogCmd) searchCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("catalog search: %w", err)
 	}
 	if *asJSON {
-		return printCatalogJSON(map[string]any{"items": items})
+		return printJSON(map[string]any{"items": items})
 	}
 	for _, it := range items {
 		b := it.Box
@@ -276,7 +274,7 @@ func (c *catalogCmd) similarCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("catalog similar: %w", err)
 	}
 	if *asJSON {
-		return printCatalogJSON(map[string]any{"results": rs})
+		return printJSON(map[string]any{"results": rs})
 	}
 	printResults(rs, "")
 	return nil
@@ -302,7 +300,7 @@ func (c *catalogCmd) getCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printCatalogJSON(p)
+	return printJSON(p)
 }
 
 func (c *catalogCmd) deleteCmd(ctx context.Context, args []string) error {
@@ -355,13 +353,4 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-}
-
-func printCatalogJSON(v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, string(b))
-	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 
@@ -88,4 +89,14 @@ func actionWord(fs *flag.FlagSet, cmd, what string, args []string) (string, []st
 		return "", nil, fmt.Errorf("%s: %w", cmd, errHelp)
 	}
 	return args[0], args[1:], nil
+}
+
+// printJSON prints v as indented JSON on stdout.
+func printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, string(b))
+	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -86,8 +85,7 @@ func (c *selftestCmd) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("selftest: %w", err)
 	}
 	if *asJSON {
-		b, _ := json.MarshalIndent(w, "", "  ")
-		fmt.Fprintln(stdout, string(b))
+		printJSON(w)
 	}
 	if w.State != jobs.StateSucceeded {
 		return errors.New("selftest: workflow " + fmt.Sprint(id) + " " + w.State + ": " + w.Error)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -127,7 +126,7 @@ func (c *videoCmd) add(ctx context.Context, args []string) error {
 		}
 	}
 	if *asJSON {
-		return printVideoJSON(v)
+		return printJSON(v)
 	}
 	fmt.Fprintln(stdout, v.ID)
 	return nil
@@ -209,7 +208,7 @@ func (c *videoCmd) status(ctx context.Context, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printVideoJSON(map[string]any{"video": v, "workflow": wf})
+		return printJSON(map[string]any{"video": v, "workflow": wf})
 	}
 	fmt.Fprintf(stdout, "%s  %s  %.1fs %dx%d %.2f fps  document v%d", v.ID, v.State, v.DurationS, v.Width, v.Height, v.FPS, v.DocVersion)
 	if v.Error != "" {
@@ -276,7 +275,7 @@ func (c *videoCmd) shots(ctx context.Context, args []string) error {
 		fmt.Fprint(stdout, video.EDL(v.ID, v.FPS, shots))
 		return nil
 	}
-	return printVideoJSON(shots)
+	return printJSON(shots)
 }
 
 func (c *videoCmd) rematch(ctx context.Context, args []string) error {
@@ -340,19 +339,10 @@ func (c *videoCmd) list(ctx context.Context, args []string) error {
 		if vs == nil {
 			vs = []video.Video{} // an empty list is [], not null
 		}
-		return printVideoJSON(vs)
+		return printJSON(vs)
 	}
 	for _, v := range vs {
 		fmt.Fprintf(stdout, "%s  %-10s %6.1fs  v%d  %s\n", v.ID, v.State, v.DurationS, v.DocVersion, v.Source)
 	}
 	return nil
-}
-
-func printVideoJSON(v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(stdout, string(b))
-	return err
 }

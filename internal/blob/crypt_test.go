@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/blob/blobtest"
 	"github.com/vitrine-dev/vitrine/internal/crypt"
 )
 
@@ -165,5 +166,23 @@ func TestKEKRotation(t *testing.T) {
 				t.Errorf("old KEK after rotation: %v, want ErrUnknownKey", err)
 			}
 		})
+	}
+}
+
+// TestS3ServerSideEncryptionURL: server-side encryption is configured in
+// the store URL (ssetype=AES256 or aws:kms with kmskeyid), next to or
+// instead of vitrine's own encryption.
+func TestS3ServerSideEncryptionURL(t *testing.T) {
+	u := blobtest.S3URL(t) + "&ssetype=AES256"
+	s := openWith(t, u, keyring(t, randomKey()))
+	ctx := context.Background()
+	if err := s.Put(ctx, "videos/1/source", bytes.NewReader([]byte("sse and client-side")), "video/mp4"); err != nil {
+		t.Fatalf("put with ssetype: %v", err)
+	}
+	if got, err := read(t, s, "videos/1/source"); err != nil || string(got) != "sse and client-side" {
+		t.Fatalf("get: %q %v", got, err)
+	}
+	if _, err := OpenWith(ctx, blobtest.S3URL(t)+"&ssetype=ROT13", Options{}); err == nil {
+		t.Error("an unknown ssetype was accepted")
 	}
 }

@@ -117,6 +117,14 @@ func TestBackupRestoreEncrypted(t *testing.T) {
 
 	a := startServer(t, env, orig)
 	r := startServer(t, env, restored)
+	// Online: a backup while the server runs is as good.
+	online := filepath.Join(t.TempDir(), "online")
+	if _, errOut, code := vitrine(t, env, "backup", online, "--data-dir", orig); code != 0 {
+		t.Fatalf("backup while serving: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := vitrine(t, env, "restore", online, "--data-dir", t.TempDir()); code != 0 {
+		t.Fatalf("restore of the online backup: exit %d: %s", code, errOut)
+	}
 	paths := []struct{ path, rng string }{
 		{"/v1/videos/" + v.ID + "/shoppable", ""},
 		{"/v1/videos/" + v.ID + "/vtt", ""},

@@ -67,9 +67,9 @@ func TestChaosKill(t *testing.T) {
 	env := cleanEnv(append(sharedEnv(t), "VITRINE_ADMIN_KEY="+admin, "VITRINE_POLL_INTERVAL=50ms",
 		"VITRINE_RETRY_BASE=100ms", "VITRINE_RETRY_MAX=500ms", "VITRINE_MAX_ATTEMPTS=50")...)
 	clips := []string{
-		sampleClip(t, "videoavatars_person_turntable.mp4", "4"),
-		sampleClip(t, "pyscenedetect_goldeneye_cuts.mp4", "4"),
-		sampleClip(t, "flickd_virgio_reel_2025-05-27.mp4", "4"),
+		sampleClip(t, "videoavatars_person_turntable.mp4", "6"),
+		sampleClip(t, "pyscenedetect_goldeneye_cuts.mp4", "6"),
+		sampleClip(t, "flickd_virgio_reel_2025-05-27.mp4", "6"),
 	}
 
 	// The undisturbed run.
@@ -123,7 +123,7 @@ func TestChaosKill(t *testing.T) {
 			t.Fatalf("only %d kills before the time bound", n)
 		}
 		// Keep work in flight: every kill lands while videos are analysed.
-		for range max(0, 2-pending()) {
+		for range max(0, 3-pending()) {
 			add(clips[len(uploads)%len(clips)])
 		}
 		// Kill somewhere from right after start-up to well into a step.

@@ -15,6 +15,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/propose"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 	"golang.org/x/image/draw"
 )
@@ -322,6 +323,13 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 			kept = append(kept, d)
 		}
 	}
+	if n := s.cfg.WindowProposals; n > 0 {
+		ws, err := windowProposals(img, n, items, kept)
+		if err != nil {
+			return nil, err
+		}
+		kept = append(kept, ws...)
+	}
 	if len(kept) > 0 {
 		crops := make([]image.Image, len(kept))
 		for i, d := range kept {
@@ -392,6 +400,33 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 			row.Occlusion = match.Occlusion(r, others)
 		}
 		out = append(out, row)
+	}
+	return out, nil
+}
+
+// LabelWindow labels the class-agnostic window proposals.
+const LabelWindow = "window"
+
+// windowProposals returns up to n windows of img that stand out from their
+// surroundings and overlap none of the boxes already proposed: what the
+// detector saw is not proposed twice.
+func windowProposals(img *image.RGBA, n int, items []vision.Item, kept []vision.Detection) ([]vision.Detection, error) {
+	var exclude []image.Rectangle
+	for _, it := range items {
+		exclude = append(exclude, it.Box.Rect())
+	}
+	for _, d := range kept {
+		exclude = append(exclude, d.Box.Rect())
+	}
+	ws, err := propose.Find(img, propose.Options{Max: n, Exclude: exclude})
+	if err != nil {
+		return nil, fmt.Errorf("window proposals: %w", err)
+	}
+	out := make([]vision.Detection, len(ws))
+	for i, w := range ws {
+		r := w.Rect
+		out[i] = vision.Detection{Class: -1, Label: LabelWindow, Score: float32(w.Score),
+			Box: vision.Box{X0: float32(r.Min.X), Y0: float32(r.Min.Y), X1: float32(r.Max.X), Y1: float32(r.Max.Y)}}
 	}
 	return out, nil
 }

@@ -124,6 +124,12 @@ type Config struct {
 	// MinBoxFrac and MaxBoxFrac bound a proposal's area as a fraction of the
 	// frame (defaults 0.004 and 0.8).
 	MinBoxFrac, MaxBoxFrac float64
+	// WindowProposals is how many class-agnostic proposals (windows whose
+	// colours stand out from their surroundings, internal/propose) are
+	// added per sampled frame besides the detector's boxes, for products
+	// the detector has no class for. Negative turns them off (default
+	// defaultWindowProposals).
+	WindowProposals int
 	// CropsPerTrack is how many crops of a track are embedded and kept
 	// (default 4).
 	CropsPerTrack int
@@ -142,6 +148,9 @@ type Config struct {
 	// Models names the models in the shoppable document.
 	DetectorName, EmbedderName, AppearanceName string
 }
+
+// defaultWindowProposals is Config.WindowProposals when unset.
+const defaultWindowProposals = 3
 
 func (c Config) withDefaults() Config {
 	if c.AnalysisSize <= 0 {
@@ -166,6 +175,9 @@ func (c Config) withDefaults() Config {
 		// A product seen in one sampled frame is still a product: the
 		// matcher, not the track length, decides.
 		c.Track.MinLength = 1
+	}
+	if c.WindowProposals == 0 {
+		c.WindowProposals = defaultWindowProposals
 	}
 	if c.CropsPerTrack <= 0 {
 		c.CropsPerTrack = 4

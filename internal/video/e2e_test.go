@@ -215,16 +215,18 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	// The goal is 90% in the top 5 within 1 s; the MobileNet
 	// features reach about half of the items even from their true boxes,
 	// and the COCO detector proposes no box at all for several flat-lay
-	// garments and shoes. Until a stronger embedder or detector is
-	// installed this floor guards the measured level (9 of 18) against
-	// regressions, with one item of margin, instead of asserting the goal.
+	// garments and shoes (the window proposals find some of them). Until a
+	// stronger embedder or detector is installed this floor guards the
+	// measured level (11 of 18) against regressions, with one item of
+	// margin, instead of asserting the goal.
 	rate := float64(defaultTimed) / float64(truthItems)
 	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
-	if rate < 0.44 {
-		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 44%% regression floor", defaultTimed, truthItems, 100*rate)
+	if rate < 0.55 {
+		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 55%% regression floor", defaultTimed, truthItems, 100*rate)
 	}
-	// Measured 4 per minute; the ceiling leaves room for one more false
-	// item on the 89 s of negative video.
+	// Measured 4.0 per minute before the window proposals, 2.7 with them;
+	// the ceiling leaves room for one more false item than before on the
+	// 89 s of negative video.
 	if perMin := float64(negItems) / negMinutes; perMin > 5 {
 		t.Errorf("negative videos: %.1f false matches/min, above the ceiling of 5", perMin)
 	}

@@ -89,6 +89,11 @@ func TestBadInputsFailCleanly(t *testing.T) {
 			if got.State != StateFailed || got.Error == "" {
 				t.Errorf("video state %q error %q, want failed with a message", got.State, got.Error)
 			}
+			for _, msg := range []string{failed.Error, got.Error} {
+				if strings.Contains(msg, e.svc.cfg.WorkDir) {
+					t.Errorf("error %q shows the server's work directory %s", msg, e.svc.cfg.WorkDir)
+				}
+			}
 			t.Logf("%s: %s", failed.Name, got.Error)
 		})
 	}

@@ -326,6 +326,13 @@ func (s *Service) Register(r *jobs.Runner) error {
 func (s *Service) guard(name string, fn jobs.StepFunc) jobs.StepFunc {
 	return func(ctx context.Context, sc *jobs.StepContext) error {
 		err := fn(ctx, sc)
+		if err != nil {
+			// Step errors reach API clients and the console: name the
+			// upload, not this node's work-directory path.
+			err = redacted{err: err, r: strings.NewReplacer(
+				filepath.Join(s.cfg.WorkDir, sc.Subject, "source"), "uploaded video",
+				s.cfg.WorkDir, "<work dir>")}
+		}
 		bad := err != nil && media.IsBadInput(err)
 		if bad {
 			msg := fmt.Sprintf("%s: %v", name, err)
@@ -343,6 +350,16 @@ func (s *Service) guard(name string, fn jobs.StepFunc) jobs.StepFunc {
 		return nil
 	}
 }
+
+// redacted replaces local paths in an error's text and keeps the error
+// chain intact for errors.Is and errors.As.
+type redacted struct {
+	err error
+	r   *strings.Replacer
+}
+
+func (e redacted) Error() string { return e.r.Replace(e.err.Error()) }
+func (e redacted) Unwrap() error { return e.err }
 
 // NewID returns a fresh random video id.
 func NewID() string { return "v_" + strings.ToLower(rand.Text()[:16]) }

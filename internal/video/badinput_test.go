@@ -12,11 +12,12 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func TestBadInputsFailCleanly(t *testing.T) {
-	samples := samplesDir(t)
-	needFFmpeg(t)
+	samples := testenv.Samples(t)
+	testenv.NeedFFmpeg(t)
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)

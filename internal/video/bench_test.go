@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // peakRSS returns the process's peak resident set size in bytes (Linux),
@@ -47,7 +48,7 @@ func cpuTime() time.Duration {
 // reports speed as a multiple of real time, per-step seconds and peak RSS.
 // The empty catalog keeps the measurement about video analysis.
 func BenchmarkWorkflow(b *testing.B) {
-	samples := samplesDir(b)
+	samples := testenv.Samples(b)
 	e := newEnv(b, envOptions{models: true})
 	for _, name := range []string{
 		"pyscenedetect_testvideo_fades.mp4",      // 1280x720, 24 s

@@ -15,6 +15,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // stepTimes formats each step's wall time.
@@ -109,7 +110,7 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ingests the sample catalog and analyses generated videos")
 	}
-	samples := samplesDir(t)
+	samples := testenv.Samples(t)
 	catDir := filepath.Join(samples, "catalog")
 	e := newEnv(t, envOptions{models: true, catalog: filepath.Join(catDir, "products.csv")})
 	ctx := context.Background()

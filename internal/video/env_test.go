@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,51 +14,9 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// sharedDir returns $env or ../shared/<def> next to the repo root, skipping
-// the test when it is missing.
-func sharedDir(t testing.TB, env, def string) string {
-	t.Helper()
-	d := os.Getenv(env)
-	if d == "" {
-		d = filepath.Join(repoRoot(t), "..", "shared", def)
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("%s not available (set %s): %v", d, env, err)
-	}
-	return d
-}
-
-func samplesDir(t testing.TB) string { return sharedDir(t, "VITRINE_SAMPLES", "data") }
-
-func needFFmpeg(t testing.TB) {
-	t.Helper()
-	for _, p := range []string{"ffmpeg", "ffprobe"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not on PATH", p)
-		}
-	}
-}
 
 // analysisModels are the real models, loaded once per test binary.
 type analysisModels struct {
@@ -75,7 +32,7 @@ var (
 
 func loadModels(t testing.TB) *analysisModels {
 	t.Helper()
-	dir := sharedDir(t, "VITRINE_MODELS", "models")
+	dir := testenv.Models(t)
 	modelsOnce.Do(func() {
 		ctx := context.Background()
 		var m analysisModels
@@ -114,7 +71,7 @@ type envOptions struct {
 
 func newEnv(t testing.TB, o envOptions) *testEnv {
 	t.Helper()
-	needFFmpeg(t)
+	testenv.NeedFFmpeg(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := store.Open(ctx, filepath.Join(dir, "vitrine.db"))

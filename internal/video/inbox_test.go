@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func TestInbox(t *testing.T) {
-	samples := samplesDir(t)
+	samples := testenv.Samples(t)
 	e := newEnv(t, envOptions{})
 	dir := filepath.Join(t.TempDir(), "inbox")
 	if err := os.MkdirAll(dir, 0o750); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // TestRetryResumesWithoutRedoingWork fails the detect step (models not
@@ -17,7 +18,7 @@ func TestRetryResumesWithoutRedoingWork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the models on a sample video")
 	}
-	samples := samplesDir(t)
+	samples := testenv.Samples(t)
 	m := loadModels(t)
 	var available atomic.Bool
 	var loads atomic.Int32

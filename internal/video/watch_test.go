@@ -7,13 +7,14 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 func TestCatalogChangeRematchesStaleVideos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the models on a sample video")
 	}
-	samples := samplesDir(t)
+	samples := testenv.Samples(t)
 	e := newEnv(t, envOptions{models: true, catalog: smallCatalog(t, samples, 30)})
 	ctx := context.Background()
 	v, wf := e.addFile(t, samples+"/videos/videoavatars_person_turntable.mp4")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // smallCatalog writes a products.csv with the first n products of the
@@ -82,7 +83,7 @@ func TestWorkflowOnSampleVideo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the models on a sample video")
 	}
-	samples := samplesDir(t)
+	samples := testenv.Samples(t)
 	hooks := &hookServer{}
 	srv := httptest.NewServer(hooks)
 	defer srv.Close()

@@ -102,21 +102,30 @@ func ParseVTTTime(s string) (float64, error) {
 	}
 	var total float64
 	for i, p := range parts[:len(parts)-1] {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || (i == len(parts)-2 && n > 59 && len(parts) == 3) {
+		n, err := vttDigits(p)
+		if err != nil || (i == len(parts)-2 && n > 59 && len(parts) == 3) {
 			return 0, fmt.Errorf("shoppable: bad WebVTT timestamp %q", s)
 		}
 		total = total*60 + float64(n)
 	}
-	sec, err := strconv.Atoi(whole)
+	sec, err := vttDigits(whole)
 	if err != nil || sec > 59 {
 		return 0, fmt.Errorf("shoppable: bad WebVTT timestamp %q", s)
 	}
-	ms, err := strconv.Atoi(frac)
+	ms, err := vttDigits(frac)
 	if err != nil {
 		return 0, fmt.Errorf("shoppable: bad WebVTT timestamp %q", s)
 	}
 	return total*60 + float64(sec) + float64(ms)/1000, nil
+}
+
+// vttDigits parses a timestamp field, which WebVTT allows to hold ASCII
+// digits only: strconv.Atoi alone would take signs such as "-10".
+func vttDigits(s string) (int, error) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.Atoi(s)
 }
 
 // ParseVTT reads a WebVTT file and returns its cues in file order. NOTE,

@@ -257,22 +257,25 @@ func TestScaleOut(t *testing.T) {
 		json.Unmarshal(b, &r)
 		return len(r.Results)
 	}
-	if n := similar(); n != 7 {
-		t.Fatalf("API node finds %d similar products, want the 7 others", n)
-	}
-	s.run(t, "catalog", "import", s.catalogFeed(t, feed, 9, 15), "--data-dir", t.TempDir(), "--quiet")
-	deadline := time.Now().Add(20 * time.Second)
-	for similar() != 13 {
-		if time.Now().After(deadline) {
-			t.Fatalf("API node's replica did not follow the second import: %d similar products, want 13", similar())
+	// The replica follows the change feed asynchronously: the import's
+	// commit can return before the API node has applied its notification.
+	waitSimilar := func(want int, what string) {
+		deadline := time.Now().Add(20 * time.Second)
+		for similar() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("API node's replica did not follow the %s: %d similar products, want %d", what, similar(), want)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	waitSimilar(7, "first import")
+	s.run(t, "catalog", "import", s.catalogFeed(t, feed, 9, 15), "--data-dir", t.TempDir(), "--quiet")
+	waitSimilar(13, "second import")
 
 	ids := s.addVideos(t, scaleOutVideos...)
 	// Kill worker 1 while both workers are inside a long step (decode or
 	// detect): worker 1 is then certainly in the middle of one.
-	deadline = time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		var long, running int
 		s.db.Read.QueryRow(`SELECT COUNT(*) FILTER (WHERE name IN ('decode', 'detect')), COUNT(*) FROM workflow_steps WHERE state = 'running'`).Scan(&long, &running)

@@ -101,8 +101,12 @@ type Runner struct {
 	completeTx func(ctx context.Context, tx *sql.Tx, job *river.Job[stepArgs]) error
 	metrics    *metrics
 
-	mu        sync.Mutex
-	client    *river.Client[*sql.Tx] // built by queue()
+	mu     sync.Mutex
+	client *river.Client[*sql.Tx] // built by queue()
+	// inserter queues steps inside transactions. It runs no jobs, so River
+	// does not start a fetch at the insert, before the transaction commits,
+	// that cannot see the step yet; Wake fetches after the commit instead.
+	inserter  *river.Client[*sql.Tx]
 	clientErr error
 	defs      map[string]Definition
 	running   map[int64]*running // workflow id → its running step
@@ -111,6 +115,15 @@ type Runner struct {
 
 // running is a step executing in this process.
 type running struct{ cancel context.CancelCauseFunc }
+
+// pollingSQLite is River's SQLite driver without its emulated LISTEN: that
+// polls a notification table every 50 ms, so a step queued by the previous
+// one waited up to that long. Without a listener River fetches at once when
+// a job is inserted outside a transaction in this process (see Wake), and
+// polls otherwise, as it does on PostgreSQL through database/sql.
+type pollingSQLite struct{ *riversqlite.Driver }
+
+func (pollingSQLite) SupportsListener() bool { return false }
 
 // stepArgs are the River job args of one workflow step.
 type stepArgs struct {
@@ -121,6 +134,43 @@ type stepArgs struct {
 }
 
 func (stepArgs) Kind() string { return "vitrine.step" }
+
+// wakeArgs is an empty job inserted after a transaction that queued a step
+// has committed. Both River drivers here poll: a job inserted inside a
+// transaction is seen at the next poll, while a job inserted outside one
+// makes this process's producer fetch at once, and that fetch finds the
+// step. Without it every step of a workflow waits up to a poll interval
+// after the previous one (about 0.2 to 0.5 s of a video workflow's run).
+type wakeArgs struct{}
+
+func (wakeArgs) Kind() string { return "vitrine.wake" }
+
+// InsertOpts puts wake jobs behind every step (lowest priority) and never
+// retries them.
+func (wakeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Priority: 4, MaxAttempts: 1}
+}
+
+type wakeWorker struct{ river.WorkerDefaults[wakeArgs] }
+
+func (wakeWorker) Work(context.Context, *river.Job[wakeArgs]) error { return nil }
+
+// Wake makes this process's workers look for newly committed steps now
+// rather than at the next poll. Call it after committing a transaction
+// that used EnqueueTx; Enqueue, Retry and finished steps call it
+// themselves. It does nothing in a process that runs no steps.
+func (r *Runner) Wake(ctx context.Context) {
+	r.mu.Lock()
+	c, started := r.client, r.started
+	r.mu.Unlock()
+	if c == nil || !started || r.opts.Workers == 0 {
+		return
+	}
+	if _, err := c.Insert(ctx, wakeArgs{}, nil); err != nil && ctx.Err() == nil {
+		// Only latency is lost: the next poll finds the step.
+		r.log.Debug("queue wake-up", "err", err)
+	}
+}
 
 // New prepares a Runner on db, applying River's own schema migrations.
 // Register definitions, then call Start.
@@ -137,7 +187,7 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Runner, error) {
 	// PostgreSQL. The latter has no LISTEN support, so the queue polls.
 	switch db.Dialect {
 	case store.SQLite:
-		r.driver = riversqlite.New(db.Write)
+		r.driver = pollingSQLite{riversqlite.New(db.Write)}
 		r.completeTx = func(ctx context.Context, tx *sql.Tx, job *river.Job[stepArgs]) error {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
 			return err
@@ -180,6 +230,10 @@ func (r *Runner) queue() (*river.Client[*sql.Tx], error) {
 		r.clientErr = fmt.Errorf("jobs: add worker: %w", err)
 		return nil, r.clientErr
 	}
+	if err := river.AddWorkerSafely(workers, wakeWorker{}); err != nil {
+		r.clientErr = fmt.Errorf("jobs: add worker: %w", err)
+		return nil, r.clientErr
+	}
 	cfg := &river.Config{
 		Logger:      quiet(opts.Logger),
 		Workers:     workers,
@@ -190,7 +244,9 @@ func (r *Runner) queue() (*river.Client[*sql.Tx], error) {
 		RescueStuckJobsAfter: rescueAfter(opts.RescueAfter, opts.StepTimeout),
 		RetryPolicy:          &backoff{base: opts.RetryBase, max: opts.RetryMax},
 		FetchPollInterval:    opts.PollInterval,
-		FetchCooldown:        min(opts.PollInterval, 100*time.Millisecond),
+		// Fetches come on a poll, a wake-up (see wakeArgs) or a freed
+		// worker slot; a long cooldown would delay the next step by that much.
+		FetchCooldown: time.Millisecond,
 		// Finished River rows are only queue bookkeeping: the workflow tables
 		// keep the history.
 		CompletedJobRetentionPeriod: 24 * time.Hour,
@@ -203,7 +259,12 @@ func (r *Runner) queue() (*river.Client[*sql.Tx], error) {
 		r.clientErr = fmt.Errorf("jobs: new queue client: %w", err)
 		return nil, r.clientErr
 	}
-	r.client = c
+	ins, err := river.NewClient[*sql.Tx](r.driver, &river.Config{Logger: cfg.Logger, MaxAttempts: cfg.MaxAttempts})
+	if err != nil {
+		r.clientErr = fmt.Errorf("jobs: new queue client: %w", err)
+		return nil, r.clientErr
+	}
+	r.client, r.inserter = c, ins
 	return c, nil
 }
 
@@ -408,6 +469,9 @@ func (r *Runner) Enqueue(ctx context.Context, kind, subject string, input any) (
 		id, err = r.EnqueueTx(ctx, tx, kind, subject, input)
 		return err
 	})
+	if err == nil {
+		r.Wake(ctx)
+	}
 	return id, err
 }
 
@@ -466,11 +530,10 @@ func (r *Runner) insertStepTx(ctx context.Context, tx *sql.Tx, id int64, def Def
 	if s.MaxAttempts > 0 {
 		opts.MaxAttempts = s.MaxAttempts
 	}
-	client, err := r.queue()
-	if err != nil {
+	if _, err := r.queue(); err != nil {
 		return err
 	}
-	res, err := client.InsertTx(ctx, tx, stepArgs{WorkflowID: id, WFKind: def.Kind, Index: idx, Name: s.Name}, opts)
+	res, err := r.inserter.InsertTx(ctx, tx, stepArgs{WorkflowID: id, WFKind: def.Kind, Index: idx, Name: s.Name}, opts)
 	if err != nil {
 		return fmt.Errorf("queue step %s: %w", s.Name, err)
 	}
@@ -581,6 +644,7 @@ func (r *Runner) Retry(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("jobs: retry workflow %d: %w", id, err)
 	}
+	r.Wake(ctx)
 	return nil
 }
 

@@ -119,6 +119,9 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 	if err == nil {
 		err = r.commitSuccess(ctx, job, sc, runID, len(def.Steps))
 		if err == nil {
+			if a.Index+1 < len(def.Steps) {
+				r.Wake(ctx)
+			}
 			r.metrics.observe(st.kind, a.Name, "succeeded", time.Since(start))
 			r.log.Info("step succeeded", "workflow", a.WorkflowID, "kind", st.kind, "step", a.Name, "attempt", job.Attempt, "took", time.Since(start).Round(time.Millisecond))
 			return nil

@@ -60,7 +60,7 @@ func BenchmarkWorkflow(b *testing.B) {
 			b.Skipf("sample %s missing", path)
 		}
 		b.Run(strings.TrimSuffix(name, ".mp4"), func(b *testing.B) {
-			var total, cpu time.Duration
+			var total, cpu, handoff time.Duration
 			steps := map[string]time.Duration{}
 			var dur float64
 			for b.Loop() {
@@ -76,16 +76,32 @@ func BenchmarkWorkflow(b *testing.B) {
 				for k, d := range stepTimes(wf) {
 					steps[k] += d
 				}
+				handoff += stepGaps(wf)
 			}
 			n := float64(b.N)
 			b.ReportMetric(dur/(total.Seconds()/n), "x_realtime")
 			for _, s := range []string{StepDecode, StepShots, StepDetect, StepMatch} {
 				b.ReportMetric(steps[s].Seconds()/n, s+"_s")
 			}
+			// Queue latency between one step's end and the next one's start.
+			b.ReportMetric(handoff.Seconds()/n, "handoff_s")
 			b.ReportMetric(float64(peakRSS())/(1<<20), "peak_MiB")
 			// CPU seconds (this process and its ffmpeg children) per second
 			// of video: comparable across runs on a busy shared machine.
 			b.ReportMetric(cpu.Seconds()/n/dur, "cpu_s_per_video_s")
 		})
 	}
+}
+
+// stepGaps sums the time between each step's end and the next step's start:
+// what the queue adds to a workflow's run.
+func stepGaps(w *jobs.Workflow) time.Duration {
+	var d time.Duration
+	for i := 1; i < len(w.Steps); i++ {
+		prev, cur := w.Steps[i-1], w.Steps[i]
+		if prev.FinishedAt != nil && cur.StartedAt != nil {
+			d += cur.StartedAt.Sub(*prev.FinishedAt)
+		}
+	}
+	return d
 }

@@ -70,6 +70,7 @@ func (s *Service) Add(ctx context.Context, r io.Reader, source string, maxBytes 
 		s.deleteBlob(ctx, key)
 		return Video{}, fmt.Errorf("video: add: %w", err)
 	}
+	s.deps.Runner.Wake(ctx)
 	return s.Get(ctx, id)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/crypt"
@@ -21,7 +22,10 @@ import (
 func newVideo(a *App) (*video.Service, error) {
 	load := func(ctx context.Context) (*video.Models, error) {
 		// Weak boxes of any class are kept as proposals for the matcher.
+		// The detect step analyses video.DetectWorkers frames at once: as
+		// many concurrent runs per session, sharing the cores.
 		vm, err := vision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log,
+			Threads: max(1, runtime.NumCPU()/video.DetectWorkers), Runs: video.DetectWorkers,
 			Detector: vision.DetectorOptions{ScoreThreshold: 0.1}})
 		if err != nil {
 			return nil, err

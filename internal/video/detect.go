@@ -132,7 +132,7 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 		wg     sync.WaitGroup
 		failed atomic.Bool
 	)
-	for range detectWorkers {
+	for range DetectWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -234,8 +234,9 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 	return sc.SetOutput(map[string]int{"frames": done, "detections": len(dets)})
 }
 
-// detectWorkers is how many frames are analysed at once in the detect step.
-const detectWorkers = 2
+// DetectWorkers is how many frames are analysed at once in the detect step.
+// Model sessions should allow as many concurrent runs (vision.Options.Runs).
+const DetectWorkers = 2
 
 // thumbnailSize bounds the longer side of shot thumbnails.
 const thumbnailSize = 320

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func loadModels(t testing.TB) *analysisModels {
 		ctx := context.Background()
 		var m analysisModels
 		// Video analysis keeps weak boxes of any class as proposals.
-		m.vision, modelsErr = vision.Open(ctx, vision.Options{ModelsDir: dir, Threads: 2, Detector: vision.DetectorOptions{ScoreThreshold: 0.1}})
+		m.vision, modelsErr = vision.Open(ctx, vision.Options{ModelsDir: dir, Threads: max(1, runtime.NumCPU()/DetectWorkers), Runs: DetectWorkers, Detector: vision.DetectorOptions{ScoreThreshold: 0.1}})
 		if modelsErr != nil {
 			return
 		}

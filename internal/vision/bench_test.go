@@ -63,6 +63,36 @@ func BenchmarkDetector(b *testing.B) {
 	}
 }
 
+// BenchmarkDetectorConcurrent feeds the detector from two goroutines, as the
+// video detect step does, and reports ms per image of throughput: intra-op
+// threads against concurrent runs of a session.
+func BenchmarkDetectorConcurrent(b *testing.B) {
+	frame := turntableFrame(b, "1")
+	for _, c := range []struct{ threads, runs int }{{2, 1}, {1, 2}, {2, 2}} {
+		ms, err := Open(context.Background(), Options{ModelsDir: testenv.Models(b), Threads: c.threads, Runs: c.runs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { ms.Close() })
+		b.Run(fmt.Sprintf("threads=%d/runs=%d", c.threads, c.runs), func(b *testing.B) {
+			ctx := context.Background()
+			if _, err := ms.Detector.Detect(ctx, frame); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			b.SetParallelism(1) // GOMAXPROCS goroutines: 2 on this machine
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := ms.Detector.Detect(ctx, frame); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
+		})
+	}
+}
+
 // BenchmarkEmbedder reports ms per crop for the product embedder and the
 // appearance model.
 func BenchmarkEmbedder(b *testing.B) {

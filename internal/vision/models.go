@@ -19,6 +19,9 @@ type Options struct {
 	RuntimeLib string
 	// Threads is the intra-op thread count of every session (0: one per core).
 	Threads int
+	// Runs is how many runs of each session may execute at once (default
+	// 1); see SessionOptions.Runs.
+	Runs int
 	// Detector tunes detection; its SessionOptions.Threads defaults to Threads.
 	Detector DetectorOptions
 	// Verify checks each model file against its manifest sha256 before loading.
@@ -76,7 +79,7 @@ func Open(ctx context.Context, o Options) (*Models, error) {
 	if err := InitRuntime(o.RuntimeLib); err != nil {
 		return nil, err
 	}
-	so := SessionOptions{Threads: o.Threads}
+	so := SessionOptions{Threads: o.Threads, Runs: o.Runs}
 	ms := &Models{Manifest: m}
 	ok := false
 	defer func() {
@@ -113,6 +116,9 @@ func Open(ctx context.Context, o Options) (*Models, error) {
 			do := o.Detector
 			if do.Threads == 0 {
 				do.Threads = o.Threads
+			}
+			if do.Runs == 0 {
+				do.Runs = o.Runs
 			}
 			if ms.Detector, err = OpenDetector(m, s, do); err != nil {
 				return nil, err

@@ -133,7 +133,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 type shotDetector struct{}
 
 func (shotDetector) DetectShots(ctx context.Context, path string) ([]bench.DetectedBoundary, error) {
-	r, _, err := shoteval.Detect(ctx, path, shots.Config{}, media.FrameOptions{})
+	r, _, err := shoteval.Detect(ctx, path, shots.Config{}, media.FrameOptions{SkipLoopFilter: true}) // as the video decode step
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,10 @@ type FrameOptions struct {
 	Scaler string
 	// Info skips the probe when the caller already has it.
 	Info *Info
+	// SkipLoopFilter decodes without the codec's in-loop deblocking filter:
+	// about 15% less decoding work, at the price of block edges that a
+	// small, area-averaged analysis frame mostly averages away.
+	SkipLoopFilter bool
 }
 
 // FrameFunc receives each frame. f.Pix is reused for the next frame: keep a
@@ -108,7 +112,7 @@ func (t *Tool) Frames(ctx context.Context, path string, opts FrameOptions, fn Fr
 	if opts.FPS > 0 {
 		fps = opts.FPS
 	}
-	_, err = t.stream(ctx, "decode "+path, path, info, streamSpec{vf: vf, w: w, h: h, fps: fps}, func(k int, f Frame) error {
+	_, err = t.stream(ctx, "decode "+path, path, info, streamSpec{vf: vf, w: w, h: h, fps: fps, skipLoopFilter: opts.SkipLoopFilter}, func(k int, f Frame) error {
 		f.Index = k
 		return fn(f)
 	})
@@ -142,6 +146,8 @@ type streamSpec struct {
 	fps    float64 // for timestamps when showinfo gives none
 	seek   float64 // input seek in seconds when > 0
 	frames int     // stop after this many output frames when > 0
+	// skipLoopFilter skips the decoder's deblocking (FrameOptions).
+	skipLoopFilter bool
 }
 
 // stream runs ffmpeg as described by sp and hands each output frame to fn
@@ -162,6 +168,9 @@ func (t *Tool) stream(ctx context.Context, op, path string, info Info, sp stream
 	defer cancel()
 	threads := strconv.Itoa(t.threads())
 	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info", "-threads", threads}
+	if sp.skipLoopFilter {
+		args = append(args, "-skip_loop_filter", "all")
+	}
 	if sp.seek > 0 {
 		args = append(args, "-ss", strconv.FormatFloat(sp.seek, 'f', 6, 64))
 	}

@@ -28,6 +28,7 @@ func BenchmarkDecodeAndDetect(b *testing.B) {
 		opts media.FrameOptions
 	}{
 		{"160px-area", media.FrameOptions{MaxWidth: 160, MaxHeight: 160}},
+		{"160px-area-no-loop-filter", media.FrameOptions{MaxWidth: 160, MaxHeight: 160, SkipLoopFilter: true}},
 		{"160px-fast_bilinear", media.FrameOptions{MaxWidth: 160, MaxHeight: 160, Scaler: "fast_bilinear"}},
 		{"96px-area", media.FrameOptions{MaxWidth: 96, MaxHeight: 96}},
 	}

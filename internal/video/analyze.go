@@ -78,7 +78,7 @@ func (s *Service) decode(ctx context.Context, sc *jobs.StepContext) error {
 	det := shots.NewDetector(shots.Config{FPS: fps})
 	var out decodeOutput
 	total := int64(info.FrameCount)
-	err = s.deps.Media.Frames(ctx, path, media.FrameOptions{MaxWidth: s.cfg.AnalysisSize, MaxHeight: s.cfg.AnalysisSize, Info: &info}, func(f media.Frame) error {
+	err = s.deps.Media.Frames(ctx, path, media.FrameOptions{MaxWidth: s.cfg.AnalysisSize, MaxHeight: s.cfg.AnalysisSize, Info: &info, SkipLoopFilter: true}, func(f media.Frame) error {
 		if err := det.Add(shots.Frame(f)); err != nil {
 			return err
 		}

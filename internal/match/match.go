@@ -98,6 +98,10 @@ type Config struct {
 	// match whichever product is least unlike them. Default 0.65; negative
 	// disables it.
 	MinCosine float64
+	// MinSupportZ is the Support a detection of a matched track needs to
+	// count as showing the matched product; the item's time span is cut to
+	// the detections between the first and last that do. Default 2.
+	MinSupportZ float64
 	// Compatible scores label/category compatibility in 0..1 (0.5 when
 	// unknown). Default: CategoryCompatibility.
 	Compatible func(label, category string) float64
@@ -122,6 +126,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinCosine == 0 {
 		c.MinCosine = 0.65
+	}
+	if c.MinSupportZ == 0 {
+		c.MinSupportZ = 2
 	}
 	if c.Compatible == nil {
 		c.Compatible = CategoryCompatibility
@@ -345,4 +352,40 @@ func cosine(a, b []float32) float64 {
 		return math.NaN()
 	}
 	return dot / math.Sqrt(na*nb)
+}
+
+// MinSupportZ is the configured support threshold (see Config).
+func (m *Matcher) MinSupportZ() float64 { return m.cfg.MinSupportZ }
+
+// Support measures how strongly one crop embedding points at a product: the
+// product's similarity in standard deviations above the mean of the crop's
+// K nearest catalog neighbours (as Scored.Z, for a single crop). A product
+// not among the neighbours gets the z of the lowest neighbour. It tells the
+// detections of a matched track that show the product from those that do
+// not (the track began on something else, or outlived the product).
+func (m *Matcher) Support(ctx context.Context, vec []float32, productID string) (float64, error) {
+	res, err := m.search.Search(ctx, vec, m.cfg.K)
+	if err != nil {
+		return 0, fmt.Errorf("match: support: %w", err)
+	}
+	if len(res) == 0 {
+		return 0, nil
+	}
+	var sum, sum2 float64
+	floor, own := math.Inf(1), math.NaN()
+	for _, c := range res {
+		sum += c.Score
+		sum2 += c.Score * c.Score
+		floor = math.Min(floor, c.Score)
+		if c.ProductID == productID {
+			own = c.Score
+		}
+	}
+	if math.IsNaN(own) {
+		own = floor
+	}
+	n := float64(len(res))
+	mean := sum / n
+	sd := math.Max(math.Sqrt(math.Max(sum2/n-mean*mean, 0)), 0.02)
+	return (own - mean) / sd, nil
 }

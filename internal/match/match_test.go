@@ -267,3 +267,42 @@ func TestMinCosine(t *testing.T) {
 		}
 	}
 }
+
+func TestSupport(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 300)
+	m, err := New(Config{}, indexSearcher{f.ix}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.MinSupportZ(); got != 2 {
+		t.Errorf("default MinSupportZ = %v, want 2", got)
+	}
+	for _, tc := range []struct {
+		name    string
+		vec     []float32
+		product string
+		strong  bool // expected at or above MinSupportZ
+	}{
+		{"the product itself", f.vecs["p010"], "p010", true},
+		{"a light view of it", noisy(f.rng, f.vecs["p020"], 0.3), "p020", true},
+		{"another product", f.vecs["p030"], "p031", false},
+		{"an unrelated crop", cnnLike(f.rng), "p040", false},
+		{"a product not in the catalog", f.vecs["p050"], "missing", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			z, err := m.Support(ctx, tc.vec, tc.product)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (z >= m.MinSupportZ()) != tc.strong {
+				t.Errorf("Support = %.2f, want strong=%v (threshold %.1f)", z, tc.strong, m.MinSupportZ())
+			}
+		})
+	}
+	empty, _ := vecindex.New(vecindex.Config{Dim: dim})
+	m, _ = New(Config{}, indexSearcher{empty}, nil)
+	if z, err := m.Support(ctx, f.vecs["p010"], "p010"); err != nil || z != 0 {
+		t.Errorf("empty catalog: Support = %v, %v; want 0, nil", z, err)
+	}
+}

@@ -67,7 +67,11 @@ func scoreVideos(t *testing.T, e *testEnv, vs []analysed, m *match.Matcher) (tot
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, err := e.svc.buildDocument(ctx, a.video.ID, ms, "test")
+		spans, err := e.svc.supportedSpans(ctx, a.video.ID, m, ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := e.svc.buildDocument(ctx, a.video.ID, ms, spans, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,17 +217,19 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	if truthItems == 0 {
 		t.Fatal("generated videos hold no items")
 	}
-	// The goal is 90% in the top 5 within 1 s; the MobileNet
-	// features reach about half of the items even from their true boxes,
-	// and the COCO detector proposes no box at all for several flat-lay
-	// garments and shoes (the window proposals find some of them). Until a
-	// stronger embedder or detector is installed this floor guards the
-	// measured level (11 of 18) against regressions, with one item of
+	// The goal is 90% in the top 5 within 1 s. With the oracle's
+	// true boxes the MobileNet features rank 4 of the 18 products outside
+	// the top 5 in most frames (an occluding pole through a shirt, a shoe
+	// at a steep angle); for two of them (black capris and shorts on dark
+	// ground) neither the COCO detector nor the window proposals give a
+	// box near the product either.
+	// Until a stronger embedder or detector is installed this floor guards
+	// the measured level (12 of 18) against regressions, with one item of
 	// margin, instead of asserting the goal.
 	rate := float64(defaultTimed) / float64(truthItems)
 	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
-	if rate < 0.55 {
-		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 55%% regression floor", defaultTimed, truthItems, 100*rate)
+	if rate < 0.6 {
+		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 60%% regression floor", defaultTimed, truthItems, 100*rate)
 	}
 	// Measured 4.0 per minute before the window proposals, 2.7 with them;
 	// the ceiling leaves room for one more false item than before on the

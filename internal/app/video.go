@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/crypt"
+	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/review"
 	"github.com/vitrine-dev/vitrine/internal/video"
@@ -46,10 +47,18 @@ func newVideo(a *App) (*video.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("VITRINE_WEBHOOK_SECRET: %w", err)
 	}
+	windows := a.Config.WindowProposals
+	if windows == 0 {
+		windows = -1 // video.Config: negative is off, 0 the default
+	}
 	cfg := video.Config{
-		WorkDir:       filepath.Join(a.Config.DataDir, "work", "videos"),
-		WebhookURL:    os.Getenv("VITRINE_WEBHOOK_URL"),
-		WebhookSecret: secret,
+		SampleFPS:       a.Config.SampleFPS,
+		DetectSize:      a.Config.DetectSize,
+		WindowProposals: windows,
+		Match:           match.Config{MinZ: a.Config.MatchMinZ, MinCosine: a.Config.MatchMinCosine},
+		WorkDir:         filepath.Join(a.Config.DataDir, "work", "videos"),
+		WebhookURL:      os.Getenv("VITRINE_WEBHOOK_URL"),
+		WebhookSecret:   secret,
 	}
 	// ffmpeg/ffprobe limits from the configuration (zero: media's defaults).
 	tool := &media.Tool{Timeout: a.Config.FFmpegTimeout, ProbeTimeout: a.Config.FFprobeTimeout,

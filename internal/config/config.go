@@ -58,7 +58,14 @@ type Config struct {
 	// (scale-out only; the embedded default rescues its own orphans at start).
 	// 0 means the longest step timeout plus a minute.
 	RescueAfter  time.Duration `toml:"rescue_after" env:"VITRINE_RESCUE_AFTER" default:"0" usage:"stuck step rescue horizon (scale-out; 0 = longest step timeout + 1m)"`
-	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"50ms" usage:"job queue poll interval (each step of a workflow waits up to one interval before it starts)"`
+	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"50ms" usage:"job queue poll interval (a step queued by another process waits up to one interval; in-process hand-offs are immediate)"`
+
+	// Video analysis.
+	SampleFPS       float64 `toml:"sample_fps" env:"VITRINE_SAMPLE_FPS" default:"2" usage:"most frames analysed per second of each shot"`
+	DetectSize      int     `toml:"detect_size" env:"VITRINE_DETECT_SIZE" default:"640" usage:"longer side of the frames decoded for detection, in pixels"`
+	WindowProposals int     `toml:"window_proposals" env:"VITRINE_WINDOW_PROPOSALS" default:"3" usage:"class-agnostic proposals added per analysed frame for products the detector has no class for (0 = off)"`
+	MatchMinZ       float64 `toml:"match_min_z" env:"VITRINE_MATCH_MIN_Z" default:"2.5" usage:"how far (standard deviations) a track's best product must stand out from its nearest products to match"`
+	MatchMinCosine  float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.65" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
 
 	// Rate limits in requests per second (0 = off); bursts are four
 	// seconds' worth.
@@ -331,6 +338,21 @@ func (c *Config) resolve() error {
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("poll interval must be positive"))
+	}
+	if !(c.SampleFPS > 0 && c.SampleFPS <= 60) {
+		errs = append(errs, fmt.Errorf("sample fps must be in (0, 60], got %v", c.SampleFPS))
+	}
+	if c.DetectSize < 64 || c.DetectSize > 4096 {
+		errs = append(errs, fmt.Errorf("detect size must be in [64, 4096], got %d", c.DetectSize))
+	}
+	if c.WindowProposals < 0 || c.WindowProposals > 50 {
+		errs = append(errs, fmt.Errorf("window proposals must be in [0, 50], got %d", c.WindowProposals))
+	}
+	if !(c.MatchMinZ > 0 && c.MatchMinZ <= 50) {
+		errs = append(errs, fmt.Errorf("match min z must be in (0, 50], got %v", c.MatchMinZ))
+	}
+	if !(c.MatchMinCosine >= -1 && c.MatchMinCosine <= 1) || c.MatchMinCosine == 0 {
+		errs = append(errs, fmt.Errorf("match min cosine must be in [-1, 1] and not 0 (-1 = no floor), got %v", c.MatchMinCosine))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)

@@ -382,6 +382,7 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 	if err := trows.Err(); err != nil {
 		return nil, fmt.Errorf("load tracks: %w", err)
 	}
+	doc.Items = mergeDuplicates(doc.Items)
 	return doc, nil
 }
 

@@ -1,0 +1,82 @@
+package video
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
+)
+
+func TestMergeDuplicates(t *testing.T) {
+	box := func(tt, x, y, w, h float64) shoppable.Box { return shoppable.Box{T: tt, X: x, Y: y, W: w, H: h} }
+	item := func(id string, shot int, start, end float64, product string, score float64, boxes ...shoppable.Box) shoppable.Item {
+		it := shoppable.Item{ID: id, Label: "l" + id, Shot: shot, StartS: start, EndS: end, Boxes: boxes, Review: shoppable.ReviewAuto}
+		if product != "" {
+			it.Matches = []shoppable.Match{{ProductID: product, Score: score}}
+		}
+		return it
+	}
+	bag := box(1, 0.4, 0.4, 0.2, 0.2)
+	bagWindow := box(1.1, 0.35, 0.35, 0.3, 0.3) // covers the bag box
+	elsewhere := box(1, 0.0, 0.0, 0.1, 0.1)
+	reviewed := item("t3", 0, 0, 2, "p1", 0.5, bagWindow)
+	reviewed.Review = shoppable.ReviewApproved
+	for _, tc := range []struct {
+		name string
+		in   []shoppable.Item
+		want []shoppable.Item
+	}{
+		{
+			name: "two proposals of one product merge into the better",
+			in:   []shoppable.Item{item("t1", 0, 0.5, 2, "p1", 0.4, bag), item("t2", 0, 0, 1.5, "p1", 0.6, bagWindow, box(1.6, 0.3, 0.3, 0.3, 0.3))},
+			want: []shoppable.Item{item("t2", 0, 0, 2, "p1", 0.6, bagWindow, box(1.6, 0.3, 0.3, 0.3, 0.3))},
+		},
+		{
+			name: "gaps of the best are filled with the others' boxes",
+			in:   []shoppable.Item{item("t1", 0, 0, 3, "p1", 0.7, bag), item("t2", 0, 0, 3, "p1", 0.5, bagWindow, box(2.5, 0.4, 0.4, 0.2, 0.2))},
+			want: []shoppable.Item{item("t1", 0, 0, 3, "p1", 0.7, bag, box(2.5, 0.4, 0.4, 0.2, 0.2))},
+		},
+		{
+			name: "different products stay apart",
+			in:   []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 0, 0, 2, "p2", 0.6, bagWindow)},
+			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 0, 0, 2, "p2", 0.6, bagWindow)},
+		},
+		{
+			name: "different places stay apart",
+			in:   []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 0, 0, 2, "p1", 0.6, elsewhere)},
+			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 0, 0, 2, "p1", 0.6, elsewhere)},
+		},
+		{
+			name: "different shots stay apart",
+			in:   []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 1, 0, 2, "p1", 0.6, bagWindow)},
+			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 1, 0, 2, "p1", 0.6, bagWindow)},
+		},
+		{
+			name: "disjoint times stay apart",
+			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 1, 2, "p1", 0.6, box(1.1, 0.4, 0.4, 0.2, 0.2))},
+			want: []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 1, 2, "p1", 0.6, box(1.1, 0.4, 0.4, 0.2, 0.2))},
+		},
+		{
+			name: "reviewed and unmatched items are left alone",
+			in:   []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), reviewed, item("t4", 0, 0, 2, "", 0, bag)},
+			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), reviewed, item("t4", 0, 0, 2, "", 0, bag)},
+		},
+		{
+			name: "chains merge transitively and keep the first place",
+			in: []shoppable.Item{
+				item("t1", 0, 0, 2, "p1", 0.5, bag),
+				item("t9", 0, 0, 2, "p2", 0.5, elsewhere),
+				item("t2", 0, 0, 2, "p1", 0.4, box(1, 0.45, 0.45, 0.3, 0.3)),
+				item("t3", 0, 0, 2, "p1", 0.3, box(1, 0.6, 0.6, 0.1, 0.1)),
+			},
+			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.5, bag), item("t9", 0, 0, 2, "p2", 0.5, elsewhere)},
+		},
+		{name: "empty", in: nil, want: []shoppable.Item{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := mergeDuplicates(tc.in); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("mergeDuplicates:\n got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -131,6 +131,15 @@ func Sharpness(img image.Image, r image.Rectangle) float64 {
 		cr, cg, cb, _ := img.At(x, y).RGBA()
 		return (0.299*float64(cr) + 0.587*float64(cg) + 0.114*float64(cb)) / 257
 	}
+	if rgba, ok := img.(*image.RGBA); ok {
+		// The detect step's frames: read the pixels directly (the same
+		// values as At, without its interface call per sample).
+		grey = func(x, y int) float64 {
+			i := rgba.PixOffset(x, y)
+			p := rgba.Pix[i : i+3 : i+3]
+			return (0.299*float64(uint32(p[0])*0x101) + 0.587*float64(uint32(p[1])*0x101) + 0.114*float64(uint32(p[2])*0x101)) / 257
+		}
+	}
 	var sum, sum2, n float64
 	for y := r.Min.Y + step; y < r.Max.Y-step; y += step {
 		for x := r.Min.X + step; x < r.Max.X-step; x += step {

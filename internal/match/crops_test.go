@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -96,6 +97,40 @@ func TestSharpness(t *testing.T) {
 	}
 	if got := Sharpness(checker(64, 4, false), image.Rect(100, 100, 200, 200)); got != 0 {
 		t.Fatalf("outside the image: %v", got)
+	}
+}
+
+// nrgbaOnly hides the *image.RGBA type so Sharpness takes its generic path.
+type nrgbaOnly struct{ image.Image }
+
+func TestSharpnessRGBAFastPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	img := image.NewRGBA(image.Rect(10, 20, 410, 320))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.IntN(256))
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	for _, r := range []image.Rectangle{image.Rect(10, 20, 410, 320), image.Rect(50, 60, 90, 200), image.Rect(0, 0, 30, 30), image.Rect(400, 300, 500, 400)} {
+		if fast, slow := Sharpness(img, r), Sharpness(nrgbaOnly{img}, r); fast != slow {
+			t.Errorf("rect %v: RGBA path %v, generic path %v", r, fast, slow)
+		}
+	}
+}
+
+func BenchmarkSharpness(b *testing.B) {
+	img := checker(640, 4, false)
+	r := image.Rect(100, 100, 400, 500)
+	for _, bc := range []struct {
+		name string
+		img  image.Image
+	}{{"rgba", img}, {"generic", nrgbaOnly{img}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				Sharpness(bc.img, r)
+			}
+		})
 	}
 }
 

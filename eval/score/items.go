@@ -14,6 +14,10 @@ type ItemOptions struct {
 	K int
 	// MinScore ignores matches scoring below it (default 0: keep all).
 	MinScore float64
+	// TimeTolerance is how far, in seconds, each end of the span of the
+	// predicted items that find an item may be from the true one for the
+	// item to count as Timed (default 1).
+	TimeTolerance float64
 }
 
 // ItemResult is the outcome for one true item.
@@ -23,10 +27,18 @@ type ItemResult struct {
 	EndS      float64 `json:"end_s"`
 	// Rank is the best 1-based rank of the product among the matches of
 	// predicted items overlapping the item in time; 0 when absent.
-	Rank    int     `json:"rank"`
-	Found   bool    `json:"found"`
-	TimeIoU float64 `json:"time_iou"`
-	BoxIoU  float64 `json:"box_iou"`
+	Rank  int  `json:"rank"`
+	Found bool `json:"found"`
+	// Timed is set when the item is found and the union of the spans of
+	// the predicted items that find it starts and ends within
+	// TimeTolerance of the true span.
+	Timed bool `json:"timed"`
+	// PredStartS and PredEndS bound the spans of the predicted items that
+	// find the item (zero when it is not found).
+	PredStartS float64 `json:"pred_start_s,omitempty"`
+	PredEndS   float64 `json:"pred_end_s,omitempty"`
+	TimeIoU    float64 `json:"time_iou"`
+	BoxIoU     float64 `json:"box_iou"`
 }
 
 // ItemScore aggregates the item-level scores of one or more videos.
@@ -39,6 +51,10 @@ type ItemScore struct {
 	// predicted item overlapping it in time had the right product in its
 	// top K.
 	FoundRate float64 `json:"found_rate"`
+	// Timed counts found items whose predicted span is right to within
+	// the time tolerance at both ends; TimedRate is Timed / TruthItems.
+	Timed     int     `json:"timed"`
+	TimedRate float64 `json:"timed_rate"`
 	// Top1, Top5 and Top10 are retrieval hit rates: the share of true items
 	// whose product ranks within 1, 5 or 10.
 	Top1  float64 `json:"top1"`
@@ -69,6 +85,9 @@ type ItemScore struct {
 func Items(truth *groundtruth.Video, pred *Prediction, opt ItemOptions) ItemScore {
 	if opt.K <= 0 {
 		opt.K = 5
+	}
+	if opt.TimeTolerance <= 0 {
+		opt.TimeTolerance = 1
 	}
 	s := ItemScore{K: opt.K, TruthItems: len(truth.Items), DurationS: truth.DurationS()}
 	if s.DurationS == 0 && pred != nil {
@@ -119,6 +138,15 @@ func Items(truth *groundtruth.Video, pred *Prediction, opt ItemOptions) ItemScor
 			s.Found++
 			r.TimeIoU = timeIoU([2]float64{t.StartS, t.EndS}, spans)
 			s.sumTimeIoU += r.TimeIoU
+			start, end := math.Inf(1), math.Inf(-1)
+			for _, sp := range spans {
+				start, end = math.Min(start, sp[0]), math.Max(end, sp[1])
+			}
+			r.PredStartS, r.PredEndS = start, end
+			if math.Abs(start-t.StartS) <= opt.TimeTolerance && math.Abs(end-t.EndS) <= opt.TimeTolerance {
+				r.Timed = true
+				s.Timed++
+			}
 		}
 		if boxN > 0 {
 			r.BoxIoU = boxSum / float64(boxN)
@@ -169,6 +197,7 @@ func (s *ItemScore) Merge(other ItemScore) {
 	s.TruthItems += other.TruthItems
 	s.PredItems += other.PredItems
 	s.Found += other.Found
+	s.Timed += other.Timed
 	s.BoxPairs += other.BoxPairs
 	s.FalseMatches += other.FalseMatches
 	s.DurationS += other.DurationS
@@ -190,6 +219,7 @@ func (s *ItemScore) finish() {
 		return float64(a) / float64(b)
 	}
 	s.FoundRate = ratio(s.Found, s.TruthItems)
+	s.TimedRate = ratio(s.Timed, s.TruthItems)
 	s.Top1 = ratio(s.hit1, s.TruthItems)
 	s.Top5 = ratio(s.hit5, s.TruthItems)
 	s.Top10 = ratio(s.hit10, s.TruthItems)

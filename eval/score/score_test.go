@@ -226,3 +226,43 @@ func BenchmarkItems(b *testing.B) {
 		Items(truth, pred, ItemOptions{})
 	}
 }
+
+func TestItemsTimed(t *testing.T) {
+	truth := loadTruth(t)
+	stretched := loadPred(t, "perfect.json")
+	stretched.Items[0].StartS -= 1.5 // the first item starts 1.5 s early
+	late := loadPred(t, "perfect.json")
+	late.Items[1].EndS += 0.9 // within the default tolerance
+	for _, tc := range []struct {
+		name  string
+		pred  *Prediction
+		opt   ItemOptions
+		timed int
+	}{
+		{"perfect", loadPred(t, "perfect.json"), ItemOptions{}, 2},
+		{"one frame off", loadPred(t, "offbyone.json"), ItemOptions{}, 2},
+		{"one frame off, tight tolerance", loadPred(t, "offbyone.json"), ItemOptions{TimeTolerance: 0.01}, 0},
+		{"1.5 s early", stretched, ItemOptions{}, 1},
+		{"0.9 s late", late, ItemOptions{}, 2},
+		{"wrong product", loadPred(t, "wrongproduct.json"), ItemOptions{}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Items(truth, tc.pred, tc.opt)
+			if got.Timed != tc.timed || !near(got.TimedRate, float64(tc.timed)/float64(got.TruthItems)) {
+				t.Errorf("timed %d (rate %v), want %d", got.Timed, got.TimedRate, tc.timed)
+			}
+			n := 0
+			for _, r := range got.PerItem {
+				if r.Timed {
+					n++
+					if !r.Found {
+						t.Errorf("item %s timed but not found", r.ProductID)
+					}
+				}
+			}
+			if n != got.Timed {
+				t.Errorf("%d per-item Timed flags, total %d", n, got.Timed)
+			}
+		})
+	}
+}

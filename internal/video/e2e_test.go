@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"image"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,24 +29,6 @@ func stepTimes(w *jobs.Workflow) map[string]time.Duration {
 		}
 	}
 	return out
-}
-
-// timeAccurate reports whether the predicted items that find a true item
-// cover its span to within tol seconds at both ends.
-func timeAccurate(truth groundtruth.Item, pred *score.Prediction, k int, tol float64) (bool, float64, float64) {
-	start, end := math.Inf(1), math.Inf(-1)
-	for _, p := range pred.Items {
-		if p.EndS < truth.StartS-tol || p.StartS > truth.EndS+tol {
-			continue
-		}
-		for r, m := range p.Matches {
-			if r < k && m.ProductID == truth.ProductID {
-				start, end = math.Min(start, p.StartS), math.Max(end, p.EndS)
-				break
-			}
-		}
-	}
-	return math.Abs(start-truth.StartS) <= tol && math.Abs(end-truth.EndS) <= tol, start, end
 }
 
 type analysed struct {
@@ -91,12 +72,8 @@ func scoreVideos(t *testing.T, e *testEnv, vs []analysed, m *match.Matcher) (tot
 			negMatched += matchedItems(pred)
 			continue
 		}
-		s := score.Items(a.truth, pred, score.ItemOptions{K: 5})
-		for i, it := range s.PerItem {
-			if ok, _, _ := timeAccurate(a.truth.Items[i], pred, 5, 1); ok && it.Found {
-				timed++
-			}
-		}
+		s := score.Items(a.truth, pred, score.ItemOptions{K: 5, TimeTolerance: 1})
+		timed += s.Timed
 		total.Merge(s)
 	}
 	return total, timed, negMatched
@@ -148,10 +125,9 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := score.Items(res.Truth, pred, score.ItemOptions{K: 5})
-		for i, it := range s.PerItem {
-			ok, ps, pe := timeAccurate(res.Truth.Items[i], pred, 5, 1)
-			t.Logf("seed %d item %s %.2f-%.2f: rank %d found %v within 1 s %v (predicted %.2f-%.2f)", seed, it.ProductID, it.StartS, it.EndS, it.Rank, it.Found, ok, ps, pe)
+		s := score.Items(res.Truth, pred, score.ItemOptions{K: 5, TimeTolerance: 1})
+		for _, it := range s.PerItem {
+			t.Logf("seed %d item %s %.2f-%.2f: rank %d found %v within 1 s %v (predicted %.2f-%.2f)", seed, it.ProductID, it.StartS, it.EndS, it.Rank, it.Found, it.Timed, it.PredStartS, it.PredEndS)
 		}
 		t.Logf("seed %d: %.1fs video analysed in %v (%.1fx real time); steps %v; found %d/%d, false matches %d, items %d",
 			seed, res.Truth.DurationS(), took.Round(time.Millisecond), res.Truth.DurationS()/took.Seconds(), stepTimes(wf),

@@ -411,8 +411,8 @@ func (r *Runner) resumeOrphans(ctx context.Context) error {
 			p.State = append(p.State, string(rivertype.JobStateDiscarded))
 			p.FinalizedAt = append(p.FinalizedAt, &now)
 			var a stepArgs
-			if json.Unmarshal(j.EncodedArgs, &a) == nil {
-				dead = append(dead, a)
+			if j.Kind == a.Kind() && json.Unmarshal(j.EncodedArgs, &a) == nil {
+				dead = append(dead, a) // a wake job has no step to fail
 			}
 		} else {
 			p.State = append(p.State, string(rivertype.JobStateAvailable))

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -258,6 +260,32 @@ func TestConditionCounts(t *testing.T) {
 	for i := range want {
 		if strings.Join(got[i], "|") != strings.Join(want[i], "|") {
 			t.Errorf("row %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestPeakRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc: peak memory is reported as unknown")
+	}
+	before := peakRSS()
+	if before <= 0 {
+		t.Fatalf("peakRSS = %d, want > 0", before)
+	}
+	// Touch 64 MiB so the peak rises by about that much.
+	buf := make([]byte, 64<<20)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	after := peakRSS()
+	runtime.KeepAlive(buf)
+	if after < before+32<<20 {
+		t.Errorf("peak %d MiB after touching 64 MiB, was %d MiB", after>>20, before>>20)
+	}
+	debug.FreeOSMemory() // buf is garbage now: its pages go back
+	if resetPeakRSS() {
+		if got := peakRSS(); got >= after {
+			t.Errorf("peak %d MiB after the reset, want below %d MiB", got>>20, after>>20)
 		}
 	}
 }

@@ -94,6 +94,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	s.Method = fmt.Sprintf("Every generated video (products of the catalog composited at known times and places) and the negative sample videos (%s; no catalog product) "+
 		"go through the full video workflow. An item is found when a predicted item overlapping it in time has the right product in its top %d; "+
 		"false matches are predicted items whose top-1 product is not on screen at that time.", joinNames(negativeVideos), 5)
+	peakReset := resetPeakRSS()
 	stages := map[string]time.Duration{}
 	var items, negItems score.ItemScore
 	var shots score.ShotScore
@@ -182,6 +183,12 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		s.Headline("false matches per minute (negative videos)", negItems.FalseMatchesPerMin, "/min")
 	}
 	s.Add("shot boundaries F1 (generated)", shots.All.F1, "")
+	if peak := peakRSS(); peak > 0 && peakReset {
+		s.Add("peak memory of vitrine during the videos (resident, with ONNX Runtime)", float64(peak)/(1<<20), "MiB")
+	}
+	if peak := childPeakRSS(); peak > 0 {
+		s.Add("peak memory of the largest ffmpeg/ffprobe run", float64(peak)/(1<<20), "MiB")
+	}
 	if procS > 0 {
 		s.Headline("end to end speed", videoS/procS, "x real time")
 	}

@@ -85,11 +85,14 @@ func Load(ctx context.Context, h http.Handler, reqs []APIRequest, o LoadOptions)
 
 	// The duration bound stops new requests; requests in flight finish, so
 	// the server never sees a load-generator disconnect as an error.
-	deadline := time.Now().Add(o.Duration)
+	// The latency slice grows as needed: a request bound far above what the
+	// duration allows must not allocate gigabytes up front (and spend the
+	// duration doing it).
+	lat := make([]time.Duration, 0, min(o.Requests, 1<<16))
 	var next atomic.Int64
 	var mu sync.Mutex
 	res := LoadResult{Status: map[int]int{}}
-	lat := make([]time.Duration, 0, o.Requests)
+	deadline := time.Now().Add(o.Duration)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range o.Concurrency {

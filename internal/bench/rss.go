@@ -4,7 +4,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // resetPeakRSS restarts the kernel's peak resident set count of this
@@ -31,14 +30,4 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
-}
-
-// childPeakRSS is the largest peak resident set size of any child process
-// waited for so far (the ffmpeg and ffprobe runs), in bytes; 0 when unknown.
-func childPeakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
-		return 0
-	}
-	return ru.Maxrss << 10 // kilobytes on Linux
 }

@@ -58,7 +58,7 @@ type Options struct {
 	// finish, only one execution commits (commitSuccess locks the step row
 	// and refuses a step that already succeeded).
 	RescueAfter  time.Duration
-	PollInterval time.Duration // queue poll interval [50ms]; a step waits up to one interval after the previous one
+	PollInterval time.Duration // queue poll interval [50ms]; only steps queued by another process wait for it (see Wake)
 	// ProgressEvery throttles StepContext.Progress writes [1s].
 	ProgressEvery time.Duration
 	Logger        *slog.Logger
@@ -184,7 +184,8 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Runner, error) {
 	}
 	// Both backends use database/sql, so steps see a *sql.Tx either way:
 	// riversqlite on SQLite, riverdatabasesql (over pgx's stdlib) on
-	// PostgreSQL. The latter has no LISTEN support, so the queue polls.
+	// PostgreSQL. Neither listens here (see pollingSQLite): the queue polls,
+	// and Wake fetches at once for steps queued in this process.
 	switch db.Dialect {
 	case store.SQLite:
 		r.driver = pollingSQLite{riversqlite.New(db.Write)}

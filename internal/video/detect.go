@@ -119,10 +119,11 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 		key  string
 	}
 	var thumbs []thumb
-	// Two workers take the decoded frames while ffmpeg keeps decoding the
-	// next ones: the model sessions serialise their runs, so one worker's
-	// Go-side work (conversion, crops, colour and quality measures,
-	// thumbnails) overlaps the other's inference.
+	// DetectWorkers take the decoded frames while ffmpeg keeps decoding the
+	// next ones: their inference runs concurrently (single-threaded runs,
+	// see vision.Options.Runs) and one worker's Go-side work (conversion,
+	// crops, colour and quality measures, thumbnails) overlaps the other's
+	// inference.
 	work := make(chan media.Frame, 4)
 	var (
 		mu     sync.Mutex

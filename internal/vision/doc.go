@@ -8,8 +8,9 @@
 // $VITRINE_ORT_LIB > .deps/onnxruntime/libonnxruntime.so.1 relative to the
 // working directory, module root or executable > system library paths). A
 // missing library yields ErrRuntimeMissing with an install hint. Each model
-// has one session with a configurable number of intra-op threads; runs on a
-// session are serialised, so every type here is safe for concurrent use.
+// has one session with a configurable number of intra-op threads and of
+// concurrent runs (Options.Runs, default 1: runs are serialised); every type
+// here is safe for concurrent use.
 //
 // # Models and the manifest
 //

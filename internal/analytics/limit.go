@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"sort"
 	"sync"
 	"time"
 
@@ -61,10 +62,14 @@ func (l *Limiter) evict(now time.Time) {
 	if len(l.buckets) < l.max {
 		return
 	}
-	cut := now.Add(-full / 2)
-	for k, b := range l.buckets {
-		if b.seen.Before(cut) || len(l.buckets) >= l.max {
-			delete(l.buckets, k)
-		}
+	// Oldest first: deleting in map order could drop the bucket in use
+	// right now and hand its key a fresh burst.
+	keys := make([]string, 0, len(l.buckets))
+	for k := range l.buckets {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return l.buckets[keys[i]].seen.Before(l.buckets[keys[j]].seen) })
+	for _, k := range keys[:len(keys)-l.max/2] {
+		delete(l.buckets, k)
 	}
 }

@@ -44,10 +44,10 @@ fuzz_all() {
     /^ok / { for (i = 0; i < n; i++) print $2, t[i]; n = 0; next }
     { n = 0 }'
 }
-# fuzz_one runs one target. Go's fuzzer sometimes ends a run that found
-# nothing with "context deadline exceeded" when -fuzztime expires while a
-# worker is still busy; such a run (a real finding prints "Failing input")
-# is run once more rather than reported as a failure.
+# fuzz_one runs one target. Go's fuzz coordinator before Go 1.27 can end a
+# run that found nothing with "context deadline exceeded" at the -fuzztime
+# boundary (golang/go#75804); such a run (a real finding prints "Failing
+# input") is run once more rather than reported as a failure.
 fuzz_one() {
   local pkg=$1 target=$2 out
   out=$(go test -json -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1)

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,18 +31,7 @@ func sampleClip(t *testing.T, name string, seconds string) string {
 // get fetches path from a server with the key and optional Range header.
 func get(t *testing.T, s *server, path, key, rng string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", s.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	if rng != "" {
-		req.Header.Set("Range", rng)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return request(t, "GET", s.url, path, key, map[string]string{"Range": rng}, nil)
 }
 
 // TestBackupRestoreEncrypted processes a video on an install with

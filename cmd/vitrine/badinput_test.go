@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,19 +62,7 @@ func (s *server) waitVideo(t *testing.T, key, id string, limit time.Duration) vi
 
 func post(t *testing.T, s *server, path, key, contentType string, body []byte) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", s.url+path, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return resp.StatusCode, b.Bytes()
+	return request(t, "POST", s.url, path, key, map[string]string{"Content-Type": contentType}, bytes.NewReader(body))
 }
 
 // TestBadInput sends a real server (models, ffmpeg, encryption at rest)

@@ -237,22 +237,35 @@ func (s *server) log() string {
 	return s.logs.String()
 }
 
-func (s *server) do(t *testing.T, method, path, key, body string, v any) int {
+// request sends one request to base+path with the API key and the given
+// headers (empty values are left out) and returns the status and body.
+func request(t testing.TB, method, base, path, key string, header map[string]string, body io.Reader) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, base+path, body)
 	req.Header.Set("Authorization", "Bearer "+key)
+	for k, v := range header {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (s *server) do(t *testing.T, method, path, key, body string, v any) int {
+	t.Helper()
+	code, b := request(t, method, s.url, path, key, nil, strings.NewReader(body))
 	if v != nil {
 		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+			t.Fatalf("%s %s: %d %s", method, path, code, b)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 // TestCrashResume kills `vitrine serve` with SIGKILL while the middle step of

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,15 +102,7 @@ func (n *node) stop() {
 
 func (n *node) get(t testing.TB, path, key string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", n.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return request(t, "GET", n.url, path, key, nil, nil)
 }
 
 // scaleOut is a fresh PostgreSQL database and S3 bucket with the

@@ -268,7 +268,7 @@ func TestPeakRSS(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("no /proc: peak memory is reported as unknown")
 	}
-	before := peakRSS()
+	before := PeakRSS()
 	if before <= 0 {
 		t.Fatalf("peakRSS = %d, want > 0", before)
 	}
@@ -277,14 +277,14 @@ func TestPeakRSS(t *testing.T) {
 	for i := 0; i < len(buf); i += 4096 {
 		buf[i] = 1
 	}
-	after := peakRSS()
+	after := PeakRSS()
 	runtime.KeepAlive(buf)
 	if after < before+32<<20 {
 		t.Errorf("peak %d MiB after touching 64 MiB, was %d MiB", after>>20, before>>20)
 	}
 	debug.FreeOSMemory() // buf is garbage now: its pages go back
 	if resetPeakRSS() {
-		if got := peakRSS(); got >= after {
+		if got := PeakRSS(); got >= after {
 			t.Errorf("peak %d MiB after the reset, want below %d MiB", got>>20, after>>20)
 		}
 	}

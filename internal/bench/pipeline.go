@@ -183,7 +183,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		s.Headline("false matches per minute (negative videos)", negItems.FalseMatchesPerMin, "/min")
 	}
 	s.Add("shot boundaries F1 (generated)", shots.All.F1, "")
-	if peak := peakRSS(); peak > 0 && peakReset {
+	if peak := PeakRSS(); peak > 0 && peakReset {
 		// ffmpeg runs in child processes, outside this figure; the media
 		// package bounds each with an address-space limit.
 		s.Add("peak memory of vitrine during the videos (resident, with ONNX Runtime)", float64(peak)/(1<<20), "MiB")

@@ -13,9 +13,9 @@ func resetPeakRSS() bool {
 	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 }
 
-// peakRSS is this process's peak resident set size in bytes since the last
+// PeakRSS is this process's peak resident set size in bytes since the last
 // reset (VmHWM), including ONNX Runtime's native memory; 0 when unknown.
-func peakRSS() int64 {
+func PeakRSS() int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0

@@ -3,34 +3,15 @@ package video
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
-
-// peakRSS returns the process's peak resident set size in bytes (Linux),
-// or 0 when unknown. It includes the ONNX Runtime's native memory.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
-}
 
 // cpuTime is the user+system CPU time of this process and its waited-for
 // children (the ffmpeg runs).
@@ -85,7 +66,7 @@ func BenchmarkWorkflow(b *testing.B) {
 			}
 			// Queue latency between one step's end and the next one's start.
 			b.ReportMetric(handoff.Seconds()/n, "handoff_s")
-			b.ReportMetric(float64(peakRSS())/(1<<20), "peak_MiB")
+			b.ReportMetric(float64(bench.PeakRSS())/(1<<20), "peak_MiB")
 			// CPU seconds (this process and its ffmpeg children) per second
 			// of video: comparable across runs on a busy shared machine.
 			b.ReportMetric(cpu.Seconds()/n/dur, "cpu_s_per_video_s")

@@ -32,20 +32,44 @@ type CatalogSource struct {
 	// also lost true ones at the same threshold, so it is off by default.
 	Hubness bool
 	// Blobs, when set, gives access to product images for colour
-	// histograms; nil leaves the colour cue out.
+	// histograms and appearance embeddings; nil leaves those cues out.
 	Blobs BlobStore
 
 	mu      sync.Mutex
 	hubVer  int64
 	hubness map[string]float64
-	colVer  int64
-	colour  map[string][]float32
+	// Product features for re-ranking, per catalog version; appearance
+	// embeds product images (set by UseAppearance).
+	featVer    int64
+	features   map[string]productFeature
+	appearance Embedder
+	appName    string
 }
 
-// productColours returns colour histograms of the main item of each
-// product's first image, computed once per product and catalog version.
-// Products whose image cannot be read get none.
-func (c *CatalogSource) productColours(ctx context.Context, ids []string) (map[string][]float32, error) {
+// productFeature is what re-ranking compares a product's main item with,
+// beyond its stored embeddings.
+type productFeature struct {
+	colour     []float32 // colour histogram
+	appearance []float32 // appearance (re-ID) embedding
+}
+
+// UseAppearance sets the appearance model whose embeddings of product
+// images re-rank matches (it must be the model the video's crops were
+// embedded with); nil leaves the cue out.
+func (c *CatalogSource) UseAppearance(e Embedder, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.appName != name || (c.appearance == nil) != (e == nil) {
+		c.features = nil // recompute with the new model
+	}
+	c.appearance, c.appName = e, name
+}
+
+// productFeatures returns the colour histogram and appearance embedding of
+// the main item of each product's first image, computed once per product,
+// catalog version and appearance model. Products whose image cannot be read
+// get none.
+func (c *CatalogSource) productFeatures(ctx context.Context, ids []string) (map[string]productFeature, error) {
 	if c.Blobs == nil {
 		return nil, nil
 	}
@@ -54,17 +78,18 @@ func (c *CatalogSource) productColours(ctx context.Context, ids []string) (map[s
 		return nil, err
 	}
 	c.mu.Lock()
-	if c.colour == nil || c.colVer != ver {
-		c.colour, c.colVer = map[string][]float32{}, ver
+	if c.features == nil || c.featVer != ver {
+		c.features, c.featVer = map[string]productFeature{}, ver
 	}
+	app := c.appearance
 	var todo []string
 	for _, id := range ids {
-		if _, ok := c.colour[id]; !ok {
+		if _, ok := c.features[id]; !ok {
 			todo = append(todo, id)
 		}
 	}
 	c.mu.Unlock()
-	got := map[string][]float32{}
+	got := map[string]productFeature{}
 	if len(todo) > 0 {
 		db := c.Store.DB()
 		// Read-only look-up of the catalog's stored image and main-item box.
@@ -90,44 +115,73 @@ func (c *CatalogSource) productColours(ctx context.Context, ids []string) (map[s
 		}
 		rows.Close()
 		for _, id := range todo {
-			got[id] = nil
+			got[id] = productFeature{}
 		}
+		var crops []image.Image
+		var cropIDs []string
 		for _, r := range refs {
-			got[r.id] = c.imageColour(ctx, r.key, r.box)
+			img, rect, ok := c.mainItem(ctx, r.key, r.box)
+			if !ok {
+				continue
+			}
+			got[r.id] = productFeature{colour: match.ColourHistogram(img, rect, true)}
+			if app != nil {
+				crops = append(crops, imageio.Crop(img, rect))
+				cropIDs = append(cropIDs, r.id)
+			}
+		}
+		if len(crops) > 0 {
+			vecs, err := app.EmbedImages(ctx, crops)
+			if err != nil {
+				return nil, fmt.Errorf("catalog images: appearance: %w", err)
+			}
+			for i, id := range cropIDs {
+				f := got[id]
+				f.appearance = vecs[i]
+				got[id] = f
+			}
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for id, h := range got {
-		c.colour[id] = h
+	if c.features != nil && c.featVer == ver && c.appearance == app {
+		for id, f := range got {
+			c.features[id] = f
+		}
 	}
-	out := make(map[string][]float32, len(ids))
+	out := make(map[string]productFeature, len(ids))
 	for _, id := range ids {
-		out[id] = c.colour[id]
+		if f, ok := c.features[id]; ok {
+			out[id] = f
+		} else {
+			out[id] = got[id]
+		}
 	}
 	return out, nil
 }
 
-func (c *CatalogSource) imageColour(ctx context.Context, key, box string) []float32 {
+// mainItem decodes a product image and returns it with its main item's
+// box; ok is false when the image cannot be read.
+func (c *CatalogSource) mainItem(ctx context.Context, key, box string) (img image.Image, rect image.Rectangle, ok bool) {
 	r, err := c.Blobs.Get(ctx, key)
 	if err != nil {
-		return nil
+		return nil, image.Rectangle{}, false
 	}
 	defer r.Close()
 	data, err := io.ReadAll(io.LimitReader(r, 32<<20))
 	if err != nil {
-		return nil
+		return nil, image.Rectangle{}, false
 	}
-	img, _, err := imageio.DecodeBytes(data, imageio.Limits{})
+	img, _, err = imageio.DecodeBytes(data, imageio.Limits{})
 	if err != nil {
-		return nil
+		return nil, image.Rectangle{}, false
 	}
-	rect := img.Bounds()
+	rect = img.Bounds()
 	var b image.Rectangle
 	if _, err := fmt.Sscanf(box, "%d,%d,%d,%d", &b.Min.X, &b.Min.Y, &b.Max.X, &b.Max.Y); err == nil && !b.Intersect(rect).Empty() {
 		rect = b.Intersect(rect)
 	}
-	return match.ColourHistogram(img, rect, true)
+	return img, rect, true
 }
 
 // hubRefs bounds the reference vectors each product is compared with.
@@ -238,13 +292,13 @@ func (c *CatalogSource) ProductInfo(ctx context.Context, ids []string) (map[stri
 			return nil, err
 		}
 	}
-	col, err := c.productColours(ctx, ids)
+	feat, err := c.productFeatures(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]match.ProductInfo, len(ps))
 	for _, p := range ps {
-		pi := match.ProductInfo{Category: p.Category, Colour: col[p.ID]}
+		pi := match.ProductInfo{Category: p.Category, Colour: feat[p.ID].colour, Appearance: feat[p.ID].appearance}
 		if c.Hubness {
 			pi.Hubness = hub[p.ID]
 		}
@@ -268,8 +322,20 @@ type ServiceCatalog struct {
 	Svc   *catalog.Service
 	Blobs BlobStore
 
-	mu  sync.Mutex
-	src *CatalogSource
+	mu      sync.Mutex
+	src     *CatalogSource
+	app     Embedder
+	appName string
+}
+
+// UseAppearance sets the appearance model (see CatalogSource.UseAppearance).
+func (c *ServiceCatalog) UseAppearance(e Embedder, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.app, c.appName = e, name
+	if c.src != nil {
+		c.src.UseAppearance(e, name)
+	}
 }
 
 func (c *ServiceCatalog) source(ctx context.Context) (*CatalogSource, error) {
@@ -283,6 +349,7 @@ func (c *ServiceCatalog) source(ctx context.Context) (*CatalogSource, error) {
 		return nil, err
 	}
 	c.src = &CatalogSource{Index: s.Index, Store: s.Store, Blobs: c.Blobs}
+	c.src.UseAppearance(c.app, c.appName)
 	return c.src, nil
 }
 

@@ -345,18 +345,21 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 			items = append(items, vision.Item{Source: SourceProposal, Label: d.Label, Score: d.Score, Box: d.Box, Person: -1, Detection: -1, Embedding: vecs[i]})
 		}
 	}
-	// One appearance vector per person, shared by its garment regions.
-	personVec := map[int][]float32{}
+	// Every item's own box gets an appearance (re-ID) vector: the tracker
+	// associates boxes by it, and the matcher compares it with the product
+	// images' (colour and texture features that recover products the
+	// ImageNet embedding ranks low). On the 12 generated benchmark videos
+	// this raised the items timed within 1 s from 0.645 to 0.694; sharing
+	// one vector per person among its garment regions lost found items
+	// (0.774 to 0.758) and saved little time.
+	appVec := make([][]float32, len(items))
 	if s.deps.Appearance != nil {
-		var ps []int
 		var crops []image.Image
-		for _, it := range items {
-			if it.Source == SourceGarment {
-				if _, ok := personVec[it.Person]; !ok {
-					personVec[it.Person] = nil
-					ps = append(ps, it.Person)
-					crops = append(crops, vision.Crop(img, strong[it.Person].Box.Rect()))
-				}
+		var at []int
+		for i, it := range items {
+			if r := it.Box.Rect().Intersect(b); r.Dx() >= 2 && r.Dy() >= 2 {
+				crops = append(crops, vision.Crop(img, r))
+				at = append(at, i)
 			}
 		}
 		if len(crops) > 0 {
@@ -364,8 +367,8 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 			if err != nil {
 				return nil, err
 			}
-			for i, p := range ps {
-				personVec[p] = vecs[i]
+			for j, i := range at {
+				appVec[i] = vecs[j]
 			}
 		}
 	}
@@ -387,10 +390,10 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 			Embedding: it.Embedding,
 			Colour:    match.ColourHistogram(img, r, false),
 		}
+		row.Appearance = appVec[k]
 		switch it.Source {
 		case SourceGarment:
 			row.Group = "garment:" + string(it.Kind)
-			row.Appearance = personVec[it.Person]
 		default:
 			row.Group = "object"
 			others := make([]image.Rectangle, 0, len(boxes))

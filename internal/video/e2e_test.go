@@ -182,6 +182,7 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 		{"embedding+category", match.Weights{Embedding: 0.85, Category: 0.15}},
 		{"embedding+colour", match.Weights{Embedding: 0.8, Colour: 0.2}},
 		{"fused (default)", match.Fused},
+		{"embedding+appearance", match.Weights{Embedding: 0.7, Appearance: 0.3}},
 	}
 	var defaultTimed, truthItems int
 	for _, hub := range []bool{false, true} {
@@ -213,12 +214,15 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	// ground) neither the COCO detector nor the window proposals give a
 	// box near the product either.
 	// Until a stronger embedder or detector is installed this floor guards
-	// the measured level (12 of 18) against regressions, with one item of
-	// margin, instead of asserting the goal.
+	// the measured level against regressions, with one item of margin,
+	// instead of asserting the goal: 12 of 18 with MobileNet features
+	// alone, 13 since every item's own box carries an appearance (re-ID)
+	// vector, for tracking and for comparing with the product images.
+	const floor = 12
 	rate := float64(defaultTimed) / float64(truthItems)
 	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
-	if rate < 0.6 {
-		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the 60%% regression floor", defaultTimed, truthItems, 100*rate)
+	if defaultTimed < floor {
+		t.Errorf("found %d of %d inserted items in the top 5 within 1 s (%.0f%%), below the regression floor of %d", defaultTimed, truthItems, 100*rate, floor)
 	}
 	// Measured 4.0 per minute before the window proposals and 2.7 with
 	// them; 4.0 again (6 items in the 89 s of negative video) since the

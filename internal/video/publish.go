@@ -83,6 +83,9 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	if s.deps.Catalog == nil {
 		return errors.New("match: no catalog")
 	}
+	if err := s.prepareCatalog(ctx); err != nil {
+		return err
+	}
 	ver, err := s.deps.Catalog.Version(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog version: %w", err)

@@ -259,6 +259,29 @@ func (s *Service) ensureModels(ctx context.Context) error {
 	return nil
 }
 
+// appearanceUser is a Catalog that embeds product images with the
+// appearance model to re-rank matches (CatalogSource, ServiceCatalog).
+type appearanceUser interface {
+	UseAppearance(e Embedder, name string)
+}
+
+// prepareCatalog gives the catalog the appearance model the detect step
+// embedded crops with, loading the models if this process has not, so a
+// match step resumed elsewhere scores the same cues.
+func (s *Service) prepareCatalog(ctx context.Context) error {
+	au, ok := s.deps.Catalog.(appearanceUser)
+	if !ok {
+		return nil
+	}
+	if err := s.ensureModels(ctx); err != nil {
+		return err
+	}
+	if s.deps.Appearance != nil {
+		au.UseAppearance(s.deps.Appearance, s.cfg.AppearanceName)
+	}
+	return nil
+}
+
 // New checks deps and returns a Service.
 func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.DB == nil {

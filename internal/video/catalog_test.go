@@ -1,0 +1,94 @@
+package video
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
+)
+
+// TestCatalogAppearance checks that products get appearance vectors of the
+// model set with UseAppearance, that each product's own image is closer
+// to its vector than other products' are, and that no model means no cue.
+func TestCatalogAppearance(t *testing.T) {
+	samples := testenv.Samples(t)
+	e := newEnv(t, envOptions{models: true, catalog: smallCatalog(t, samples, 8)})
+	ctx := context.Background()
+	ps, _, err := e.catalog.Store.List(ctx, "", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range ps {
+		ids = append(ids, p.ID)
+	}
+	if len(ids) < 2 {
+		t.Fatalf("catalog has %d products", len(ids))
+	}
+
+	info, err := e.catalog.ProductInfo(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if info[id].Appearance != nil {
+			t.Fatalf("product %s has an appearance vector before a model is set", id)
+		}
+		if len(info[id].Colour) == 0 {
+			t.Errorf("product %s has no colour histogram", id)
+		}
+	}
+
+	app := loadModels(t).vision.Appearance
+	e.catalog.UseAppearance(app, app.Spec().Name)
+	info, err = e.catalog.ProductInfo(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		v := info[id].Appearance
+		if len(v) != app.Dim() {
+			t.Fatalf("product %s: appearance vector of length %d, want %d", id, len(v), app.Dim())
+		}
+		var n float64
+		for _, x := range v {
+			n += float64(x) * float64(x)
+		}
+		if math.Abs(n-1) > 1e-3 {
+			t.Errorf("product %s: appearance vector norm² %.4f, want 1", id, n)
+		}
+	}
+	// Distinct products have distinct vectors.
+	if c := cosine(info[ids[0]].Appearance, info[ids[1]].Appearance); c > 0.999 {
+		t.Errorf("products %s and %s have the same appearance vector (cosine %.4f)", ids[0], ids[1], c)
+	}
+
+	// Cached: a second look-up returns the same vectors.
+	again, err := e.catalog.ProductInfo(ctx, ids[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cosine(again[ids[0]].Appearance, info[ids[0]].Appearance); c < 0.9999 {
+		t.Errorf("cached appearance differs (cosine %.4f)", c)
+	}
+
+	e.catalog.UseAppearance(nil, "")
+	info, err = e.catalog.ProductInfo(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info[ids[0]].Appearance != nil {
+		t.Error("appearance vector kept after the model was removed")
+	}
+}
+
+func cosine(a, b []float32) float64 {
+	var d, na, nb float64
+	for i := range a {
+		d += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	return d / math.Sqrt(na*nb)
+}

@@ -55,7 +55,7 @@ func newVideo(a *App) (*video.Service, error) {
 		SampleFPS:       a.Config.SampleFPS,
 		DetectSize:      a.Config.DetectSize,
 		WindowProposals: windows,
-		Match:           match.Config{MinZ: a.Config.MatchMinZ, MinCosine: a.Config.MatchMinCosine},
+		Match:           match.Config{MinZ: a.Config.MatchMinZ, MinCosine: a.Config.MatchMinCosine, AppearanceSearch: a.Config.MatchAppearanceSearch},
 		WorkDir:         filepath.Join(a.Config.DataDir, "work", "videos"),
 		WebhookURL:      os.Getenv("VITRINE_WEBHOOK_URL"),
 		WebhookSecret:   secret,

@@ -61,11 +61,12 @@ type Config struct {
 	PollInterval time.Duration `toml:"poll_interval" env:"VITRINE_POLL_INTERVAL" default:"50ms" usage:"job queue poll interval (a step queued by another process waits up to one interval; in-process hand-offs are immediate)"`
 
 	// Video analysis.
-	SampleFPS       float64 `toml:"sample_fps" env:"VITRINE_SAMPLE_FPS" default:"2" usage:"most frames analysed per second of each shot"`
-	DetectSize      int     `toml:"detect_size" env:"VITRINE_DETECT_SIZE" default:"640" usage:"longer side of the frames decoded for detection, in pixels"`
-	WindowProposals int     `toml:"window_proposals" env:"VITRINE_WINDOW_PROPOSALS" default:"3" usage:"class-agnostic proposals added per analysed frame for products the detector has no class for (0 = off)"`
-	MatchMinZ       float64 `toml:"match_min_z" env:"VITRINE_MATCH_MIN_Z" default:"2.5" usage:"how far (standard deviations) a track's best product must stand out from its nearest products to match"`
-	MatchMinCosine  float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.65" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
+	SampleFPS             float64 `toml:"sample_fps" env:"VITRINE_SAMPLE_FPS" default:"2" usage:"most frames analysed per second of each shot"`
+	DetectSize            int     `toml:"detect_size" env:"VITRINE_DETECT_SIZE" default:"640" usage:"longer side of the frames decoded for detection, in pixels"`
+	WindowProposals       int     `toml:"window_proposals" env:"VITRINE_WINDOW_PROPOSALS" default:"3" usage:"class-agnostic proposals added per analysed frame for products the detector has no class for (0 = off)"`
+	MatchMinZ             float64 `toml:"match_min_z" env:"VITRINE_MATCH_MIN_Z" default:"2.5" usage:"how far (standard deviations) a track's best product must stand out from its nearest products to match"`
+	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.65" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
+	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
 
 	// Rate limits in requests per second (0 = off); bursts are four
 	// seconds' worth.

@@ -3,11 +3,12 @@
 // searches the catalog's nearest neighbours of each crop's embedding, and
 // re-ranks the candidates with a fused score: the crop embedding's
 // similarity relative to the other catalog products (raw cosine similarity
-// of non-negative CNN features says little on its own), appearance
-// similarity for worn apparel, colour histogram overlap and the
-// compatibility of the detected label with the product's category. Scores
-// are aggregated over the track's crops, and a track whose best product does
-// not stand out from the rest of the catalog gets no match.
+// of non-negative CNN features says little on its own), appearance (re-ID)
+// similarity of the crop to the product's main item, colour histogram
+// overlap and the compatibility of the detected label with the product's
+// category. Scores are aggregated over the track's crops, and a track whose
+// best product does not stand out from the rest of the catalog gets no
+// match.
 package match
 
 import (
@@ -29,6 +30,16 @@ type Candidate struct {
 // up to k products, best first, at most one hit per product.
 type Searcher interface {
 	Search(ctx context.Context, vec []float32, k int) ([]Candidate, error)
+}
+
+// AppearanceSearcher is a Searcher that also finds products by appearance
+// (re-ID) vector. A Matcher over one takes candidates from both neighbour
+// lists and scores appearance relative to its own list, as it scores the
+// embedding: the two models fail on different products (the ImageNet
+// embedding on plain dark garments, the re-ID features on printed
+// objects), so neither list alone holds every product worth ranking.
+type AppearanceSearcher interface {
+	SearchAppearance(ctx context.Context, vec []float32, k int) ([]Candidate, error)
 }
 
 // ProductInfo is what re-ranking needs to know about a product beyond its
@@ -98,6 +109,16 @@ type Config struct {
 	// match whichever product is least unlike them. Default 0.65; negative
 	// disables it.
 	MinCosine float64
+	// AppearanceSearch, when the searcher is an AppearanceSearcher, takes
+	// candidates from the appearance neighbours of each crop too and scores
+	// appearance relative to them (see AppearanceSearcher). Off, appearance
+	// is the raw cosine similarity to the embedding's candidates.
+	AppearanceSearch bool
+	// MinAppearanceCosine: with AppearanceSearch, a best product whose
+	// mean appearance cosine similarity reaches it passes the MinCosine
+	// floor even when its embedding similarity does not. Default 0.7;
+	// negative disables it.
+	MinAppearanceCosine float64
 	// MinSupportZ is the Support a detection of a matched track needs to
 	// count as showing the matched product; the item's time span is cut to
 	// the detections between the first and last that do. Default 2.
@@ -126,6 +147,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinCosine == 0 {
 		c.MinCosine = 0.65
+	}
+	if c.MinAppearanceCosine == 0 {
+		c.MinAppearanceCosine = 0.7
 	}
 	if c.MinSupportZ == 0 {
 		c.MinSupportZ = 2
@@ -163,6 +187,9 @@ type Scored struct {
 	Cosine float64
 	// Votes is how many crops ranked this product first.
 	Votes int
+	// AppearanceZ and AppearanceCosine are the appearance counterparts of
+	// Z and Cosine (zero without an AppearanceSearcher).
+	AppearanceZ, AppearanceCosine float64
 }
 
 // Result is the outcome of matching one track.
@@ -189,7 +216,8 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	if len(q.Crops) == 0 {
 		return Result{}, errors.New("match: track has no crop embeddings")
 	}
-	var hits []cropHits
+	w := *m.cfg.Weights
+	var hits, appHits []cropHits
 	cands := map[string]bool{}
 	for i, v := range q.Crops {
 		if len(v) == 0 {
@@ -210,6 +238,24 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	if len(hits) == 0 {
 		return Result{NoMatch: true}, nil
 	}
+	if as, ok := m.search.(AppearanceSearcher); ok && m.cfg.AppearanceSearch && w.Appearance > 0 {
+		for i, v := range q.Appearance {
+			if len(v) == 0 {
+				continue
+			}
+			res, err := as.SearchAppearance(ctx, v, m.cfg.K)
+			if err != nil {
+				return Result{}, fmt.Errorf("match: search appearance of crop %d: %w", i, err)
+			}
+			if len(res) == 0 {
+				continue
+			}
+			for _, c := range res {
+				cands[c.ProductID] = true
+			}
+			appHits = append(appHits, cropHits{raw: res})
+		}
+	}
 	ids := make([]string, 0, len(cands))
 	for id := range cands {
 		ids = append(ids, id)
@@ -223,51 +269,31 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 		}
 	}
 	for k := range hits {
-		h := &hits[k]
-		h.scores = make(map[string]float64, len(h.raw))
-		h.floor = math.Inf(1)
-		var sum, sum2 float64
-		best := math.Inf(-1)
-		for _, c := range h.raw {
-			sc := c.Score - info[c.ProductID].Hubness
-			h.scores[c.ProductID] = sc
-			sum += sc
-			sum2 += sc * sc
-			h.floor = math.Min(h.floor, sc)
-			if sc > best {
-				best, h.bestProduct = sc, c.ProductID
-			}
-		}
-		n := float64(len(h.raw))
-		h.mean = sum / n
-		// A floor on the spread keeps a tiny or uniform catalog from
-		// turning noise into huge relative scores.
-		h.sd = math.Max(math.Sqrt(math.Max(sum2/n-h.mean*h.mean, 0)), 0.02)
+		hits[k].summarise(func(id string) float64 { return info[id].Hubness })
 	}
-	w := *m.cfg.Weights
+	for k := range appHits {
+		appHits[k].summarise(nil)
+	}
 	var all []Scored
 	for _, id := range ids {
 		pi := info[id]
-		var zs, coss []float64
 		s := Scored{ProductID: id}
 		for _, h := range hits {
-			sc, ok := h.scores[id]
-			if !ok {
-				sc = h.floor
-			}
-			zs = append(zs, (sc-h.mean)/h.sd)
-			coss = append(coss, sc)
 			if h.bestProduct == id {
 				s.Votes++
 			}
 		}
 		// Mean of the better half of the crops: one blurred or occluded
 		// crop should not sink a product the other crops agree on.
-		s.Z = topMean(zs)
-		s.Cosine = topMean(coss)
+		s.Z, s.Cosine = relative(hits, id)
 		num := w.Embedding * clamp01(s.Z/m.cfg.ZScale)
 		den := w.Embedding
-		if w.Appearance > 0 && len(pi.Appearance) > 0 {
+		switch {
+		case len(appHits) > 0:
+			s.AppearanceZ, s.AppearanceCosine = relative(appHits, id)
+			num += w.Appearance * clamp01(s.AppearanceZ/m.cfg.ZScale)
+			den += w.Appearance
+		case w.Appearance > 0 && len(pi.Appearance) > 0:
 			if v := meanOver(q.Appearance, func(a []float32) float64 { return cosine(a, pi.Appearance) }); !math.IsNaN(v) {
 				num += w.Appearance * clamp01((v-0.5)/0.5)
 				den += w.Appearance
@@ -296,7 +322,13 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	})
 	best := all[0]
 	res := Result{Best: &best}
-	if best.Z < m.cfg.MinZ || best.Cosine < m.cfg.MinCosine {
+	z, close := best.Z, best.Cosine >= m.cfg.MinCosine
+	if len(appHits) > 0 {
+		// The evidence of both models, weighted as in the score.
+		z = (w.Embedding*best.Z + w.Appearance*best.AppearanceZ) / (w.Embedding + w.Appearance)
+		close = close || (m.cfg.MinAppearanceCosine >= 0 && best.AppearanceCosine >= m.cfg.MinAppearanceCosine)
+	}
+	if z < m.cfg.MinZ || !close {
 		res.NoMatch = true
 		return res, nil
 	}
@@ -305,6 +337,50 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	}
 	res.Matches = all
 	return res, nil
+}
+
+// summarise computes the score statistics of a neighbour list; hub, when
+// set, lowers each product's score by its hubness first.
+func (h *cropHits) summarise(hub func(id string) float64) {
+	h.scores = make(map[string]float64, len(h.raw))
+	h.floor = math.Inf(1)
+	var sum, sum2 float64
+	best := math.Inf(-1)
+	for _, c := range h.raw {
+		sc := c.Score
+		if hub != nil {
+			sc -= hub(c.ProductID)
+		}
+		h.scores[c.ProductID] = sc
+		sum += sc
+		sum2 += sc * sc
+		h.floor = math.Min(h.floor, sc)
+		if sc > best {
+			best, h.bestProduct = sc, c.ProductID
+		}
+	}
+	n := float64(len(h.raw))
+	h.mean = sum / n
+	// A floor on the spread keeps a tiny or uniform catalog from turning
+	// noise into huge relative scores.
+	h.sd = math.Max(math.Sqrt(math.Max(sum2/n-h.mean*h.mean, 0)), 0.02)
+}
+
+// relative returns product id's mean relative score (standard deviations
+// above each list's mean) and mean raw score over the better half of the
+// lists; a list without the product counts its lowest score.
+func relative(lists []cropHits, id string) (z, raw float64) {
+	zs := make([]float64, 0, len(lists))
+	raws := make([]float64, 0, len(lists))
+	for _, h := range lists {
+		sc, ok := h.scores[id]
+		if !ok {
+			sc = h.floor
+		}
+		zs = append(zs, (sc-h.mean)/h.sd)
+		raws = append(raws, sc)
+	}
+	return topMean(zs), topMean(raws)
 }
 
 // topMean returns the mean of the larger half (rounded up) of xs.

@@ -306,3 +306,66 @@ func TestSupport(t *testing.T) {
 		t.Errorf("empty catalog: Support = %v, %v; want 0, nil", z, err)
 	}
 }
+
+// bothSearcher searches an embedding index and an appearance index.
+type bothSearcher struct {
+	indexSearcher
+	app indexSearcher
+}
+
+func (s bothSearcher) SearchAppearance(ctx context.Context, v []float32, k int) ([]Candidate, error) {
+	return s.app.Search(ctx, v, k)
+}
+
+// TestMatchAppearanceSearch: a product the embedding does not find among
+// its K neighbours is found through the appearance neighbours when
+// AppearanceSearch is on, and only then.
+func TestMatchAppearanceSearch(t *testing.T) {
+	ctx := context.Background()
+	emb := newFixture(t, 300)
+	app := newFixture(t, 0)
+	app.rng = rand.New(rand.NewPCG(9, 10))
+	for id := range emb.vecs {
+		app.vecs[id] = cnnLike(app.rng)
+		if err := app.ix.Upsert(id, app.vecs[id], vecindex.Attrs{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := bothSearcher{indexSearcher{emb.ix}, indexSearcher{app.ix}}
+	const target = "p042"
+	q := Query{
+		// The embedding crops point elsewhere; the appearance crops at the target.
+		Crops:      [][]float32{cnnLike(emb.rng), cnnLike(emb.rng), cnnLike(emb.rng)},
+		Appearance: [][]float32{noisy(app.rng, app.vecs[target], 0.2), noisy(app.rng, app.vecs[target], 0.2), noisy(app.rng, app.vecs[target], 0.2)},
+	}
+	tests := []struct {
+		name   string
+		search bool
+		w      Weights
+		found  bool
+	}{
+		{"appearance search finds it", true, Weights{Embedding: 0.5, Appearance: 0.5}, true},
+		{"embedding candidates only", false, Weights{Embedding: 0.5, Appearance: 0.5}, false},
+		{"appearance weighted out", true, Weights{Embedding: 1}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.w
+			m, err := New(Config{K: 20, Weights: &w, AppearanceSearch: tc.search, MinZ: 1}, s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := m.Match(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := !res.NoMatch && len(res.Matches) > 0 && res.Matches[0].ProductID == target
+			if got != tc.found {
+				t.Fatalf("target first: %v, want %v (no match %v, best %+v)", got, tc.found, res.NoMatch, res.Best)
+			}
+			if tc.found && (res.Matches[0].AppearanceZ < 3 || res.Matches[0].AppearanceCosine < 0.7) {
+				t.Errorf("appearance evidence too weak: %+v", res.Matches[0])
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package video
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"image"
 	"io"
@@ -38,19 +39,17 @@ type CatalogSource struct {
 	mu      sync.Mutex
 	hubVer  int64
 	hubness map[string]float64
-	// Product features for re-ranking, per catalog version; appearance
-	// embeds product images (set by UseAppearance).
-	featVer    int64
-	features   map[string]productFeature
+	colVer  int64
+	colour  map[string][]float32
+
+	// The appearance model (UseAppearance), its vectors of product images
+	// by content, and their index for the current catalog version.
+	appMu      sync.Mutex // serialises index builds
 	appearance Embedder
 	appName    string
-}
-
-// productFeature is what re-ranking compares a product's main item with,
-// beyond its stored embeddings.
-type productFeature struct {
-	colour     []float32 // colour histogram
-	appearance []float32 // appearance (re-ID) embedding
+	appBySHA   map[string][]float32
+	appIx      *vecindex.Index
+	appIxVer   int64
 }
 
 // UseAppearance sets the appearance model whose embeddings of product
@@ -60,16 +59,15 @@ func (c *CatalogSource) UseAppearance(e Embedder, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.appName != name || (c.appearance == nil) != (e == nil) {
-		c.features = nil // recompute with the new model
+		c.appBySHA, c.appIx = nil, nil // recompute with the new model
 	}
 	c.appearance, c.appName = e, name
 }
 
-// productFeatures returns the colour histogram and appearance embedding of
-// the main item of each product's first image, computed once per product,
-// catalog version and appearance model. Products whose image cannot be read
-// get none.
-func (c *CatalogSource) productFeatures(ctx context.Context, ids []string) (map[string]productFeature, error) {
+// productColours returns colour histograms of the main item of each
+// product's first image, computed once per product and catalog version.
+// Products whose image cannot be read get none.
+func (c *CatalogSource) productColours(ctx context.Context, ids []string) (map[string][]float32, error) {
 	if c.Blobs == nil {
 		return nil, nil
 	}
@@ -78,84 +76,198 @@ func (c *CatalogSource) productFeatures(ctx context.Context, ids []string) (map[
 		return nil, err
 	}
 	c.mu.Lock()
-	if c.features == nil || c.featVer != ver {
-		c.features, c.featVer = map[string]productFeature{}, ver
+	if c.colour == nil || c.colVer != ver {
+		c.colour, c.colVer = map[string][]float32{}, ver
 	}
-	app := c.appearance
 	var todo []string
 	for _, id := range ids {
-		if _, ok := c.features[id]; !ok {
+		if _, ok := c.colour[id]; !ok {
 			todo = append(todo, id)
 		}
 	}
 	c.mu.Unlock()
-	got := map[string]productFeature{}
+	got := map[string][]float32{}
 	if len(todo) > 0 {
-		db := c.Store.DB()
-		// Read-only look-up of the catalog's stored image and main-item box.
-		q := `SELECT p.id, i.blob_key, i.item_box FROM products p JOIN product_images i ON i.product_seq = p.seq
-			WHERE i.position = 0 AND i.blob_key <> '' AND p.id IN (?` + strings.Repeat(",?", len(todo)-1) + `)`
-		args := make([]any, len(todo))
-		for i, id := range todo {
-			args[i] = id
-		}
-		rows, err := db.Read.QueryContext(ctx, db.Rebind(q), args...)
+		refs, err := c.imageRefs(ctx, todo)
 		if err != nil {
-			return nil, fmt.Errorf("catalog images: %w", err)
+			return nil, err
 		}
-		type ref struct{ id, key, box string }
-		var refs []ref
-		for rows.Next() {
-			var r ref
-			if err := rows.Scan(&r.id, &r.key, &r.box); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("catalog images: %w", err)
-			}
-			refs = append(refs, r)
-		}
-		rows.Close()
 		for _, id := range todo {
-			got[id] = productFeature{}
+			got[id] = nil
 		}
-		var crops []image.Image
-		var cropIDs []string
 		for _, r := range refs {
-			img, rect, ok := c.mainItem(ctx, r.key, r.box)
-			if !ok {
-				continue
-			}
-			got[r.id] = productFeature{colour: match.ColourHistogram(img, rect, true)}
-			if app != nil {
-				crops = append(crops, imageio.Crop(img, rect))
-				cropIDs = append(cropIDs, r.id)
-			}
-		}
-		if len(crops) > 0 {
-			vecs, err := app.EmbedImages(ctx, crops)
-			if err != nil {
-				return nil, fmt.Errorf("catalog images: appearance: %w", err)
-			}
-			for i, id := range cropIDs {
-				f := got[id]
-				f.appearance = vecs[i]
-				got[id] = f
+			if img, rect, ok := c.mainItem(ctx, r.key, r.box); ok {
+				got[r.id] = match.ColourHistogram(img, rect, true)
 			}
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.features != nil && c.featVer == ver && c.appearance == app {
-		for id, f := range got {
-			c.features[id] = f
+	if c.colVer == ver {
+		for id, h := range got {
+			c.colour[id] = h
 		}
 	}
-	out := make(map[string]productFeature, len(ids))
+	out := make(map[string][]float32, len(ids))
 	for _, id := range ids {
-		if f, ok := c.features[id]; ok {
-			out[id] = f
+		if h, ok := c.colour[id]; ok {
+			out[id] = h
 		} else {
 			out[id] = got[id]
 		}
+	}
+	return out, nil
+}
+
+// imageRef is a product's first image as stored by the catalog.
+type imageRef struct {
+	id, key, box, sha string
+	attrs             vecindex.Attrs
+}
+
+// imageRefs looks up the first image of the given products, or of every
+// ready product when ids is nil (read-only access to the catalog's tables).
+func (c *CatalogSource) imageRefs(ctx context.Context, ids []string) ([]imageRef, error) {
+	db := c.Store.DB()
+	q := `SELECT p.id, p.category, p.availability, p.price, i.blob_key, i.item_box, i.sha256
+		FROM products p JOIN product_images i ON i.product_seq = p.seq
+		WHERE i.position = 0 AND i.blob_key <> ''`
+	var args []any
+	if ids == nil {
+		q += ` AND p.status = 'ready' ORDER BY p.seq`
+	} else {
+		q += ` AND p.id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog images: %w", err)
+	}
+	defer rows.Close()
+	var out []imageRef
+	for rows.Next() {
+		var r imageRef
+		var cat, avail string
+		var price sql.NullFloat64
+		if err := rows.Scan(&r.id, &cat, &avail, &price, &r.key, &r.box, &r.sha); err != nil {
+			return nil, fmt.Errorf("catalog images: %w", err)
+		}
+		r.attrs = vecindex.Attrs{Product: r.id, Category: strings.ToLower(cat), Availability: avail, Price: price.Float64}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog images: %w", err)
+	}
+	return out, nil
+}
+
+// appearanceIndex returns an index of the appearance vectors of every
+// ready product's main item, built once per catalog version and model.
+// Vectors are kept by image content, so a new catalog version embeds only
+// the images it has not seen. It returns nil without a model or blobs.
+func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, error) {
+	if c.Blobs == nil {
+		return nil, nil
+	}
+	ver, err := c.Store.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// One build at a time; concurrent callers wait for it.
+	c.appMu.Lock()
+	defer c.appMu.Unlock()
+	c.mu.Lock()
+	app, name, ix := c.appearance, c.appName, c.appIx
+	if ix != nil && c.appIxVer == ver {
+		c.mu.Unlock()
+		return ix, nil
+	}
+	bySHA := c.appBySHA
+	if bySHA == nil {
+		bySHA = map[string][]float32{}
+	}
+	c.mu.Unlock()
+	if app == nil {
+		return nil, nil
+	}
+	refs, err := c.imageRefs(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	var todo []imageRef
+	seen := map[string]bool{}
+	for _, r := range refs {
+		if _, ok := bySHA[r.sha]; !ok && !seen[r.sha] {
+			seen[r.sha] = true
+			todo = append(todo, r)
+		}
+	}
+	// Embedded in small batches so memory stays bounded on a large catalog.
+	const batch = 32
+	for lo := 0; lo < len(todo); lo += batch {
+		var crops []image.Image
+		var shas []string
+		for _, r := range todo[lo:min(lo+batch, len(todo))] {
+			if img, rect, ok := c.mainItem(ctx, r.key, r.box); ok {
+				crops = append(crops, imageio.Crop(img, rect))
+				shas = append(shas, r.sha)
+			}
+		}
+		if len(crops) == 0 {
+			continue
+		}
+		vecs, err := app.EmbedImages(ctx, crops)
+		if err != nil {
+			return nil, fmt.Errorf("catalog appearance: %w", err)
+		}
+		for i, sha := range shas {
+			bySHA[sha] = vecs[i]
+		}
+	}
+	var dim int
+	for _, v := range bySHA {
+		dim = len(v)
+		break
+	}
+	if dim == 0 {
+		return nil, nil
+	}
+	ix, err = vecindex.New(vecindex.Config{Dim: dim, Capacity: len(refs), Seed: 1})
+	if err != nil {
+		return nil, fmt.Errorf("catalog appearance: %w", err)
+	}
+	for _, r := range refs {
+		if v, ok := bySHA[r.sha]; ok {
+			if err := ix.Upsert(r.id, v, r.attrs); err != nil {
+				return nil, fmt.Errorf("catalog appearance: %w", err)
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.appName == name {
+		c.appBySHA, c.appIx, c.appIxVer = bySHA, ix, ver
+	}
+	return ix, nil
+}
+
+// SearchAppearance returns the k products whose main item's appearance
+// vector is nearest to vec (match.AppearanceSearcher); none without an
+// appearance model.
+func (c *CatalogSource) SearchAppearance(ctx context.Context, vec []float32, k int) ([]match.Candidate, error) {
+	ix, err := c.appearanceIndex(ctx)
+	if err != nil || ix == nil || len(vec) != ix.Dim() {
+		return nil, err
+	}
+	hits, err := ix.Search(vec, k, c.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("catalog appearance search: %w", err)
+	}
+	out := make([]match.Candidate, len(hits))
+	for i, h := range hits {
+		out[i] = match.Candidate{ProductID: h.Product, Score: float64(h.Score)}
 	}
 	return out, nil
 }
@@ -292,13 +404,20 @@ func (c *CatalogSource) ProductInfo(ctx context.Context, ids []string) (map[stri
 			return nil, err
 		}
 	}
-	feat, err := c.productFeatures(ctx, ids)
+	col, err := c.productColours(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	appIx, err := c.appearanceIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]match.ProductInfo, len(ps))
 	for _, p := range ps {
-		pi := match.ProductInfo{Category: p.Category, Colour: feat[p.ID].colour, Appearance: feat[p.ID].appearance}
+		pi := match.ProductInfo{Category: p.Category, Colour: col[p.ID]}
+		if appIx != nil {
+			pi.Appearance, _, _ = appIx.Get(p.ID)
+		}
 		if c.Hubness {
 			pi.Hubness = hub[p.ID]
 		}
@@ -362,6 +481,15 @@ func (c *ServiceCatalog) Search(ctx context.Context, vec []float32, k int) ([]ma
 	return src.Search(ctx, vec, k)
 }
 
+// SearchAppearance delegates to the catalog source.
+func (c *ServiceCatalog) SearchAppearance(ctx context.Context, vec []float32, k int) ([]match.Candidate, error) {
+	src, err := c.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return src.SearchAppearance(ctx, vec, k)
+}
+
 // ProductInfo delegates to the catalog store.
 func (c *ServiceCatalog) ProductInfo(ctx context.Context, ids []string) (map[string]match.ProductInfo, error) {
 	src, err := c.source(ctx)
@@ -379,3 +507,9 @@ func (c *ServiceCatalog) Version(ctx context.Context) (string, error) {
 	}
 	return strconv.FormatInt(v, 10), nil
 }
+
+// Both catalogs let the matcher search by appearance.
+var (
+	_ match.AppearanceSearcher = (*CatalogSource)(nil)
+	_ match.AppearanceSearcher = (*ServiceCatalog)(nil)
+)

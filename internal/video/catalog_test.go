@@ -64,6 +64,17 @@ func TestCatalogAppearance(t *testing.T) {
 		t.Errorf("products %s and %s have the same appearance vector (cosine %.4f)", ids[0], ids[1], c)
 	}
 
+	// Each product's own vector finds it first.
+	for _, id := range ids {
+		hits, err := e.catalog.SearchAppearance(ctx, info[id].Appearance, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) == 0 || hits[0].ProductID != id || hits[0].Score < 0.999 {
+			t.Errorf("appearance search for %s's own vector: %+v", id, hits)
+		}
+	}
+
 	// Cached: a second look-up returns the same vectors.
 	again, err := e.catalog.ProductInfo(ctx, ids[:1])
 	if err != nil {
@@ -80,6 +91,9 @@ func TestCatalogAppearance(t *testing.T) {
 	}
 	if info[ids[0]].Appearance != nil {
 		t.Error("appearance vector kept after the model was removed")
+	}
+	if hits, err := e.catalog.SearchAppearance(ctx, make([]float32, app.Dim()), 3); err != nil || len(hits) != 0 {
+		t.Errorf("appearance search without a model: %v, %v", hits, err)
 	}
 }
 

@@ -175,14 +175,16 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 
 	// Compare fusions and no-match thresholds on the same stored tracks.
 	presets := []struct {
-		name string
-		w    match.Weights
+		name   string
+		w      match.Weights
+		search bool // match.Config.AppearanceSearch
 	}{
-		{"embedding only", match.EmbeddingOnly},
-		{"embedding+category", match.Weights{Embedding: 0.85, Category: 0.15}},
-		{"embedding+colour", match.Weights{Embedding: 0.8, Colour: 0.2}},
-		{"fused (default)", match.Fused},
-		{"embedding+appearance", match.Weights{Embedding: 0.7, Appearance: 0.3}},
+		{"embedding only", match.EmbeddingOnly, false},
+		{"embedding+category", match.Weights{Embedding: 0.85, Category: 0.15}, false},
+		{"embedding+colour", match.Weights{Embedding: 0.8, Colour: 0.2}, false},
+		{"fused (default)", match.Fused, false},
+		{"embedding+appearance", match.Weights{Embedding: 0.7, Appearance: 0.3}, false},
+		{"fused, appearance search", match.Fused, true},
 	}
 	var defaultTimed, truthItems int
 	for _, hub := range []bool{false, true} {
@@ -190,7 +192,7 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 		for _, p := range presets {
 			for _, th := range []struct{ minZ, minCos float64 }{{2.5, -1}, {3.5, -1}, {2.5, 0.6}, {3, 0.6}, {2.5, 0.65}, {3, 0.65}, {3.5, 0.65}, {2.5, 0.7}, {4, 0.7}} {
 				w := p.w
-				m, err := match.New(match.Config{Weights: &w, MinZ: th.minZ, MinCosine: th.minCos}, e.catalog, e.catalog)
+				m, err := match.New(match.Config{Weights: &w, MinZ: th.minZ, MinCosine: th.minCos, AppearanceSearch: p.search}, e.catalog, e.catalog)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -353,6 +353,32 @@ func (s *Store) EachVector(ctx context.Context, model string, fn func(v Vector, 
 	return rows.Err()
 }
 
+// PutVectors stores vectors computed outside ingestion (the video
+// matcher's appearance vectors of product images), keyed like the ingested
+// ones, without changing the catalog version. Vectors of products that no
+// longer exist are skipped.
+func (s *Store) PutVectors(ctx context.Context, vs []Vector) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, v := range vs {
+			if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO product_vectors(product_seq, image_sha256, kind, model, dim, vector, created_at)
+				SELECT seq, ?, ?, ?, ?, ?, ? FROM products WHERE id = ?
+				ON CONFLICT(product_seq, image_sha256, kind, model) DO UPDATE SET dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`),
+				v.Image, v.Kind, v.Model, len(v.Vec), encodeVector(v.Vec), now, v.ProductID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: store vectors: %w", err)
+	}
+	return nil
+}
+
 // countVectors counts the indexable vectors (crop and whole) of model of
 // ready products: what a complete index holds.
 func (s *Store) countVectors(ctx context.Context, model string) (int, error) {

@@ -117,3 +117,44 @@ func testStoreUpsertVersionAndText(t *testing.T, st *Store) {
 		t.Errorf("second delete error = %v, want ErrNotFound", err)
 	}
 }
+
+// TestStorePutVectors runs on every dialect: vectors stored from outside
+// ingestion are read back, replace older ones with the same key, skip
+// unknown products and leave the catalog version alone.
+func TestStorePutVectors(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := NewStore(o.Open(t))
+			if _, err := st.Upsert(ctx, Product{ID: "r1", Title: "Red linen shirt"}); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := st.Version(ctx)
+			put := func(v float32) {
+				t.Helper()
+				err := st.PutVectors(ctx, []Vector{
+					{ProductID: "r1", Image: "sha-a", Kind: KindAppearance, Model: "osnet", Vec: []float32{v, 1 - v}},
+					{ProductID: "missing", Image: "sha-b", Kind: KindAppearance, Model: "osnet", Vec: []float32{1, 0}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			put(0.25)
+			put(0.75) // same key: replaces
+			vs, err := st.ProductVectors(ctx, "r1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 1 || vs[0].Kind != KindAppearance || vs[0].Model != "osnet" || vs[0].Image != "sha-a" || len(vs[0].Vec) != 2 || vs[0].Vec[0] != 0.75 {
+				t.Fatalf("vectors of r1 = %+v", vs)
+			}
+			if after, _ := st.Version(ctx); after != before {
+				t.Errorf("catalog version %d -> %d after storing vectors", before, after)
+			}
+			if err := st.PutVectors(ctx, nil); err != nil {
+				t.Errorf("no vectors: %v", err)
+			}
+		})
+	}
+}

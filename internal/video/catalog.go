@@ -196,9 +196,24 @@ func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, e
 	if err != nil {
 		return nil, err
 	}
+	if len(bySHA) == 0 {
+		// Vectors stored by an earlier process (or another node).
+		err := c.Store.EachVector(ctx, name, func(v catalog.Vector, _ catalog.Product) error {
+			if v.Kind == catalog.KindAppearance {
+				bySHA[v.Image] = v.Vec
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("catalog appearance: %w", err)
+		}
+	}
 	var todo []imageRef
 	seen := map[string]bool{}
 	for _, r := range refs {
+		if r.sha == "" {
+			continue // not ingested yet
+		}
 		if _, ok := bySHA[r.sha]; !ok && !seen[r.sha] {
 			seen[r.sha] = true
 			todo = append(todo, r)
@@ -208,11 +223,11 @@ func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, e
 	const batch = 32
 	for lo := 0; lo < len(todo); lo += batch {
 		var crops []image.Image
-		var shas []string
+		var shas, ids []string
 		for _, r := range todo[lo:min(lo+batch, len(todo))] {
 			if img, rect, ok := c.mainItem(ctx, r.key, r.box); ok {
 				crops = append(crops, imageio.Crop(img, rect))
-				shas = append(shas, r.sha)
+				shas, ids = append(shas, r.sha), append(ids, r.id)
 			}
 		}
 		if len(crops) == 0 {
@@ -222,8 +237,15 @@ func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, e
 		if err != nil {
 			return nil, fmt.Errorf("catalog appearance: %w", err)
 		}
+		stored := make([]catalog.Vector, len(shas))
 		for i, sha := range shas {
 			bySHA[sha] = vecs[i]
+			stored[i] = catalog.Vector{ProductID: ids[i], Image: sha, Kind: catalog.KindAppearance, Model: name, Vec: vecs[i]}
+		}
+		// Kept with the catalog's vectors, so a restart or another node
+		// does not embed the images again.
+		if err := c.Store.PutVectors(ctx, stored); err != nil {
+			return nil, fmt.Errorf("catalog appearance: %w", err)
 		}
 	}
 	var dim int

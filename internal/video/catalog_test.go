@@ -2,6 +2,8 @@ package video
 
 import (
 	"context"
+	"errors"
+	"image"
 	"math"
 	"testing"
 
@@ -84,6 +86,20 @@ func TestCatalogAppearance(t *testing.T) {
 		t.Errorf("cached appearance differs (cosine %.4f)", c)
 	}
 
+	// Stored with the catalog: a new source (a restart, another node)
+	// reads them instead of running the model.
+	fresh := &CatalogSource{Index: e.catalog.Index, Store: e.catalog.Store, Model: e.catalog.Model, Blobs: e.catalog.Blobs}
+	fresh.UseAppearance(refusingEmbedder{}, app.Spec().Name)
+	stored, err := fresh.ProductInfo(ctx, ids)
+	if err != nil {
+		t.Fatalf("appearance vectors not read back from the catalog: %v", err)
+	}
+	for _, id := range ids {
+		if c := cosine(stored[id].Appearance, info[id].Appearance); c < 0.9999 {
+			t.Errorf("product %s: stored appearance differs (cosine %.4f)", id, c)
+		}
+	}
+
 	e.catalog.UseAppearance(nil, "")
 	info, err = e.catalog.ProductInfo(ctx, ids)
 	if err != nil {
@@ -105,4 +121,12 @@ func cosine(a, b []float32) float64 {
 		nb += float64(b[i]) * float64(b[i])
 	}
 	return d / math.Sqrt(na*nb)
+}
+
+// refusingEmbedder fails every call: a source given it must find every
+// vector already stored.
+type refusingEmbedder struct{}
+
+func (refusingEmbedder) EmbedImages(context.Context, []image.Image) ([][]float32, error) {
+	return nil, errors.New("the model was run")
 }

@@ -84,7 +84,7 @@ func (e *env) openIndex(t testing.TB) *catalog.Index {
 		t.Fatal(err)
 	}
 	e.in = &catalog.Ingester{Store: e.st, Blobs: e.blobs, Fetcher: e.fetcher, Detector: m.Detector, Embedder: m.Embedder,
-		Model: m.Model, Shoppable: m.Shoppable, Index: ix}
+		Appearance: m.Appearance, AppearanceModel: m.AppearanceModel, Model: m.Model, Shoppable: m.Shoppable, Index: ix}
 	e.search = &catalog.Searcher{Store: e.st, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Shoppable: m.Shoppable}
 	return ix
 }
@@ -92,7 +92,7 @@ func (e *env) openIndex(t testing.TB) *catalog.Index {
 func (e *env) count(t testing.TB, q string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := e.db.Read.QueryRow(q, args...).Scan(&n); err != nil {
+	if err := e.db.Read.QueryRow(e.db.Rebind(q), args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -126,8 +126,12 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 	if n := e.count(t, `SELECT COUNT(*) FROM products WHERE status = 'ready'`); n != 420 {
 		t.Fatalf("ready products = %d, want 420", n)
 	}
-	if n := e.count(t, `SELECT COUNT(*) FROM product_vectors`); n != 840 {
+	if n := e.count(t, `SELECT COUNT(*) FROM product_vectors WHERE kind IN ('crop', 'whole')`); n != 840 {
 		t.Errorf("vectors = %d, want 840 (crop + whole per image)", n)
+	}
+	// The video matcher's appearance model embeds every main item too.
+	if n := e.count(t, `SELECT COUNT(*) FROM product_vectors WHERE kind = 'appearance' AND model = ? AND dim = 512`, e.in.AppearanceModel); e.in.AppearanceModel == "" || n != 420 {
+		t.Errorf("appearance vectors of model %q = %d, want 420", e.in.AppearanceModel, n)
 	}
 	if n := e.in.Index.Len(); n != 840 {
 		t.Errorf("index holds %d vectors, want 840", n)

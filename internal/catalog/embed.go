@@ -206,14 +206,28 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 			return fmt.Errorf("catalog: embed %s: %d vectors for %d images", w.id, len(out), len(imgs))
 		}
 		vecs = map[string][]float32{KindWhole: out[0], KindCrop: out[len(out)-1]}
+		if in.Appearance != nil {
+			av, err := in.Appearance.EmbedImages(ctx, imgs[len(imgs)-1:])
+			if err != nil {
+				return fmt.Errorf("catalog: appearance of %s: %w", w.id, err)
+			}
+			if len(av) != 1 {
+				return fmt.Errorf("catalog: appearance of %s: %d vectors for 1 image", w.id, len(av))
+			}
+			vecs[KindAppearance] = av[0]
+		}
 	}
 	now := time.Now().UTC()
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		for kind, v := range vecs {
+			model := in.Model
+			if kind == KindAppearance {
+				model = in.AppearanceModel
+			}
 			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO product_vectors(product_seq, image_sha256, kind, model, dim, vector, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(product_seq, image_sha256, kind, model)
 				DO UPDATE SET dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at`),
-				w.seq, w.sha, kind, in.Model, len(v), encodeVector(v), now); err != nil {
+				w.seq, w.sha, kind, model, len(v), encodeVector(v), now); err != nil {
 				return err
 			}
 		}
@@ -234,9 +248,13 @@ func (in *Ingester) cachedVectors(ctx context.Context, sha string) (Item, map[st
 		return Item{}, nil, nil
 	}
 	db := in.Store.db
+	// The appearance vector comes along when the same content has one
+	// from the current appearance model; without one, while an appearance
+	// model is set, the image is embedded again.
 	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT v.kind, v.vector, i.item_label, i.item_box
 		FROM product_vectors v JOIN product_images i ON i.product_seq = v.product_seq AND i.sha256 = v.image_sha256
-		WHERE v.image_sha256 = ? AND v.model = ? AND i.state = 'embedded' AND v.kind IN ('crop', 'whole')`), sha, in.Model)
+		WHERE v.image_sha256 = ? AND i.state = 'embedded'
+		AND ((v.model = ? AND v.kind IN ('crop', 'whole')) OR (v.model = ? AND v.kind = 'appearance'))`), sha, in.Model, in.AppearanceModel)
 	if err != nil {
 		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
 	}
@@ -259,7 +277,7 @@ func (in *Ingester) cachedVectors(ctx context.Context, sha string) (Item, map[st
 	if err := rows.Err(); err != nil {
 		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
 	}
-	if out[KindCrop] == nil || out[KindWhole] == nil {
+	if out[KindCrop] == nil || out[KindWhole] == nil || (in.Appearance != nil && out[KindAppearance] == nil) {
 		return Item{}, nil, nil
 	}
 	return item, out, nil

@@ -82,6 +82,11 @@ type Ingester struct {
 	// Model names the embedder in stored vectors (for example
 	// "mobilenetv2-imagenet").
 	Model string
+	// Appearance, when set, also embeds each image's main item with the
+	// appearance (re-ID) model, stored as KindAppearance under
+	// AppearanceModel, for the video matcher.
+	Appearance      Embedder
+	AppearanceModel string
 	// Shoppable lists detector labels that are products by themselves;
 	// "person" boxes are used for on-model photos.
 	Shoppable []string

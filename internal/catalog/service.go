@@ -18,6 +18,11 @@ type Models struct {
 	Embedder Embedder
 	// Text is the text encoder paired with Embedder, or nil.
 	Text TextEncoder
+	// Appearance, when set, embeds each image's main item with the
+	// appearance (re-ID) model the video matcher compares crops with;
+	// AppearanceModel names it in stored vectors.
+	Appearance      Embedder
+	AppearanceModel string
 	// Model names Embedder in stored vectors; Dim is its vector length.
 	Model     string
 	Dim       int
@@ -83,6 +88,7 @@ func (s *Service) load(ctx context.Context) error {
 		s.OnIndex(ix)
 	}
 	s.ingester = &Ingester{Store: s.Store, Blobs: s.Blobs, Fetcher: s.Fetcher, Detector: m.Detector, Embedder: m.Embedder,
+		Appearance: m.Appearance, AppearanceModel: m.AppearanceModel,
 		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log}
 	s.searcher = &Searcher{Store: s.Store, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Text: m.Text, Shoppable: m.Shoppable}
 	return nil

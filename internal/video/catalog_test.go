@@ -28,6 +28,16 @@ func TestCatalogAppearance(t *testing.T) {
 	if len(ids) < 2 {
 		t.Fatalf("catalog has %d products", len(ids))
 	}
+	// Ingestion stored an appearance vector per product; without them (a
+	// catalog ingested before, or with another model) the source embeds
+	// the product images itself.
+	var n int
+	if err := e.db.Read.QueryRow(`SELECT COUNT(*) FROM product_vectors WHERE kind = 'appearance'`).Scan(&n); err != nil || n != len(ids) {
+		t.Fatalf("ingested appearance vectors: %d, %v; want %d", n, err, len(ids))
+	}
+	if _, err := e.db.Write.Exec(`DELETE FROM product_vectors WHERE kind = 'appearance'`); err != nil {
+		t.Fatal(err)
+	}
 
 	info, err := e.catalog.ProductInfo(ctx, ids)
 	if err != nil {

@@ -29,10 +29,10 @@ func (d Detector) Detect(ctx context.Context, img image.Image) ([]catalog.Detect
 	return out, nil
 }
 
-// Open loads the detector, the image embedder and its text encoder (when the
-// manifest pairs one) with vision.Open; the appearance model is skipped.
+// Open loads the detector, the image embedder, its text encoder (when the
+// manifest pairs one) and the appearance model (when it names one) with
+// vision.Open.
 func Open(ctx context.Context, o vision.Options) (*catalog.Models, error) {
-	o.SkipAppearance = true
 	vm, err := vision.Open(ctx, o)
 	if err != nil {
 		return nil, err
@@ -48,6 +48,9 @@ func Open(ctx context.Context, o vision.Options) (*catalog.Models, error) {
 	}
 	if vm.Text != nil {
 		m.Text = vm.Text
+	}
+	if vm.Appearance != nil {
+		m.Appearance, m.AppearanceModel = vm.Appearance, vm.Appearance.Spec().Name
 	}
 	return m, nil
 }

@@ -217,43 +217,18 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 		return Result{}, errors.New("match: track has no crop embeddings")
 	}
 	w := *m.cfg.Weights
-	var hits, appHits []cropHits
+	var appHits []cropHits
 	cands := map[string]bool{}
-	for i, v := range q.Crops {
-		if len(v) == 0 {
-			continue
-		}
-		res, err := m.search.Search(ctx, v, m.cfg.K)
-		if err != nil {
-			return Result{}, fmt.Errorf("match: search crop %d: %w", i, err)
-		}
-		if len(res) == 0 {
-			continue
-		}
-		for _, c := range res {
-			cands[c.ProductID] = true
-		}
-		hits = append(hits, cropHits{raw: res})
+	hits, err := searchEach(ctx, q.Crops, m.cfg.K, m.search.Search, cands)
+	if err != nil {
+		return Result{}, fmt.Errorf("match: search %w", err)
 	}
 	if len(hits) == 0 {
 		return Result{NoMatch: true}, nil
 	}
 	if as, ok := m.search.(AppearanceSearcher); ok && m.cfg.AppearanceSearch && w.Appearance > 0 {
-		for i, v := range q.Appearance {
-			if len(v) == 0 {
-				continue
-			}
-			res, err := as.SearchAppearance(ctx, v, m.cfg.K)
-			if err != nil {
-				return Result{}, fmt.Errorf("match: search appearance of crop %d: %w", i, err)
-			}
-			if len(res) == 0 {
-				continue
-			}
-			for _, c := range res {
-				cands[c.ProductID] = true
-			}
-			appHits = append(appHits, cropHits{raw: res})
+		if appHits, err = searchEach(ctx, q.Appearance, m.cfg.K, as.SearchAppearance, cands); err != nil {
+			return Result{}, fmt.Errorf("match: search appearance of %w", err)
 		}
 	}
 	ids := make([]string, 0, len(cands))
@@ -337,6 +312,29 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	}
 	res.Matches = all
 	return res, nil
+}
+
+// searchEach runs search for every non-empty vector and returns the
+// non-empty neighbour lists, adding their products to cands.
+func searchEach(ctx context.Context, vecs [][]float32, k int, search func(context.Context, []float32, int) ([]Candidate, error), cands map[string]bool) ([]cropHits, error) {
+	var out []cropHits
+	for i, v := range vecs {
+		if len(v) == 0 {
+			continue
+		}
+		res, err := search(ctx, v, k)
+		if err != nil {
+			return nil, fmt.Errorf("crop %d: %w", i, err)
+		}
+		if len(res) == 0 {
+			continue
+		}
+		for _, c := range res {
+			cands[c.ProductID] = true
+		}
+		out = append(out, cropHits{raw: res})
+	}
+	return out, nil
 }
 
 // summarise computes the score statistics of a neighbour list; hub, when

@@ -287,11 +287,16 @@ func (c *CatalogSource) SearchAppearance(ctx context.Context, vec []float32, k i
 	if err != nil {
 		return nil, fmt.Errorf("catalog appearance search: %w", err)
 	}
+	return candidates(hits), nil
+}
+
+// candidates converts index hits to the matcher's candidates.
+func candidates(hits []vecindex.Hit) []match.Candidate {
 	out := make([]match.Candidate, len(hits))
 	for i, h := range hits {
 		out[i] = match.Candidate{ProductID: h.Product, Score: float64(h.Score)}
 	}
-	return out, nil
+	return out
 }
 
 // mainItem decodes a product image and returns it with its main item's
@@ -407,11 +412,7 @@ func (c *CatalogSource) Search(ctx context.Context, vec []float32, k int) ([]mat
 	if err != nil {
 		return nil, fmt.Errorf("catalog search: %w", err)
 	}
-	out := make([]match.Candidate, len(hits))
-	for i, h := range hits {
-		out[i] = match.Candidate{ProductID: h.Product, Score: float64(h.Score)}
-	}
-	return out, nil
+	return candidates(hits), nil
 }
 
 // ProductInfo returns the categories of the given products.

@@ -196,10 +196,29 @@ func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, e
 	if err != nil {
 		return nil, err
 	}
-	if len(bySHA) == 0 {
-		// Vectors stored by an earlier process (or another node).
+	missing := func() []imageRef {
+		var todo []imageRef
+		seen := map[string]bool{}
+		for _, r := range refs {
+			if r.sha == "" {
+				continue // not ingested yet
+			}
+			if _, ok := bySHA[r.sha]; !ok && !seen[r.sha] {
+				seen[r.sha] = true
+				todo = append(todo, r)
+			}
+		}
+		return todo
+	}
+	todo := missing()
+	if len(todo) > 0 {
+		// Stored at ingestion, by an earlier process or by another node.
+		want := make(map[string]bool, len(todo))
+		for _, r := range todo {
+			want[r.sha] = true
+		}
 		err := c.Store.EachVector(ctx, name, func(v catalog.Vector, _ catalog.Product) error {
-			if v.Kind == catalog.KindAppearance {
+			if v.Kind == catalog.KindAppearance && want[v.Image] {
 				bySHA[v.Image] = v.Vec
 			}
 			return nil
@@ -207,17 +226,7 @@ func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, e
 		if err != nil {
 			return nil, fmt.Errorf("catalog appearance: %w", err)
 		}
-	}
-	var todo []imageRef
-	seen := map[string]bool{}
-	for _, r := range refs {
-		if r.sha == "" {
-			continue // not ingested yet
-		}
-		if _, ok := bySHA[r.sha]; !ok && !seen[r.sha] {
-			seen[r.sha] = true
-			todo = append(todo, r)
-		}
+		todo = missing()
 	}
 	// Embedded in small batches so memory stays bounded on a large catalog.
 	const batch = 32

@@ -110,6 +110,29 @@ func TestCatalogAppearance(t *testing.T) {
 		}
 	}
 
+	// A catalog change: the new products' vectors, stored at ingestion,
+	// join the index without the model running.
+	if _, err := e.ingest.ImportFile(ctx, smallCatalog(t, samples, 12), nil); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := e.catalog.Store.List(ctx, "", 0, 100)
+	if err != nil || len(all) <= len(ids) {
+		t.Fatalf("after the second import: %d products, %v", len(all), err)
+	}
+	var allIDs []string
+	for _, p := range all {
+		allIDs = append(allIDs, p.ID)
+	}
+	grown, err := fresh.ProductInfo(ctx, allIDs)
+	if err != nil {
+		t.Fatalf("new products' appearance vectors not read from the catalog: %v", err)
+	}
+	for _, id := range allIDs {
+		if len(grown[id].Appearance) != app.Dim() {
+			t.Errorf("product %s: no appearance vector after the catalog change", id)
+		}
+	}
+
 	e.catalog.UseAppearance(nil, "")
 	info, err = e.catalog.ProductInfo(ctx, ids)
 	if err != nil {

@@ -445,21 +445,8 @@ func (m *Matcher) Support(ctx context.Context, vec []float32, productID string) 
 	if len(res) == 0 {
 		return 0, nil
 	}
-	var sum, sum2 float64
-	floor, own := math.Inf(1), math.NaN()
-	for _, c := range res {
-		sum += c.Score
-		sum2 += c.Score * c.Score
-		floor = math.Min(floor, c.Score)
-		if c.ProductID == productID {
-			own = c.Score
-		}
-	}
-	if math.IsNaN(own) {
-		own = floor
-	}
-	n := float64(len(res))
-	mean := sum / n
-	sd := math.Max(math.Sqrt(math.Max(sum2/n-mean*mean, 0)), 0.02)
-	return (own - mean) / sd, nil
+	h := cropHits{raw: res}
+	h.summarise(nil)
+	z, _ := relative([]cropHits{h}, productID)
+	return z, nil
 }

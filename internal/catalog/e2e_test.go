@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
@@ -126,15 +127,15 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 	if n := e.count(t, `SELECT COUNT(*) FROM products WHERE status = 'ready'`); n != 420 {
 		t.Fatalf("ready products = %d, want 420", n)
 	}
-	if n := e.count(t, `SELECT COUNT(*) FROM product_vectors WHERE kind IN ('crop', 'whole')`); n != 840 {
-		t.Errorf("vectors = %d, want 840 (crop + whole per image)", n)
+	if n := e.count(t, `SELECT COUNT(*) FROM product_vectors WHERE kind IN ('crop', 'whole', 'scene')`); n != 1260 {
+		t.Errorf("vectors = %d, want 1260 (crop, whole and scene view per image)", n)
 	}
 	// The video matcher's appearance model embeds every main item too.
 	if n := e.count(t, `SELECT COUNT(*) FROM product_vectors WHERE kind = 'appearance' AND model = ? AND dim = 512`, e.in.AppearanceModel); e.in.AppearanceModel == "" || n != 420 {
 		t.Errorf("appearance vectors of model %q = %d, want 420", e.in.AppearanceModel, n)
 	}
-	if n := e.in.Index.Len(); n != 840 {
-		t.Errorf("index holds %d vectors, want 840", n)
+	if n := e.in.Index.Len(); n != 1260 {
+		t.Errorf("index holds %d vectors, want 1260", n)
 	}
 	version := s.Version
 
@@ -153,6 +154,36 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 		e.db.Read.QueryRow(`SELECT MAX(created_at) FROM product_vectors`).Scan(&maxCreated2)
 		if after := e.count(t, `SELECT COUNT(*) FROM product_vectors`); after != before || maxCreated2 != maxCreated {
 			t.Errorf("vectors changed on re-import: %d -> %d, newest %s -> %s", before, after, maxCreated, maxCreated2)
+		}
+	})
+
+	t.Run("reimport completes vectors an older release did not make", func(t *testing.T) {
+		// Products imported before the scene view existed have no such
+		// vector; importing the same file embeds just those images again.
+		const ids = `('16331', '12644', '14942')`
+		if _, err := e.db.Write.Exec(`DELETE FROM product_vectors WHERE kind = 'scene'
+			AND product_seq IN (SELECT seq FROM products WHERE id IN ` + ids + `)`); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+		if _, err := e.db.Write.Exec(e.db.Rebind(`UPDATE product_vectors SET created_at = ?`), old); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := e.in.ImportFile(ctx, file, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s2.Unchanged != 420 || s2.Failed != 0 {
+			t.Fatalf("re-import summary = %+v", s2)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM product_vectors WHERE kind = 'scene'`); n != 420 {
+			t.Errorf("scene vectors after re-import = %d, want 420", n)
+		}
+		if n := e.count(t, `SELECT COUNT(DISTINCT product_seq) FROM product_vectors WHERE created_at > ?`, old.Add(time.Hour)); n != 3 {
+			t.Errorf("re-import re-embedded %d products, want the 3 without a scene view", n)
+		}
+		if n := e.in.Index.Len(); n != 1260 {
+			t.Errorf("index holds %d vectors after re-import, want 1260", n)
 		}
 	})
 
@@ -244,7 +275,7 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 			t.Fatalf("no snapshot %s", catalog.SnapshotKey(ver))
 		}
 		ix := e.openIndex(t)
-		if ix.Len() != 840 {
+		if ix.Len() != 1260 {
 			t.Errorf("reloaded index has %d vectors", ix.Len())
 		}
 	})
@@ -275,8 +306,8 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 		}
 		// A restart after the delete must not resurrect it.
 		ix := e.openIndex(t)
-		if ix.Len() != 838 {
-			t.Errorf("index after delete and restart has %d vectors, want 838", ix.Len())
+		if ix.Len() != 1257 {
+			t.Errorf("index after delete and restart has %d vectors, want 1257", ix.Len())
 		}
 	})
 
@@ -287,8 +318,8 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 		ix := e.openIndex(t)
-		if ix.Len() != 836 {
-			t.Errorf("rebuilt index has %d vectors, want 836", ix.Len())
+		if ix.Len() != 1254 {
+			t.Errorf("rebuilt index has %d vectors, want 1254", ix.Len())
 		}
 	})
 
@@ -301,11 +332,11 @@ func testImportSampleCatalog(t *testing.T, e *env) {
 		if err := e.in.Index.Snapshot(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := e.in.Index.Len(); n != 834 {
-			t.Errorf("index after snapshot has %d vectors, want 834", n)
+		if n := e.in.Index.Len(); n != 1251 {
+			t.Errorf("index after snapshot has %d vectors, want 1251", n)
 		}
-		if ix := e.openIndex(t); ix.Len() != 834 {
-			t.Errorf("index loaded from the snapshot has %d vectors, want 834", ix.Len())
+		if ix := e.openIndex(t); ix.Len() != 1251 {
+			t.Errorf("index loaded from the snapshot has %d vectors, want 1251", ix.Len())
 		}
 	})
 }

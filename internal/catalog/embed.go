@@ -97,16 +97,25 @@ func (in *Ingester) shoppable() map[string]bool {
 }
 
 // Embed is the "embed" stage: for every fetched image of the batch it finds
-// the main item and stores the embeddings of the crop and of the whole
-// image. An image whose content (sha256) was already embedded with the same
+// the main item and stores the embeddings of the crop, of the whole image
+// and of the item's scene view. An image whose content (sha256) was already embedded with the same
 // model, for any product, reuses those vectors instead of running the
 // models. Then products whose images are all embedded become ready.
 func (in *Ingester) Embed(ctx context.Context, batch int64, progress ProgressFunc) error {
 	where := `AND i.state = 'fetched' AND p.status <> 'failed'`
-	total := in.countBatchImages(ctx, batch, where)
+	var args []any
+	if in.Embedder != nil {
+		// An image embedded before its scene view existed (an older
+		// release) is embedded again, so importing the same file after an
+		// upgrade completes the catalog's vectors.
+		where = `AND p.status <> 'failed' AND (i.state = 'fetched' OR (i.state = 'embedded' AND NOT EXISTS (
+			SELECT 1 FROM product_vectors v WHERE v.product_seq = p.seq AND v.image_sha256 = i.sha256 AND v.kind = ? AND v.model = ?)))`
+		args = []any{KindScene, in.Model}
+	}
+	total := in.countBatchImages(ctx, batch, where, args)
 	var done int64
 	shop := in.shoppable()
-	err := in.batchImages(ctx, batch, where, func(page []workImage) error {
+	err := in.batchImages(ctx, batch, where, args, func(page []workImage) error {
 		// Decoding (pure Go) of the next images overlaps with the models
 		// running on the current one.
 		ctx, cancel := context.WithCancel(ctx)
@@ -149,7 +158,7 @@ type prepared struct {
 	w      workImage
 	item   Item
 	cached map[string][]float32
-	img    image.Image // prepared for the models (see forModels)
+	img    *image.RGBA // prepared for the models (see forModels)
 	scale  int         // from img's coordinates to the original's
 	bounds image.Rectangle
 	err    error // lookup failure: fails the stage
@@ -192,10 +201,11 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 			}
 		}
 		item = MainItem(img, dets, shop)
-		imgs := []image.Image{img}
+		crop := image.Image(img)
 		if item.Box != img.Bounds() {
-			imgs = append(imgs, imageio.Crop(img, item.Box))
+			crop = imageio.Crop(img, item.Box)
 		}
+		imgs := []image.Image{img, crop, SceneView(img, item.Box)}
 		// The stored box is in the original image's pixels.
 		item.Box = scaleRect(item.Box, p.scale, p.bounds)
 		out, err := in.Embedder.EmbedImages(ctx, imgs)
@@ -205,9 +215,9 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 		if len(out) != len(imgs) {
 			return fmt.Errorf("catalog: embed %s: %d vectors for %d images", w.id, len(out), len(imgs))
 		}
-		vecs = map[string][]float32{KindWhole: out[0], KindCrop: out[len(out)-1]}
+		vecs = map[string][]float32{KindWhole: out[0], KindCrop: out[1], KindScene: out[2]}
 		if in.Appearance != nil {
-			av, err := in.Appearance.EmbedImages(ctx, imgs[len(imgs)-1:])
+			av, err := in.Appearance.EmbedImages(ctx, []image.Image{crop})
 			if err != nil {
 				return fmt.Errorf("catalog: appearance of %s: %w", w.id, err)
 			}
@@ -254,7 +264,7 @@ func (in *Ingester) cachedVectors(ctx context.Context, sha string) (Item, map[st
 	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT v.kind, v.vector, i.item_label, i.item_box
 		FROM product_vectors v JOIN product_images i ON i.product_seq = v.product_seq AND i.sha256 = v.image_sha256
 		WHERE v.image_sha256 = ? AND i.state = 'embedded'
-		AND ((v.model = ? AND v.kind IN ('crop', 'whole')) OR (v.model = ? AND v.kind = 'appearance'))`), sha, in.Model, in.AppearanceModel)
+		AND ((v.model = ? AND v.kind IN (`+kindList(indexedKinds)+`)) OR (v.model = ? AND v.kind = 'appearance'))`), sha, in.Model, in.AppearanceModel)
 	if err != nil {
 		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
 	}
@@ -277,7 +287,7 @@ func (in *Ingester) cachedVectors(ctx context.Context, sha string) (Item, map[st
 	if err := rows.Err(); err != nil {
 		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
 	}
-	if out[KindCrop] == nil || out[KindWhole] == nil || (in.Appearance != nil && out[KindAppearance] == nil) {
+	if out[KindCrop] == nil || out[KindWhole] == nil || out[KindScene] == nil || (in.Appearance != nil && out[KindAppearance] == nil) {
 		return Item{}, nil, nil
 	}
 	return item, out, nil

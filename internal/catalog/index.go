@@ -101,7 +101,7 @@ func (x *Index) Rebuild(ctx context.Context, dim int) error {
 		return fmt.Errorf("catalog: build index: %w", err)
 	}
 	err = x.store.EachVector(ctx, x.model, func(v Vector, p Product) error {
-		if v.Kind != KindCrop && v.Kind != KindWhole {
+		if !Indexed(v.Kind) {
 			return nil
 		}
 		return ix.Upsert(vectorID(v), v.Vec, attrsOf(p))
@@ -169,7 +169,7 @@ func (x *Index) refresh(ctx context.Context, ids []string, unchanged map[string]
 		}
 		vs := all[:0]
 		for _, v := range all {
-			if v.Model == x.model && (v.Kind == KindCrop || v.Kind == KindWhole) {
+			if v.Model == x.model && Indexed(v.Kind) {
 				vs = append(vs, v)
 			}
 		}

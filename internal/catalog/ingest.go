@@ -316,7 +316,7 @@ type workImage struct {
 
 // batchImages pages through the images of the batch's live rows in line
 // order, so memory stays bounded for any batch size.
-func (in *Ingester) batchImages(ctx context.Context, batch int64, where string, fn func([]workImage) error) error {
+func (in *Ingester) batchImages(ctx context.Context, batch int64, where string, args []any, fn func([]workImage) error) error {
 	db := in.Store.db
 	after := -1
 	for {
@@ -325,7 +325,7 @@ func (in *Ingester) batchImages(ctx context.Context, batch int64, where string, 
 			JOIN product_images i ON i.product_seq = p.seq
 			WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged') AND r.line > ? ` + where + `
 			ORDER BY r.line, i.position LIMIT 512`
-		rows, err := db.Read.QueryContext(ctx, db.Rebind(q), batch, after)
+		rows, err := db.Read.QueryContext(ctx, db.Rebind(q), append([]any{batch, after}, args...)...)
 		if err != nil {
 			return fmt.Errorf("catalog: list batch images: %w", err)
 		}
@@ -364,12 +364,12 @@ func (in *Ingester) batchImages(ctx context.Context, batch int64, where string, 
 	}
 }
 
-func (in *Ingester) countBatchImages(ctx context.Context, batch int64, where string) int64 {
+func (in *Ingester) countBatchImages(ctx context.Context, batch int64, where string, args []any) int64 {
 	db := in.Store.db
 	var n int64
 	_ = db.Read.QueryRowContext(ctx, db.Rebind(`SELECT COUNT(*) FROM catalog_batch_rows r JOIN products p ON p.id = r.product_id
 		JOIN product_images i ON i.product_seq = p.seq
-		WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged') `+where), batch).Scan(&n)
+		WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged') `+where), append([]any{batch}, args...)...).Scan(&n)
 	return n
 }
 
@@ -393,9 +393,9 @@ func (in *Ingester) Fetch(ctx context.Context, batch int64, progress ProgressFun
 		defer r.Close()
 		root = r
 	}
-	total := in.countBatchImages(ctx, batch, "")
+	total := in.countBatchImages(ctx, batch, "", nil)
 	var done int64
-	return in.batchImages(ctx, batch, "", func(page []workImage) error {
+	return in.batchImages(ctx, batch, "", nil, func(page []workImage) error {
 		for _, w := range page {
 			if err := ctx.Err(); err != nil {
 				return err

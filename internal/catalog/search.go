@@ -157,7 +157,7 @@ func (s *Searcher) Similar(ctx context.Context, id string, k int, f Filter) ([]R
 	// Merge the neighbours of each of its vectors, best score per product.
 	best := map[string]float32{}
 	for _, v := range vs {
-		if v.Kind != KindCrop && v.Kind != KindWhole || v.Model != s.Index.model {
+		if !Indexed(v.Kind) || v.Model != s.Index.model {
 			continue
 		}
 		hits, err := s.Index.Search(v.Vec, clampK(k)+1, f.index())

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -302,17 +303,28 @@ func (s *Store) Count(ctx context.Context) (map[string]int, error) {
 type Vector struct {
 	ProductID string
 	Image     string // sha256 of the image bytes
-	Kind      string // KindCrop, KindWhole, KindAppearance
+	Kind      string // KindCrop, KindWhole, KindScene, KindAppearance
 	Model     string
 	Vec       []float32
 }
 
-// Vector kinds.
+// Vector kinds: the embedder's vectors of the main item's crop, of the
+// whole image and of the item's scene view (see SceneView), and the
+// appearance model's vector of the crop.
 const (
 	KindCrop       = "crop"
 	KindWhole      = "whole"
+	KindScene      = "scene"
 	KindAppearance = "appearance"
 )
+
+// indexedKinds are the kinds of embedder vectors the search index holds.
+var indexedKinds = []string{KindCrop, KindWhole, KindScene}
+
+// Indexed reports whether vectors of kind belong in the search index.
+func Indexed(kind string) bool {
+	return slices.Contains(indexedKinds, kind)
+}
 
 // EachVector calls fn for every stored vector of model (all models when
 // empty) together with its product's filter attributes, streaming rows so a
@@ -379,16 +391,21 @@ func (s *Store) PutVectors(ctx context.Context, vs []Vector) error {
 	return nil
 }
 
-// countVectors counts the indexable vectors (crop and whole) of model of
+// countVectors counts the indexable vectors (see Indexed) of model of
 // ready products: what a complete index holds.
 func (s *Store) countVectors(ctx context.Context, model string) (int, error) {
 	var n int
 	err := s.db.Read.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM product_vectors v JOIN products p ON p.seq = v.product_seq
-		WHERE p.status = 'ready' AND v.model = ? AND v.kind IN ('crop', 'whole')`), model).Scan(&n)
+		WHERE p.status = 'ready' AND v.model = ? AND v.kind IN (`+kindList(indexedKinds)+`)`), model).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("catalog: count vectors: %w", err)
 	}
 	return n, nil
+}
+
+// kindList is kinds as an SQL list of string literals (they are constants).
+func kindList(kinds []string) string {
+	return "'" + strings.Join(kinds, "', '") + "'"
 }
 
 // ProductVectors returns the stored vectors of one product.

@@ -85,8 +85,8 @@ func testWorkflowImport(t *testing.T, e *env) {
 	if !steps[catalog.StageIndex] {
 		t.Errorf("progress never reported the index step: %v", steps)
 	}
-	if e.in.Index.Len() != 4 {
-		t.Errorf("index holds %d vectors, want 4", e.in.Index.Len())
+	if e.in.Index.Len() != 6 {
+		t.Errorf("index holds %d vectors, want 6 (crop, whole and scene view of 2 images)", e.in.Index.Len())
 	}
 
 	// REST-style batch: products by value, images by uploaded blob.

@@ -65,7 +65,7 @@ type Config struct {
 	DetectSize            int     `toml:"detect_size" env:"VITRINE_DETECT_SIZE" default:"640" usage:"longer side of the frames decoded for detection, in pixels"`
 	WindowProposals       int     `toml:"window_proposals" env:"VITRINE_WINDOW_PROPOSALS" default:"3" usage:"class-agnostic proposals added per analysed frame for products the detector has no class for (0 = off)"`
 	MatchMinZ             float64 `toml:"match_min_z" env:"VITRINE_MATCH_MIN_Z" default:"2.5" usage:"how far (standard deviations) a track's best product must stand out from its nearest products to match"`
-	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.65" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
+	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.68" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
 	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
 
 	// Rate limits in requests per second (0 = off); bursts are four

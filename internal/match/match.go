@@ -106,8 +106,9 @@ type Config struct {
 	// MinCosine: when the best product's mean raw cosine similarity over
 	// the crops is below it, the track has no match, however much that
 	// product stands out. Relative scores alone let background objects
-	// match whichever product is least unlike them. Default 0.65; negative
-	// disables it.
+	// match whichever product is least unlike them. Default 0.68 (0.65
+	// before catalogs had scene views, which raise every cosine a little);
+	// negative disables it.
 	MinCosine float64
 	// AppearanceSearch, when the searcher is an AppearanceSearcher, takes
 	// candidates from the appearance neighbours of each crop too and scores
@@ -146,7 +147,7 @@ func (c Config) withDefaults() Config {
 		c.MinZ = 2.5
 	}
 	if c.MinCosine == 0 {
-		c.MinCosine = 0.65
+		c.MinCosine = 0.68
 	}
 	if c.MinAppearanceCosine == 0 {
 		c.MinAppearanceCosine = 0.7

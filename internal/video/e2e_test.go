@@ -51,6 +51,9 @@ func scoreVideos(t *testing.T, e *testEnv, vs []analysed, m *match.Matcher) (tot
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := e.svc.stitchTracks(ctx, a.video.ID, m, ms); err != nil {
+			t.Fatal(err)
+		}
 		spans, err := e.svc.supportedSpans(ctx, a.video.ID, m, ms)
 		if err != nil {
 			t.Fatal(err)

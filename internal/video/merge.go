@@ -18,9 +18,9 @@ const (
 )
 
 // mergeDuplicates folds items of one shot that show the same product in
-// the same place into one: the same best match, overlapping time spans and
-// boxes at close times of which the larger covers at least half the
-// smaller. The merged item keeps the id, label and matches of its
+// the same place into one: the same best match, and overlapping time spans
+// with boxes at close times of which the larger covers at least half the
+// smaller, or one item continuing the other (itemContinues). The merged item keeps the id, label and matches of its
 // best-scoring member, spans all of them, and takes its boxes from that
 // member, filling its gaps with the others' boxes. Items under review
 // (anything but auto) and items without matches are left alone. The order
@@ -47,7 +47,8 @@ func mergeDuplicates(items []shoppable.Item) []shoppable.Item {
 			if !mergeable(a) || !mergeable(b) || a.Shot != b.Shot || a.Matches[0].ProductID != b.Matches[0].ProductID {
 				continue
 			}
-			if a.StartS >= b.EndS || b.StartS >= a.EndS || !sharePlace(a.Boxes, b.Boxes) {
+			overlap := a.StartS < b.EndS && b.StartS < a.EndS && sharePlace(a.Boxes, b.Boxes)
+			if !overlap && !itemContinues(a, b) && !itemContinues(b, a) {
 				continue
 			}
 			if ri, rj := find(i), find(j); ri != rj {
@@ -94,6 +95,17 @@ func mergeDuplicates(items []shoppable.Item) []shoppable.Item {
 		out = append(out, m)
 	}
 	return out
+}
+
+// itemContinues reports whether b continues a: b's first box continues a's
+// last (see continues), as when one product's track broke and was
+// stitched (Service.stitchTracks).
+func itemContinues(a, b shoppable.Item) bool {
+	if len(a.Boxes) == 0 || len(b.Boxes) == 0 {
+		return false
+	}
+	last, first := a.Boxes[len(a.Boxes)-1], b.Boxes[0]
+	return continues(corners(last), corners(first), first.T-last.T)
 }
 
 // sharePlace reports whether two box tracks show the same place at close

@@ -52,9 +52,19 @@ func TestMergeDuplicates(t *testing.T) {
 			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 1, 0, 2, "p1", 0.6, bagWindow)},
 		},
 		{
-			name: "disjoint times stay apart",
-			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 1, 2, "p1", 0.6, box(1.1, 0.4, 0.4, 0.2, 0.2))},
-			want: []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 1, 2, "p1", 0.6, box(1.1, 0.4, 0.4, 0.2, 0.2))},
+			name: "times far apart stay apart",
+			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 2.2, 3, "p1", 0.6, box(2.3, 0.4, 0.4, 0.2, 0.2))},
+			want: []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 2.2, 3, "p1", 0.6, box(2.3, 0.4, 0.4, 0.2, 0.2))},
+		},
+		{
+			name: "an item that continues another where it ended merges",
+			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 1.3, 2, "p1", 0.6, box(1.5, 0.5, 0.45, 0.2, 0.25))},
+			want: []shoppable.Item{item("t2", 0, 0, 2, "p1", 0.6, box(0.9, 0.4, 0.4, 0.2, 0.2), box(1.5, 0.5, 0.45, 0.2, 0.25))},
+		},
+		{
+			name: "an item that starts soon after another but elsewhere stays apart",
+			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.1, 0.1, 0.1, 0.1)), item("t2", 0, 1.3, 2, "p1", 0.6, box(1.5, 0.7, 0.7, 0.1, 0.1))},
+			want: []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.1, 0.1, 0.1, 0.1)), item("t2", 0, 1.3, 2, "p1", 0.6, box(1.5, 0.7, 0.7, 0.1, 0.1))},
 		},
 		{
 			name: "reviewed and unmatched items are left alone",
@@ -78,5 +88,28 @@ func TestMergeDuplicates(t *testing.T) {
 				t.Errorf("mergeDuplicates:\n got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestContinues(t *testing.T) {
+	a := [4]float64{0.4, 0.4, 0.6, 0.6}
+	for _, tc := range []struct {
+		name string
+		b    [4]float64
+		dt   float64
+		want bool
+	}{
+		{"same place soon after", a, 0.5, true},
+		{"moved by less than its size", [4]float64{0.55, 0.45, 0.75, 0.65}, 0.5, true},
+		{"at the gap limit", a, stitchMaxGap, true},
+		{"too late", a, stitchMaxGap + 0.01, false},
+		{"before", a, -0.1, false},
+		{"too far", [4]float64{0.8, 0.8, 0.95, 0.95}, 0.5, false},
+		{"much smaller", [4]float64{0.45, 0.45, 0.5, 0.5}, 0.5, false},
+		{"empty", [4]float64{0.5, 0.5, 0.5, 0.6}, 0.5, false},
+	} {
+		if got := continues(a, tc.b, tc.dt); got != tc.want {
+			t.Errorf("%s: continues = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -102,6 +102,9 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	if err != nil {
 		return err
 	}
+	if _, err := s.stitchTracks(ctx, sc.Subject, m, byTrack); err != nil {
+		return err
+	}
 	spans, err := s.supportedSpans(ctx, sc.Subject, m, byTrack)
 	if err != nil {
 		return err

@@ -223,6 +223,10 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	// instead of asserting the goal: 12 of 18 with MobileNet features
 	// alone, 13 since every item's own box carries an appearance (re-ID)
 	// vector, for tracking and for comparing with the product images.
+	// Scene views of the product images (catalog.SceneView) raise the
+	// found items to 14 and, with the cosine floor raised to match, cut
+	// the false matches on the negative videos from 4.0 to 2.7 per
+	// minute; 13 are timed within 1 s.
 	const floor = 12
 	rate := float64(defaultTimed) / float64(truthItems)
 	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
@@ -231,8 +235,9 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	}
 	// Measured 4.0 per minute before the window proposals and 2.7 with
 	// them; 4.0 again (6 items in the 89 s of negative video) since the
-	// analysis decode skips deblocking, which moves the sampled frames. The
-	// ceiling leaves room for one more false item.
+	// analysis decode skips deblocking, which moves the sampled frames;
+	// 2.7 with scene views. The ceiling leaves room for one more false
+	// item than that earlier 4.0.
 	if perMin := float64(negItems) / negMinutes; perMin > 5 {
 		t.Errorf("negative videos: %.1f false matches/min, above the ceiling of 5", perMin)
 	}

@@ -10,6 +10,8 @@ import (
 	_ "image/png" // product images may be PNG
 	"math"
 	"os"
+
+	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 
 // sprite is a product image with an alpha mask, float RGBA in 0..1.
@@ -79,44 +81,7 @@ func loadSprite(path string, lk look) (*sprite, error) {
 func whiteMask(img *image.RGBA) []float32 {
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
 	const tol = 22 // distance from pure white still counted as background
-	white := func(i int) bool {
-		p := img.Pix[4*i : 4*i+3]
-		return 255-int(min(p[0], p[1], p[2])) <= tol
-	}
-	bg := make([]bool, w*h)
-	var stack []int
-	push := func(x, y int) {
-		i := y*w + x
-		if !bg[i] && white(i) {
-			bg[i] = true
-			stack = append(stack, i)
-		}
-	}
-	for x := 0; x < w; x++ {
-		push(x, 0)
-		push(x, h-1)
-	}
-	for y := 0; y < h; y++ {
-		push(0, y)
-		push(w-1, y)
-	}
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		x, y := i%w, i/w
-		if x > 0 {
-			push(x-1, y)
-		}
-		if x < w-1 {
-			push(x+1, y)
-		}
-		if y > 0 {
-			push(x, y-1)
-		}
-		if y < h-1 {
-			push(x, y+1)
-		}
-	}
+	bg, _ := imageio.BorderWhite(img, tol)
 	n := 0
 	a := make([]float32, w*h)
 	for i, b := range bg {

@@ -5,6 +5,8 @@ import (
 	"image/color"
 
 	xdraw "golang.org/x/image/draw"
+
+	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 
 // The scene view renders a product image's main item the way video
@@ -79,51 +81,8 @@ func SceneView(img *image.RGBA, box image.Rectangle) *image.RGBA {
 // img (row-major over img.Rect), or returns nil when img is not a packshot
 // on white: when almost nothing, or almost everything, would be background.
 func whiteBackground(img *image.RGBA) []bool {
-	b := img.Rect
-	w, h := b.Dx(), b.Dy()
-	if w == 0 || h == 0 {
-		return nil
-	}
-	white := func(x, y int) bool {
-		p := img.PixOffset(b.Min.X+x, b.Min.Y+y)
-		return 255-int(min(img.Pix[p], img.Pix[p+1], img.Pix[p+2])) <= whiteTol
-	}
-	bg := make([]bool, w*h)
-	stack := make([]int, 0, 2*(w+h))
-	push := func(x, y int) {
-		if i := y*w + x; !bg[i] && white(x, y) {
-			bg[i] = true
-			stack = append(stack, i)
-		}
-	}
-	for x := 0; x < w; x++ {
-		push(x, 0)
-		push(x, h-1)
-	}
-	for y := 0; y < h; y++ {
-		push(0, y)
-		push(w-1, y)
-	}
-	n := 0
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		n++
-		x, y := i%w, i/w
-		if x > 0 {
-			push(x-1, y)
-		}
-		if x < w-1 {
-			push(x+1, y)
-		}
-		if y > 0 {
-			push(x, y-1)
-		}
-		if y < h-1 {
-			push(x, y+1)
-		}
-	}
-	if frac := float64(n) / float64(w*h); frac < 0.03 || frac > 0.97 {
+	bg, n := imageio.BorderWhite(img, whiteTol)
+	if frac := float64(n) / float64(max(1, len(bg))); frac < 0.03 || frac > 0.97 {
 		return nil
 	}
 	return bg

@@ -98,9 +98,10 @@ func (in *Ingester) shoppable() map[string]bool {
 
 // Embed is the "embed" stage: for every fetched image of the batch it finds
 // the main item and stores the embeddings of the crop, of the whole image
-// and of the item's scene view. An image whose content (sha256) was already embedded with the same
-// model, for any product, reuses those vectors instead of running the
-// models. Then products whose images are all embedded become ready.
+// and of the item's scene view. An image whose content (sha256) was already
+// embedded with the same model, for any product, reuses those vectors
+// instead of running the models. Then products whose images are all
+// embedded become ready.
 func (in *Ingester) Embed(ctx context.Context, batch int64, progress ProgressFunc) error {
 	where := `AND i.state = 'fetched' AND p.status <> 'failed'`
 	var args []any

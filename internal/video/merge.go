@@ -20,8 +20,8 @@ const (
 // mergeDuplicates folds items of one shot that show the same product in
 // the same place into one: the same best match, and overlapping time spans
 // with boxes at close times of which the larger covers at least half the
-// smaller, or one item continuing the other (itemContinues). The merged item keeps the id, label and matches of its
-// best-scoring member, spans all of them, and takes its boxes from that
+// smaller, or one item continuing the other (itemContinues). The merged
+// item keeps the id, label and matches of its best-scoring member, spans all of them, and takes its boxes from that
 // member, filling its gaps with the others' boxes. Items under review
 // (anything but auto) and items without matches are left alone. The order
 // of the remaining items is kept.

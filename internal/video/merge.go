@@ -21,10 +21,11 @@ const (
 // the same place into one: the same best match, and overlapping time spans
 // with boxes at close times of which the larger covers at least half the
 // smaller, or one item continuing the other (itemContinues). The merged
-// item keeps the id, label and matches of its best-scoring member, spans all of them, and takes its boxes from that
-// member, filling its gaps with the others' boxes. Items under review
-// (anything but auto) and items without matches are left alone. The order
-// of the remaining items is kept.
+// item keeps the id, label and matches of its best-scoring member, spans
+// all of them, and takes its boxes from that member, filling its gaps with
+// the others' boxes. Items under review (anything but auto) and items
+// without matches are left alone. The order of the remaining items is
+// kept.
 func mergeDuplicates(items []shoppable.Item) []shoppable.Item {
 	parent := make([]int, len(items))
 	for i := range parent {

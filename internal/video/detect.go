@@ -437,8 +437,14 @@ func windowProposals(img *image.RGBA, n int, items []vision.Item, kept []vision.
 }
 
 // proposalMargin is the context added around a proposal's box, as a
-// fraction of its longer side, when it is cut out for embedding.
-const proposalMargin = 0.1
+// fraction of its longer side, when it is cut out for embedding. Proposal
+// boxes are loose (a window over half a shoe, a box that spills onto the
+// street) and the embedder centre-crops what it is given; with more
+// context the whole product is in view, much as in the catalog's scene
+// views. On the 12 generated bench videos, margins of 0.1, 0.25, 0.4 and
+// 0.6 found 0.82, 0.84, 0.87 and 0.76 of the items, with 2.7, 1.3, 0.7 and
+// 0 false matches per minute on the negative videos.
+const proposalMargin = 0.4
 
 // squareAround returns the square of side (1+margin) times the longer side
 // of r centred on r, shifted to lie inside bounds (and cut to them when

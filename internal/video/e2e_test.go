@@ -141,7 +141,8 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	}
 
 	// Retrieval from the true boxes bounds what better proposals could
-	// reach: it measures the embedder on these crops. Measured 36 of 54.
+	// reach: it measures the embedder on these crops. Measured 36 of 54;
+	// 41 with scene views, 39 with proposal margin 0.4.
 	t.Logf("true boxes: the product is in the top 5 for %d of %d crops (%.0f%%)", oracleTop5, oracleN, 100*float64(oracleTop5)/float64(oracleN))
 	if oracleTop5*100 < oracleN*60 {
 		t.Errorf("true boxes: product in the top 5 for %d of %d crops, below the 60%% floor", oracleTop5, oracleN)
@@ -226,8 +227,13 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	// Scene views of the product images (catalog.SceneView) raise the
 	// found items to 14 and, with the cosine floor raised to match, cut
 	// the false matches on the negative videos from 4.0 to 2.7 per
-	// minute; 13 are timed within 1 s.
-	const floor = 12
+	// minute; 13 are timed within 1 s. Cutting proposals out with more
+	// context (proposalMargin 0.4) then cut those false matches to 0.7 per
+	// minute and timed one item fewer here (12: a shirt's span ends 1.4 s
+	// early), while on the 62 items of the 12-video bench set it timed
+	// one more and found two more, so the floor keeps one item of margin
+	// below 12.
+	const floor = 11
 	rate := float64(defaultTimed) / float64(truthItems)
 	t.Logf("default pipeline: %d/%d inserted items in the top 5 within 1 s (%.0f%%; goal 90%%)", defaultTimed, truthItems, 100*rate)
 	if defaultTimed < floor {
@@ -236,8 +242,8 @@ func TestEndToEndLabelledVideo(t *testing.T) {
 	// Measured 4.0 per minute before the window proposals and 2.7 with
 	// them; 4.0 again (6 items in the 89 s of negative video) since the
 	// analysis decode skips deblocking, which moves the sampled frames;
-	// 2.7 with scene views. The ceiling leaves room for one more false
-	// item than that earlier 4.0.
+	// 2.7 with scene views and 0.7 with wider proposal crops. The ceiling
+	// leaves room for one more false item than that earlier 4.0.
 	if perMin := float64(negItems) / negMinutes; perMin > 5 {
 		t.Errorf("negative videos: %.1f false matches/min, above the ceiling of 5", perMin)
 	}

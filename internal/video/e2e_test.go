@@ -51,10 +51,14 @@ func scoreVideos(t *testing.T, e *testEnv, vs []analysed, m *match.Matcher) (tot
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.stitchTracks(ctx, a.video.ID, m, ms); err != nil {
+		tracks, err := e.svc.trackDetections(ctx, a.video.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		spans, err := e.svc.supportedSpans(ctx, a.video.ID, m, ms)
+		if _, err := stitchTracks(ctx, m, tracks, ms); err != nil {
+			t.Fatal(err)
+		}
+		spans, err := e.svc.supportedSpans(ctx, a.video.ID, m, tracks, ms)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -102,10 +102,14 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.stitchTracks(ctx, sc.Subject, m, byTrack); err != nil {
+	tracks, err := s.trackDetections(ctx, sc.Subject)
+	if err != nil {
 		return err
 	}
-	spans, err := s.supportedSpans(ctx, sc.Subject, m, byTrack)
+	if _, err := stitchTracks(ctx, m, tracks, byTrack); err != nil {
+		return err
+	}
+	spans, err := s.supportedSpans(ctx, sc.Subject, m, tracks, byTrack)
 	if err != nil {
 		return err
 	}
@@ -190,28 +194,25 @@ func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query,
 // timed within 1 s, against 12 with the best match only). Tracks whose
 // detections all or none support their product keep their extent and get
 // no entry.
-func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matcher, matches map[int][]shoppable.Match) (map[int][2]float64, error) {
-	dets, err := s.loadDetections(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	byTrack := map[int][]detRow{}
-	for _, d := range dets {
-		if d.TrackID > 0 && len(matches[d.TrackID]) > 0 && len(d.Embedding) > 0 {
-			byTrack[d.TrackID] = append(byTrack[d.TrackID], d)
-		}
-	}
+func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matcher, tracks map[int][]detRow, matches map[int][]shoppable.Match) (map[int][2]float64, error) {
 	extent, err := s.trackExtents(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	out := map[int][2]float64{}
-	for _, tid := range sortedKeys(byTrack) {
-		ds := byTrack[tid]
+	for _, tid := range sortedKeys(tracks) {
+		if len(matches[tid]) == 0 {
+			continue
+		}
+		var ds []detRow
+		for _, d := range tracks[tid] {
+			if len(d.Embedding) > 0 {
+				ds = append(ds, d)
+			}
+		}
 		if len(ds) < 2 {
 			continue
 		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i].T < ds[j].T })
 		product := matches[tid][0].ProductID
 		first, last := -1, -1
 		for i, d := range ds {

@@ -49,13 +49,12 @@ func corners(b shoppable.Box) [4]float64 {
 	return [4]float64{b.X, b.Y, b.X + b.W, b.Y + b.H}
 }
 
-// stitchTracks gives each unmatched track that continues a matched track of
-// the same shot the matches of that track (see stitch), using the matcher's
-// Support of each crop. It returns the number of tracks stitched.
-func (s *Service) stitchTracks(ctx context.Context, id string, m *match.Matcher, matches map[int][]shoppable.Match) (int, error) {
+// trackDetections returns the tracked detections of a video by track, each
+// track's in time order.
+func (s *Service) trackDetections(ctx context.Context, id string) (map[int][]detRow, error) {
 	dets, err := s.loadDetections(ctx, id)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	byTrack := map[int][]detRow{}
 	for _, d := range dets {
@@ -63,21 +62,28 @@ func (s *Service) stitchTracks(ctx context.Context, id string, m *match.Matcher,
 			byTrack[d.TrackID] = append(byTrack[d.TrackID], d)
 		}
 	}
-	return stitch(byTrack, matches, func(vec []float32, product string) (bool, error) {
+	for _, ds := range byTrack {
+		sort.SliceStable(ds, func(i, j int) bool { return ds[i].T < ds[j].T })
+	}
+	return byTrack, nil
+}
+
+// stitchTracks gives each unmatched track that continues a matched track of
+// the same shot the matches of that track (see stitch), using the matcher's
+// Support of each crop. It returns the number of tracks stitched.
+func stitchTracks(ctx context.Context, m *match.Matcher, tracks map[int][]detRow, matches map[int][]shoppable.Match) (int, error) {
+	return stitch(tracks, matches, func(vec []float32, product string) (bool, error) {
 		z, err := m.Support(ctx, vec, product)
 		return z >= m.MinSupportZ(), err
 	})
 }
 
-// stitch gives each unmatched track of byTrack that continues a matched
-// track of the same shot (see continues, at either end) the matches of that
-// track, when at least half of its own crops support the matched product.
-// A stitched track can in turn pass the matches on. It returns the number
-// of tracks stitched.
+// stitch gives each unmatched track of byTrack (detections in time order)
+// that continues a matched track of the same shot (see continues, at either
+// end) the matches of that track, when at least half of its own crops
+// support the matched product. A stitched track can in turn pass the
+// matches on. It returns the number of tracks stitched.
 func stitch(byTrack map[int][]detRow, matches map[int][]shoppable.Match, supports func(vec []float32, product string) (bool, error)) (int, error) {
-	for _, ds := range byTrack {
-		sort.SliceStable(ds, func(i, j int) bool { return ds[i].T < ds[j].T })
-	}
 	// joined reports whether track u continues track t, or t continues u.
 	joined := func(t, u []detRow) bool {
 		if len(t) == 0 || len(u) == 0 || t[0].Shot != u[0].Shot {

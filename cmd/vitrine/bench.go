@@ -107,6 +107,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	}
 	if err := vision.InitRuntime(cfg.ORTLib); err == nil {
 		env.Versions["onnxruntime"] = ort.GetVersion()
+		env.Versions["onnxruntime int8 kernels"] = vision.Int8Kernels()
 	}
 	rep, err := bench.Run(ctx, env, selected)
 	if err != nil {

@@ -22,3 +22,12 @@ func exactU8S8() bool {
 	}
 	return false
 }
+
+// Int8Kernels names the ONNX Runtime kernels that quantised models run on
+// here, for reports: results and speed depend on it.
+func Int8Kernels() string {
+	if exactU8S8() {
+		return "u8s8"
+	}
+	return "u8u8 (int8 weights shifted: this CPU has no VNNI)"
+}

@@ -79,6 +79,7 @@ func Open(ctx context.Context, o Options) (*Models, error) {
 	if err := InitRuntime(o.RuntimeLib); err != nil {
 		return nil, err
 	}
+	log.Info("vision: runtime ready", "int8_kernels", Int8Kernels())
 	so := SessionOptions{Threads: o.Threads, Runs: o.Runs}
 	ms := &Models{Manifest: m}
 	ok := false

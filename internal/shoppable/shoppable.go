@@ -87,7 +87,26 @@ type Item struct {
 	Boxes     []Box   `json:"boxes"`
 	Matches   []Match `json:"matches"`
 	Review    string  `json:"review"`
-	ProductID string  `json:"product_id,omitempty"`
+	// Confidence is the calibrated probability that the item's product
+	// (the reviewer's choice, else the best match) is what is on screen.
+	Confidence *float64 `json:"confidence,omitempty"`
+	// Status says whether players show the item (StatusPublished) or it
+	// waits for a reviewer (StatusNeedsReview). Empty in documents made
+	// before statuses existed, which players treat as published.
+	Status    string `json:"status,omitempty"`
+	ProductID string `json:"product_id,omitempty"`
+}
+
+// Item statuses: what a player does with an item.
+const (
+	StatusPublished   = "published"
+	StatusNeedsReview = "needs_review"
+)
+
+// Shown reports whether a player shows the item: published (or made
+// before statuses existed) and not rejected by a reviewer.
+func (it Item) Shown() bool {
+	return it.Review != ReviewRejected && (it.Status == "" || it.Status == StatusPublished)
 }
 
 // Box is an item's box at time T, normalised to the frame (0..1): X, Y is

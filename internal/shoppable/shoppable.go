@@ -79,14 +79,14 @@ type Shot struct {
 // Item is one tracked object: where it is on screen over time and which
 // products it matches. Empty Matches means no product was close enough.
 type Item struct {
-	ID        string  `json:"id"`
-	Label     string  `json:"label"`
-	Shot      int     `json:"shot"`
-	StartS    float64 `json:"start_s"`
-	EndS      float64 `json:"end_s"`
-	Boxes     []Box   `json:"boxes"`
-	Matches   []Match `json:"matches"`
-	Review    string  `json:"review"`
+	ID      string  `json:"id"`
+	Label   string  `json:"label"`
+	Shot    int     `json:"shot"`
+	StartS  float64 `json:"start_s"`
+	EndS    float64 `json:"end_s"`
+	Boxes   []Box   `json:"boxes"`
+	Matches []Match `json:"matches"`
+	Review  string  `json:"review"`
 	// Confidence is the calibrated probability that the item's product
 	// (the reviewer's choice, else the best match) is what is on screen.
 	Confidence *float64 `json:"confidence,omitempty"`

@@ -381,3 +381,52 @@ func TestPlayerWhenTheShopIsDown(t *testing.T) {
 	}
 	errs.Check(t)
 }
+
+// TestPlayerShowsPublishedItemsOnly loads a document with a published item
+// and an item waiting for a reviewer, on screen at the same time: only the
+// published one gets a hotspot, a seek-bar marker and a place in the tray.
+func TestPlayerShowsPublishedItemsOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser")
+	}
+	s := newStack(t, stackOptions{})
+	raw, err := os.ReadFile("testdata/review.shoppable.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := playertest.LoadDoc(t, raw)
+	status := map[string]string{}
+	for _, it := range doc.Items {
+		status[it.ID] = it.Status
+	}
+	if status["t1"] != shoppable.StatusPublished || status["t2"] != shoppable.StatusNeedsReview {
+		t.Fatalf("fixture statuses %v, want t1 published and t2 needs_review", status)
+	}
+	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
+
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+id))
+	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+
+	st := playertest.Read(t, ctx)
+	if len(st.Markers) != 1 || st.Markers[0].Item != "t1" {
+		t.Errorf("seek-bar markers %+v, want one, for the published t1 (none for t2, which needs review)", st.Markers)
+	}
+	for _, sec := range []float64{2.5, 4, 7} {
+		playertest.Seek(t, ctx, sec)
+		st := playertest.Read(t, ctx)
+		if len(st.Spots) != 1 || st.Spots[0].Item != "t1" || st.Spots[0].Product != "16647" {
+			t.Errorf("at %.1fs: hotspots %+v, want exactly one, t1's (t2 needs review)", st.T, st.Spots)
+		}
+		playertest.CheckHotspots(t, doc, st, 3)
+		if len(st.Tray) != 1 || st.Tray[0].Product != "16647" {
+			t.Errorf("at %.1fs: tray %+v, want the T-shirt only", st.T, st.Tray)
+		}
+		if n := playertest.Eval[int](t, ctx, `(() => `+playertest.Shadow+`.querySelectorAll('[data-item="t2"], [data-product="16820"]').length)()`); n != 0 {
+			t.Errorf("at %.1fs: %d elements for the item that needs review", st.T, n)
+		}
+	}
+	playertest.Screenshot(t, ctx, "published-only.png")
+	errs.Check(t)
+}

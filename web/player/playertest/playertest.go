@@ -263,11 +263,12 @@ func ProductOf(it shoppable.Item) string {
 	return ""
 }
 
-// VisibleItems lists the items a viewer can shop at time sec.
+// VisibleItems lists the items a viewer can shop at time sec: shown ones
+// (published, not rejected) with a box and a product.
 func VisibleItems(doc *shoppable.Document, sec float64) map[string]shoppable.Item {
 	var on []shoppable.Item
 	for _, it := range doc.Items {
-		if it.Review == shoppable.ReviewRejected || len(it.Boxes) == 0 || ProductOf(it) == "" {
+		if !it.Shown() || len(it.Boxes) == 0 || ProductOf(it) == "" {
 			continue
 		}
 		if sec >= it.StartS && sec <= it.EndS {
@@ -344,11 +345,12 @@ func LoadDoc(t *testing.T, b []byte) *shoppable.Document {
 	return &doc
 }
 
-// ShoppableItems lists the shoppable items of the document.
+// ShoppableItems lists the items of the document a viewer can shop: shown
+// (published, not rejected), with a box and a product.
 func ShoppableItems(doc *shoppable.Document) []shoppable.Item {
 	var out []shoppable.Item
 	for _, it := range doc.Items {
-		if it.Review != shoppable.ReviewRejected && len(it.Boxes) > 0 && (it.ProductID != "" || len(it.Matches) > 0) {
+		if it.Shown() && len(it.Boxes) > 0 && (it.ProductID != "" || len(it.Matches) > 0) {
 			out = append(out, it)
 		}
 	}

@@ -150,6 +150,13 @@ export function boxAt(item, t) {
   return { t, x: a.x + (c.x - a.x) * f, y: a.y + (c.y - a.y) * f, w: a.w + (c.w - a.w) * f, h: a.h + (c.h - a.h) * f };
 }
 
+// shown says whether viewers see an item: not rejected by a reviewer, and
+// published (documents made before statuses existed have none: published).
+// Items that wait for a reviewer (needs_review) stay off the video.
+export function shown(item) {
+  return item.review !== 'rejected' && (!item.status || item.status === 'published');
+}
+
 // productOf is the product an item sells: a reviewer's choice, else the best match.
 export function productOf(item) {
   if (item.review === 'rejected') return null;
@@ -291,7 +298,7 @@ class VitrinePlayer extends HTMLElement {
   _setDocument(doc) {
     this.ready = false;
     this._doc = doc;
-    this._items = (doc.items || []).filter((it) => productOf(it) && it.boxes && it.boxes.length)
+    this._items = (doc.items || []).filter((it) => shown(it) && productOf(it) && it.boxes && it.boxes.length)
       .sort((a, b) => a.start_s - b.start_s);
     for (const s of this._spots.values()) { s.spot.remove(); s.box.remove(); s.chip.remove(); }
     this._spots.clear();

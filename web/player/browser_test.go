@@ -48,6 +48,9 @@ func TestPlayerInChromium(t *testing.T) {
 // playerTests runs the checks shared by the fixture and the end-to-end test.
 func playerTests(t *testing.T, ctx context.Context, s *stack, doc *shoppable.Document, teeTitle, jeansTitle string) {
 	st := playertest.Read(t, ctx)
+	t.Run("the clock shows the duration before play", func(t *testing.T) {
+		checkClock(t, st, st.Duration)
+	})
 	t.Run("markers", func(t *testing.T) {
 		want := map[string]float64{}
 		for _, it := range playertest.ShoppableItems(doc) {
@@ -382,6 +385,24 @@ func TestPlayerWhenTheShopIsDown(t *testing.T) {
 	errs.Check(t)
 }
 
+// clockText is how the control bar prints a time: m:ss, rounded down.
+func clockText(sec float64) string {
+	s := int(math.Floor(sec))
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// checkClock checks that the control bar shows the position and the
+// duration, and that the seek bar spans the duration.
+func checkClock(t *testing.T, st playertest.State, duration float64) {
+	t.Helper()
+	if want := clockText(st.T) + " / " + clockText(duration); st.Clock != want {
+		t.Errorf("clock %q (paused %v at %.2fs), want %q", st.Clock, st.Paused, st.T, want)
+	}
+	if math.Abs(st.SeekMax-duration) > 0.01 {
+		t.Errorf("seek bar spans %.3fs, want %.3fs", st.SeekMax, duration)
+	}
+}
+
 // TestPlayerShowsPublishedItemsOnly loads a document with a published item
 // and an item waiting for a reviewer, on screen at the same time: only the
 // published one gets a hotspot, a seek-bar marker and a place in the tray.
@@ -428,5 +449,73 @@ func TestPlayerShowsPublishedItemsOnly(t *testing.T) {
 		}
 	}
 	playertest.Screenshot(t, ctx, "published-only.png")
+	errs.Check(t)
+}
+
+// TestPlayerClockBeforePlay: the control bar shows the video's duration as
+// soon as it is known, without playing or seeking: the media's once its
+// metadata is in, the document's while the media is still on its way.
+func TestPlayerClockBeforePlay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser")
+	}
+	s := newStack(t, stackOptions{})
+	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := playertest.LoadDoc(t, raw)
+	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
+
+	// A media server that never answers: the video stays without metadata.
+	stop := make(chan struct{})
+	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stop:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(stall.Close)
+	t.Cleanup(func() { close(stop) })
+	stalled := "v_stalled"
+	s.mu.Lock()
+	s.docs[stalled] = []byte(strings.Replace(string(raw), `"id": "v_turntable"`, `"id": "`+stalled+`"`, 1))
+	s.videos[stalled] = DemoVideo{ID: stalled, Title: "stalled", Src: stall.URL + "/turntable.mp4", Width: doc.Video.Width, Height: doc.Video.Height}
+	s.mu.Unlock()
+
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	for _, tc := range []struct {
+		name, video, ready string
+		readyState         int // at least, or exactly 0 for media not loaded
+	}{
+		{"metadata loaded", id, playertest.ReadyJS, 1},
+		{"media still loading", stalled, `(() => { const p = document.querySelector('vitrine-player'); return !!p && p.ready === true; })()`, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+tc.video))
+			playertest.WaitJS(t, ctx, "player ready", tc.ready, 30*time.Second)
+			rs := playertest.Eval[int](t, ctx, `(() => `+playertest.Shadow+`.querySelector('video').readyState)()`)
+			st := playertest.Read(t, ctx)
+			want := doc.Video.DurationS
+			if tc.readyState == 0 {
+				if rs != 0 || !math.IsNaN(st.Duration) && st.Duration != 0 {
+					t.Fatalf("the stalled video has readyState %d, duration %v: want no metadata", rs, st.Duration)
+				}
+			} else {
+				if rs < tc.readyState || !(st.Duration > 0) {
+					t.Fatalf("readyState %d, duration %v: want the metadata loaded", rs, st.Duration)
+				}
+				want = st.Duration
+			}
+			if st.T != 0 || !st.Paused {
+				t.Fatalf("at %.2fs, paused %v: want the video untouched", st.T, st.Paused)
+			}
+			checkClock(t, st, want)
+			if len(st.Markers) == 0 {
+				t.Error("no seek-bar markers")
+			}
+		})
+	}
 	errs.Check(t)
 }

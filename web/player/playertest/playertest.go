@@ -169,6 +169,10 @@ type State struct {
 	RootPaused   bool
 	PageScrollW  float64
 	Notice       string
+	// Clock is the control bar's "elapsed / duration" text; SeekMax is
+	// the seek bar's range.
+	Clock   string
+	SeekMax float64
 }
 
 const stateJS = `(() => {
@@ -187,6 +191,7 @@ const stateJS = `(() => {
   Live: r.querySelector('[aria-live]').textContent, Active: (r.activeElement && r.activeElement.dataset.item) || '',
   RootPaused: r.querySelector('.root').classList.contains('paused'), PageScrollW: document.documentElement.scrollWidth,
   Notice: r.querySelector('.notice').textContent,
+  Clock: r.querySelector('.time').textContent, SeekMax: +r.querySelector('.seek input').max,
  }; })()`
 
 // Read returns the player's state.

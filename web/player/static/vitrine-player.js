@@ -209,7 +209,8 @@ class VitrinePlayer extends HTMLElement {
     root.append(this.$root);
 
     const v = this.$video;
-    v.addEventListener('loadedmetadata', () => { this._layout(); this._markers(); this._render(); });
+    v.addEventListener('loadedmetadata', () => { this._layout(); this._markers(); this._sync(); this._render(); });
+    v.addEventListener('durationchange', () => { this._markers(); this._sync(); });
     v.addEventListener('play', () => { this.$root.classList.remove('paused'); this._sync(); this._loop(); });
     v.addEventListener('pause', () => { this.$root.classList.add('paused'); this._sync(); this._render(); this._announcePause(); });
     v.addEventListener('seeked', () => this._render());
@@ -306,6 +307,7 @@ class VitrinePlayer extends HTMLElement {
     const v = doc.video || {};
     if (v.width && v.height) this.$stage.style.aspectRatio = `${v.width} / ${v.height}`;
     this._markers();
+    this._sync(); // the document's duration until the media says otherwise
   }
 
   async _loadProducts() {

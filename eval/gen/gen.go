@@ -208,14 +208,20 @@ func GenerateSet(ctx context.Context, cfg Config, outDir string, n int) ([]*Resu
 // resolveWindows fills in whole-video windows and drops windows shorter
 // than a shot.
 func resolveWindows(ctx context.Context, cfg Config) ([]Background, error) {
+	return resolveBackgrounds(ctx, cfg.FFprobe, cfg.Backgrounds, cfg.MinShotS)
+}
+
+// resolveBackgrounds fills in whole-video windows (probing durations with
+// ffprobe) and drops windows shorter than minS seconds.
+func resolveBackgrounds(ctx context.Context, ffprobe string, bgs []Background, minS float64) ([]Background, error) {
 	var out []Background
-	for _, b := range cfg.Backgrounds {
+	for _, b := range bgs {
 		if _, err := os.Stat(b.Path); err != nil {
 			return nil, fmt.Errorf("gen: background: %w", err)
 		}
 		ws := b.Windows
 		if len(ws) == 0 {
-			d, err := probeDuration(ctx, cfg.FFprobe, b.Path)
+			d, err := probeDuration(ctx, ffprobe, b.Path)
 			if err != nil {
 				return nil, err
 			}
@@ -223,7 +229,7 @@ func resolveWindows(ctx context.Context, cfg Config) ([]Background, error) {
 		}
 		var keep [][2]float64
 		for _, w := range ws {
-			if w[1]-w[0] >= cfg.MinShotS {
+			if w[1]-w[0] >= minS {
 				keep = append(keep, w)
 			}
 		}
@@ -232,7 +238,7 @@ func resolveWindows(ctx context.Context, cfg Config) ([]Background, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("gen: no background has a cut-free stretch of %v s", cfg.MinShotS)
+		return nil, fmt.Errorf("gen: no background has a cut-free stretch of %v s", minS)
 	}
 	return out, nil
 }
@@ -441,12 +447,74 @@ func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 // of the raw frames.
 func render(ctx context.Context, cfg Config, shots []*shotPlan, outPath string) (string, error) {
 	fw, fh := cfg.Width, cfg.Height
+	seq := make([]seqShot, len(shots))
+	for i, sp := range shots {
+		seq[i] = seqShot{frames: sp.frames, fadeIn: sp.fadeIn, fadeOut: sp.fadeOut, dissolveIn: sp.dissolveIn, dissolveOut: sp.dissolveOut}
+	}
+	return encodeSequence(ctx, cfg.FFmpeg, fw, fh, cfg.FPS, cfg.CRF, outPath, seq, func(i int) (shotSource, error) {
+		sp := shots[i]
+		sprites := make([]*sprite, len(sp.items))
+		for i, it := range sp.items {
+			s, err := loadSprite(it.product.Image, it.look)
+			if err != nil {
+				return nil, err
+			}
+			sprites[i] = s
+		}
+		frames, err := decodeFrames(ctx, cfg.FFmpeg, fw, fh, cfg.FPS, sp.bg.Path, sp.ss, sp.frames)
+		if err != nil {
+			return nil, err
+		}
+		return &packshotSource{frames: frames, fw: fw, fh: fh, fps: cfg.FPS, sp: sp, sprites: sprites}, nil
+	})
+}
+
+// packshotSource composites a shot's products onto its background frames.
+type packshotSource struct {
+	frames      *frameReader
+	fw, fh, fps int
+	sp          *shotPlan
+	sprites     []*sprite
+}
+
+func (s *packshotSource) frame(local int) ([]byte, error) {
+	f, err := s.frames.next()
+	if err != nil {
+		return nil, err
+	}
+	if err := drawItems(f, s.fw, s.fh, s.sp, s.sprites, local, s.fps); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (s *packshotSource) close() error { return s.frames.close() }
+
+// seqShot is the timing of one shot in an encoded sequence: its length and
+// the frames it fades in or out over, or shares with a neighbour in a
+// dissolve.
+type seqShot struct {
+	frames                  int
+	fadeIn, fadeOut         int
+	dissolveIn, dissolveOut int
+}
+
+// shotSource yields the frames of one shot, local frame 0 first.
+type shotSource interface {
+	frame(local int) ([]byte, error)
+	close() error
+}
+
+// encodeSequence pipes the shots' frames to an H.264 encoder writing
+// outPath, applying fades through black and dissolves, and returns the
+// hash of the raw frames. open is called once per shot, in order.
+func encodeSequence(ctx context.Context, ffmpeg string, fw, fh, fps, crf int, outPath string, shots []seqShot, open func(i int) (shotSource, error)) (string, error) {
 	fsize := 3 * fw * fh
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	enc := exec.CommandContext(ctx, cfg.FFmpeg, "-v", "error", "-y",
-		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", fw, fh), "-framerate", strconv.Itoa(cfg.FPS), "-i", "pipe:0",
-		"-c:v", "libx264", "-preset", "veryfast", "-crf", strconv.Itoa(cfg.CRF), "-pix_fmt", "yuv420p",
+	enc := exec.CommandContext(ctx, ffmpeg, "-v", "error", "-y",
+		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", fw, fh), "-framerate", strconv.Itoa(fps), "-i", "pipe:0",
+		"-c:v", "libx264", "-preset", "veryfast", "-crf", strconv.Itoa(crf), "-pix_fmt", "yuv420p",
 		"-threads", "2", "-movflags", "+faststart", "-an", outPath)
 	var encErr bytes.Buffer
 	enc.Stderr = &encErr
@@ -468,28 +536,16 @@ func render(ctx context.Context, cfg Config, shots []*shotPlan, outPath string) 
 	}
 	renderErr := func() error {
 		var pending [][]byte
-		for _, sp := range shots {
-			sprites := make([]*sprite, len(sp.items))
-			for i, it := range sp.items {
-				s, err := loadSprite(it.product.Image, it.look)
-				if err != nil {
-					return err
-				}
-				sprites[i] = s
-			}
-			frames, err := decodeShot(ctx, cfg, sp)
+		for i, sp := range shots {
+			src, err := open(i)
 			if err != nil {
 				return err
 			}
 			next := 0
 			for local := 0; local < sp.frames; local++ {
-				f, err := frames.next()
+				f, err := src.frame(local)
 				if err != nil {
-					frames.close()
-					return err
-				}
-				if err := drawItems(f, fw, fh, sp, sprites, local, cfg.FPS); err != nil {
-					frames.close()
+					src.close()
 					return err
 				}
 				if sp.fadeIn > 0 && local < sp.fadeIn {
@@ -512,11 +568,11 @@ func render(ctx context.Context, cfg Config, shots []*shotPlan, outPath string) 
 					continue
 				}
 				if err := write(f); err != nil {
-					frames.close()
+					src.close()
 					return err
 				}
 			}
-			if err := frames.close(); err != nil {
+			if err := src.close(); err != nil {
 				return err
 			}
 		}
@@ -626,11 +682,13 @@ type frameReader struct {
 	eof    bool
 }
 
-func decodeShot(ctx context.Context, cfg Config, sp *shotPlan) (*frameReader, error) {
+// decodeFrames starts an ffmpeg decoder for n frames of the video at path
+// from ss seconds on, at fps, scaled to fill fw x fh and centre-cropped.
+func decodeFrames(ctx context.Context, ffmpeg string, fw, fh, fps int, path string, ss float64, n int) (*frameReader, error) {
 	vf := fmt.Sprintf("fps=%d,scale=%d:%d:force_original_aspect_ratio=increase:flags=bilinear,crop=%d:%d,setsar=1",
-		cfg.FPS, cfg.Width, cfg.Height, cfg.Width, cfg.Height)
-	cmd := exec.CommandContext(ctx, cfg.FFmpeg, "-v", "error", "-ss", strconv.FormatFloat(sp.ss, 'f', 3, 64),
-		"-i", sp.bg.Path, "-an", "-vf", vf, "-frames:v", strconv.Itoa(sp.frames),
+		fps, fw, fh, fw, fh)
+	cmd := exec.CommandContext(ctx, ffmpeg, "-v", "error", "-ss", strconv.FormatFloat(ss, 'f', 3, 64),
+		"-i", path, "-an", "-vf", vf, "-frames:v", strconv.Itoa(n),
 		"-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -639,10 +697,10 @@ func decodeShot(ctx context.Context, cfg Config, sp *shotPlan) (*frameReader, er
 		return nil, fmt.Errorf("gen: decoder pipe: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("gen: start decoder for %s: %w", filepath.Base(sp.bg.Path), err)
+		return nil, fmt.Errorf("gen: start decoder for %s: %w", filepath.Base(path), err)
 	}
-	size := 3 * cfg.Width * cfg.Height
-	return &frameReader{cmd: cmd, r: bufio.NewReaderSize(out, size), stderr: &stderr, name: filepath.Base(sp.bg.Path), size: size}, nil
+	size := 3 * fw * fh
+	return &frameReader{cmd: cmd, r: bufio.NewReaderSize(out, size), stderr: &stderr, name: filepath.Base(path), size: size}, nil
 }
 
 func (fr *frameReader) next() ([]byte, error) {

@@ -33,20 +33,11 @@ type look struct {
 // loadSprite decodes a product image, cuts it out of its near-white
 // background and applies lk.
 func loadSprite(path string, lk look) (*sprite, error) {
-	b, err := os.ReadFile(path)
+	rgba, err := readImage(path)
 	if err != nil {
-		return nil, fmt.Errorf("gen: read product image: %w", err)
+		return nil, err
 	}
-	img, _, err := image.Decode(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("gen: decode product image %s: %w", path, err)
-	}
-	rgba := image.NewRGBA(img.Bounds().Sub(img.Bounds().Min))
-	draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
 	w, h := rgba.Bounds().Dx(), rgba.Bounds().Dy()
-	if w < 8 || h < 8 {
-		return nil, fmt.Errorf("gen: product image %s is too small (%dx%d)", path, w, h)
-	}
 	alpha := whiteMask(rgba)
 	recolour(rgba, lk)
 	if lk.JPEGQuality > 0 {
@@ -71,6 +62,24 @@ func loadSprite(path string, lk look) (*sprite, error) {
 		s.blur(lk.BlurSigma)
 	}
 	return s, nil
+}
+
+// readImage decodes a product image to RGBA with its origin at (0, 0).
+func readImage(path string) (*image.RGBA, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("gen: read product image: %w", err)
+	}
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("gen: decode product image %s: %w", path, err)
+	}
+	rgba := image.NewRGBA(img.Bounds().Sub(img.Bounds().Min))
+	draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
+	if w, h := rgba.Bounds().Dx(), rgba.Bounds().Dy(); w < 8 || h < 8 {
+		return nil, fmt.Errorf("gen: product image %s is too small (%dx%d)", path, w, h)
+	}
+	return rgba, nil
 }
 
 // whiteMask separates a packshot from its white background: near-white

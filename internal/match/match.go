@@ -201,6 +201,8 @@ type Result struct {
 	// still holds the closest product for diagnostics.
 	NoMatch bool
 	Best    *Scored
+	// Crops is how many crop vectors the query had (set by the caller).
+	Crops int
 }
 
 // cropHits is the neighbour list of one crop with its score statistics.

@@ -43,26 +43,12 @@ func scoreVideos(t *testing.T, e *testEnv, vs []analysed, m *match.Matcher) (tot
 	t.Helper()
 	ctx := context.Background()
 	for _, a := range vs {
-		qs, err := e.svc.trackQueries(ctx, a.video.ID)
+		mr, err := e.svc.matchVideo(ctx, a.video.ID, m, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ms, err := matchTracks(ctx, m, qs, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tracks, err := e.svc.trackDetections(ctx, a.video.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := stitchTracks(ctx, m, tracks, ms); err != nil {
-			t.Fatal(err)
-		}
-		spans, err := e.svc.supportedSpans(ctx, a.video.ID, m, tracks, ms)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := e.svc.buildDocument(ctx, a.video.ID, ms, spans, "test")
+		// Every candidate item, before the publish decision.
+		doc, _, err := e.svc.buildDocument(ctx, a.video.ID, mr.matches, mr.spans, mr.evidence, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

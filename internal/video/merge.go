@@ -13,20 +13,32 @@ import (
 const (
 	// mergeMaxDT is how far apart in time two boxes may be to be compared.
 	mergeMaxDT = 0.3
-	// mergeMinCover is how much of the smaller box the larger must cover.
+	// mergeMinCover is how much of the smaller box the larger must cover
+	// for two items to be in the same place.
 	mergeMinCover = 0.5
 )
 
-// mergeDuplicates folds items of one shot that show the same product in
-// the same place into one: the same best match, and overlapping time spans
-// with boxes at close times of which the larger covers at least half the
-// smaller, or one item continuing the other (itemContinues). The merged
-// item keeps the id, label and matches of its best-scoring member, spans
-// all of them, and takes its boxes from that member, filling its gaps with
-// the others' boxes. Items under review (anything but auto) and items
-// without matches are left alone. The order of the remaining items is
+// mergeDuplicates folds the items of each group of mergeGroups into one.
+// The merged item keeps the id, label and matches of its best-scoring
+// member, spans all of them, and takes its boxes from that member, filling
+// its gaps with the others' boxes. The order of the remaining items is
 // kept.
 func mergeDuplicates(items []shoppable.Item) []shoppable.Item {
+	groups := mergeGroups(items)
+	out := make([]shoppable.Item, len(groups))
+	for i, g := range groups {
+		out[i] = mergeItems(items, g)
+	}
+	return out
+}
+
+// mergeGroups groups the items that show one product: items of one shot
+// with the same best match: one product is one item per shot, wherever and
+// whenever it shows (a track that broke, the person box and a garment
+// region of the same outfit, a window over part of it). Items under review (anything but auto) and items without matches are
+// left alone. Groups are in the order of their first items, members in
+// item order.
+func mergeGroups(items []shoppable.Item) [][]int {
 	parent := make([]int, len(items))
 	for i := range parent {
 		parent[i] = i
@@ -48,10 +60,6 @@ func mergeDuplicates(items []shoppable.Item) []shoppable.Item {
 			if !mergeable(a) || !mergeable(b) || a.Shot != b.Shot || a.Matches[0].ProductID != b.Matches[0].ProductID {
 				continue
 			}
-			overlap := a.StartS < b.EndS && b.StartS < a.EndS && sharePlace(a.Boxes, b.Boxes)
-			if !overlap && !itemContinues(a, b) && !itemContinues(b, a) {
-				continue
-			}
 			if ri, rj := find(i), find(j); ri != rj {
 				// The lower index is the root: the group takes the place
 				// of its first item.
@@ -59,67 +67,53 @@ func mergeDuplicates(items []shoppable.Item) []shoppable.Item {
 			}
 		}
 	}
-	groups := map[int][]int{}
+	byRoot := map[int]int{}
+	var out [][]int
 	for i := range items {
-		groups[find(i)] = append(groups[find(i)], i)
-	}
-	out := make([]shoppable.Item, 0, len(groups))
-	for i := range items {
-		g, ok := groups[i]
+		r := find(i)
+		k, ok := byRoot[r]
 		if !ok {
-			continue // not a group root
+			k = len(out)
+			byRoot[r] = k
+			out = append(out, nil)
 		}
-		if len(g) == 1 {
-			out = append(out, items[i])
-			continue
-		}
-		best := g[0]
-		for _, k := range g[1:] {
-			if items[k].Matches[0].Score > items[best].Matches[0].Score {
-				best = k
-			}
-		}
-		m := items[best]
-		m.Boxes = append([]shoppable.Box(nil), m.Boxes...)
-		for _, k := range g {
-			m.StartS, m.EndS = math.Min(m.StartS, items[k].StartS), math.Max(m.EndS, items[k].EndS)
-			if k == best {
-				continue
-			}
-			for _, b := range items[k].Boxes {
-				if !hasBoxNear(items[best].Boxes, b.T) {
-					m.Boxes = append(m.Boxes, b)
-				}
-			}
-		}
-		sort.SliceStable(m.Boxes, func(x, y int) bool { return m.Boxes[x].T < m.Boxes[y].T })
-		out = append(out, m)
+		out[k] = append(out[k], i)
 	}
 	return out
 }
 
-// itemContinues reports whether b continues a: b's first box continues a's
-// last (see continues), as when one product's track broke and was
-// stitched (Service.stitchTracks).
-func itemContinues(a, b shoppable.Item) bool {
-	if len(a.Boxes) == 0 || len(b.Boxes) == 0 {
-		return false
+// mergeItems folds the items g of items into one (see mergeDuplicates).
+func mergeItems(items []shoppable.Item, g []int) shoppable.Item {
+	if len(g) == 1 {
+		return items[g[0]]
 	}
-	last, first := a.Boxes[len(a.Boxes)-1], b.Boxes[0]
-	return continues(corners(last), corners(first), first.T-last.T)
-}
-
-// sharePlace reports whether two box tracks show the same place at close
-// times: the larger box covers at least mergeMinCover of the smaller.
-func sharePlace(a, b []shoppable.Box) bool {
-	for _, p := range a {
-		for _, q := range b {
-			if math.Abs(p.T-q.T) <= mergeMaxDT && cover(p, q) >= mergeMinCover {
-				return true
+	best := bestOf(items, g)
+	m := items[best]
+	m.Boxes = append([]shoppable.Box(nil), m.Boxes...)
+	for _, k := range g {
+		m.StartS, m.EndS = math.Min(m.StartS, items[k].StartS), math.Max(m.EndS, items[k].EndS)
+		if k == best {
+			continue
+		}
+		for _, b := range items[k].Boxes {
+			if !hasBoxNear(items[best].Boxes, b.T) {
+				m.Boxes = append(m.Boxes, b)
 			}
 		}
 	}
-	return false
+	sort.SliceStable(m.Boxes, func(x, y int) bool { return m.Boxes[x].T < m.Boxes[y].T })
+	return m
+}
+
+// bestOf returns the member of g whose best match scores highest.
+func bestOf(items []shoppable.Item, g []int) int {
+	best := g[0]
+	for _, k := range g[1:] {
+		if items[k].Matches[0].Score > items[best].Matches[0].Score {
+			best = k
+		}
+	}
+	return best
 }
 
 // cover is the intersection of two boxes over the area of the smaller.

@@ -42,9 +42,9 @@ func TestMergeDuplicates(t *testing.T) {
 			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 0, 0, 2, "p2", 0.6, bagWindow)},
 		},
 		{
-			name: "different places stay apart",
+			name: "one product in two places of a shot is one item",
 			in:   []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 0, 0, 2, "p1", 0.6, elsewhere)},
-			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 0, 0, 2, "p1", 0.6, elsewhere)},
+			want: []shoppable.Item{item("t2", 0, 0, 2, "p1", 0.6, elsewhere)},
 		},
 		{
 			name: "different shots stay apart",
@@ -52,19 +52,14 @@ func TestMergeDuplicates(t *testing.T) {
 			want: []shoppable.Item{item("t1", 0, 0, 2, "p1", 0.4, bag), item("t2", 1, 0, 2, "p1", 0.6, bagWindow)},
 		},
 		{
-			name: "times far apart stay apart",
+			name: "one product at two times of a shot is one item",
 			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 2.2, 3, "p1", 0.6, box(2.3, 0.4, 0.4, 0.2, 0.2))},
-			want: []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 2.2, 3, "p1", 0.6, box(2.3, 0.4, 0.4, 0.2, 0.2))},
+			want: []shoppable.Item{item("t2", 0, 0, 3, "p1", 0.6, box(0.9, 0.4, 0.4, 0.2, 0.2), box(2.3, 0.4, 0.4, 0.2, 0.2))},
 		},
 		{
 			name: "an item that continues another where it ended merges",
 			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.4, 0.4, 0.2, 0.2)), item("t2", 0, 1.3, 2, "p1", 0.6, box(1.5, 0.5, 0.45, 0.2, 0.25))},
 			want: []shoppable.Item{item("t2", 0, 0, 2, "p1", 0.6, box(0.9, 0.4, 0.4, 0.2, 0.2), box(1.5, 0.5, 0.45, 0.2, 0.25))},
-		},
-		{
-			name: "an item that starts soon after another but elsewhere stays apart",
-			in:   []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.1, 0.1, 0.1, 0.1)), item("t2", 0, 1.3, 2, "p1", 0.6, box(1.5, 0.7, 0.7, 0.1, 0.1))},
-			want: []shoppable.Item{item("t1", 0, 0, 1, "p1", 0.4, box(0.9, 0.1, 0.1, 0.1, 0.1)), item("t2", 0, 1.3, 2, "p1", 0.6, box(1.5, 0.7, 0.7, 0.1, 0.1))},
 		},
 		{
 			name: "reviewed and unmatched items are left alone",

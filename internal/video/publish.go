@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
@@ -78,7 +79,9 @@ type matchOutput struct {
 	Matched        int    `json:"matched"`
 }
 
-// match ranks catalog products for every track from its stored vectors.
+// match ranks catalog products for every track from its stored vectors
+// and stores, per matched track, its ranked matches, the span that shows
+// the best product and the evidence the confidence is computed from.
 func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	if s.deps.Catalog == nil {
 		return errors.New("match: no catalog")
@@ -94,22 +97,7 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	if err != nil {
 		return err
 	}
-	qs, err := s.trackQueries(ctx, sc.Subject)
-	if err != nil {
-		return err
-	}
-	byTrack, err := matchTracks(ctx, m, qs, func(done, total int) { sc.Progress(int64(done), int64(total)) })
-	if err != nil {
-		return err
-	}
-	tracks, err := s.trackDetections(ctx, sc.Subject)
-	if err != nil {
-		return err
-	}
-	if _, err := stitchTracks(ctx, m, tracks, byTrack); err != nil {
-		return err
-	}
-	spans, err := s.supportedSpans(ctx, sc.Subject, m, tracks, byTrack)
+	mr, err := s.matchVideo(ctx, sc.Subject, m, func(done, total int) { sc.Progress(int64(done), int64(total)) })
 	if err != nil {
 		return err
 	}
@@ -121,23 +109,33 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	}
 	var out []row
 	matched := 0
-	for _, id := range sortedKeys(byTrack) {
-		if len(byTrack[id]) > 0 {
+	for _, id := range sortedKeys(mr.matches) {
+		if len(mr.matches[id]) > 0 {
 			matched++
 		}
 		var start, end sql.NullFloat64
-		if sp, ok := spans[id]; ok {
+		if sp, ok := mr.spans[id]; ok {
 			start, end = sql.NullFloat64{Float64: sp[0], Valid: true}, sql.NullFloat64{Float64: sp[1], Valid: true}
 		}
-		for r, mt := range byTrack[id] {
+		for r, mt := range mr.matches[id] {
 			out = append(out, row{id, r, mt.ProductID, mt.Score, start, end})
 		}
+	}
+	evidence := map[int]string{}
+	for id, f := range mr.evidence {
+		b, err := json.Marshal(f)
+		if err != nil {
+			return fmt.Errorf("track %d evidence: %w", id, err)
+		}
+		evidence[id] = string(b)
 	}
 
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.Rebind(`DELETE FROM video_matches WHERE video_id = ?`), sc.Subject); err != nil {
-			return err
+		for _, q := range []string{`DELETE FROM video_matches WHERE video_id = ?`, `DELETE FROM video_track_evidence WHERE video_id = ?`} {
+			if _, err := tx.ExecContext(ctx, db.Rebind(q), sc.Subject); err != nil {
+				return err
+			}
 		}
 		for _, r := range out {
 			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_matches(video_id, track_id, rank, product_id, score, catalog_version, start_s, end_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -145,15 +143,66 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 				return err
 			}
 		}
+		for _, id := range sortedKeys(evidence) {
+			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_track_evidence(video_id, track_id, features) VALUES (?, ?, ?)`),
+				sc.Subject, id, evidence[id]); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
-	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: len(qs), Matched: matched})
+	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: mr.tracks, Matched: matched})
+}
+
+// matchResult is what matching a video's stored tracks gives.
+type matchResult struct {
+	tracks   int                        // tracks with vectors
+	matches  map[int][]shoppable.Match  // ranked matches by track
+	spans    map[int][2]float64         // the part of a track showing its product (see supportedSpans)
+	evidence map[int]confidence.Features // by matched track
+}
+
+// matchVideo matches every stored track of a video with m, stitches broken
+// tracks, narrows spans to the detections that show the product and
+// gathers each matched track's evidence.
+func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, progress func(done, total int)) (*matchResult, error) {
+	qs, err := s.trackQueries(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	results, err := matchTracks(ctx, m, qs, progress)
+	if err != nil {
+		return nil, err
+	}
+	byTrack := map[int][]shoppable.Match{}
+	for tid, r := range results {
+		for _, mt := range r.Matches {
+			byTrack[tid] = append(byTrack[tid], shoppable.Match{ProductID: mt.ProductID, Score: mt.Score})
+		}
+	}
+	tracks, err := s.trackDetections(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	stitched, err := stitchTracks(ctx, m, tracks, byTrack)
+	if err != nil {
+		return nil, err
+	}
+	spans, support, err := s.supportedSpans(ctx, id, m, tracks, byTrack)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.trackEvidence(ctx, m, evidenceInput{results: results, matches: byTrack, stitched: stitched, tracks: tracks, support: support, spans: spans})
+	if err != nil {
+		return nil, err
+	}
+	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev}, nil
 }
 
 // matchTracks matches every track query; tracks without a crop vector
-// or without a match map to no matches.
-func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query, progress func(done, total int)) (map[int][]shoppable.Match, error) {
-	out := map[int][]shoppable.Match{}
+// have no result, tracks without a match one with no Matches.
+func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query, progress func(done, total int)) (map[int]match.Result, error) {
+	out := map[int]match.Result{}
 	for i, id := range sortedKeys(qs) {
 		q := qs[id]
 		// Keep only slots with a crop vector (not appearance or colour alone).
@@ -172,9 +221,8 @@ func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query,
 		if err != nil {
 			return nil, fmt.Errorf("track %d: %w", id, err)
 		}
-		for _, mt := range res.Matches {
-			out[id] = append(out[id], shoppable.Match{ProductID: mt.ProductID, Score: mt.Score})
-		}
+		res.Crops = len(cq.Crops)
+		out[id] = res
 		if progress != nil {
 			progress(i+1, len(qs))
 		}
@@ -193,13 +241,15 @@ func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query,
 // kept background windows that resemble some product (10 of 18 items
 // timed within 1 s, against 12 with the best match only). Tracks whose
 // detections all or none support their product keep their extent and get
-// no entry.
-func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matcher, tracks map[int][]detRow, matches map[int][]shoppable.Match) (map[int][2]float64, error) {
+// no span entry. The second map is, per matched track, the share of its
+// detections that support its product: evidence for the confidence.
+func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matcher, tracks map[int][]detRow, matches map[int][]shoppable.Match) (map[int][2]float64, map[int]float64, error) {
 	extent, err := s.trackExtents(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[int][2]float64{}
+	share := map[int]float64{}
 	for _, tid := range sortedKeys(tracks) {
 		if len(matches[tid]) == 0 {
 			continue
@@ -210,24 +260,26 @@ func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matche
 				ds = append(ds, d)
 			}
 		}
-		if len(ds) < 2 {
+		if len(ds) == 0 {
 			continue
 		}
 		product := matches[tid][0].ProductID
-		first, last := -1, -1
+		first, last, n := -1, -1, 0
 		for i, d := range ds {
 			z, err := m.Support(ctx, d.Embedding, product)
 			if err != nil {
-				return nil, fmt.Errorf("track %d: %w", tid, err)
+				return nil, nil, fmt.Errorf("track %d: %w", tid, err)
 			}
 			if z >= m.MinSupportZ() {
 				if first < 0 {
 					first = i
 				}
 				last = i
+				n++
 			}
 		}
-		if first < 0 || first == 0 && last == len(ds)-1 {
+		share[tid] = float64(n) / float64(len(ds))
+		if len(ds) < 2 || first < 0 || first == 0 && last == len(ds)-1 {
 			continue
 		}
 		ext := extent[tid]
@@ -240,7 +292,7 @@ func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matche
 		}
 		out[tid] = [2]float64{start, end}
 	}
-	return out, nil
+	return out, share, nil
 }
 
 // trackExtents returns the stored time span of each track of a video.
@@ -273,21 +325,63 @@ func sortedKeys[V any](m map[int]V) []int {
 }
 
 // BuildDocument assembles the current shoppable document of a video from
-// its stored shots, tracks and matches (version and time left to the
+// its stored shots, tracks, matches and evidence, with reviewers' edits
+// applied and the publish decision made (version and time left to the
 // caller).
 func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Document, error) {
-	matches, spans, catVer, err := s.loadMatches(ctx, id)
+	doc, _, err := s.Candidates(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := s.buildDocument(ctx, id, matches, spans, catVer)
-	if err != nil || s.deps.Review == nil {
-		return doc, err
+	if s.deps.Review != nil {
+		if err := s.deps.Review.ApplyReview(ctx, id, doc); err != nil {
+			return nil, fmt.Errorf("apply review edits: %w", err)
+		}
 	}
-	if err := s.deps.Review.ApplyReview(ctx, id, doc); err != nil {
-		return nil, fmt.Errorf("apply review edits: %w", err)
+	if err := s.decide(ctx, doc); err != nil {
+		return nil, err
 	}
 	return doc, nil
+}
+
+// Candidates returns the document of a video before reviewers' edits and
+// the publish decision: every matched item, duplicates merged, with its
+// confidence, and the evidence of each item by id. The calibration is
+// fitted on these (`vitrine bench calibrate`).
+func (s *Service) Candidates(ctx context.Context, id string) (*shoppable.Document, map[string]confidence.Features, error) {
+	matches, spans, catVer, err := s.loadMatches(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := s.loadEvidence(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.buildDocument(ctx, id, matches, spans, ev, catVer)
+}
+
+// loadEvidence returns the stored evidence of each matched track.
+func (s *Service) loadEvidence(ctx context.Context, id string) (map[int]confidence.Features, error) {
+	db := s.deps.DB
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, features FROM video_track_evidence WHERE video_id = ?`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load evidence: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]confidence.Features{}
+	for rows.Next() {
+		var tid int
+		var js string
+		if err := rows.Scan(&tid, &js); err != nil {
+			return nil, fmt.Errorf("load evidence: %w", err)
+		}
+		var f confidence.Features
+		if err := json.Unmarshal([]byte(js), &f); err != nil {
+			return nil, fmt.Errorf("load evidence of track %d: %w", tid, err)
+		}
+		out[tid] = f
+	}
+	return out, rows.Err()
 }
 
 // loadMatches returns the stored matches of each track, the supported span
@@ -322,14 +416,16 @@ func (s *Service) loadMatches(ctx context.Context, id string) (map[int][]shoppab
 	return matches, spans, catVer, nil
 }
 
-func (s *Service) buildDocument(ctx context.Context, id string, matches map[int][]shoppable.Match, spans map[int][2]float64, catVer string) (*shoppable.Document, error) {
+// buildDocument assembles the candidate document (see Candidates) from
+// matches, spans and evidence by track.
+func (s *Service) buildDocument(ctx context.Context, id string, matches map[int][]shoppable.Match, spans map[int][2]float64, evidence map[int]confidence.Features, catVer string) (*shoppable.Document, map[string]confidence.Features, error) {
 	v, err := s.Get(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	shotRows, err := s.loadShots(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	db := s.deps.DB
 	doc := &shoppable.Document{
@@ -351,23 +447,25 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 	}
 	trows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, shot, label, start_s, end_s, boxes, review, product_id FROM video_tracks WHERE video_id = ? ORDER BY track_id`), id)
 	if err != nil {
-		return nil, fmt.Errorf("load tracks: %w", err)
+		return nil, nil, fmt.Errorf("load tracks: %w", err)
 	}
 	defer trows.Close()
+	var items []shoppable.Item
+	var feats []confidence.Features
 	for trows.Next() {
 		var t trackRow
 		var boxes string
 		if err := trows.Scan(&t.ID, &t.Shot, &t.Label, &t.StartS, &t.EndS, &boxes, &t.Review, &t.ProductID); err != nil {
-			return nil, fmt.Errorf("load tracks: %w", err)
+			return nil, nil, fmt.Errorf("load tracks: %w", err)
 		}
 		ms := matches[t.ID]
-		// Unmatched tracks are kept only for labels that are products by
-		// themselves; an unmatched proposal or garment region says nothing.
-		if len(ms) == 0 && t.ProductID == "" && !shoppableLabel(t.Label) {
+		// A track that matched nothing is not an item (its detections stay
+		// stored for re-matching), unless a reviewer named its product.
+		if len(ms) == 0 && t.ProductID == "" {
 			continue
 		}
 		if err := json.Unmarshal([]byte(boxes), &t.Boxes); err != nil {
-			return nil, fmt.Errorf("track %d boxes: %w", t.ID, err)
+			return nil, nil, fmt.Errorf("track %d boxes: %w", t.ID, err)
 		}
 		span := shotSpan[t.Shot]
 		if sp, ok := spans[t.ID]; ok && len(ms) > 0 && sp[1] > sp[0] {
@@ -384,13 +482,36 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 		if it.Review == shoppable.ReviewReplaced && it.ProductID == "" {
 			it.Review = shoppable.ReviewAuto
 		}
-		doc.Items = append(doc.Items, it)
+		items = append(items, it)
+		feats = append(feats, evidence[t.ID])
 	}
 	if err := trows.Err(); err != nil {
-		return nil, fmt.Errorf("load tracks: %w", err)
+		return nil, nil, fmt.Errorf("load tracks: %w", err)
 	}
-	doc.Items = mergeDuplicates(doc.Items)
-	return doc, nil
+	m := s.model()
+	byItem := map[string]confidence.Features{}
+	for _, g := range mergeGroups(items) {
+		it := mergeItems(items, g)
+		if len(it.Matches) > 0 {
+			members := make([]confidence.Features, len(g))
+			best := 0
+			for k, i := range g {
+				members[k] = feats[i]
+				if items[i].ID == it.ID {
+					best = k
+				}
+			}
+			f := itemFeatures(members, best, it, shotSpan[it.Shot])
+			c := math.Round(m.Confidence(f)*1000) / 1000
+			it.Confidence = &c
+			byItem[it.ID] = f
+		}
+		doc.Items = append(doc.Items, it)
+	}
+	if err := s.labelItems(ctx, doc); err != nil {
+		return nil, nil, err
+	}
+	return doc, byItem, nil
 }
 
 // boxesWithin keeps the boxes timed within [start, end], or the one nearest
@@ -419,15 +540,6 @@ func clampTo(t float64, span [2]float64) float64 {
 		return t
 	}
 	return min(max(t, span[0]), span[1])
-}
-
-// shoppableLabel reports whether a detector label is a product class.
-func shoppableLabel(label string) bool {
-	switch match.LabelGroup(label) {
-	case "", "apparel":
-		return false
-	}
-	return true
 }
 
 // assemble builds, validates and stores a new version of the video's

@@ -70,8 +70,9 @@ func (s *Service) trackDetections(ctx context.Context, id string) (map[int][]det
 
 // stitchTracks gives each unmatched track that continues a matched track of
 // the same shot the matches of that track (see stitch), using the matcher's
-// Support of each crop. It returns the number of tracks stitched.
-func stitchTracks(ctx context.Context, m *match.Matcher, tracks map[int][]detRow, matches map[int][]shoppable.Match) (int, error) {
+// Support of each crop. It returns, for each track stitched, the track
+// whose matches it took.
+func stitchTracks(ctx context.Context, m *match.Matcher, tracks map[int][]detRow, matches map[int][]shoppable.Match) (map[int]int, error) {
 	return stitch(tracks, matches, func(vec []float32, product string) (bool, error) {
 		z, err := m.Support(ctx, vec, product)
 		return z >= m.MinSupportZ(), err
@@ -82,8 +83,9 @@ func stitchTracks(ctx context.Context, m *match.Matcher, tracks map[int][]detRow
 // that continues a matched track of the same shot (see continues, at either
 // end) the matches of that track, when at least half of its own crops
 // support the matched product. A stitched track can in turn pass the
-// matches on. It returns the number of tracks stitched.
-func stitch(byTrack map[int][]detRow, matches map[int][]shoppable.Match, supports func(vec []float32, product string) (bool, error)) (int, error) {
+// matches on. It returns, for each track stitched, the track whose matches
+// it took.
+func stitch(byTrack map[int][]detRow, matches map[int][]shoppable.Match, supports func(vec []float32, product string) (bool, error)) (map[int]int, error) {
 	// joined reports whether track u continues track t, or t continues u.
 	joined := func(t, u []detRow) bool {
 		if len(t) == 0 || len(u) == 0 || t[0].Shot != u[0].Shot {
@@ -122,7 +124,7 @@ func stitch(byTrack map[int][]detRow, matches map[int][]shoppable.Match, support
 		verdicts[k] = v
 		return v, nil
 	}
-	stitched := 0
+	stitched := map[int]int{}
 	ids := sortedKeys(byTrack)
 	for changed := true; changed; {
 		changed = false
@@ -140,7 +142,7 @@ func stitch(byTrack map[int][]detRow, matches map[int][]shoppable.Match, support
 				}
 				if ok {
 					matches[u] = append([]shoppable.Match(nil), matches[t]...)
-					stitched++
+					stitched[u] = t
 					changed = true
 					break
 				}

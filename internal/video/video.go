@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/media"
@@ -145,6 +146,16 @@ type Config struct {
 	// starting at WebhookBackoff (default 1s).
 	WebhookAttempts int
 	WebhookBackoff  time.Duration
+	// Confidence is the calibration of item confidences; nil uses
+	// confidence.Default.
+	Confidence *confidence.Model
+	// PublishAt and ReviewAt, when positive, replace the calibration's
+	// thresholds: an item is published from PublishAt, kept for review
+	// from ReviewAt and dropped below.
+	PublishAt, ReviewAt float64
+	// MaxHotspots caps the published items on screen at once (default 3,
+	// negative: no cap).
+	MaxHotspots int
 	// Models names the models in the shoppable document.
 	DetectorName, EmbedderName, AppearanceName string
 }

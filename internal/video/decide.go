@@ -1,0 +1,227 @@
+package video
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/vitrine-dev/vitrine/internal/confidence"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
+)
+
+// defaultMaxHotspots is Config.MaxHotspots when unset.
+const defaultMaxHotspots = 3
+
+// Candidate is an item of a video before the publish decision, with the
+// evidence its confidence was computed from.
+type Candidate struct {
+	Item     shoppable.Item
+	Features confidence.Features
+}
+
+// itemFeatures combines the evidence of the tracks merged into one item:
+// the best member's, with the count of tracks and the item's share of its
+// shot added.
+func itemFeatures(members []confidence.Features, best int, it shoppable.Item, shot [2]float64) confidence.Features {
+	f := confidence.Features{}
+	for k, v := range members[best] {
+		f[k] = v
+	}
+	f[confidence.Tracks] = math.Log1p(float64(len(members)))
+	if d := shot[1] - shot[0]; d > 0 {
+		f[confidence.ShotShare] = min(1, max(0, (it.EndS-it.StartS)/d))
+	}
+	return f
+}
+
+// model returns the calibration in use.
+func (s *Service) model() *confidence.Model {
+	if s.cfg.Confidence != nil {
+		return s.cfg.Confidence
+	}
+	return confidence.Default()
+}
+
+// decide sets each item's status from its confidence and review, labels it
+// with its product's catalog category, and removes the candidates that
+// are not items: an automatic item is published when its confidence
+// reaches the publish threshold, waits for review above the review
+// threshold and is dropped below it; approved and replaced items are
+// published, rejected ones kept as rejected (players do not show them).
+// One place shows one product: an automatic item whose boxes coincide with
+// a more confident published item's (another product in the same place)
+// is dropped. At most MaxHotspots published items are on screen at once;
+// the least confident of more wait for review.
+func (s *Service) decide(ctx context.Context, doc *shoppable.Document) error {
+	m := s.model()
+	var kept []shoppable.Item
+	for _, it := range doc.Items {
+		c := 0.0
+		if it.Confidence != nil {
+			c = *it.Confidence
+		}
+		switch it.Review {
+		case shoppable.ReviewApproved, shoppable.ReviewReplaced:
+			it.Status = shoppable.StatusPublished
+		case shoppable.ReviewRejected:
+			it.Status = shoppable.StatusNeedsReview
+		default:
+			switch m.Decide(c, s.cfg.PublishAt, s.cfg.ReviewAt) {
+			case confidence.Publish:
+				it.Status = shoppable.StatusPublished
+			case confidence.Review:
+				it.Status = shoppable.StatusNeedsReview
+			default:
+				continue
+			}
+		}
+		kept = append(kept, it)
+	}
+	// Most confident first for the place and hotspot rules.
+	order := make([]int, len(kept))
+	for i := range order {
+		order[i] = i
+	}
+	conf := func(i int) float64 {
+		it := kept[i]
+		if it.Review == shoppable.ReviewApproved || it.Review == shoppable.ReviewReplaced {
+			return 2 // a reviewer's word first
+		}
+		if it.Confidence == nil {
+			return 0
+		}
+		return *it.Confidence
+	}
+	sort.SliceStable(order, func(a, b int) bool { return conf(order[a]) > conf(order[b]) })
+	drop := make([]bool, len(kept))
+	var shown []int
+	for _, i := range order {
+		it := &kept[i]
+		if it.Status != shoppable.StatusPublished || it.Review != shoppable.ReviewAuto {
+			if it.Status == shoppable.StatusPublished {
+				shown = append(shown, i)
+			}
+			continue
+		}
+		for _, j := range shown {
+			if kept[j].Shot == it.Shot && samePlace(kept[j].Boxes, it.Boxes) && productOf(kept[j]) != productOf(*it) {
+				drop[i] = true
+				break
+			}
+		}
+		if drop[i] {
+			continue
+		}
+		if s.maxHotspots() > 0 && crowded(kept, shown, *it, s.maxHotspots()) {
+			it.Status = shoppable.StatusNeedsReview
+			continue
+		}
+		shown = append(shown, i)
+	}
+	doc.Items = doc.Items[:0]
+	for i, it := range kept {
+		if !drop[i] {
+			doc.Items = append(doc.Items, it)
+		}
+	}
+	return s.labelItems(ctx, doc)
+}
+
+func (s *Service) maxHotspots() int {
+	switch {
+	case s.cfg.MaxHotspots < 0:
+		return 0
+	case s.cfg.MaxHotspots == 0:
+		return defaultMaxHotspots
+	}
+	return s.cfg.MaxHotspots
+}
+
+// productOf is the product an item shows: a reviewer's choice, else its
+// best match.
+func productOf(it shoppable.Item) string {
+	if it.ProductID != "" {
+		return it.ProductID
+	}
+	if len(it.Matches) > 0 {
+		return it.Matches[0].ProductID
+	}
+	return ""
+}
+
+// crowded reports whether adding it to the shown items would put more
+// than max of them on screen at some instant.
+func crowded(items []shoppable.Item, shown []int, it shoppable.Item, limit int) bool {
+	// The count only rises at a start, so checking every start within the
+	// new item's span (and its own) suffices.
+	points := []float64{it.StartS}
+	for _, j := range shown {
+		if o := items[j]; o.StartS > it.StartS && o.StartS < it.EndS {
+			points = append(points, o.StartS)
+		}
+	}
+	for _, t := range points {
+		n := 1
+		for _, j := range shown {
+			if o := items[j]; o.StartS <= t && t < o.EndS || o.StartS == t {
+				n++
+			}
+		}
+		if n > limit {
+			return true
+		}
+	}
+	return false
+}
+
+// samePlace reports whether two box tracks show the same place at close
+// times: boxes of similar size, each covering most of the other.
+func samePlace(a, b []shoppable.Box) bool {
+	for _, p := range a {
+		for _, q := range b {
+			if math.Abs(p.T-q.T) <= mergeMaxDT && boxIoU(p, q) >= 0.6 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func boxIoU(p, q shoppable.Box) float64 {
+	w := math.Min(p.X+p.W, q.X+q.W) - math.Max(p.X, q.X)
+	h := math.Min(p.Y+p.H, q.Y+q.H) - math.Max(p.Y, q.Y)
+	if w <= 0 || h <= 0 {
+		return 0
+	}
+	in := w * h
+	return in / (p.W*p.H + q.W*q.H - in)
+}
+
+// labelItems names each item by its product's catalog category, the word a
+// shopper knows ("dress", "handbags"), not a detector's class name.
+func (s *Service) labelItems(ctx context.Context, doc *shoppable.Document) error {
+	var ids []string
+	for _, it := range doc.Items {
+		if p := productOf(it); p != "" {
+			ids = append(ids, p)
+		}
+	}
+	if len(ids) == 0 || s.deps.Catalog == nil {
+		return nil
+	}
+	sort.Strings(ids)
+	info, err := s.deps.Catalog.ProductInfo(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("label items: %w", err)
+	}
+	for i := range doc.Items {
+		if p, ok := info[productOf(doc.Items[i])]; ok && strings.TrimSpace(p.Category) != "" {
+			doc.Items[i].Label = strings.ToLower(strings.TrimSpace(p.Category))
+		} else {
+			doc.Items[i].Label = "product"
+		}
+	}
+	return nil
+}

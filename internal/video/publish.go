@@ -156,9 +156,9 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 
 // matchResult is what matching a video's stored tracks gives.
 type matchResult struct {
-	tracks   int                        // tracks with vectors
-	matches  map[int][]shoppable.Match  // ranked matches by track
-	spans    map[int][2]float64         // the part of a track showing its product (see supportedSpans)
+	tracks   int                         // tracks with vectors
+	matches  map[int][]shoppable.Match   // ranked matches by track
+	spans    map[int][2]float64          // the part of a track showing its product (see supportedSpans)
 	evidence map[int]confidence.Features // by matched track
 }
 

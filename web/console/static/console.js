@@ -446,6 +446,34 @@ function boxAt(item, t) {
   return bs[bs.length - 1];
 }
 
+// containRect is where a vw×vh picture lands in an ew×eh element with
+// object-fit: contain (how a video element shows its picture): scaled to fit
+// whole and centred, with bars on the other axis. The player places its
+// hotspots with the same rule.
+function containRect(vw, vh, ew, eh) {
+  const k = Math.min(ew / vw, eh / vh), w = vw * k, h = vh * k;
+  return { x: (ew - w) / 2, y: (eh - h) / 2, w, h };
+}
+
+// needsReview: the item waits for a reviewer and players do not show it.
+// Items without a status (documents made before statuses) are published.
+function needsReview(it) { return it.status === 'needs_review'; }
+
+// reviewOrder lists the items that need review first, then the rest, each
+// group by start time.
+function reviewOrder(items) {
+  return items.slice().sort((a, b) => (needsReview(b) - needsReview(a)) || (a.start_s - b.start_s) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+// fmtPct prints a probability as a whole percentage, never rounding a
+// doubt away: 0.996 is ">99%", not 100%.
+function fmtPct(p) {
+  const v = 100 * p;
+  if (v > 0 && v < 1) return '<1%';
+  if (v > 99 && v < 100) return '>99%';
+  return `${Math.round(v)}%`;
+}
+
 function productOf(it) {
   if (it.review === 'rejected') return '';
   if (it.product_id) return it.product_id;
@@ -494,14 +522,28 @@ function videoPage(id, params) {
   const head = h('div', {});
   const items = h('div', { id: 'items' });
   const history = h('tbody', { id: 'history' });
+  const waiting = h('span', { class: 'muted small', id: 'needs-review-count' });
   let data = null;
   let openReplace = null;
   setPage(`Review ${id}`, head,
     h('div', { class: 'review' },
-      h('div', {}, h('section', { class: 'card' }, stage, timeline)),
-      h('section', { class: 'card items' }, h('h2', { text: 'Items' }), items)),
+      h('div', {}, h('section', { class: 'card' }, stage, timeline,
+        h('p', { class: 'legend small muted' }, h('span', { class: 'swatch' }), ' published ', h('span', { class: 'swatch status-needs_review' }), ' needs review: players do not show it yet'))),
+      h('section', { class: 'card items' }, h('h2', {}, 'Items ', waiting), items)),
     h('section', { class: 'card' }, h('h2', { text: 'Review history' }),
       h('table', { class: 'list small' }, h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Item', 'Product', 'Note'].map((t) => h('th', { text: t })))), history)));
+
+  // fit lays the overlay over the picture, not the element: a video of
+  // another shape than the stage (a vertical reel) has bars beside it.
+  const fit = () => {
+    const vw = vid.videoWidth || (data && data.video.width), vh = vid.videoHeight || (data && data.video.height);
+    const ew = vid.clientWidth, eh = vid.clientHeight;
+    if (!vw || !vh || !ew || !eh) return;
+    const r = containRect(vw, vh, ew, eh);
+    Object.assign(overlay.style, { left: `${vid.offsetLeft + r.x}px`, top: `${vid.offsetTop + r.y}px`, width: `${r.w}px`, height: `${r.h}px` });
+  };
+  const ro = new ResizeObserver(() => { if (my !== page) ro.disconnect(); else fit(); });
+  ro.observe(vid);
 
   const draw = () => {
     if (!data || !data.items) return;
@@ -509,7 +551,7 @@ function videoPage(id, params) {
     fill(overlay, ...data.items.filter((it) => it.review !== 'rejected').map((it) => {
       const b = boxAt(it, t);
       if (!b) return null;
-      return s('g', { class: `box review-${it.review}`, 'data-item': it.id },
+      return s('g', { class: `box review-${it.review}${needsReview(it) ? ' status-needs_review' : ''}`, 'data-item': it.id },
         s('rect', { x: b.x, y: b.y, width: b.w, height: b.h, 'vector-effect': 'non-scaling-stroke' }));
     }).filter(Boolean));
     for (const el of items.querySelectorAll('.item')) {
@@ -524,6 +566,7 @@ function videoPage(id, params) {
   vid.addEventListener('loadedmetadata', () => {
     const t = parseFloat(params.get('t'));
     if (t >= 0) vid.currentTime = t;
+    fit();
     draw();
   });
   const seek = (t) => { vid.currentTime = Math.max(0, t); draw(); };
@@ -551,17 +594,22 @@ function videoPage(id, params) {
         style: `left:${(100 * sh.start_s) / dur}%;width:${(100 * (sh.end_s - sh.start_s)) / dur}%`, onclick: () => seek(sh.keyframe_s || sh.start_s) },
       sh.thumbnail ? h('img', { src: `/v1/videos/${encodeURIComponent(v.id)}/shots/${sh.index}/thumbnail`, alt: `shot ${sh.index}` }) : null,
       h('span', { text: String(sh.index) })))),
-      h('div', { class: 'spans' }, (data.items || []).map((it, i) => h('button', { type: 'button', class: `span review-${it.review}`, title: `${it.id} ${it.label} ${fmtTime(it.start_s)}–${fmtTime(it.end_s)}`,
+      h('div', { class: 'spans' }, (data.items || []).map((it, i) => h('button', { type: 'button', class: `span review-${it.review}${needsReview(it) ? ' status-needs_review' : ''}`, 'data-item': it.id,
+        title: `${it.id} ${it.label} ${fmtTime(it.start_s)}–${fmtTime(it.end_s)}${needsReview(it) ? ' · needs review' : ''}${it.confidence != null ? ` · ${fmtPct(it.confidence)} confident` : ''}`,
         style: `left:${(100 * it.start_s) / dur}%;width:${Math.max(0.6, (100 * (it.end_s - it.start_s)) / dur)}%;top:${(i % 4) * 7}px`, onclick: () => seek(it.start_s) }))),
       h('div', { class: 'playhead' }));
-    // Items with ranked matches.
-    const list = data.items || [];
+    // Items with ranked matches: those waiting for a reviewer first.
+    const list = reviewOrder(data.items || []);
+    const nWaiting = list.filter(needsReview).length;
+    waiting.textContent = nWaiting ? `· ${nWaiting} need${nWaiting === 1 ? 's' : ''} review` : '';
     fill(items, ...(list.length ? list.map((it) => {
       const chosen = productOf(it);
       const matches = (it.matches || []).slice(0, 5);
-      const card = h('article', { class: `item review-${it.review}`, 'data-item': it.id },
+      const card = h('article', { class: `item review-${it.review}${needsReview(it) ? ' status-needs_review' : ''}`, 'data-item': it.id, 'data-status': it.status || 'published' },
         h('header', {}, h('button', { type: 'button', class: 'link', onclick: () => seek(it.start_s) }, `${it.id} · ${it.label}`),
-          h('span', { class: 'muted small', text: ` shot ${it.shot} · ${fmtTime(it.start_s)}–${fmtTime(it.end_s)} ` }), h('span', { class: `badge review-${it.review}`, text: it.review })),
+          h('span', { class: 'muted small', text: ` shot ${it.shot} · ${fmtTime(it.start_s)}–${fmtTime(it.end_s)} ` }), h('span', { class: `badge review-${it.review}`, text: it.review }),
+          needsReview(it) ? [' ', h('span', { class: 'badge status-needs_review', text: 'needs review' })] : null,
+          it.confidence != null ? [' ', h('span', { class: 'confidence', title: 'Calibrated probability that this product is what is on screen', text: `${fmtPct(it.confidence)} confident` })] : null),
         it.review === 'replaced' && it.product_id ? h('div', { class: 'chosen' }, h('div', { class: 'small muted', text: 'Replaced by' }), productChip(data.products[it.product_id], it.product_id)) : null,
         matches.length ? h('ol', { class: 'matches' }, matches.map((m) => h('li', { class: m.product_id === chosen ? 'match chosen' : 'match' },
           productChip(data.products[m.product_id], m.product_id, h('span', { class: 'score', text: `score ${m.score.toFixed(3)}` }))))) : h('p', { class: 'muted small', text: 'No match close enough.' }),
@@ -578,6 +626,7 @@ function videoPage(id, params) {
       h('td', { text: `${e.item_id} (${e.label})` }), h('td', { text: e.product_id ? `${e.product_id}${data.products[e.product_id] ? ' · ' + data.products[e.product_id].title : ''}` : '–' }),
       h('td', { text: e.note || '' }))));
     if (!data.edits.length) history.append(h('tr', {}, h('td', { colspan: 6, class: 'muted', text: 'No edits yet.' })));
+    fit();
     draw();
   };
   const load = async () => {

@@ -138,6 +138,14 @@ function fmtTime(s) {
   return `${m}:${String(r).padStart(2, '0')}`;
 }
 
+// containRect is where a vw×vh picture lands in an ew×eh element with
+// object-fit: contain: scaled to fit whole, centred, bars on the other axis.
+// The console's review page draws its boxes with the same rule.
+export function containRect(vw, vh, ew, eh) {
+  const s = Math.min(ew / vw, eh / vh), w = vw * s, h = vh * s;
+  return { x: (ew - w) / 2, y: (eh - h) / 2, w, h };
+}
+
 // boxAt interpolates an item's box at time t between its samples.
 export function boxAt(item, t) {
   const b = item.boxes;
@@ -331,8 +339,8 @@ class VitrinePlayer extends HTMLElement {
     const vw = v.videoWidth || (this._doc && this._doc.video && this._doc.video.width) || sw;
     const vh = v.videoHeight || (this._doc && this._doc.video && this._doc.video.height) || sh;
     if (!sw || !sh || !vw || !vh) return;
-    const s = Math.min(sw / vw, sh / vh), w = vw * s, h = vh * s;
-    Object.assign(this.$layer.style, { left: `${(sw - w) / 2}px`, top: `${(sh - h) / 2}px`, width: `${w}px`, height: `${h}px` });
+    const r = containRect(vw, vh, sw, sh);
+    Object.assign(this.$layer.style, { left: `${r.x}px`, top: `${r.y}px`, width: `${r.w}px`, height: `${r.h}px` });
   }
 
   _duration() {

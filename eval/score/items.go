@@ -69,6 +69,11 @@ type ItemScore struct {
 	MeanBoxIoU float64 `json:"mean_box_iou"`
 	BoxIoU50   float64 `json:"box_iou50"`
 	BoxPairs   int     `json:"box_pairs"`
+	// MatchedItems counts predicted items with a product; Precision is the
+	// share of them whose top-1 product is a true item overlapping them in
+	// time (1 when there are none).
+	MatchedItems int     `json:"matched_items"`
+	Precision    float64 `json:"precision"`
 	// FalseMatches counts predicted items whose top-1 product is not a true
 	// item overlapping them in time; per minute of video.
 	FalseMatches       int          `json:"false_matches"`
@@ -173,6 +178,7 @@ func Items(truth *groundtruth.Video, pred *Prediction, opt ItemOptions) ItemScor
 		if top == "" {
 			continue // no match kept: not a claim about any product
 		}
+		s.MatchedItems++
 		ok := false
 		for _, t := range truth.Items {
 			if t.ProductID == top && overlaps(t.StartS, t.EndS, p.StartS, p.EndS) {
@@ -200,6 +206,7 @@ func (s *ItemScore) Merge(other ItemScore) {
 	s.Timed += other.Timed
 	s.BoxPairs += other.BoxPairs
 	s.FalseMatches += other.FalseMatches
+	s.MatchedItems += other.MatchedItems
 	s.DurationS += other.DurationS
 	s.PerItem = append(s.PerItem, other.PerItem...)
 	s.hit1 += other.hit1
@@ -231,6 +238,10 @@ func (s *ItemScore) finish() {
 		s.MeanBoxIoU = s.sumBoxIoU / float64(s.BoxPairs)
 	}
 	s.BoxIoU50 = ratio(s.box50, s.BoxPairs)
+	s.Precision = 1
+	if s.MatchedItems > 0 {
+		s.Precision = ratio(s.MatchedItems-s.FalseMatches, s.MatchedItems)
+	}
 	s.FalseMatchesPerMin = 0
 	if s.DurationS > 0 {
 		s.FalseMatchesPerMin = float64(s.FalseMatches) / (s.DurationS / 60)

@@ -46,6 +46,40 @@ type PredItem struct {
 	EndS    float64   `json:"end_s"`
 	Boxes   []PredBox `json:"boxes"`
 	Matches []Match   `json:"matches"`
+	// Review, Status and Confidence are the publish decision (absent in
+	// older documents: every item shown).
+	Review     string   `json:"review,omitempty"`
+	Status     string   `json:"status,omitempty"`
+	Confidence *float64 `json:"confidence,omitempty"`
+}
+
+// Shown reports whether a player shows the item: not rejected by a
+// reviewer, and published or from a document without statuses.
+func (it PredItem) Shown() bool {
+	return it.Review != "rejected" && (it.Status == "" || it.Status == "published")
+}
+
+// Shown returns a copy of p with only the items a player shows.
+func (p *Prediction) Shown() *Prediction {
+	return p.filter(PredItem.Shown)
+}
+
+// AtConfidence returns a copy of p with only the items whose confidence
+// is at least c (items without one are kept): what a publish threshold of
+// c would show.
+func (p *Prediction) AtConfidence(c float64) *Prediction {
+	return p.filter(func(it PredItem) bool { return it.Confidence == nil || *it.Confidence >= c })
+}
+
+func (p *Prediction) filter(keep func(PredItem) bool) *Prediction {
+	out := *p
+	out.Items = nil
+	for _, it := range p.Items {
+		if keep(it) {
+			out.Items = append(out.Items, it)
+		}
+	}
+	return &out
 }
 
 // PredBox is a normalised box at time T.

@@ -266,3 +266,46 @@ func TestItemsTimed(t *testing.T) {
 		})
 	}
 }
+
+func TestPublishedPrecision(t *testing.T) {
+	truth := loadTruth(t)
+	perfect := loadPred(t, "perfect.json")
+	wrong := loadPred(t, "wrongproduct.json")
+	conf := func(c float64) *float64 { return &c }
+	// perfect's right items plus wrong's two false ones, with statuses and
+	// confidences: right ones confident and published, one false item
+	// published with a low confidence, one waiting for review.
+	mixed := *perfect
+	mixed.Items = append([]PredItem(nil), perfect.Items...)
+	mixed.Items[0].Status, mixed.Items[0].Confidence = "published", conf(0.9)
+	mixed.Items[1].Status, mixed.Items[1].Confidence = "published", conf(0.8)
+	fp, review := wrong.Items[0], wrong.Items[1]
+	fp.Status, fp.Confidence = "published", conf(0.6)
+	review.Status, review.Confidence = "needs_review", conf(0.4)
+	mixed.Items = append(mixed.Items, fp, review)
+	for _, tc := range []struct {
+		name      string
+		pred      *Prediction
+		matched   int
+		precision float64
+		top1      float64
+	}{
+		{"perfect", perfect, 2, 1, 1},
+		{"wrong", wrong, 2, 0, 0},
+		{"all candidates", &mixed, 4, 0.5, 1},
+		{"shown", mixed.Shown(), 3, 2.0 / 3, 1},
+		{"confidence 0.7", mixed.AtConfidence(0.7), 2, 1, 1},
+		{"confidence 0.85", mixed.AtConfidence(0.85), 1, 1, 0.5},
+		{"confidence 0.95", mixed.AtConfidence(0.95), 0, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Items(truth, tc.pred, ItemOptions{})
+			if got.MatchedItems != tc.matched || !near(got.Precision, tc.precision) || !near(got.Top1, tc.top1) {
+				t.Errorf("matched %d precision %v top1 %v, want %d %v %v", got.MatchedItems, got.Precision, got.Top1, tc.matched, tc.precision, tc.top1)
+			}
+		})
+	}
+	if n := len(mixed.Items); n != 4 {
+		t.Errorf("filters changed the prediction they were called on: %d items", n)
+	}
+}

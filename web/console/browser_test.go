@@ -199,6 +199,8 @@ func TestConsoleInChromium(t *testing.T) {
 		a, b := matched[0], matched[len(matched)-1]
 		u.goTo("#/video/"+vid, "#items .item")
 		u.waitVersion(v1.Version)
+		// Items that need review first, each with its confidence.
+		checkReviewList(t, u, vid)
 		start := v1.start(a)
 		u.wait("video metadata", `document.getElementById('review-video').readyState >= 1`, 30*time.Second)
 		u.exec(fmt.Sprintf(`document.getElementById('review-video').currentTime = %f`, start+0.05))

@@ -523,12 +523,13 @@ function videoPage(id, params) {
   const items = h('div', { id: 'items' });
   const history = h('tbody', { id: 'history' });
   const waiting = h('span', { class: 'muted small', id: 'needs-review-count' });
+  const legend = h('p', { class: 'legend small muted', id: 'span-legend', hidden: true }, h('span', { class: 'swatch' }), ' published · ',
+    h('span', { class: 'swatch status-needs_review' }), ' needs review: players do not show it yet');
   let data = null;
   let openReplace = null;
   setPage(`Review ${id}`, head,
     h('div', { class: 'review' },
-      h('div', {}, h('section', { class: 'card' }, stage, timeline,
-        h('p', { class: 'legend small muted' }, h('span', { class: 'swatch' }), ' published ', h('span', { class: 'swatch status-needs_review' }), ' needs review: players do not show it yet'))),
+      h('div', {}, h('section', { class: 'card' }, stage, timeline, legend)),
       h('section', { class: 'card items' }, h('h2', {}, 'Items ', waiting), items)),
     h('section', { class: 'card' }, h('h2', { text: 'Review history' }),
       h('table', { class: 'list small' }, h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Item', 'Product', 'Note'].map((t) => h('th', { text: t })))), history)));
@@ -602,6 +603,7 @@ function videoPage(id, params) {
     const list = reviewOrder(data.items || []);
     const nWaiting = list.filter(needsReview).length;
     waiting.textContent = nWaiting ? `· ${nWaiting} need${nWaiting === 1 ? 's' : ''} review` : '';
+    legend.hidden = !nWaiting;
     fill(items, ...(list.length ? list.map((it) => {
       const chosen = productOf(it);
       const matches = (it.matches || []).slice(0, 5);

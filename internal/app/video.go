@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/crypt"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/media"
@@ -51,7 +52,21 @@ func newVideo(a *App) (*video.Service, error) {
 	if windows == 0 {
 		windows = -1 // video.Config: negative is off, 0 the default
 	}
+	var model *confidence.Model
+	if a.Config.ConfidenceModel != "" {
+		if model, err = confidence.Load(a.Config.ConfidenceModel); err != nil {
+			return nil, fmt.Errorf("confidence_model: %w", err)
+		}
+	}
+	hotspots := a.Config.MaxHotspots
+	if hotspots == 0 {
+		hotspots = -1 // video.Config: negative is no cap, 0 the default
+	}
 	cfg := video.Config{
+		Confidence:      model,
+		PublishAt:       a.Config.PublishThreshold,
+		ReviewAt:        a.Config.ReviewThreshold,
+		MaxHotspots:     hotspots,
 		SampleFPS:       a.Config.SampleFPS,
 		DetectSize:      a.Config.DetectSize,
 		WindowProposals: windows,

@@ -67,6 +67,11 @@ type Config struct {
 	MatchMinZ             float64 `toml:"match_min_z" env:"VITRINE_MATCH_MIN_Z" default:"2.5" usage:"how far (standard deviations) a track's best product must stand out from its nearest products to match"`
 	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.68" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
 	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
+	// The publish decision (internal/confidence).
+	ConfidenceModel  string  `toml:"confidence_model" env:"VITRINE_CONFIDENCE_MODEL" default:"" usage:"calibration file of item confidences written by 'vitrine bench calibrate' (empty = the one vitrine ships)"`
+	PublishThreshold float64 `toml:"publish_threshold" env:"VITRINE_PUBLISH_THRESHOLD" default:"0" usage:"least confidence at which an item is shown to viewers without a reviewer (0 = the calibration's, chosen for published-item precision 0.95)"`
+	ReviewThreshold  float64 `toml:"review_threshold" env:"VITRINE_REVIEW_THRESHOLD" default:"0" usage:"least confidence at which an item waits for review; below it the track is not an item (0 = the calibration's)"`
+	MaxHotspots      int     `toml:"max_hotspots" env:"VITRINE_MAX_HOTSPOTS" default:"3" usage:"most published items on screen at once; the least confident of more wait for review (0 = no cap)"`
 
 	// Rate limits in requests per second (0 = off); bursts are four
 	// seconds' worth.
@@ -354,6 +359,14 @@ func (c *Config) resolve() error {
 	}
 	if !(c.MatchMinCosine >= -1 && c.MatchMinCosine <= 1) || c.MatchMinCosine == 0 {
 		errs = append(errs, fmt.Errorf("match min cosine must be in [-1, 1] and not 0 (-1 = no floor), got %v", c.MatchMinCosine))
+	}
+	if c.PublishThreshold < 0 || c.PublishThreshold > 1 || c.ReviewThreshold < 0 || c.ReviewThreshold > 1 {
+		errs = append(errs, fmt.Errorf("publish and review thresholds must be in [0, 1], got %v and %v", c.PublishThreshold, c.ReviewThreshold))
+	} else if c.PublishThreshold > 0 && c.ReviewThreshold > c.PublishThreshold {
+		errs = append(errs, fmt.Errorf("review threshold %v is above the publish threshold %v", c.ReviewThreshold, c.PublishThreshold))
+	}
+	if c.MaxHotspots < 0 || c.MaxHotspots > 100 {
+		errs = append(errs, fmt.Errorf("max hotspots must be in [0, 100], got %d", c.MaxHotspots))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("config: %w", err)

@@ -131,21 +131,65 @@ type itemPlan struct {
 	occluded          float64
 }
 
-type shotPlan struct {
-	bg          Background
-	ss          float64 // seek position in the background, seconds
+// timing places a shot in the output video.
+type timing struct {
 	frames      int
-	outStart    int
+	outStart    int // output frame of local frame 0
 	transition  string
 	fadeIn      int
 	fadeOut     int
 	dissolveIn  int // frames blended with the previous shot's tail
 	dissolveOut int
-	truthStart  int
-	span        []int
-	items       []*itemPlan
-	occluder    *image.Rectangle
-	occColour   color.RGBA
+	truthStart  int   // first frame of the shot in the ground truth
+	span        []int // gradual transition into the shot, [first, last]
+}
+
+// placeShots sets the output position, ground truth start and transition
+// span of consecutive shots whose lengths and transitions are known.
+func placeShots(shots []*timing) {
+	out := 0
+	for i, sp := range shots {
+		if i > 0 {
+			prev := shots[i-1]
+			out = prev.outStart + prev.frames - sp.dissolveIn
+		}
+		sp.outStart = out
+		sp.truthStart = out
+		switch sp.transition {
+		case groundtruth.TransitionFade:
+			sp.span = []int{out - sp.fadeIn, out + sp.fadeIn - 1}
+		case groundtruth.TransitionDissolve:
+			d := sp.dissolveIn
+			// The new shot takes over once it weighs at least half.
+			sp.truthStart = out + (d+2)/2 - 1
+			sp.span = []int{out, out + d - 1}
+		}
+	}
+}
+
+// truthShots returns the ground truth shots of placed shots and the
+// video's frame count.
+func truthShots(shots []*timing) ([]groundtruth.Shot, int) {
+	last := shots[len(shots)-1]
+	frames := last.outStart + last.frames
+	out := make([]groundtruth.Shot, 0, len(shots))
+	for i, sp := range shots {
+		end := frames - 1
+		if i+1 < len(shots) {
+			end = shots[i+1].truthStart - 1
+		}
+		out = append(out, groundtruth.Shot{StartFrame: sp.truthStart, EndFrame: end, TransitionIn: sp.transition, TransitionFrames: sp.span})
+	}
+	return out, frames
+}
+
+type shotPlan struct {
+	timing
+	bg        Background
+	ss        float64 // seek position in the background, seconds
+	items     []*itemPlan
+	occluder  *image.Rectangle
+	occColour color.RGBA
 }
 
 // Generate writes outDir/name.mp4 and outDir/name.gt.json.
@@ -264,7 +308,7 @@ func plan(r *rand.Rand, cfg Config, products []Product, bgs []Background) []*sho
 		bg := bgs[bi]
 		w := bg.Windows[r.IntN(len(bg.Windows))]
 		lenS := math.Min(uniform(r, cfg.MinShotS, cfg.MaxShotS), w[1]-w[0]-0.1)
-		sp := &shotPlan{bg: bg, frames: int(lenS * fps)}
+		sp := &shotPlan{bg: bg, timing: timing{frames: int(lenS * fps)}}
 		sp.ss = math.Round(uniform(r, w[0], w[1]-lenS)*1000) / 1000
 		shots[i] = sp
 	}
@@ -286,24 +330,11 @@ func plan(r *rand.Rand, cfg Config, products []Product, bgs []Background) []*sho
 			prev.dissolveOut, cur.dissolveIn = d, d
 		}
 	}
-	out := 0
+	ts := make([]*timing, len(shots))
 	for i, sp := range shots {
-		if i > 0 {
-			prev := shots[i-1]
-			out = prev.outStart + prev.frames - sp.dissolveIn
-		}
-		sp.outStart = out
-		sp.truthStart = out
-		switch sp.transition {
-		case groundtruth.TransitionFade:
-			sp.span = []int{out - sp.fadeIn, out + sp.fadeIn - 1}
-		case groundtruth.TransitionDissolve:
-			d := sp.dissolveIn
-			// The new shot takes over once it weighs at least half.
-			sp.truthStart = out + (d+2)/2 - 1
-			sp.span = []int{out, out + d - 1}
-		}
+		ts[i] = &sp.timing
 	}
+	placeShots(ts)
 	// Products. One shot is always left empty; others get 0-2 items.
 	empty := r.IntN(len(shots))
 	for i, sp := range shots {
@@ -447,9 +478,9 @@ func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 // of the raw frames.
 func render(ctx context.Context, cfg Config, shots []*shotPlan, outPath string) (string, error) {
 	fw, fh := cfg.Width, cfg.Height
-	seq := make([]seqShot, len(shots))
+	seq := make([]*timing, len(shots))
 	for i, sp := range shots {
-		seq[i] = seqShot{frames: sp.frames, fadeIn: sp.fadeIn, fadeOut: sp.fadeOut, dissolveIn: sp.dissolveIn, dissolveOut: sp.dissolveOut}
+		seq[i] = &sp.timing
 	}
 	return encodeSequence(ctx, cfg.FFmpeg, fw, fh, cfg.FPS, cfg.CRF, outPath, seq, func(i int) (shotSource, error) {
 		sp := shots[i]
@@ -490,15 +521,6 @@ func (s *packshotSource) frame(local int) ([]byte, error) {
 
 func (s *packshotSource) close() error { return s.frames.close() }
 
-// seqShot is the timing of one shot in an encoded sequence: its length and
-// the frames it fades in or out over, or shares with a neighbour in a
-// dissolve.
-type seqShot struct {
-	frames                  int
-	fadeIn, fadeOut         int
-	dissolveIn, dissolveOut int
-}
-
 // shotSource yields the frames of one shot, local frame 0 first.
 type shotSource interface {
 	frame(local int) ([]byte, error)
@@ -508,7 +530,7 @@ type shotSource interface {
 // encodeSequence pipes the shots' frames to an H.264 encoder writing
 // outPath, applying fades through black and dissolves, and returns the
 // hash of the raw frames. open is called once per shot, in order.
-func encodeSequence(ctx context.Context, ffmpeg string, fw, fh, fps, crf int, outPath string, shots []seqShot, open func(i int) (shotSource, error)) (string, error) {
+func encodeSequence(ctx context.Context, ffmpeg string, fw, fh, fps, crf int, outPath string, shots []*timing, open func(i int) (shotSource, error)) (string, error) {
 	fsize := 3 * fw * fh
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -641,19 +663,18 @@ func blend(dst, src []byte, w float64) {
 }
 
 func truthOf(cfg Config, shots []*shotPlan, video string) *groundtruth.Video {
-	last := shots[len(shots)-1]
+	ts := make([]*timing, len(shots))
+	for i, sp := range shots {
+		ts[i] = &sp.timing
+	}
+	gtShots, frames := truthShots(ts)
 	v := &groundtruth.Video{
 		Schema: groundtruth.Schema, Video: video, FPS: float64(cfg.FPS),
-		Frames: last.outStart + last.frames, Width: cfg.Width, Height: cfg.Height,
+		Frames: frames, Width: cfg.Width, Height: cfg.Height,
 		Seed: cfg.Seed, Generator: Version, Catalog: filepath.Base(filepath.Clean(cfg.CatalogDir)),
-		Items: []groundtruth.Item{},
+		Shots: gtShots, Items: []groundtruth.Item{},
 	}
 	for i, sp := range shots {
-		end := v.Frames - 1
-		if i+1 < len(shots) {
-			end = shots[i+1].truthStart - 1
-		}
-		v.Shots = append(v.Shots, groundtruth.Shot{StartFrame: sp.truthStart, EndFrame: end, TransitionIn: sp.transition, TransitionFrames: sp.span})
 		for _, it := range sp.items {
 			if len(it.boxes) == 0 {
 				continue

@@ -264,3 +264,22 @@ func overlap(a0, a1, b0, b1 float64) float64 {
 	}
 	return max(0, inter) / short
 }
+
+// ReviewedVideos lists the videos with at least one edit.
+func (s *Store) ReviewedVideos(ctx context.Context) ([]string, error) {
+	db := s.db
+	rows, err := db.Read.QueryContext(ctx, `SELECT DISTINCT video_id FROM review_edits ORDER BY video_id`)
+	if err != nil {
+		return nil, fmt.Errorf("review: reviewed videos: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("review: reviewed videos: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

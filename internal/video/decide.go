@@ -2,6 +2,7 @@ package video
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -55,9 +56,15 @@ func (s *Service) model() *confidence.Model {
 // is dropped. At most MaxHotspots published items are on screen at once;
 // the least confident of more wait for review.
 func (s *Service) decide(ctx context.Context, doc *shoppable.Document) error {
-	m := s.model()
+	doc.Items = decideItems(doc.Items, s.model(), s.cfg.PublishAt, s.cfg.ReviewAt, s.maxHotspots())
+	return s.labelItems(ctx, doc)
+}
+
+// decideItems is decide without the labels: it returns the items that stay,
+// in their order, with their status set. maxHotspots <= 0 is no cap.
+func decideItems(items []shoppable.Item, m *confidence.Model, publishAt, reviewAt float64, maxHotspots int) []shoppable.Item {
 	var kept []shoppable.Item
-	for _, it := range doc.Items {
+	for _, it := range items {
 		c := 0.0
 		if it.Confidence != nil {
 			c = *it.Confidence
@@ -68,7 +75,7 @@ func (s *Service) decide(ctx context.Context, doc *shoppable.Document) error {
 		case shoppable.ReviewRejected:
 			it.Status = shoppable.StatusNeedsReview
 		default:
-			switch m.Decide(c, s.cfg.PublishAt, s.cfg.ReviewAt) {
+			switch m.Decide(c, publishAt, reviewAt) {
 			case confidence.Publish:
 				it.Status = shoppable.StatusPublished
 			case confidence.Review:
@@ -114,19 +121,19 @@ func (s *Service) decide(ctx context.Context, doc *shoppable.Document) error {
 		if drop[i] {
 			continue
 		}
-		if s.maxHotspots() > 0 && crowded(kept, shown, *it, s.maxHotspots()) {
+		if maxHotspots > 0 && crowded(kept, shown, *it, maxHotspots) {
 			it.Status = shoppable.StatusNeedsReview
 			continue
 		}
 		shown = append(shown, i)
 	}
-	doc.Items = doc.Items[:0]
+	out := kept[:0]
 	for i, it := range kept {
 		if !drop[i] {
-			doc.Items = append(doc.Items, it)
+			out = append(out, it)
 		}
 	}
-	return s.labelItems(ctx, doc)
+	return out
 }
 
 func (s *Service) maxHotspots() int {
@@ -224,4 +231,54 @@ func (s *Service) labelItems(ctx context.Context, doc *shoppable.Document) error
 		}
 	}
 	return nil
+}
+
+// reviewLister is a Reviewer that lists the videos it has edits for
+// (internal/review.Store).
+type reviewLister interface {
+	ReviewedVideos(ctx context.Context) ([]string, error)
+}
+
+// ReviewSamples turns reviewers' decisions into labelled calibration
+// samples: an item approved with its best match is right; one rejected,
+// or replaced or approved with another product, is wrong. Items whose
+// evidence is not stored (analysed before evidence was kept) are left out.
+func (s *Service) ReviewSamples(ctx context.Context) ([]confidence.Sample, error) {
+	rl, ok := s.deps.Review.(reviewLister)
+	if !ok {
+		return nil, nil
+	}
+	ids, err := rl.ReviewedVideos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []confidence.Sample
+	for _, id := range ids {
+		doc, feats, err := s.Candidates(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("review samples of %s: %w", id, err)
+		}
+		if err := s.deps.Review.ApplyReview(ctx, id, doc); err != nil {
+			return nil, fmt.Errorf("review samples of %s: %w", id, err)
+		}
+		for _, it := range doc.Items {
+			f, ok := feats[it.ID]
+			if !ok || len(it.Matches) == 0 {
+				continue
+			}
+			var right bool
+			switch it.Review {
+			case shoppable.ReviewApproved:
+				right = it.ProductID == "" || it.ProductID == it.Matches[0].ProductID
+			case shoppable.ReviewRejected, shoppable.ReviewReplaced:
+			default:
+				continue
+			}
+			out = append(out, confidence.Sample{Features: f, Right: right, Group: "review:" + id})
+		}
+	}
+	return out, nil
 }

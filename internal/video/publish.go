@@ -580,7 +580,14 @@ func (s *Service) assemble(ctx context.Context, sc *jobs.StepContext) error {
 			sc.Subject, doc.Version, sc.WorkflowID, doc.Models.CatalogVersion, string(js), string(vtt), s.now())
 		return err
 	})
-	return sc.SetOutput(map[string]int{"version": doc.Version, "items": len(doc.Items), "shots": len(doc.Shots)})
+	published := 0
+	for _, it := range doc.Items {
+		if it.Shown() {
+			published++
+		}
+	}
+	return sc.SetOutput(map[string]int{"version": doc.Version, "items": len(doc.Items), "published": published,
+		"needs_review": len(doc.Items) - published, "shots": len(doc.Shots)})
 }
 
 // WebhookEvent is the body of the publish webhook.
@@ -589,7 +596,7 @@ type WebhookEvent struct {
 	VideoID        string    `json:"video_id"`
 	Version        int       `json:"version"`
 	CatalogVersion string    `json:"catalog_version"`
-	Items          int       `json:"items"`
+	Items          int       `json:"items"` // items shown to viewers
 	PublishedAt    time.Time `json:"published_at"`
 }
 
@@ -628,12 +635,18 @@ func (s *Service) publish(ctx context.Context, sc *jobs.StepContext) error {
 		return fmt.Errorf("load document: %w", err)
 	}
 	var doc struct {
-		Items []json.RawMessage `json:"items"`
+		Items []shoppable.Item `json:"items"`
 	}
 	if err := json.Unmarshal([]byte(items.String), &doc); err != nil {
 		return fmt.Errorf("load document: %w", err)
 	}
-	ev.Event, ev.VideoID, ev.Items, ev.PublishedAt = "video.published", sc.Subject, len(doc.Items), s.now().Truncate(time.Second)
+	shown := 0
+	for _, it := range doc.Items {
+		if it.Shown() {
+			shown++
+		}
+	}
+	ev.Event, ev.VideoID, ev.Items, ev.PublishedAt = "video.published", sc.Subject, shown, s.now().Truncate(time.Second)
 	var delivery *deliveryResult
 	if s.cfg.WebhookURL != "" {
 		d := s.deliver(ctx, ev)

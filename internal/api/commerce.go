@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/commerce"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/web/player"
 )
 
@@ -413,7 +415,24 @@ func (p publishedDocs) ShoppableJSON(ctx context.Context, id string) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("api: shoppable document %s: %w", id, err)
 	}
-	return []byte(doc), nil
+	return shownOnly([]byte(doc))
+}
+
+// shownOnly keeps the items a player shows: viewers get nothing that waits
+// for review or was rejected.
+func shownOnly(js []byte) ([]byte, error) {
+	var d shoppable.Document
+	if err := json.Unmarshal(js, &d); err != nil {
+		return nil, fmt.Errorf("api: shoppable document: %w", err)
+	}
+	items := d.Items[:0]
+	for _, it := range d.Items {
+		if it.Shown() {
+			items = append(items, it)
+		}
+	}
+	d.Items = items
+	return d.Marshal()
 }
 
 // demoSource gives the demo page a published video and a publishable key

@@ -12,6 +12,7 @@ const (
 	Cosine           = "cosine"            // raw embedding cosine similarity
 	AppearanceZ      = "appearance_z"      // re-ID similarity relative to the neighbours
 	AppearanceCosine = "appearance_cosine" // raw re-ID cosine similarity
+	Colour           = "colour"            // colour histogram intersection with the product image
 	Votes            = "votes"             // share of crops that rank the product first
 	Crops            = "crops"             // log(1 + crops matched)
 	Category         = "category"          // detected label / product category compatibility, 0..1
@@ -36,7 +37,7 @@ const (
 // DefaultInputs are the features and signs `vitrine bench calibrate` fits.
 var DefaultInputs = []Input{
 	{Score, +1}, {Margin, +1}, {Z, +1}, {ZMargin, +1}, {Cosine, +1},
-	{AppearanceZ, +1}, {AppearanceCosine, +1}, {Votes, +1}, {Crops, 0}, {Category, +1},
+	{AppearanceZ, +1}, {AppearanceCosine, +1}, {Colour, +1}, {Votes, +1}, {Crops, 0}, {Category, +1},
 	{Support, +1}, {Duration, 0}, {Detections, 0}, {DetScore, 0}, {Area, 0},
 	{FromWindow, 0}, {FromPerson, 0}, {FromGarment, 0}, {FromObject, 0}, {FromOther, 0},
 	{Tracks, 0}, {ShotShare, 0}, {Stitched, 0},

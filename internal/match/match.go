@@ -189,8 +189,12 @@ type Scored struct {
 	// Votes is how many crops ranked this product first.
 	Votes int
 	// AppearanceZ and AppearanceCosine are the appearance counterparts of
-	// Z and Cosine (zero without an AppearanceSearcher).
+	// Z and Cosine (AppearanceZ is zero without appearance search;
+	// AppearanceCosine zero without appearance vectors).
 	AppearanceZ, AppearanceCosine float64
+	// Colour is the mean colour histogram intersection with the product's
+	// image (zero without colour histograms).
+	Colour float64
 }
 
 // Result is the outcome of matching one track.
@@ -273,12 +277,14 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 			den += w.Appearance
 		case w.Appearance > 0 && len(pi.Appearance) > 0:
 			if v := meanOver(q.Appearance, func(a []float32) float64 { return cosine(a, pi.Appearance) }); !math.IsNaN(v) {
+				s.AppearanceCosine = v
 				num += w.Appearance * clamp01((v-0.5)/0.5)
 				den += w.Appearance
 			}
 		}
 		if w.Colour > 0 && len(pi.Colour) > 0 {
 			if v := meanOver(q.Colour, func(c []float32) float64 { return HistogramIntersection(c, pi.Colour) }); !math.IsNaN(v) {
+				s.Colour = v
 				num += w.Colour * v
 				den += w.Colour
 			}

@@ -66,6 +66,7 @@ func (s *Service) trackEvidence(ctx context.Context, m *match.Matcher, in eviden
 			f[confidence.Cosine] = best.Cosine
 			f[confidence.AppearanceZ] = best.AppearanceZ
 			f[confidence.AppearanceCosine] = best.AppearanceCosine
+			f[confidence.Colour] = best.Colour
 			if r.Crops > 0 {
 				f[confidence.Votes] = float64(best.Votes) / float64(r.Crops)
 				f[confidence.Crops] = math.Log1p(float64(r.Crops))

@@ -147,17 +147,20 @@ func (shotDetector) DetectShots(ctx context.Context, path string) ([]bench.Detec
 
 func benchGen(ctx context.Context, args []string) error {
 	fs := newFlagSet("bench gen", "bench gen [flags]",
-		"Writes labelled evaluation videos (gen-<seed>.mp4) and their ground truth\n"+
-			"(gen-<seed>.gt.json, schema vitrine.groundtruth/v1; see eval/README.md).\n"+
+		"Writes labelled evaluation videos and their ground truth (schema\n"+
+			"vitrine.groundtruth/v1; see eval/README.md): packshots composited onto\n"+
+			"footage (gen-<seed>.mp4, gen-<seed>.gt.json) or vertical on-model\n"+
+			"lookbook reels (lookbook-<seed>.mp4, lookbook-<seed>.gt.json).\n"+
 			"The same seed always gives the same videos.")
 	out := fs.String("out", "eval-set", "output directory")
-	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/ and videos/)")
-	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog")
+	set := fs.String("set", "packshot", "kind of video: packshot or lookbook")
+	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/, catalog_virgio/ and videos/)")
+	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog, or <samples>/catalog_virgio for lookbooks")
 	seed := fs.Uint64("seed", 1, "seed of the first video; the others use seed+1, seed+2, …")
 	count := fs.Int("count", 3, "number of videos")
-	nShots := fs.Int("shots", 6, "shots per video")
-	width := fs.Int("width", 640, "frame width")
-	height := fs.Int("height", 360, "frame height")
+	nShots := fs.Int("shots", 6, "shots per packshot video")
+	width := fs.Int("width", 0, "frame width (default 640 for packshot, 540 for lookbook)")
+	height := fs.Int("height", 0, "frame height (default 360 for packshot, 960 for lookbook)")
 	fps := fs.Int("fps", 25, "frame rate")
 	crf := fs.Int("crf", 26, "H.264 constant rate factor (compression)")
 	if err := fs.Parse(args); err != nil {
@@ -170,18 +173,36 @@ func benchGen(ctx context.Context, args []string) error {
 		return fmt.Errorf("bench gen: --count must be at least 1")
 	}
 	cat := *catalog
-	if cat == "" {
-		cat = filepath.Join(*samples, "catalog")
+	var (
+		results []*gen.Result
+		err     error
+	)
+	switch *set {
+	case "packshot":
+		if cat == "" {
+			cat = filepath.Join(*samples, "catalog")
+		}
+		cfg := gen.Config{
+			CatalogDir: cat, Backgrounds: gen.SampleBackgrounds(*samples),
+			Seed: *seed, Width: *width, Height: *height, FPS: *fps, Shots: *nShots, CRF: *crf,
+		}
+		results, err = gen.GenerateSet(ctx, cfg, *out, *count)
+	case "lookbook":
+		if cat == "" {
+			cat = filepath.Join(*samples, "catalog_virgio")
+		}
+		cfg := gen.LookbookConfig{
+			CatalogDir: cat, Backgrounds: gen.SampleBackgrounds(*samples),
+			Seed: *seed, Width: *width, Height: *height, FPS: *fps, CRF: *crf,
+		}
+		results, err = gen.LookbookSet(ctx, cfg, *out, *count)
+	default:
+		return fmt.Errorf("bench gen: --set %q: want packshot or lookbook", *set)
 	}
-	cfg := gen.Config{
-		CatalogDir: cat, Backgrounds: gen.SampleBackgrounds(*samples),
-		Seed: *seed, Width: *width, Height: *height, FPS: *fps, Shots: *nShots, CRF: *crf,
-	}
-	set, err := gen.GenerateSet(ctx, cfg, *out, *count)
 	if err != nil {
 		return err
 	}
-	for _, r := range set {
+	for _, r := range results {
 		fmt.Fprintf(stdout, "%s  %d frames, %d shots, %d items  %s\n", r.VideoPath, r.Truth.Frames, len(r.Truth.Shots), len(r.Truth.Items), r.TruthPath)
 	}
 	return nil

@@ -9,6 +9,9 @@
 // Backgrounds are decoded by ffmpeg to raw RGB, products are drawn in Go
 // (so each frame's box is exact) and the frames are piped to an ffmpeg
 // H.264 encoder.
+//
+// Generate composites packshots; Lookbook makes vertical reels of on-model
+// catalog photos, whose boxes are the extent of each photo's foreground.
 package gen
 
 import (

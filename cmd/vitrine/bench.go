@@ -36,6 +36,9 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "gen" {
 		return benchGen(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "calibrate" {
+		return benchCalibrate(ctx, args[1:])
+	}
 	var names []string
 	for _, s := range bench.Suites() {
 		names = append(names, s.Name)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -171,3 +172,31 @@ func (b *benchApp) API(ctx context.Context) (bench.APITarget, func(), error) {
 }
 
 var _ bench.Pipeline = (*benchApp)(nil)
+
+// Candidates returns a processed video's items before the publish
+// decision, with their evidence.
+func (b *benchApp) Candidates(ctx context.Context, videoID string) (*score.Prediction, map[string]map[string]float64, error) {
+	a, err := b.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, feats, err := a.Video.Candidates(ctx, videoID)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := json.Marshal(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	pred, err := score.DecodePrediction(bytes.NewReader(js))
+	if err != nil {
+		return nil, nil, err
+	}
+	ev := make(map[string]map[string]float64, len(feats))
+	for id, f := range feats {
+		ev[id] = f
+	}
+	return pred, ev, nil
+}
+
+var _ bench.CandidatePipeline = (*benchApp)(nil)

@@ -250,7 +250,7 @@ func TestConditionCounts(t *testing.T) {
 	sc := score.ItemScore{PerItem: []score.ItemResult{{ProductID: "a", Found: true}, {ProductID: "b"}}}
 	var c conditionCounts
 	c.add(truth, sc)
-	got := c.table().Rows
+	got := c.table("packshot").Rows
 	want := [][]string{
 		{"occluded", "1", "1", "1.000"},
 		{"not occluded", "1", "0", "0.000"},

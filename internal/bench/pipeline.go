@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -53,139 +52,237 @@ func runIngest(ctx context.Context, env *Env, s *Section) error {
 	if env.Pipeline == nil {
 		return skipf("no pipeline wired in")
 	}
-	res, err := env.ingest(ctx)
+	res, err := env.ingestAll(ctx)
 	if err != nil {
 		return fmt.Errorf("ingest catalog: %w", err)
 	}
-	sec := res.Elapsed.Seconds()
-	s.Method = "The catalog (" + filepath.Base(env.catalogDir()) + ") is imported into a fresh SQLite database, every image is decoded, the main item detected and embedded, and the vectors indexed; the wall time covers the whole run."
-	s.Add("products", float64(res.Products), "")
-	s.Add("images", float64(res.Images), "")
-	s.Add("wall time", sec, "s")
-	if sec > 0 {
-		s.Headline("ingestion rate", float64(res.Images)/sec, "images/s")
-	}
-	if len(res.Stages) > 0 {
-		t := Table{Title: "Per stage", Columns: []string{"stage", "seconds", "images/s"}}
-		for _, st := range res.Stages {
+	names := []string{filepath.Base(env.catalogDir()), filepath.Base(env.lookbookCatalogDir())}
+	s.Method = "Each catalog (" + strings.Join(names[:len(res)], ", ") + ") is imported, in turn, into one fresh SQLite database: every image is decoded, the main item detected and embedded, and the vectors indexed; the wall time covers the whole run."
+	t := Table{Title: "Per stage", Columns: []string{"catalog", "stage", "seconds", "images/s"}}
+	for i, r := range res {
+		sec := r.Elapsed.Seconds()
+		p := names[i] + ": "
+		s.Add(p+"products", float64(r.Products), "")
+		s.Add(p+"images", float64(r.Images), "")
+		s.Add(p+"wall time", sec, "s")
+		if sec > 0 {
+			s.Headline(p+"ingestion rate", float64(r.Images)/sec, "images/s")
+		}
+		for _, st := range r.Stages {
 			d := st.Elapsed.Seconds()
 			rate := ""
 			if d > 0 {
-				rate = f1(float64(res.Images) / d)
+				rate = f1(float64(r.Images) / d)
 			}
-			t.Rows = append(t.Rows, []string{st.Stage, f1(d), rate})
+			t.Rows = append(t.Rows, []string{names[i], st.Stage, f1(d), rate})
 		}
+	}
+	if len(t.Rows) > 0 {
 		s.Tables = append(s.Tables, t)
 	}
 	return nil
+}
+
+// CandidatePipeline is a Pipeline that can also return a processed
+// video's items before the publish decision, each with its confidence
+// (Prediction items) and the evidence it was computed from, by item id.
+// The e2e suite draws precision-recall curves from them and `vitrine
+// bench calibrate` fits the calibration on them.
+type CandidatePipeline interface {
+	Candidates(ctx context.Context, videoID string) (*score.Prediction, map[string]map[string]float64, error)
+}
+
+// evalVideo is one video of an evaluation set with its truth (nil for a
+// negative video).
+type evalVideo struct {
+	path  string
+	truth *groundtruth.Video
+}
+
+// processed is one video through the pipeline.
+type processed struct {
+	evalVideo
+	shown     *score.Prediction // what a player shows
+	cand      *score.Prediction // every candidate item (nil without a CandidatePipeline)
+	evidence  map[string]map[string]float64
+	elapsedS  float64
+	stages    []StageTime
+	durationS float64
+}
+
+// process runs one video through the pipeline; a nil truth makes it a
+// negative video of its own duration.
+func process(ctx context.Context, env *Env, v evalVideo) (*processed, error) {
+	start := time.Now()
+	pred, st, err := env.Pipeline.ProcessVideo(ctx, v.path)
+	if err != nil {
+		return nil, err
+	}
+	p := &processed{evalVideo: v, shown: pred.Shown(), elapsedS: time.Since(start).Seconds(), stages: st}
+	if cp, ok := env.Pipeline.(CandidatePipeline); ok {
+		if p.cand, p.evidence, err = cp.Candidates(ctx, pred.Video.ID); err != nil {
+			return nil, fmt.Errorf("candidates of %s: %w", filepath.Base(v.path), err)
+		}
+	}
+	if p.truth == nil {
+		fps := pred.Video.FPS
+		if fps <= 0 {
+			fps = 25
+		}
+		p.truth = &groundtruth.Video{Schema: groundtruth.Schema, FPS: fps, Frames: int(math.Round(pred.Video.DurationS * fps)), Negative: true}
+	}
+	p.durationS = p.truth.DurationS()
+	return p, nil
+}
+
+// curveThresholds are the publish thresholds of the precision-recall table.
+var curveThresholds = []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95}
+
+// setScore accumulates one evaluation set's scores.
+type setScore struct {
+	shown, cand score.ItemScore
+	curve       []score.ItemScore // by curveThresholds, on the candidates
+	shots       score.ShotScore
+	cond        conditionCounts
+	misses      [][]string
+	videos      int
+}
+
+func (s *setScore) add(p *processed) {
+	if s.curve == nil {
+		s.curve = make([]score.ItemScore, len(curveThresholds))
+	}
+	s.videos++
+	sc := score.Items(p.truth, p.shown, score.ItemOptions{K: 5, TimeTolerance: 1})
+	s.shown.Merge(sc)
+	if p.truth.Negative {
+		return
+	}
+	s.cond.add(p.truth, sc)
+	s.misses = append(s.misses, missRows(filepath.Base(p.path), sc)...)
+	s.shots.Add(score.Shots(score.TruthBoundaries(p.truth), score.PredBoundaries(p.shown, p.truth.FPS), shotTolerance))
+	if p.cand != nil {
+		s.cand.Merge(score.Items(p.truth, p.cand, score.ItemOptions{K: 5, TimeTolerance: 1}))
+		for i, t := range curveThresholds {
+			s.curve[i].Merge(score.Items(p.truth, p.cand.AtConfidence(t), score.ItemOptions{K: 5, TimeTolerance: 1}))
+		}
+	}
+}
+
+// report adds the set's metrics and tables to a section.
+func (s *setScore) report(sec *Section, name string) {
+	if s.videos == 0 {
+		return
+	}
+	p := name + ": "
+	sec.Add(p+"videos", float64(s.videos), "")
+	sec.Add(p+"true items", float64(s.shown.TruthItems), "")
+	sec.Headline(p+"published-item precision (right top-1 product while on screen)", s.shown.Precision, "")
+	sec.Headline(p+"found@1 (a published item has the product first while it is on screen)", s.shown.Top1, "")
+	sec.Headline(p+"found@5", s.shown.Top5, "")
+	sec.Headline(p+"false published items per minute", s.shown.FalseMatchesPerMin, "/min")
+	sec.Add(p+"published items", float64(s.shown.MatchedItems), "")
+	if s.shown.Found > 0 {
+		sec.Add(p+"found items with the time span right to within 1 s", float64(s.shown.Timed)/float64(s.shown.Found), "")
+	}
+	sec.Add(p+"mean box IoU of published boxes on found items", s.shown.MeanBoxIoU, "")
+	sec.Add(p+"boxes with IoU >= 0.5", s.shown.BoxIoU50, "")
+	if s.cand.TruthItems > 0 {
+		sec.Add(p+"candidates (before the publish decision): found@1", s.cand.Top1, "")
+		sec.Add(p+"candidates: found@5", s.cand.Top5, "")
+		sec.Add(p+"candidates: precision", s.cand.Precision, "")
+		t := Table{Title: name + ": precision and recall against the publish threshold (candidates' confidence alone; the published items above also pass the one-product-per-place and hotspot-cap rules)",
+			Columns: []string{"threshold", "items", "precision", "found@1", "found@5", "false per minute"}}
+		for i, th := range curveThresholds {
+			c := s.curve[i]
+			t.Rows = append(t.Rows, []string{strconv.FormatFloat(th, 'f', 2, 64), strconv.Itoa(c.MatchedItems), f3(c.Precision), f3(c.Top1), f3(c.Top5), f1(c.FalseMatchesPerMin)})
+		}
+		sec.Tables = append(sec.Tables, t)
+	}
+	sec.Add(p+"shot boundaries F1", s.shots.All.F1, "")
 }
 
 func runE2E(ctx context.Context, env *Env, s *Section) error {
 	if env.Pipeline == nil {
 		return skipf("no pipeline wired in")
 	}
-	if _, err := env.ingest(ctx); err != nil {
-		return fmt.Errorf("ingest catalog: %w", err)
+	if _, err := env.ingestAll(ctx); err != nil {
+		return fmt.Errorf("ingest catalogs: %w", err)
 	}
-	set, err := env.generated(ctx)
+	packshots, err := env.generated(ctx)
 	if err != nil {
 		return fmt.Errorf("generate evaluation set: %w", err)
 	}
-	s.Method = fmt.Sprintf("Every generated video (products of the catalog composited at known times and places) and the negative sample videos (%s; no catalog product) "+
-		"go through the full video workflow. An item is found when a predicted item overlapping it in time has the right product in its top %d; "+
-		"false matches are predicted items whose top-1 product is not on screen at that time.", joinNames(negativeVideos), 5)
+	lookbooks, err := env.lookbooks(ctx)
+	if err != nil {
+		return fmt.Errorf("generate lookbook set: %w", err)
+	}
+	s.Method = fmt.Sprintf("Both sample catalogs are imported. Every generated video goes through the full video workflow: the packshot set (catalog packshots composited onto footage at known times and places) "+
+		"and the on-model lookbook set (reels made from the on-model catalog's photos with pan/zoom, split screens, picture-in-picture, grading, cuts, fades and dissolves), "+
+		"then the negative sample videos (%s; no catalog product). Scores are of the items a player shows (published): precision is the share whose top-1 product is on screen at that time; "+
+		"found@1 and found@5 the share of true items that a published item overlapping them in time has at rank 1 or within the top 5.", joinNames(negativeVideos))
 	peakReset := resetPeakRSS()
 	stages := map[string]time.Duration{}
-	var items, negItems score.ItemScore
-	var shots score.ShotScore
+	sets := map[string]*setScore{"packshot": {}, "lookbook": {}, "negative": {}}
 	var videoS, procS float64
-	per := Table{Title: "Per video", Columns: []string{"video", "duration s", "true items", "found", "within 1 s", "top-1", "false matches", "x real time"}}
+	per := Table{Title: "Per video", Columns: []string{"set", "video", "duration s", "true items", "published", "right", "found@1", "candidates", "x real time"}}
 	var failures []string
 	attempted := 0
-	var cond conditionCounts
-	misses := Table{Title: "Items not found, or found with the span off by more than 1 s (generated videos)",
-		Columns: []string{"video", "product", "true span s", "predicted span s", "best rank"}}
-	run := func(path string, truth *groundtruth.Video, neg bool) error {
+	run := func(set string, v evalVideo) error {
 		attempted++
-		start := time.Now()
-		pred, st, err := env.Pipeline.ProcessVideo(ctx, path)
+		p, err := process(ctx, env, v)
 		if errors.Is(err, ErrSkip) || ctx.Err() != nil {
-			return fmt.Errorf("process %s: %w", filepath.Base(path), err)
+			return fmt.Errorf("process %s: %w", filepath.Base(v.path), err)
 		}
 		if err != nil {
 			// One broken video must not hide the others' numbers.
-			env.log().WarnContext(ctx, "bench: e2e video failed", "video", filepath.Base(path), "err", err)
-			failures = append(failures, fmt.Sprintf("%s: %v", filepath.Base(path), err))
-			per.Rows = append(per.Rows, []string{filepath.Base(path) + " (failed)", "", "", "", "", "", "", ""})
+			env.log().WarnContext(ctx, "bench: e2e video failed", "video", filepath.Base(v.path), "err", err)
+			failures = append(failures, fmt.Sprintf("%s: %v", filepath.Base(v.path), err))
+			per.Rows = append(per.Rows, []string{set, filepath.Base(v.path) + " (failed)", "", "", "", "", "", "", ""})
 			return nil
 		}
-		el := time.Since(start).Seconds()
-		for _, x := range st {
+		for _, x := range p.stages {
 			stages[x.Stage] += x.Elapsed
 		}
-		if truth == nil {
-			fps := pred.Video.FPS
-			if fps <= 0 {
-				fps = 25
-			}
-			truth = &groundtruth.Video{Schema: groundtruth.Schema, FPS: fps, Frames: int(math.Round(pred.Video.DurationS * fps)), Negative: true}
+		sets[set].add(p)
+		sc := score.Items(p.truth, p.shown, score.ItemOptions{K: 5, TimeTolerance: 1})
+		videoS += p.durationS
+		procS += p.elapsedS
+		cands := "–"
+		if p.cand != nil {
+			cands = strconv.Itoa(len(p.cand.Items))
 		}
-		sc := score.Items(truth, pred, score.ItemOptions{K: 5, TimeTolerance: 1})
-		if neg {
-			negItems.Merge(sc)
-		} else {
-			cond.add(truth, sc)
-			items.Merge(sc)
-			misses.Rows = append(misses.Rows, missRows(filepath.Base(path), sc)...)
-			shots.Add(score.Shots(score.TruthBoundaries(truth), score.PredBoundaries(pred, truth.FPS), shotTolerance))
+		found1 := f3(sc.Top1)
+		if p.truth.Negative {
+			found1 = "–"
 		}
-		d := truth.DurationS()
-		videoS += d
-		procS += el
-		found, timed, top1 := strconv.Itoa(sc.Found), strconv.Itoa(sc.Timed), f3(sc.Top1)
-		if neg {
-			found, timed, top1 = "–", "–", "–"
-		}
-		per.Rows = append(per.Rows, []string{filepath.Base(path), f1(d), strconv.Itoa(sc.TruthItems), found, timed, top1,
-			strconv.Itoa(sc.FalseMatches), f1(d / el)})
+		per.Rows = append(per.Rows, []string{set, filepath.Base(v.path), f1(p.durationS), strconv.Itoa(sc.TruthItems), strconv.Itoa(sc.MatchedItems),
+			strconv.Itoa(sc.MatchedItems - sc.FalseMatches), found1, cands, f1(p.durationS / p.elapsedS)})
 		return nil
 	}
-	for _, r := range set {
-		if err := run(r.VideoPath, r.Truth, false); err != nil {
+	for _, r := range packshots {
+		if err := run("packshot", evalVideo{r.VideoPath, r.Truth}); err != nil {
 			return err
 		}
 	}
-	negs := 0
-	for _, name := range negativeVideos {
-		path := filepath.Join(env.SamplesDir, "videos", name)
-		if _, err := os.Stat(path); err != nil {
-			continue
-		}
-		n := len(failures)
-		if err := run(path, nil, true); err != nil {
+	for _, r := range lookbooks {
+		if err := run("lookbook", evalVideo{r.VideoPath, r.Truth}); err != nil {
 			return err
 		}
-		if len(failures) == n {
-			negs++
+	}
+	for _, path := range env.negativePaths() {
+		if err := run("negative", evalVideo{path: path}); err != nil {
+			return err
 		}
 	}
-	s.Add("generated videos", float64(len(set)), "")
 	_, seed := env.genParams()
-	s.Add("generated set: first seed", float64(seed), "")
-	s.Add("true items", float64(items.TruthItems), "")
-	s.Headline("items found (right product in top 5 while on screen)", items.FoundRate, "")
-	s.Headline("items found with their time span right to within 1 s", items.TimedRate, "")
-	s.Headline("retrieval top-1", items.Top1, "")
-	s.Add("retrieval top-5", items.Top5, "")
-	s.Add("retrieval top-10", items.Top10, "")
-	s.Add("mean time IoU of found items", items.MeanTimeIoU, "")
-	s.Add("mean box IoU", items.MeanBoxIoU, "")
-	s.Add("boxes with IoU >= 0.5", items.BoxIoU50, "")
-	s.Add("false matches per minute (generated)", items.FalseMatchesPerMin, "/min")
-	if negs > 0 {
-		s.Headline("false matches per minute (negative videos)", negItems.FalseMatchesPerMin, "/min")
+	s.Add("generated sets: first seed", float64(seed), "")
+	sets["lookbook"].report(s, "lookbook")
+	sets["packshot"].report(s, "packshot")
+	if neg := sets["negative"]; neg.videos > 0 {
+		s.Headline("negative videos: false published items per minute", neg.shown.FalseMatchesPerMin, "/min")
+		s.Add("negative videos: published items", float64(neg.shown.MatchedItems), "")
 	}
-	s.Add("shot boundaries F1 (generated)", shots.All.F1, "")
 	if peak := PeakRSS(); peak > 0 && peakReset {
 		// ffmpeg runs in child processes, outside this figure; the media
 		// package bounds each with an address-space limit.
@@ -211,7 +308,16 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		}
 		s.Tables = append(s.Tables, t)
 	}
-	s.Tables = append(s.Tables, per, cond.table(), misses)
+	s.Tables = append(s.Tables, per)
+	for _, name := range []string{"lookbook", "packshot"} {
+		set := sets[name]
+		if set.videos == 0 {
+			continue
+		}
+		s.Tables = append(s.Tables, set.cond.table(name))
+		s.Tables = append(s.Tables, Table{Title: name + ": items not found, or found with the span off by more than 1 s",
+			Columns: []string{"video", "product", "true span s", "predicted span s", "best rank"}, Rows: set.misses})
+	}
 	if len(failures) > 0 {
 		return fmt.Errorf("%d of %d videos failed, numbers cover the others: %s", len(failures), attempted, strings.Join(failures, "; "))
 	}
@@ -273,8 +379,8 @@ func (c *conditionCounts) add(truth *groundtruth.Video, sc score.ItemScore) {
 	}
 }
 
-func (c *conditionCounts) table() Table {
-	t := Table{Title: "Found rate by condition (generated videos)", Columns: []string{"condition", "true items", "found", "found rate"}}
+func (c *conditionCounts) table(set string) Table {
+	t := Table{Title: set + ": found@5 by condition", Columns: []string{"condition", "true items", "found", "found rate"}}
 	for k, name := range conditionNames {
 		rate := "–"
 		if c.n[k] > 0 {

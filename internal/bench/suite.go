@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,6 +49,13 @@ type Env struct {
 	// (defaults 1 and 5).
 	GenSeed   uint64
 	GenVideos int
+	// LookbookCatalogDir is the on-model catalog the lookbook set is made
+	// from; it is imported beside CatalogDir. Default
+	// SamplesDir/catalog_virgio; "-" leaves the lookbook set out.
+	LookbookCatalogDir string
+	// LookbookVideos is the size of the lookbook set (default 3), from
+	// GenSeed on.
+	LookbookVideos int
 
 	Shots    ShotDetector
 	Pipeline Pipeline
@@ -59,9 +67,17 @@ type Env struct {
 	genSet  []*gen.Result
 	genErr  error
 
+	lookOnce sync.Once
+	lookSet  []*gen.Result
+	lookErr  error
+
 	ingestOnce sync.Once
 	ingested   IngestResult
 	ingestErr  error
+
+	lookIngestOnce sync.Once
+	lookIngested   IngestResult
+	lookIngestErr  error
 }
 
 func (e *Env) log() *slog.Logger {
@@ -93,6 +109,57 @@ func (e *Env) generated(ctx context.Context) ([]*gen.Result, error) {
 	return e.genSet, e.genErr
 }
 
+// lookbookCatalogDir returns the on-model catalog, or "" for none.
+func (e *Env) lookbookCatalogDir() string {
+	switch e.LookbookCatalogDir {
+	case "-":
+		return ""
+	case "":
+		d := filepath.Join(e.SamplesDir, "catalog_virgio")
+		if _, err := os.Stat(filepath.Join(d, "products.csv")); err != nil {
+			return ""
+		}
+		return d
+	}
+	return e.LookbookCatalogDir
+}
+
+// lookbooks returns the generated lookbook set, writing it on first use;
+// none without an on-model catalog.
+func (e *Env) lookbooks(ctx context.Context) ([]*gen.Result, error) {
+	e.lookOnce.Do(func() {
+		dir := e.lookbookCatalogDir()
+		if dir == "" {
+			return
+		}
+		n := e.LookbookVideos
+		if n <= 0 {
+			n = 3
+		}
+		_, seed := e.genParams()
+		cfg := gen.LookbookConfig{
+			CatalogDir:  dir,
+			Backgrounds: gen.SampleBackgrounds(e.SamplesDir),
+			Seed:        seed,
+			Logger:      e.log(),
+		}
+		e.lookSet, e.lookErr = gen.LookbookSet(ctx, cfg, filepath.Join(e.WorkDir, "lookbook"), n)
+	})
+	return e.lookSet, e.lookErr
+}
+
+// negativePaths returns the negative sample videos that exist.
+func (e *Env) negativePaths() []string {
+	var out []string
+	for _, name := range negativeVideos {
+		path := filepath.Join(e.SamplesDir, "videos", name)
+		if _, err := os.Stat(path); err == nil {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
 // genParams returns the size and first seed of the generated set.
 func (e *Env) genParams() (n int, seed uint64) {
 	n, seed = e.GenVideos, e.GenSeed
@@ -115,6 +182,31 @@ func (e *Env) ingest(ctx context.Context) (IngestResult, error) {
 		}
 	})
 	return e.ingested, e.ingestErr
+}
+
+// ingestAll ingests the catalog and the on-model catalog (when there is
+// one) once each and returns their results in that order.
+func (e *Env) ingestAll(ctx context.Context) ([]IngestResult, error) {
+	first, err := e.ingest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []IngestResult{first}
+	dir := e.lookbookCatalogDir()
+	if dir == "" || dir == e.catalogDir() {
+		return out, nil
+	}
+	e.lookIngestOnce.Do(func() {
+		start := time.Now()
+		e.lookIngested, e.lookIngestErr = e.Pipeline.IngestCatalog(ctx, dir)
+		if e.lookIngested.Elapsed == 0 {
+			e.lookIngested.Elapsed = time.Since(start)
+		}
+	})
+	if e.lookIngestErr != nil {
+		return nil, e.lookIngestErr
+	}
+	return append(out, e.lookIngested), nil
 }
 
 // redact replaces the scratch and sample directories in a section's

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/vitrine-dev/vitrine/internal/app"
+	"github.com/vitrine-dev/vitrine/internal/bench"
+	"github.com/vitrine-dev/vitrine/internal/confidence"
+)
+
+// benchCalibrate refits the confidence calibration (internal/confidence)
+// on generated videos and writes the model file.
+func benchCalibrate(ctx context.Context, args []string) error {
+	fs := newFlagSet("bench calibrate", "bench calibrate [flags]",
+		"Runs generated packshot videos and on-model lookbook reels (seeds apart from the report's)\n"+
+			"and the negative sample videos through the pipeline in a scratch installation, labels every\n"+
+			"candidate item against the ground truth and fits the confidence calibration: the probability\n"+
+			"that an item's product is right, and the publish and review thresholds. Writes the model file\n"+
+			"(the one vitrine ships is internal/confidence/calibration.json; an install can point\n"+
+			"confidence_model at its own).")
+	load := withConfig(fs)
+	out := fs.String("write", filepath.Join("internal", "confidence", "calibration.json"), "model file to write")
+	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/, catalog_virgio/ and videos/)")
+	catalog := fs.String("catalog", "", "packshot catalog directory; default <samples>/catalog")
+	lookCat := fs.String("lookbook-catalog", "", "on-model catalog directory; default <samples>/catalog_virgio")
+	work := fs.String("work", "", "scratch directory (default: a temporary directory, removed afterwards)")
+	seed := fs.Uint64("seed", 1001, "first seed of the generated videos")
+	packshots := fs.Int("packshots", 8, "generated packshot videos")
+	lookbooks := fs.Int("lookbooks", 6, "generated lookbook reels")
+	target := fs.Float64("precision", 0.95, "published-item precision the publish threshold is chosen for")
+	samplesOut := fs.String("samples-out", "", "also write the labelled samples the fit saw (JSON lines: features, right, group)")
+	reviews := fs.Bool("reviews", false, "also learn from the review decisions (approve, reject, replace) stored in this installation (--data-dir)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench calibrate: unexpected argument %q", fs.Arg(0))
+	}
+	if *target <= 0 || *target >= 1 {
+		return fmt.Errorf("bench calibrate: --precision must be in (0, 1)")
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, stderr)
+	if _, err := os.Stat(*samples); err != nil {
+		return fmt.Errorf("bench calibrate: sample data: %w (set --samples or VITRINE_SAMPLES)", err)
+	}
+	workDir := *work
+	if workDir == "" {
+		d, err := os.MkdirTemp("", "vitrine-calibrate-")
+		if err != nil {
+			return fmt.Errorf("bench calibrate: scratch directory: %w", err)
+		}
+		defer os.RemoveAll(d)
+		workDir = d
+	}
+	catDir := *catalog
+	if catDir == "" {
+		catDir = filepath.Join(*samples, "catalog")
+	}
+	var extra []confidence.Sample
+	if *reviews {
+		a, err := app.Open(ctx, cfg, log, app.Options{})
+		if err != nil {
+			return err
+		}
+		extra, err = a.Video.ReviewSamples(ctx)
+		a.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "calibrate: %d reviewed items\n", len(extra))
+	}
+	ba := newBenchApp(cfg, workDir, catDir)
+	defer ba.Close(context.WithoutCancel(ctx))
+	env := &bench.Env{Log: log, SamplesDir: *samples, CatalogDir: *catalog, LookbookCatalogDir: *lookCat, WorkDir: workDir, Pipeline: ba}
+	var bar *progressbar.ProgressBar
+	res, err := bench.Calibrate(ctx, env, bench.CalibrateOptions{
+		Seed: *seed, Packshots: *packshots, Lookbooks: *lookbooks, Extra: extra,
+		Fit: confidence.FitOptions{TargetPrecision: *target},
+		Progress: func(done, total int, video string) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("videos"),
+					progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionSetPredictTime(true))
+			}
+			bar.Set(done)
+		},
+	})
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return err
+	}
+	b, err := res.Model.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return fmt.Errorf("bench calibrate: %w", err)
+	}
+	if *samplesOut != "" {
+		if err := writeSamples(*samplesOut, res.Samples); err != nil {
+			return err
+		}
+	}
+	f := res.Model.Fit
+	fmt.Fprintf(stdout, "calibration %s: %d candidate items (%d right) from %d videos\n", res.Model.Version, f.Samples, f.Positives, res.Videos)
+	fmt.Fprintf(stdout, "publish at %.3f, review at %.3f; held-out precision %.3f, recall %.3f, log loss %.3f\n", res.Model.PublishAt, res.Model.ReviewAt, f.Precision, f.Recall, f.LogLoss)
+	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return nil
+}
+
+// writeSamples writes calibration samples as JSON lines.
+func writeSamples(path string, samples []confidence.Sample) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench calibrate: %w", err)
+	}
+	enc := json.NewEncoder(f)
+	for _, s := range samples {
+		if err := enc.Encode(struct {
+			Features confidence.Features `json:"features"`
+			Right    bool                `json:"right"`
+			Group    string              `json:"group"`
+		}{s.Features, s.Right, s.Group}); err != nil {
+			f.Close()
+			return fmt.Errorf("bench calibrate: %w", err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bench calibrate: %w", err)
+	}
+	return nil
+}

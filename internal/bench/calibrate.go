@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/eval/groundtruth"
+	"github.com/vitrine-dev/vitrine/eval/score"
+	"github.com/vitrine-dev/vitrine/internal/confidence"
+)
+
+// CalibrateOptions tunes Calibrate. Zero fields take defaults.
+type CalibrateOptions struct {
+	// Seed is the first seed of the generated videos; default 1001, apart
+	// from the report's seeds so the report measures held-out videos.
+	Seed uint64
+	// Packshots and Lookbooks are the sizes of the two generated sets
+	// (defaults 8 and 6).
+	Packshots, Lookbooks int
+	// Fit tunes the fit; Inputs default to confidence.DefaultInputs.
+	Fit confidence.FitOptions
+	// Extra samples join the generated ones (reviewers' decisions, say).
+	Extra []confidence.Sample
+	// Progress, when set, is told about each video done.
+	Progress func(done, total int, video string)
+}
+
+// Calibration is the outcome of Calibrate.
+type Calibration struct {
+	Model   *confidence.Model
+	Samples []confidence.Sample
+	Videos  int
+}
+
+// Calibrate runs generated packshot and lookbook videos and the negative
+// sample videos through the pipeline, labels every candidate item (right
+// when its top-1 product is a true item overlapping it in time; every
+// candidate on a negative video is wrong) and fits the confidence
+// calibration on them.
+func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibration, error) {
+	if env.Pipeline == nil {
+		return nil, errors.New("calibrate: no pipeline")
+	}
+	if _, ok := env.Pipeline.(CandidatePipeline); !ok {
+		return nil, errors.New("calibrate: the pipeline does not return candidates")
+	}
+	if opt.Seed == 0 {
+		opt.Seed = 1001
+	}
+	if opt.Packshots <= 0 {
+		opt.Packshots = 8
+	}
+	if opt.Lookbooks <= 0 {
+		opt.Lookbooks = 6
+	}
+	if len(opt.Fit.Inputs) == 0 {
+		opt.Fit.Inputs = confidence.DefaultInputs
+	}
+	e := &Env{Log: env.Log, SamplesDir: env.SamplesDir, CatalogDir: env.CatalogDir, LookbookCatalogDir: env.LookbookCatalogDir,
+		WorkDir: env.WorkDir, Pipeline: env.Pipeline, GenSeed: opt.Seed, GenVideos: opt.Packshots, LookbookVideos: opt.Lookbooks}
+	if _, err := e.ingestAll(ctx); err != nil {
+		return nil, fmt.Errorf("calibrate: ingest: %w", err)
+	}
+	packshots, err := e.generated(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
+	}
+	lookbooks, err := e.lookbooks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
+	}
+	var vs []evalVideo
+	for _, r := range append(packshots, lookbooks...) {
+		vs = append(vs, evalVideo{r.VideoPath, r.Truth})
+	}
+	for _, p := range e.negativePaths() {
+		vs = append(vs, evalVideo{path: p})
+	}
+	out := &Calibration{}
+	for i, v := range vs {
+		p, err := process(ctx, e, v)
+		if err != nil {
+			return nil, fmt.Errorf("calibrate: %s: %w", filepath.Base(v.path), err)
+		}
+		out.Samples = append(out.Samples, Label(p.truth, p.cand, p.evidence, filepath.Base(v.path))...)
+		out.Videos++
+		if opt.Progress != nil {
+			opt.Progress(i+1, len(vs), filepath.Base(v.path))
+		}
+	}
+	out.Samples = append(out.Samples, opt.Extra...)
+	if opt.Fit.Version == "" {
+		opt.Fit.Version = time.Now().UTC().Format("2006-01-02") + fmt.Sprintf("-seed%d", opt.Seed)
+	}
+	if opt.Fit.Note == "" {
+		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos and %d lookbook reels from seed %d, and %d negative sample videos, and %d reviewed items: %d candidate items",
+			len(packshots), len(lookbooks), opt.Seed, len(e.negativePaths()), len(opt.Extra), len(out.Samples))
+	}
+	m, err := confidence.Fit(out.Samples, opt.Fit)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
+	}
+	out.Model = m
+	return out, nil
+}
+
+// Label turns the candidate items of one video into labelled samples: an
+// item is right when its top-1 product is a true item overlapping it in
+// time. Items without evidence or without a match are left out.
+func Label(truth *groundtruth.Video, cand *score.Prediction, evidence map[string]map[string]float64, group string) []confidence.Sample {
+	if cand == nil {
+		return nil
+	}
+	var out []confidence.Sample
+	for _, it := range cand.Items {
+		f, ok := evidence[it.ID]
+		if !ok || len(it.Matches) == 0 {
+			continue
+		}
+		right := false
+		for _, t := range truth.Items {
+			if t.ProductID == it.Matches[0].ProductID && overlaps(t.StartS, t.EndS, it.StartS, it.EndS) {
+				right = true
+				break
+			}
+		}
+		out = append(out, confidence.Sample{Features: f, Right: right, Group: group})
+	}
+	return out
+}
+
+// overlaps reports whether a predicted span [p0, p1] meets the true span
+// [t0, t1), as the item scorer counts it: a single-frame prediction counts
+// when its instant lies inside.
+func overlaps(t0, t1, p0, p1 float64) bool {
+	if p1 <= p0 {
+		return t0 <= p0 && p0 < t1
+	}
+	return min(t1, p1) > max(t0, p0)
+}

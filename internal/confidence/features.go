@@ -32,6 +32,10 @@ const (
 	Tracks    = "tracks"     // log(1 + tracks merged into it)
 	ShotShare = "shot_share" // share of its shot it is on screen
 	Stitched  = "stitched"   // 1 when the track took its match from a track it continues
+	// Against the other items on screen at the same time in its shot.
+	ShotMargin  = "shot_margin"  // score minus the best other product's, capped at 0.3
+	PlaceMargin = "place_margin" // the same among items overlapping it in place
+	Rivals      = "rivals"       // log(1 + other products on screen with it)
 )
 
 // DefaultInputs are the features and signs `vitrine bench calibrate` fits.
@@ -41,4 +45,5 @@ var DefaultInputs = []Input{
 	{Support, +1}, {Duration, 0}, {Detections, 0}, {DetScore, 0}, {Area, 0},
 	{FromWindow, 0}, {FromPerson, 0}, {FromGarment, 0}, {FromObject, 0}, {FromOther, 0},
 	{Tracks, 0}, {ShotShare, 0}, {Stitched, 0},
+	{ShotMargin, +1}, {PlaceMargin, +1}, {Rivals, 0},
 }

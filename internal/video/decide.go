@@ -37,6 +37,52 @@ func itemFeatures(members []confidence.Features, best int, it shoppable.Item, sh
 	return f
 }
 
+// addRivalry adds to each matched item's features how it fares against
+// the other items on screen with it: a product seen in a place where
+// another track points more strongly at a different product is probably
+// not there (a garment region of an outfit whose whole matches better, a
+// window over a corner of the picture).
+func addRivalry(items []shoppable.Item, feats map[string]confidence.Features) {
+	for i, it := range items {
+		f, ok := feats[it.ID]
+		if !ok {
+			continue
+		}
+		score := it.Matches[0].Score
+		bestShot, bestPlace := math.Inf(-1), math.Inf(-1)
+		n := 0
+		for j, o := range items {
+			if j == i || o.Shot != it.Shot || len(o.Matches) == 0 || o.Matches[0].ProductID == it.Matches[0].ProductID ||
+				!(o.StartS < it.EndS && it.StartS < o.EndS) {
+				continue
+			}
+			n++
+			bestShot = max(bestShot, o.Matches[0].Score)
+			if overlapsInPlace(it.Boxes, o.Boxes) {
+				bestPlace = max(bestPlace, o.Matches[0].Score)
+			}
+		}
+		// Margins are capped so an item alone on screen is not infinitely
+		// sure.
+		f[confidence.ShotMargin] = min(score-bestShot, 0.3)
+		f[confidence.PlaceMargin] = min(score-bestPlace, 0.3)
+		f[confidence.Rivals] = math.Log1p(float64(n))
+	}
+}
+
+// overlapsInPlace reports whether two box tracks overlap at close times:
+// the larger covers at least mergeMinCover of the smaller.
+func overlapsInPlace(a, b []shoppable.Box) bool {
+	for _, p := range a {
+		for _, q := range b {
+			if math.Abs(p.T-q.T) <= mergeMaxDT && cover(p, q) >= mergeMinCover {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // model returns the calibration in use.
 func (s *Service) model() *confidence.Model {
 	if s.cfg.Confidence != nil {

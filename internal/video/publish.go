@@ -488,7 +488,6 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 	if err := trows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("load tracks: %w", err)
 	}
-	m := s.model()
 	byItem := map[string]confidence.Features{}
 	for _, g := range mergeGroups(items) {
 		it := mergeItems(items, g)
@@ -501,12 +500,17 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 					best = k
 				}
 			}
-			f := itemFeatures(members, best, it, shotSpan[it.Shot])
-			c := math.Round(m.Confidence(f)*1000) / 1000
-			it.Confidence = &c
-			byItem[it.ID] = f
+			byItem[it.ID] = itemFeatures(members, best, it, shotSpan[it.Shot])
 		}
 		doc.Items = append(doc.Items, it)
+	}
+	addRivalry(doc.Items, byItem)
+	m := s.model()
+	for i, it := range doc.Items {
+		if f, ok := byItem[it.ID]; ok {
+			c := math.Round(m.Confidence(f)*1000) / 1000
+			doc.Items[i].Confidence = &c
+		}
 	}
 	if err := s.labelItems(ctx, doc); err != nil {
 		return nil, nil, err

@@ -1,0 +1,680 @@
+package vision
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"golang.org/x/image/draw"
+)
+
+// XFeat (Potje et al., CVPR 2024; verlab/accelerated_features, Apache-2.0)
+// finds keypoints and 64-d descriptors in one pass. The exported graph takes
+// a fixed 640x640 RGB image scaled to 0..1 (it averages the channels to grey
+// and instance-normalises them itself) and returns, at 1/8 resolution, the
+// dense descriptor map, 65 keypoint logits per 8x8 cell (one per pixel of
+// the cell plus "no keypoint") and a reliability map. Post-processing
+// follows upstream detectAndCompute.
+
+// XFeatFile is the XFeat model's file name in the models directory.
+const XFeatFile = "xfeat_640_rgb.onnx"
+
+// XFeatSHA256 is the digest of the XFeat model file that was measured.
+const XFeatSHA256 = "54041f61f0d9b1968451a65fe0fd79e96692b1d8266c54a6939a73e847df5988"
+
+// DescriptorDim is the length of a local descriptor.
+const DescriptorDim = 64
+
+// DescriptorScale maps unit-length descriptor components to int8: a stored
+// value q stands for q/DescriptorScale, so the int32 dot product of two
+// stored descriptors divided by DescriptorScale² is their cosine.
+const DescriptorScale = 127
+
+const (
+	xfeatSide   = 640 // model input side
+	xfeatCells  = xfeatSide / 8
+	xfeatInput  = "input"
+	xfeatDesc   = "output" // [1, 64, 80, 80]
+	xfeatLogits = "1266"   // [1, 65, 80, 80]
+	xfeatRel    = "266"    // [1, 1, 80, 80]
+)
+
+// LocalFeatures are the keypoints and descriptors of one image region.
+type LocalFeatures struct {
+	// W and H are the size of the image the features were extracted from.
+	W, H int
+	// Region is the part of the image that was described, with (0, 0) the
+	// image's top-left corner.
+	Region image.Rectangle
+	// Points are keypoint positions in the image's pixel coordinates (the
+	// same origin as Region), all inside Region.
+	Points [][2]float32
+	// Scores are keypoint strengths in 0..1 (heatmap x reliability), in
+	// decreasing order.
+	Scores []float32
+	// Desc holds DescriptorDim int8 values per point: the L2-normalised
+	// descriptor times DescriptorScale, rounded.
+	Desc []int8
+}
+
+// Len is the number of keypoints.
+func (f *LocalFeatures) Len() int { return len(f.Points) }
+
+// Descriptor returns the stored descriptor of point i.
+func (f *LocalFeatures) Descriptor(i int) []int8 {
+	return f.Desc[i*DescriptorDim : (i+1)*DescriptorDim : (i+1)*DescriptorDim]
+}
+
+// Subset returns the features whose points lie inside r (image
+// coordinates), with Region clipped to r: one extraction of a whole frame
+// can serve several boxes in it.
+func (f *LocalFeatures) Subset(r image.Rectangle) *LocalFeatures {
+	out := &LocalFeatures{W: f.W, H: f.H, Region: f.Region.Intersect(r)}
+	for i, p := range f.Points {
+		if p[0] >= float32(r.Min.X) && p[0] < float32(r.Max.X) && p[1] >= float32(r.Min.Y) && p[1] < float32(r.Max.Y) {
+			out.Points = append(out.Points, p)
+			out.Scores = append(out.Scores, f.Scores[i])
+			out.Desc = append(out.Desc, f.Descriptor(i)...)
+		}
+	}
+	return out
+}
+
+// Local feature blob layout, little-endian:
+//
+//	"VLF" version(1) dim(1)  W H  x0 y0 x1 y1 (Region)  n      (uint16 each)
+//	n x (x, y)     uint16: position / W (or H) * 65535, rounded
+//	n x score      uint16: score * 65535, rounded
+//	n x dim        int8:   descriptors
+//
+// 70 bytes per point plus a 19-byte header (71.7 kB for 1024 points).
+const (
+	blobMagic   = "VLF"
+	blobVersion = 1
+	blobHeader  = 4 + 1 + 7*2
+	blobPerPt   = 4 + 2 + DescriptorDim
+	// MaxLocalFeatures is the most keypoints a blob holds.
+	MaxLocalFeatures = math.MaxUint16
+)
+
+// ErrBadBlob is returned by UnmarshalBinary for data that is not a valid
+// local feature blob.
+var ErrBadBlob = errors.New("vision: invalid local feature blob")
+
+// MarshalBinary encodes the features compactly (see the blob layout above):
+// positions keep 1/65535 of the image size, scores 1/65535, descriptors
+// their int8 values.
+func (f *LocalFeatures) MarshalBinary() ([]byte, error) {
+	n := len(f.Points)
+	switch {
+	case f.W <= 0 || f.H <= 0 || f.W > math.MaxUint16 || f.H > math.MaxUint16:
+		return nil, fmt.Errorf("vision: marshal local features: image size %dx%d", f.W, f.H)
+	case n > MaxLocalFeatures:
+		return nil, fmt.Errorf("vision: marshal local features: %d points, at most %d", n, MaxLocalFeatures)
+	case len(f.Scores) != n || len(f.Desc) != n*DescriptorDim:
+		return nil, fmt.Errorf("vision: marshal local features: %d points, %d scores, %d descriptor values", n, len(f.Scores), len(f.Desc))
+	case !f.Region.In(image.Rect(0, 0, f.W, f.H)):
+		return nil, fmt.Errorf("vision: marshal local features: region %v outside the %dx%d image", f.Region, f.W, f.H)
+	}
+	b := make([]byte, 0, blobHeader+n*blobPerPt)
+	b = append(b, blobMagic...)
+	b = append(b, blobVersion, DescriptorDim)
+	for _, v := range []int{f.W, f.H, f.Region.Min.X, f.Region.Min.Y, f.Region.Max.X, f.Region.Max.Y, n} {
+		b = binary.LittleEndian.AppendUint16(b, uint16(v))
+	}
+	fix := func(v float32, side int) uint16 {
+		return uint16(math.Round(float64(min(max(v/float32(side), 0), 1)) * math.MaxUint16))
+	}
+	for _, p := range f.Points {
+		b = binary.LittleEndian.AppendUint16(b, fix(p[0], f.W))
+		b = binary.LittleEndian.AppendUint16(b, fix(p[1], f.H))
+	}
+	for _, s := range f.Scores {
+		b = binary.LittleEndian.AppendUint16(b, fix(s, 1))
+	}
+	for _, d := range f.Desc {
+		b = append(b, byte(d))
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes a blob written by MarshalBinary. Any input is
+// safe: malformed data yields an error wrapping ErrBadBlob.
+func (f *LocalFeatures) UnmarshalBinary(b []byte) error {
+	if len(b) < blobHeader || string(b[:3]) != blobMagic {
+		return fmt.Errorf("%w: no header", ErrBadBlob)
+	}
+	if b[3] != blobVersion {
+		return fmt.Errorf("%w: version %d, want %d", ErrBadBlob, b[3], blobVersion)
+	}
+	if b[4] != DescriptorDim {
+		return fmt.Errorf("%w: descriptor length %d, want %d", ErrBadBlob, b[4], DescriptorDim)
+	}
+	var h [7]int
+	for i := range h {
+		h[i] = int(binary.LittleEndian.Uint16(b[5+2*i:]))
+	}
+	w, ht, n := h[0], h[1], h[6]
+	r := image.Rect(h[2], h[3], h[4], h[5])
+	if w == 0 || ht == 0 || r.Min.X >= r.Max.X || r.Min.Y >= r.Max.Y || !r.In(image.Rect(0, 0, w, ht)) {
+		return fmt.Errorf("%w: image %dx%d, region %v", ErrBadBlob, w, ht, r)
+	}
+	if len(b) != blobHeader+n*blobPerPt {
+		return fmt.Errorf("%w: %d bytes for %d points, want %d", ErrBadBlob, len(b), n, blobHeader+n*blobPerPt)
+	}
+	out := LocalFeatures{W: w, H: ht, Region: r, Points: make([][2]float32, n), Scores: make([]float32, n), Desc: make([]int8, n*DescriptorDim)}
+	p := b[blobHeader:]
+	for i := range out.Points {
+		x := float32(binary.LittleEndian.Uint16(p[4*i:])) / math.MaxUint16 * float32(w)
+		y := float32(binary.LittleEndian.Uint16(p[4*i+2:])) / math.MaxUint16 * float32(ht)
+		out.Points[i] = [2]float32{x, y}
+	}
+	p = p[4*n:]
+	for i := range out.Scores {
+		out.Scores[i] = float32(binary.LittleEndian.Uint16(p[2*i:])) / math.MaxUint16
+	}
+	p = p[2*n:]
+	for i := range out.Desc {
+		out.Desc[i] = max(int8(p[i]), -DescriptorScale) // as the encoder writes
+	}
+	*f = out
+	return nil
+}
+
+// LocalFeatureOptions configure OpenLocalFeatures.
+type LocalFeatureOptions struct {
+	SessionOptions
+	// File is the model file, relative to the models directory (default
+	// XFeatFile).
+	File string
+	// RuntimeLib is the ONNX Runtime library path (see FindRuntimeLibrary).
+	RuntimeLib string
+	// Verify checks the default model file against XFeatSHA256 before
+	// loading.
+	Verify bool
+	// Resize is how a region becomes the 640x640 model input: ResizeStretch
+	// (the default, as XFeat was exported) or ResizeLetterboxCenter (keeps
+	// the aspect ratio, pads with the region's mean grey).
+	Resize string
+	// Threshold is the heatmap value a keypoint needs (default 0.05).
+	Threshold float32
+	// PixelsPerPoint caps the keypoints of a region at its area in pixels
+	// divided by this (default 64), so a small crop, upsampled to the model
+	// input, yields fewer points.
+	PixelsPerPoint int
+}
+
+// LocalFeatureExtractor runs XFeat. It is safe for concurrent use.
+type LocalFeatureExtractor struct {
+	opts LocalFeatureOptions
+	sess *session
+	bufs sync.Pool // *xfeatBuffers
+}
+
+type xfeatBuffers struct {
+	rows  []float32 // the crop resized horizontally, 3 interleaved channels
+	input []float32 // 3 x 640 x 640
+	heat  []float32 // 640 x 640
+	desc  []float32 // 80 x 80 x 64, L2-normalised per cell
+}
+
+// OpenLocalFeatures initialises the runtime if needed and loads the XFeat
+// model from modelsDir (see LocalFeatureOptions.File).
+func OpenLocalFeatures(modelsDir string, o LocalFeatureOptions) (*LocalFeatureExtractor, error) {
+	if o.Resize == "" {
+		o.Resize = ResizeStretch
+	}
+	if o.Resize != ResizeStretch && o.Resize != ResizeLetterboxCenter {
+		return nil, fmt.Errorf("vision: open local features: resize %q, want %q or %q", o.Resize, ResizeStretch, ResizeLetterboxCenter)
+	}
+	if o.Threshold <= 0 {
+		o.Threshold = 0.05
+	}
+	if o.PixelsPerPoint <= 0 {
+		o.PixelsPerPoint = 64
+	}
+	custom := o.File != ""
+	if !custom {
+		o.File = XFeatFile
+	}
+	path := o.File
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(modelsDir, path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("vision: open local features: %w", err)
+	}
+	if o.Verify && !custom {
+		m := &Manifest{dir: modelsDir}
+		if err := m.VerifySHA256(ModelSpec{Name: "xfeat", File: XFeatFile, SHA256: XFeatSHA256}); err != nil {
+			return nil, err
+		}
+	}
+	if err := InitRuntime(o.RuntimeLib); err != nil {
+		return nil, err
+	}
+	s, err := newSession(path, "xfeat", []string{xfeatInput}, []string{xfeatDesc, xfeatLogits, xfeatRel}, o.SessionOptions)
+	if err != nil {
+		return nil, err
+	}
+	return &LocalFeatureExtractor{opts: o, sess: s}, nil
+}
+
+// Options returns the options in effect (defaults filled in).
+func (x *LocalFeatureExtractor) Options() LocalFeatureOptions { return x.opts }
+
+// Close releases the session.
+func (x *LocalFeatureExtractor) Close() error { return x.sess.close() }
+
+// Extract returns at most maxPoints keypoints (default 1024 when <= 0;
+// fewer for small regions, see LocalFeatureOptions.PixelsPerPoint) of the
+// part of img inside region (the whole image when region is empty),
+// strongest first. The region is cut out and resized to the model input
+// (see LocalFeatureOptions.Resize); points are in img's pixel coordinates
+// with (0, 0) its top-left corner. One call runs the model once (about
+// 90 ms on two cores).
+func (x *LocalFeatureExtractor) Extract(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (*LocalFeatures, error) {
+	if img == nil {
+		return nil, ErrEmptyImage
+	}
+	b := img.Bounds()
+	r, err := clipRegion(b, region)
+	if err != nil {
+		return nil, err
+	}
+	return x.extract(ctx, Crop(img, r), r.Sub(b.Min), b.Dx(), b.Dy(), maxPoints)
+}
+
+// ExtractMirrored returns the features of the region of img and those of
+// its mirror image (img flipped left to right), for matching a query that
+// may show the product mirrored (selfie cameras, flipped edits): XFeat
+// descriptors are not mirror-invariant. The mirrored features are those of
+// the flipped image, in its coordinates: a point x there is W - x in img.
+func (x *LocalFeatureExtractor) ExtractMirrored(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (plain, mirrored *LocalFeatures, err error) {
+	if img == nil {
+		return nil, nil, ErrEmptyImage
+	}
+	b := img.Bounds()
+	r, err := clipRegion(b, region)
+	if err != nil {
+		return nil, nil, err
+	}
+	if plain, err = x.Extract(ctx, img, r, maxPoints); err != nil {
+		return nil, nil, err
+	}
+	rel := r.Sub(b.Min)
+	mr := image.Rect(b.Dx()-rel.Max.X, rel.Min.Y, b.Dx()-rel.Min.X, rel.Max.Y)
+	flip := image.NewRGBA(mr)
+	draw.Draw(flip, mr, img, r.Min, draw.Src)
+	for y := 0; y < mr.Dy(); y++ {
+		row := flip.Pix[y*flip.Stride : y*flip.Stride+4*mr.Dx()]
+		for i, j := 0, mr.Dx()-1; i < j; i, j = i+1, j-1 {
+			for c := 0; c < 4; c++ {
+				row[4*i+c], row[4*j+c] = row[4*j+c], row[4*i+c]
+			}
+		}
+	}
+	if mirrored, err = x.extract(ctx, flip, mr, b.Dx(), b.Dy(), maxPoints); err != nil {
+		return nil, nil, err
+	}
+	return plain, mirrored, nil
+}
+
+// clipRegion clips region to the image bounds b (all of b when region is
+// empty) and rejects regions with no pixels.
+func clipRegion(b, region image.Rectangle) (image.Rectangle, error) {
+	if b.Empty() {
+		return image.Rectangle{}, ErrEmptyImage
+	}
+	if region.Empty() {
+		return b, nil
+	}
+	r := region.Intersect(b)
+	if r.Empty() {
+		return image.Rectangle{}, fmt.Errorf("vision: region %v outside the image %v: %w", region, b, ErrEmptyImage)
+	}
+	return r, nil
+}
+
+// extract describes crop, which shows region (image coordinates relative
+// to the top-left corner) of a w x h image.
+func (x *LocalFeatureExtractor) extract(ctx context.Context, crop image.Image, region image.Rectangle, w, h, maxPoints int) (*LocalFeatures, error) {
+	if maxPoints <= 0 {
+		maxPoints = 1024
+	}
+	k := min(maxPoints, max(1, region.Dx()*region.Dy()/x.opts.PixelsPerPoint), MaxLocalFeatures)
+	bufs, _ := x.bufs.Get().(*xfeatBuffers)
+	if bufs == nil {
+		bufs = &xfeatBuffers{
+			input: make([]float32, 3*xfeatSide*xfeatSide),
+			heat:  make([]float32, xfeatSide*xfeatSide),
+			desc:  make([]float32, xfeatCells*xfeatCells*DescriptorDim),
+		}
+	}
+	defer x.bufs.Put(bufs)
+	in := InputSpec{Name: xfeatInput, Width: xfeatSide, Height: xfeatSide, Batch: 1, Layout: "nchw", Channels: "rgb", Scale: 1.0 / 255, Resize: x.opts.Resize}
+	t, err := resizeToTensor(crop, in.Resize, bufs)
+	if err != nil {
+		return nil, fmt.Errorf("vision: local features: %w", err)
+	}
+	outs, err := x.sess.runImages(ctx, in, bufs.input, 1, "local features")
+	if err != nil {
+		return nil, err
+	}
+	defer destroyAll(outs)
+	var maps [3][]float32
+	for i, name := range []string{xfeatDesc, xfeatLogits, xfeatRel} {
+		data, shape, err := floatOutput(outs[i], name)
+		if err != nil {
+			return nil, fmt.Errorf("vision: local features: %w", err)
+		}
+		want := []int64{1, []int64{DescriptorDim, 65, 1}[i], xfeatCells, xfeatCells}
+		if !slices.Equal(shape, want) {
+			return nil, fmt.Errorf("vision: local features: output %q has shape %v, want %v", name, shape, want)
+		}
+		maps[i] = data
+	}
+	kps := detectKeypoints(maps[1], maps[2], bufs.heat, x.opts.Threshold)
+	f := &LocalFeatures{W: w, H: h, Region: region}
+	cw, ch := float64(crop.Bounds().Dx()), float64(crop.Bounds().Dy())
+	normaliseCells(maps[0], bufs.desc)
+	desc := make([]float32, DescriptorDim)
+	for _, kp := range kps {
+		if len(f.Points) == k {
+			break
+		}
+		ox, oy := t.toOrig(float64(kp.x)+0.5, float64(kp.y)+0.5)
+		if ox < 0 || oy < 0 || ox >= cw || oy >= ch {
+			continue // letterbox padding
+		}
+		sampleDescriptor(bufs.desc, kp.x, kp.y, desc)
+		Normalize(desc)
+		f.Points = append(f.Points, [2]float32{float32(region.Min.X) + float32(ox), float32(region.Min.Y) + float32(oy)})
+		f.Scores = append(f.Scores, kp.score)
+		for _, v := range desc {
+			f.Desc = append(f.Desc, int8(math.Round(float64(min(max(v, -1), 1)*DescriptorScale))))
+		}
+	}
+	return f, nil
+}
+
+// resizeToTensor resizes img to the 640x640 model input in bufs.input
+// (RGB planes, 0..1): stretched, or letterboxed (centred, aspect kept,
+// padded with the image's mean grey). It resamples with a triangle filter
+// whose support widens when shrinking (like x/image/draw's BiLinear, about
+// five times faster on these sizes). Transparent pixels are composited on
+// white. The returned transform maps input pixels back to img's pixels,
+// relative to its top-left corner.
+func resizeToTensor(img image.Image, mode string, bufs *xfeatBuffers) (transform, error) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return transform{}, ErrEmptyImage
+	}
+	if w > maxSide || h > maxSide {
+		return transform{}, fmt.Errorf("vision: image %dx%d larger than %d pixels a side", w, h, maxSide)
+	}
+	src, ok := img.(*image.RGBA)
+	if !ok || !src.Opaque() {
+		src = image.NewRGBA(image.Rect(0, 0, w, h))
+		op := draw.Src
+		if o, ok := img.(interface{ Opaque() bool }); !ok || !o.Opaque() {
+			draw.Draw(src, src.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+			op = draw.Over
+		}
+		draw.Draw(src, src.Bounds(), img, b.Min, op)
+	}
+	const S = xfeatSide
+	dr := image.Rect(0, 0, S, S)
+	t := transform{sx: float64(S) / float64(w), sy: float64(S) / float64(h)}
+	plane := bufs.input
+	if mode == ResizeLetterboxCenter {
+		r := min(float64(S)/float64(w), float64(S)/float64(h))
+		nw, nh := max(1, int(float64(w)*r)), max(1, int(float64(h)*r))
+		x0, y0 := (S-nw)/2, (S-nh)/2
+		dr = image.Rect(x0, y0, x0+nw, y0+nh)
+		t = transform{sx: r, sy: r, ox: float64(x0), oy: float64(y0)}
+		pad := float32(meanGrey(src)) / 255
+		for i := range plane {
+			plane[i] = pad
+		}
+	}
+	xs := filterTaps(w, dr.Dx(), t.sx)
+	ys := filterTaps(h, dr.Dy(), t.sy)
+	// Horizontal pass over every source row, then vertical into the planes.
+	nw := dr.Dx()
+	bufs.rows = slices.Grow(bufs.rows[:0], h*nw*3)[:h*nw*3]
+	for y := 0; y < h; y++ {
+		row := src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+y):]
+		out := bufs.rows[y*nw*3 : (y+1)*nw*3]
+		for ox, tp := range xs {
+			var r, g, bl float32
+			for i, wt := range tp.w {
+				p := row[4*(tp.first+i):]
+				r += wt * float32(p[0])
+				g += wt * float32(p[1])
+				bl += wt * float32(p[2])
+			}
+			out[3*ox], out[3*ox+1], out[3*ox+2] = r, g, bl
+		}
+	}
+	const inv = 1.0 / 255
+	for oy, tp := range ys {
+		base := (dr.Min.Y+oy)*S + dr.Min.X
+		rp, gp, bp := plane[base:base+nw], plane[S*S+base:S*S+base+nw], plane[2*S*S+base:2*S*S+base+nw]
+		clear(rp)
+		clear(gp)
+		clear(bp)
+		for i, wt := range tp.w {
+			in := bufs.rows[(tp.first+i)*nw*3 : (tp.first+i+1)*nw*3]
+			wt *= inv
+			for ox := range nw {
+				rp[ox] += wt * in[3*ox]
+				gp[ox] += wt * in[3*ox+1]
+				bp[ox] += wt * in[3*ox+2]
+			}
+		}
+	}
+	return t, nil
+}
+
+// taps are the source pixels first, first+1, ... and their weights for one
+// output pixel.
+type taps struct {
+	first int
+	w     []float32
+}
+
+// filterTaps returns, for each of n output pixels along an axis of src
+// source pixels scaled by scale, the triangle filter taps (support 1
+// source pixel when enlarging, 1/scale when shrinking), normalised, with
+// edge pixels repeated.
+func filterTaps(src, n int, scale float64) []taps {
+	support := max(1, 1/scale)
+	out := make([]taps, n)
+	for o := range out {
+		c := (float64(o)+0.5)/scale - 0.5
+		lo := int(math.Floor(c-support)) + 1
+		hi := int(math.Ceil(c+support)) - 1
+		first := min(max(lo, 0), src-1)
+		last := min(max(hi, 0), src-1)
+		w := make([]float32, last-first+1)
+		var sum float64
+		for i := lo; i <= hi; i++ {
+			v := 1 - math.Abs(float64(i)-c)/support
+			if v <= 0 {
+				continue
+			}
+			w[min(max(i, 0), src-1)-first] += float32(v)
+			sum += v
+		}
+		if sum == 0 {
+			w[min(max(int(math.Round(c)), 0), src-1)-first] = 1
+			sum = 1
+		}
+		for i := range w {
+			w[i] /= float32(sum)
+		}
+		out[o] = taps{first: first, w: w}
+	}
+	return out
+}
+
+// meanGrey is the mean luminance of img, sampled on a grid of about 64x64.
+func meanGrey(img *image.RGBA) uint8 {
+	b := img.Bounds()
+	sx, sy := max(1, b.Dx()/64), max(1, b.Dy()/64)
+	var sum, n uint64
+	for y := b.Min.Y; y < b.Max.Y; y += sy {
+		for x := b.Min.X; x < b.Max.X; x += sx {
+			c := img.RGBAAt(x, y)
+			sum += (299*uint64(c.R) + 587*uint64(c.G) + 114*uint64(c.B)) / 1000
+			n++
+		}
+	}
+	return uint8(sum / max(n, 1))
+}
+
+type keypoint struct {
+	x, y  int // pixel of the 640x640 model input
+	score float32
+}
+
+// detectKeypoints turns the keypoint logits into the 640x640 heatmap
+// (softmax over the 65 channels of each cell, the first 64 spread over its
+// 8x8 pixels), keeps the local maxima of 5x5 windows above thr and scores
+// them by heat x reliability, strongest first.
+func detectKeypoints(logits, rel, heat []float32, thr float32) []keypoint {
+	const plane = xfeatCells * xfeatCells
+	var e [65]float64
+	for cy := 0; cy < xfeatCells; cy++ {
+		for cx := 0; cx < xfeatCells; cx++ {
+			cell := cy*xfeatCells + cx
+			m := float32(math.Inf(-1))
+			for c := 0; c < 65; c++ {
+				m = max(m, logits[c*plane+cell])
+			}
+			var sum float64
+			for c := 0; c < 65; c++ {
+				e[c] = math.Exp(float64(logits[c*plane+cell] - m))
+				sum += e[c]
+			}
+			for c := 0; c < 64; c++ {
+				heat[(cy*8+c/8)*xfeatSide+cx*8+c%8] = float32(e[c] / sum)
+			}
+		}
+	}
+	var kps []keypoint
+	for y := 0; y < xfeatSide; y++ {
+		row := heat[y*xfeatSide : (y+1)*xfeatSide]
+		for x, v := range row {
+			if v <= thr || !localMax(heat, x, y, v) {
+				continue
+			}
+			kps = append(kps, keypoint{x: x, y: y, score: v * sampleMap(rel, x, y)})
+		}
+	}
+	slices.SortStableFunc(kps, func(a, b keypoint) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return 0
+	})
+	return kps
+}
+
+// localMax reports whether v = heat(x, y) is the maximum of its 5x5
+// window (ties keep every equal pixel, as upstream's max-pool test does).
+func localMax(heat []float32, x, y int, v float32) bool {
+	for yy := max(0, y-2); yy <= min(xfeatSide-1, y+2); yy++ {
+		row := heat[yy*xfeatSide : (yy+1)*xfeatSide]
+		for xx := max(0, x-2); xx <= min(xfeatSide-1, x+2); xx++ {
+			if row[xx] > v {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cellCoord maps input pixel p to the continuous coordinate of the 80-cell
+// map that upstream's grid_sample (align_corners=False) reads.
+func cellCoord(p int) float64 {
+	return float64(p)/float64(xfeatSide-1)*xfeatCells - 0.5
+}
+
+// bilinearTaps returns the four cells around input pixel (x, y) and their
+// weights; taps outside the map get weight 0 (zero padding).
+func bilinearTaps(x, y int) (idx [4]int, w [4]float32) {
+	u, v := cellCoord(x), cellCoord(y)
+	x0, y0 := int(math.Floor(u)), int(math.Floor(v))
+	fx, fy := float32(u-float64(x0)), float32(v-float64(y0))
+	k := 0
+	for dy := 0; dy < 2; dy++ {
+		for dx := 0; dx < 2; dx++ {
+			cx, cy := x0+dx, y0+dy
+			wx, wy := 1-fx, 1-fy
+			if dx == 1 {
+				wx = fx
+			}
+			if dy == 1 {
+				wy = fy
+			}
+			if cx >= 0 && cy >= 0 && cx < xfeatCells && cy < xfeatCells {
+				idx[k], w[k] = cy*xfeatCells+cx, wx*wy
+			}
+			k++
+		}
+	}
+	return idx, w
+}
+
+// sampleMap reads a one-channel 80x80 map bilinearly at input pixel (x, y).
+func sampleMap(m []float32, x, y int) float32 {
+	idx, w := bilinearTaps(x, y)
+	var s float32
+	for i := range idx {
+		s += w[i] * m[idx[i]]
+	}
+	return s
+}
+
+// normaliseCells writes the descriptor map (CHW) cell-major into dst, each
+// cell's 64 values L2-normalised.
+func normaliseCells(chw, dst []float32) {
+	const plane = xfeatCells * xfeatCells
+	for cell := 0; cell < plane; cell++ {
+		d := dst[cell*DescriptorDim : (cell+1)*DescriptorDim]
+		for c := range d {
+			d[c] = chw[c*plane+cell]
+		}
+		Normalize(d)
+	}
+}
+
+// sampleDescriptor interpolates the cell-major descriptor map bilinearly at
+// input pixel (x, y) into out.
+func sampleDescriptor(cells []float32, x, y int, out []float32) {
+	clear(out)
+	idx, w := bilinearTaps(x, y)
+	for i := range idx {
+		if w[i] == 0 {
+			continue
+		}
+		d := cells[idx[i]*DescriptorDim : (idx[i]+1)*DescriptorDim]
+		for c, v := range d {
+			out[c] += w[i] * v
+		}
+	}
+}

@@ -411,3 +411,84 @@ func TestXFeatResizeMatchesBiLinear(t *testing.T) {
 		})
 	}
 }
+
+func TestLighterGlue(t *testing.T) {
+	x := testXFeat(t)
+	g, err := OpenLighterGlue(testenv.Models(t, LighterGlueFile), LocalFeatureOptions{SessionOptions: SessionOptions{Threads: 2}, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	img := virgioPhoto(t, "15108")
+	whole, err := x.Extract(ctx, img, image.Rectangle{}, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The garment part of the photo, described on its own (another scale).
+	part, err := x.Extract(ctx, img, image.Rect(80, 150, 430, 650), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := x.Extract(ctx, virgioPhoto(t, "14976"), image.Rectangle{}, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := g.Match(ctx, part, whole, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := 0
+	for i, m := range same {
+		if i > 0 && m.Score > same[i-1].Score {
+			t.Fatal("matches not sorted by score")
+		}
+		p, q := part.Points[m.A], whole.Points[m.B]
+		if math.Hypot(float64(p[0]-q[0]), float64(p[1]-q[1])) < 4 {
+			near++
+		}
+	}
+	diff, err := g.Match(ctx, part, other, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("same photo: %d matches (%d within 4 px of each other); other product: %d", len(same), near, len(diff))
+	if near < 100 || near < len(same)*9/10 || len(diff) > 10 {
+		t.Errorf("same photo %d matches, %d in place; other product %d", len(same), near, len(diff))
+	}
+	if ms, err := g.Match(ctx, part, &LocalFeatures{W: 1, H: 1}, 0.5); err != nil || ms != nil {
+		t.Errorf("no points: %v, %v", ms, err)
+	}
+	if top := whole.Top(100); top.Len() != 100 || len(top.Desc) != 100*DescriptorDim || whole.Top(0) != whole {
+		t.Errorf("Top(100) has %d points", top.Len())
+	}
+}
+
+// BenchmarkLighterGlue reports ms per matched pair of 512 and 1024 points.
+func BenchmarkLighterGlue(b *testing.B) {
+	x := testXFeat(b)
+	g, err := OpenLighterGlue(testenv.Models(b, LighterGlueFile), LocalFeatureOptions{SessionOptions: SessionOptions{Threads: 2}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	f0, err := x.Extract(ctx, virgioPhoto(b, "15108"), image.Rectangle{}, 1024)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f1, err := x.Extract(ctx, virgioPhoto(b, "15071"), image.Rectangle{}, 1024)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, k := range []int{512, 1024} {
+		b.Run(fmt.Sprintf("points=%d", k), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := g.Match(ctx, f0.Top(k), f1.Top(k), 0.5); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+		})
+	}
+}

@@ -419,6 +419,70 @@ func TestCatalogMirroredQuery(t *testing.T) {
 	}
 }
 
+// TestCatalogLighterGlue matches the garment regions' 512 strongest points
+// with LighterGlue: its matches are few between different products and
+// many between a query and its own photo.
+func TestCatalogLighterGlue(t *testing.T) {
+	f := loadFixture(t)
+	g, err := vision.OpenLighterGlue(testenv.Models(t, vision.LighterGlueFile), vision.LocalFeatureOptions{SessionOptions: vision.SessionOptions{Threads: 2}, RuntimeLib: testenv.ORTLib(t), Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	s := extractFixture(t, f, testExtractor(t, vision.ResizeStretch), true)
+	ctx := context.Background()
+	var all []outcome
+	for _, p := range f.queries {
+		o := outcome{query: p.id, category: p.category, lookalike: map[string]int{}}
+		q := s.queries[p.id].Top(512)
+		for _, c := range f.pool[p.category] {
+			r, err := MatchGlue(ctx, g, q, s.catalog[c.id].Top(512), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.id == p.id {
+				o.self = r.Inliers
+				continue
+			}
+			o.others = append(o.others, r.Inliers)
+			if r.Inliers > o.bestOther || o.bestID == "" {
+				o.bestOther, o.bestID = r.Inliers, c.id
+			}
+		}
+		all = append(all, o)
+		// Measured: own photo 113-285, best other 0-8.
+		if o.self < 80 || o.bestOther > 15 {
+			t.Errorf("query %s: own photo %d LighterGlue inliers, best other %d (%s); want >= 80 and <= 15", p.id, o.self, o.bestOther, o.bestID)
+		}
+	}
+	summarise(t, "lighterglue 512", all)
+}
+
+// BenchmarkMatch reports ms per Match (mutual nearest neighbours and
+// RANSAC) of real garment-region features: a query against its own photo
+// (many inliers, RANSAC stops early) and against a look-alike (few
+// inliers, RANSAC runs to its cap).
+func BenchmarkMatch(b *testing.B) {
+	f := loadFixture(b)
+	s := extractFixture(b, f, testExtractor(b, vision.ResizeStretch), true)
+	for _, k := range []int{512, 1024} {
+		for _, c := range []struct{ name, q, cat string }{
+			{"own", "15071", "15071"},
+			{"lookalike", "15071", "15070"},
+		} {
+			q, cf := s.queries[c.q].Top(k), s.catalog[c.cat].Top(k)
+			b.Run(fmt.Sprintf("points=%d/%s", k, c.name), func(b *testing.B) {
+				var r Result
+				for b.Loop() {
+					r = Match(q, cf, Options{})
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+				b.ReportMetric(float64(r.Inliers), "inliers")
+			})
+		}
+	}
+}
+
 func ExampleMatch() {
 	a := &vision.LocalFeatures{W: 10, H: 10, Region: image.Rect(0, 0, 10, 10)}
 	r := Match(a, a, Options{})

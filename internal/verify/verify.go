@@ -12,7 +12,12 @@
 // Matching is deterministic (RANSAC draws from a seeded generator).
 package verify
 
-import "github.com/vitrine-dev/vitrine/internal/vision"
+import (
+	"context"
+	"fmt"
+
+	"github.com/vitrine-dev/vitrine/internal/vision"
+)
 
 // Options tune Match. Zero values take the defaults.
 type Options struct {
@@ -32,6 +37,9 @@ type Options struct {
 	Confidence float64
 	// Seed seeds the sampling (default 1).
 	Seed uint64
+	// MinGlueScore is the least LighterGlue confidence of a match in
+	// MatchGlue (default 0.5).
+	MinGlueScore float32
 }
 
 func (o Options) withDefaults() Options {
@@ -53,12 +61,16 @@ func (o Options) withDefaults() Options {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if o.MinGlueScore <= 0 {
+		o.MinGlueScore = 0.5
+	}
 	return o
 }
 
 // Result is the outcome of matching two feature sets.
 type Result struct {
-	// Matches is the number of mutual nearest neighbours above MinCosine.
+	// Matches is the number of mutual nearest neighbours above MinCosine
+	// (in MatchGlue, of LighterGlue matches above MinGlueScore).
 	Matches int
 	// Inliers is the number of matches the best transform explains. A
 	// minimal sample always fits, so any Matches >= 4 (3 for affine)
@@ -80,15 +92,43 @@ type Result struct {
 func Match(a, b *vision.LocalFeatures, opt Options) Result {
 	opt = opt.withDefaults()
 	pairs := MutualNN(a, b, opt.MinCosine)
-	res := Result{Matches: len(pairs)}
-	if len(pairs) < minimalSize(opt.Model) {
+	idx := make([][2]int, len(pairs))
+	for i, p := range pairs {
+		idx[i] = [2]int{p.A, p.B}
+	}
+	return verifyPairs(a, b, idx, opt)
+}
+
+// MatchGlue pairs a's and b's points with LighterGlue (matches above
+// opt.MinGlueScore) instead of mutual nearest neighbours, then counts the
+// pairs one transform explains, as Match does. LighterGlue leaves
+// different products almost without matches, at about 45 ms per pair at
+// 512 points and 190 ms at 1024 (two cores): use it on a short list, with
+// vision.LocalFeatures.Top to cap the points.
+func MatchGlue(ctx context.Context, g *vision.LighterGlue, a, b *vision.LocalFeatures, opt Options) (Result, error) {
+	opt = opt.withDefaults()
+	ms, err := g.Match(ctx, a, b, opt.MinGlueScore)
+	if err != nil {
+		return Result{}, fmt.Errorf("verify: %w", err)
+	}
+	idx := make([][2]int, len(ms))
+	for i, m := range ms {
+		idx[i] = [2]int{m.A, m.B}
+	}
+	return verifyPairs(a, b, idx, opt), nil
+}
+
+// verifyPairs fits opt.Model to the point pairs idx (a's index, b's).
+func verifyPairs(a, b *vision.LocalFeatures, idx [][2]int, opt Options) Result {
+	res := Result{Matches: len(idx)}
+	if len(idx) < minimalSize(opt.Model) {
 		return res
 	}
-	src := make([]Point, len(pairs))
-	dst := make([]Point, len(pairs))
-	for i, p := range pairs {
-		src[i] = Point{float64(a.Points[p.A][0]), float64(a.Points[p.A][1])}
-		dst[i] = Point{float64(b.Points[p.B][0]), float64(b.Points[p.B][1])}
+	src := make([]Point, len(idx))
+	dst := make([]Point, len(idx))
+	for i, p := range idx {
+		src[i] = Point{float64(a.Points[p[0]][0]), float64(a.Points[p[0]][1])}
+		dst[i] = Point{float64(b.Points[p[1]][0]), float64(b.Points[p[1]][1])}
 	}
 	side := max(b.Region.Dx(), b.Region.Dy())
 	if side <= 0 {
@@ -99,7 +139,7 @@ func Match(a, b *vision.LocalFeatures, opt Options) Result {
 		return res
 	}
 	res.Inliers = fit.Inliers
-	res.InlierRatio = float64(fit.Inliers) / float64(len(pairs))
+	res.InlierRatio = float64(fit.Inliers) / float64(len(idx))
 	res.Model = opt.Model
 	res.Transform = fit.T
 	return res

@@ -42,6 +42,20 @@ func newVideo(a *App) (*video.Service, error) {
 		if vm.Appearance != nil {
 			m.Appearance, m.AppearanceName = vm.Appearance, vm.Appearance.Spec().Name
 		}
+		if a.Config.VerifyLocal {
+			// Instance verification is evidence for the confidence; without
+			// the model file matching works as before.
+			if _, err := os.Stat(filepath.Join(a.ModelsDir(), vision.XFeatFile)); err == nil {
+				x, err := vision.OpenLocalFeatures(a.ModelsDir(), vision.LocalFeatureOptions{RuntimeLib: a.Config.ORTLib,
+					SessionOptions: vision.SessionOptions{Threads: runtime.NumCPU()}})
+				if err != nil {
+					return nil, err
+				}
+				m.Local = x
+			} else {
+				a.Log.WarnContext(ctx, "local-feature verification off: model file missing", "file", vision.XFeatFile)
+			}
+		}
 		return m, nil
 	}
 	secret, err := openSealed(a, os.Getenv("VITRINE_WEBHOOK_SECRET"), WebhookSecretContext)

@@ -16,6 +16,11 @@ const (
 	Votes            = "votes"             // share of crops that rank the product first
 	Crops            = "crops"             // log(1 + crops matched)
 	Category         = "category"          // detected label / product category compatibility, 0..1
+	// Of the track's best crop against the product image's main item
+	// (local features, internal/verify).
+	Inliers      = "inliers"       // log(1 + keypoint pairs one transform explains)
+	InlierMargin = "inlier_margin" // log(1 + inliers) minus that of the best next product
+	InlierRatio  = "inlier_ratio"  // inliers over mutual nearest neighbours
 	// Of the track.
 	Support    = "support"    // share of detections whose own crop supports the product
 	Duration   = "duration"   // log(1 + seconds on screen)
@@ -46,4 +51,5 @@ var DefaultInputs = []Input{
 	{FromWindow, 0}, {FromPerson, 0}, {FromGarment, 0}, {FromObject, 0}, {FromOther, 0},
 	{Tracks, 0}, {ShotShare, 0}, {Stitched, 0},
 	{ShotMargin, +1}, {PlaceMargin, +1}, {Rivals, 0},
+	{Inliers, +1}, {InlierMargin, +1}, {InlierRatio, +1},
 }

@@ -67,6 +67,7 @@ type Config struct {
 	MatchMinZ             float64 `toml:"match_min_z" env:"VITRINE_MATCH_MIN_Z" default:"2.5" usage:"how far (standard deviations) a track's best product must stand out from its nearest products to match"`
 	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.68" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
 	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
+	VerifyLocal           bool    `toml:"verify_local" env:"VITRINE_VERIFY_LOCAL" default:"true" usage:"verify each matched track's best crop against its first products with local features (XFeat keypoints and a RANSAC homography) as evidence for the confidence"`
 	// The publish decision (internal/confidence).
 	ConfidenceModel  string  `toml:"confidence_model" env:"VITRINE_CONFIDENCE_MODEL" default:"" usage:"calibration file of item confidences written by 'vitrine bench calibrate' (empty = the one vitrine ships)"`
 	PublishThreshold float64 `toml:"publish_threshold" env:"VITRINE_PUBLISH_THRESHOLD" default:"0" usage:"least confidence at which an item is shown to viewers without a reviewer (0 = the calibration's, chosen for published-item precision 0.95)"`

@@ -3,6 +3,7 @@ package video
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/vecindex"
+	"github.com/vitrine-dev/vitrine/internal/vision"
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 
@@ -41,6 +43,8 @@ type CatalogSource struct {
 	hubness map[string]float64
 	colVer  int64
 	colour  map[string][]float32
+	// local holds product local features by image content.
+	local map[string]*vision.LocalFeatures
 
 	// The appearance model (UseAppearance), its vectors of product images
 	// by content, and their index for the current catalog version.
@@ -544,4 +548,87 @@ func (c *ServiceCatalog) Version(ctx context.Context) (string, error) {
 var (
 	_ match.AppearanceSearcher = (*CatalogSource)(nil)
 	_ match.AppearanceSearcher = (*ServiceCatalog)(nil)
+)
+
+// localModel names the local-feature model in product_local_features.
+const localModel = "xfeat"
+
+// productPoints bounds the keypoints of a product image's main item.
+const productPoints = 1024
+
+// ProductLocalFeatures returns the local features of the main item of each
+// product's first image, extracted with x once per image content and kept
+// in the database (product_local_features), so other processes and later
+// videos reuse them. Products whose image cannot be read get none.
+func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*vision.LocalFeatures, error) {
+	out := map[string]*vision.LocalFeatures{}
+	if c.Blobs == nil || len(ids) == 0 {
+		return out, nil
+	}
+	refs, err := c.imageRefs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	db := c.Store.DB()
+	c.mu.Lock()
+	if c.local == nil {
+		c.local = map[string]*vision.LocalFeatures{}
+	}
+	c.mu.Unlock()
+	for _, r := range refs {
+		c.mu.Lock()
+		f, ok := c.local[r.sha]
+		c.mu.Unlock()
+		if ok {
+			out[r.id] = f
+			continue
+		}
+		var b []byte
+		err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), r.sha, localModel).Scan(&b)
+		switch {
+		case err == nil:
+			var lf vision.LocalFeatures
+			if lf.UnmarshalBinary(b) == nil {
+				f = &lf
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("product local features: %w", err)
+		}
+		if f == nil {
+			img, rect, ok := c.mainItem(ctx, r.key, r.box)
+			if !ok {
+				continue
+			}
+			if f, err = x.Extract(ctx, img, rect, productPoints); err != nil {
+				return nil, fmt.Errorf("product %s local features: %w", r.id, err)
+			}
+			data, err := f.MarshalBinary()
+			if err != nil {
+				return nil, err
+			}
+			if _, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO product_local_features(image_sha256, model, features) VALUES (?, ?, ?)
+				ON CONFLICT (image_sha256) DO UPDATE SET model = excluded.model, features = excluded.features`), r.sha, localModel, data); err != nil {
+				return nil, fmt.Errorf("store product local features: %w", err)
+			}
+		}
+		c.mu.Lock()
+		c.local[r.sha] = f
+		c.mu.Unlock()
+		out[r.id] = f
+	}
+	return out, nil
+}
+
+// ProductLocalFeatures delegates to the catalog source.
+func (c *ServiceCatalog) ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*vision.LocalFeatures, error) {
+	src, err := c.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return src.ProductLocalFeatures(ctx, x, ids)
+}
+
+var (
+	_ productLocal = (*CatalogSource)(nil)
+	_ productLocal = (*ServiceCatalog)(nil)
 )

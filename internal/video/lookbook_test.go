@@ -18,6 +18,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
+	"github.com/vitrine-dev/vitrine/internal/vision"
 )
 
 // TestLookbookWhatViewersSee analyses generated on-model lookbook reels
@@ -31,7 +32,12 @@ func TestLookbookWhatViewersSee(t *testing.T) {
 	}
 	samples := testenv.Samples(t)
 	catDir := filepath.Join(samples, "catalog_virgio")
-	e := newEnv(t, envOptions{models: true, catalog: filepath.Join(catDir, "products.csv")})
+	local, err := vision.OpenLocalFeatures(testenv.Models(t), vision.LocalFeatureOptions{SessionOptions: vision.SessionOptions{Threads: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { local.Close() })
+	e := newEnv(t, envOptions{models: true, catalog: filepath.Join(catDir, "products.csv"), tweak: func(d *Deps) { d.Local = local }})
 	ctx := context.Background()
 	categories := catalogCategories(t, filepath.Join(catDir, "products.csv"))
 
@@ -98,6 +104,35 @@ func TestLookbookWhatViewersSee(t *testing.T) {
 	}
 	if shown.Top1 < 0.4 {
 		t.Errorf("found@1 %.3f below the floor 0.4", shown.Top1)
+	}
+
+	// Local-feature verification: right products share more inliers with
+	// their crops than wrong ones.
+	var inRight, inWrong []float64
+	for _, smp := range samplesFit {
+		v, ok := smp.Features[confidence.Inliers]
+		if !ok {
+			continue
+		}
+		if smp.Right {
+			inRight = append(inRight, v)
+		} else {
+			inWrong = append(inWrong, v)
+		}
+	}
+	mean := func(xs []float64) float64 {
+		var s float64
+		for _, x := range xs {
+			s += x
+		}
+		return s / float64(max(1, len(xs)))
+	}
+	t.Logf("verification: log(1+inliers) %.2f over %d right items, %.2f over %d wrong", mean(inRight), len(inRight), mean(inWrong), len(inWrong))
+	if len(inRight)+len(inWrong) < len(samplesFit)*3/4 {
+		t.Errorf("only %d of %d candidates were verified", len(inRight)+len(inWrong), len(samplesFit))
+	}
+	if mean(inRight) <= mean(inWrong)+0.5 {
+		t.Errorf("right items' inliers (log %.2f) do not clearly exceed wrong ones' (log %.2f)", mean(inRight), mean(inWrong))
 	}
 
 	// A calibration refitted on these candidates orders right above wrong.

@@ -143,6 +143,9 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 				return err
 			}
 		}
+		if err := storeTrackLocal(ctx, tx, db.Rebind, sc.Subject, mr.local); err != nil {
+			return err
+		}
 		for _, id := range sortedKeys(evidence) {
 			if _, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO video_track_evidence(video_id, track_id, features) VALUES (?, ?, ?)`),
 				sc.Subject, id, evidence[id]); err != nil {
@@ -160,6 +163,7 @@ type matchResult struct {
 	matches  map[int][]shoppable.Match   // ranked matches by track
 	spans    map[int][2]float64          // the part of a track showing its product (see supportedSpans)
 	evidence map[int]confidence.Features // by matched track
+	local    []trackLocal                // verification features extracted now, to store
 }
 
 // matchVideo matches every stored track of a video with m, stitches broken
@@ -196,7 +200,11 @@ func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, p
 	if err != nil {
 		return nil, err
 	}
-	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev}, nil
+	local, err := s.verifyTracks(ctx, id, tracks, byTrack, ev)
+	if err != nil {
+		return nil, err
+	}
+	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev, local: local}, nil
 }
 
 // matchTracks matches every track query; tracks without a crop vector

@@ -216,7 +216,10 @@ type Deps struct {
 	Embedder   Embedder
 	Appearance Embedder
 	Garments   Garments
-	Catalog    Catalog
+	// Local, when set, verifies matched tracks with local features
+	// (see verifyTracks).
+	Local   LocalFeatures
+	Catalog Catalog
 	// LoadModels, when the model fields above are nil, loads them on first
 	// use, so processes that never analyse a video pay nothing for them.
 	LoadModels func(ctx context.Context) (*Models, error)
@@ -234,6 +237,7 @@ type Models struct {
 	Embedder   Embedder
 	Appearance Embedder // optional
 	Garments   Garments
+	Local      LocalFeatures // optional: instance verification
 	// Names of the detector, embedder and appearance models.
 	DetectorName, EmbedderName, AppearanceName string
 }
@@ -264,6 +268,9 @@ func (s *Service) ensureModels(ctx context.Context) error {
 		return fmt.Errorf("video: load models: %w", err)
 	}
 	s.deps.Detector, s.deps.Embedder, s.deps.Appearance, s.deps.Garments = m.Detector, m.Embedder, m.Appearance, m.Garments
+	if s.deps.Local == nil {
+		s.deps.Local = m.Local
+	}
 	if s.cfg.DetectorName == "" {
 		s.cfg.DetectorName, s.cfg.EmbedderName, s.cfg.AppearanceName = m.DetectorName, m.EmbedderName, m.AppearanceName
 	}

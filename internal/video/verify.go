@@ -1,0 +1,211 @@
+package video
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+
+	"github.com/vitrine-dev/vitrine/internal/confidence"
+	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/verify"
+	"github.com/vitrine-dev/vitrine/internal/vision"
+)
+
+// LocalFeatures extracts local features (keypoints and descriptors) of an
+// image region for instance verification (vision.LocalFeatureExtractor).
+type LocalFeatures interface {
+	Extract(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (*vision.LocalFeatures, error)
+}
+
+// productLocal is a Catalog that gives the local features of products'
+// main items (CatalogSource, ServiceCatalog).
+type productLocal interface {
+	ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*vision.LocalFeatures, error)
+}
+
+// Verification of a matched track: its best crop's local features against
+// those of its first verifyCandidates products. Global embeddings rank
+// look-alikes close together; the same product in another picture shares
+// many keypoints that one geometric transform explains, a look-alike few.
+const (
+	verifyCandidates = 3
+	// verifyPoints bounds the keypoints of a crop (fewer for small crops,
+	// see vision.LocalFeatureOptions.PixelsPerPoint).
+	verifyPoints = 512
+	// verifyMargin widens a crop's box by this fraction of its size on
+	// each side: keypoints at a garment's edge need context.
+	verifyMargin = 0.05
+)
+
+// trackLocal is the stored local features of one track's verification
+// crop.
+type trackLocal struct {
+	track int
+	data  []byte
+}
+
+// verifyTracks adds local-feature evidence to each matched track: the
+// inliers its best crop shares with its best product, and how many more
+// than with the next products. It reuses the crop features stored by an
+// earlier match of the video and extracts the missing ones from frames
+// decoded for the purpose (only those frames); it returns the features
+// extracted now, for storing. Without a local-feature model, a catalog
+// that gives product features, or the video file, it does nothing.
+func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]detRow, matches map[int][]shoppable.Match, ev map[int]confidence.Features) ([]trackLocal, error) {
+	pl, ok := s.deps.Catalog.(productLocal)
+	if s.deps.Local == nil || !ok {
+		return nil, nil
+	}
+	stored, err := s.loadTrackLocal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	feats := map[int]*vision.LocalFeatures{}
+	for tid, b := range stored {
+		var f vision.LocalFeatures
+		if err := f.UnmarshalBinary(b); err == nil {
+			feats[tid] = &f
+		}
+	}
+	// The crop of each matched track still without features: its largest
+	// box, where the most keypoints are.
+	want := map[int]detRow{}
+	for tid, ms := range matches {
+		if len(ms) == 0 || feats[tid] != nil {
+			continue
+		}
+		var best detRow
+		bestArea := -1.0
+		for _, d := range tracks[tid] {
+			if a := (d.Box[2] - d.Box[0]) * (d.Box[3] - d.Box[1]); a > bestArea {
+				best, bestArea = d, a
+			}
+		}
+		if bestArea > 0 {
+			want[tid] = best
+		}
+	}
+	var fresh []trackLocal
+	if len(want) > 0 {
+		path, err := s.localPath(ctx, id)
+		if err != nil {
+			s.log.WarnContext(ctx, "verify: video file unavailable, local features skipped", "video", id, "err", err)
+			return nil, nil
+		}
+		byFrame := map[int][]int{}
+		var idx []int
+		for tid, d := range want {
+			if _, ok := byFrame[d.Frame]; !ok {
+				idx = append(idx, d.Frame)
+			}
+			byFrame[d.Frame] = append(byFrame[d.Frame], tid)
+		}
+		err = s.deps.Media.ExtractFrames(ctx, path, idx, media.FrameOptions{MaxWidth: s.cfg.DetectSize, MaxHeight: s.cfg.DetectSize}, func(f media.Frame) error {
+			img := f.RGBA()
+			b := img.Bounds()
+			tids := byFrame[f.Index]
+			sort.Ints(tids)
+			for _, tid := range tids {
+				d := want[tid]
+				w, h := d.Box[2]-d.Box[0], d.Box[3]-d.Box[1]
+				r := image.Rect(int((d.Box[0]-verifyMargin*w)*float64(b.Dx())), int((d.Box[1]-verifyMargin*h)*float64(b.Dy())),
+					int((d.Box[2]+verifyMargin*w)*float64(b.Dx())), int((d.Box[3]+verifyMargin*h)*float64(b.Dy()))).Intersect(b)
+				if r.Dx() < 16 || r.Dy() < 16 {
+					continue
+				}
+				lf, err := s.deps.Local.Extract(ctx, img, r, verifyPoints)
+				if err != nil {
+					return fmt.Errorf("track %d: %w", tid, err)
+				}
+				data, err := lf.MarshalBinary()
+				if err != nil {
+					return fmt.Errorf("track %d: %w", tid, err)
+				}
+				feats[tid] = lf
+				fresh = append(fresh, trackLocal{tid, data})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+	}
+	// Products' features, for every product to be compared.
+	var ids []string
+	seen := map[string]bool{}
+	for tid, ms := range matches {
+		if feats[tid] == nil {
+			continue
+		}
+		for _, m := range ms[:min(len(ms), verifyCandidates)] {
+			if !seen[m.ProductID] {
+				seen[m.ProductID] = true
+				ids = append(ids, m.ProductID)
+			}
+		}
+	}
+	sort.Strings(ids)
+	prod, err := pl.ProductLocalFeatures(ctx, s.deps.Local, ids)
+	if err != nil {
+		return nil, fmt.Errorf("verify: product features: %w", err)
+	}
+	for tid, ms := range matches {
+		q, f := feats[tid], ev[tid]
+		if q == nil || f == nil || len(ms) == 0 {
+			continue
+		}
+		p := prod[ms[0].ProductID]
+		if p == nil {
+			continue
+		}
+		top := verify.Match(q, p, verify.Options{})
+		other := 0
+		for _, m := range ms[1:min(len(ms), verifyCandidates)] {
+			if o := prod[m.ProductID]; o != nil {
+				other = max(other, verify.Match(q, o, verify.Options{}).Inliers)
+			}
+		}
+		f[confidence.Inliers] = math.Log1p(float64(top.Inliers))
+		f[confidence.InlierMargin] = math.Log1p(float64(top.Inliers)) - math.Log1p(float64(other))
+		f[confidence.InlierRatio] = top.InlierRatio
+	}
+	return fresh, nil
+}
+
+// loadTrackLocal returns the stored verification features of a video's
+// tracks.
+func (s *Service) loadTrackLocal(ctx context.Context, id string) (map[int][]byte, error) {
+	db := s.deps.DB
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, features FROM video_track_local WHERE video_id = ?`), id)
+	if err != nil {
+		return nil, fmt.Errorf("load track local features: %w", err)
+	}
+	defer rows.Close()
+	out := map[int][]byte{}
+	for rows.Next() {
+		var tid int
+		var b []byte
+		if err := rows.Scan(&tid, &b); err != nil {
+			return nil, fmt.Errorf("load track local features: %w", err)
+		}
+		out[tid] = b
+	}
+	return out, rows.Err()
+}
+
+// storeTrackLocal writes verification features in the step's commit.
+func storeTrackLocal(ctx context.Context, tx *sql.Tx, rebind func(string) string, id string, ls []trackLocal) error {
+	for _, l := range ls {
+		if _, err := tx.ExecContext(ctx, rebind(`DELETE FROM video_track_local WHERE video_id = ? AND track_id = ?`), id, l.track); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, rebind(`INSERT INTO video_track_local(video_id, track_id, features) VALUES (?, ?, ?)`), id, l.track, l.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}

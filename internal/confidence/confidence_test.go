@@ -56,18 +56,7 @@ func TestFitSeparatesAndIsMonotone(t *testing.T) {
 			neg = append(neg, c)
 		}
 	}
-	var wins float64
-	for _, p := range pos {
-		for _, q := range neg {
-			switch {
-			case p > q:
-				wins++
-			case p == q:
-				wins += 0.5
-			}
-		}
-	}
-	if auc := wins / float64(len(pos)*len(neg)); auc < 0.9 {
+	if auc := AUC(pos, neg); auc < 0.9 {
 		t.Errorf("held-out AUC %.3f, want >= 0.9", auc)
 	}
 	// More evidence never lowers the confidence.
@@ -210,5 +199,22 @@ func TestDefaultIsValid(t *testing.T) {
 	}
 	if c := m.Confidence(Features{}); c < 0 || c > 1 {
 		t.Errorf("neutral confidence %v", c)
+	}
+}
+
+func TestAUC(t *testing.T) {
+	for _, tc := range []struct {
+		right, wrong []float64
+		want         float64
+	}{
+		{[]float64{0.9, 0.8}, []float64{0.1, 0.2}, 1},
+		{[]float64{0.1}, []float64{0.9}, 0},
+		{[]float64{0.5}, []float64{0.5}, 0.5},
+		{[]float64{0.5, 0.9}, []float64{0.5, 0.1}, 0.875},
+		{nil, []float64{0.5}, 0},
+	} {
+		if got := AUC(tc.right, tc.wrong); got != tc.want {
+			t.Errorf("AUC(%v, %v) = %v, want %v", tc.right, tc.wrong, got, tc.want)
+		}
 	}
 }

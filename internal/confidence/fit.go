@@ -333,3 +333,21 @@ func report(samples []Sample, held []float64, publish, target float64) FitReport
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// AUC is the probability that a right sample's confidence is above a wrong
+// one's (ties count half): how well confidences order right above wrong,
+// whatever the thresholds. It is 0 without samples of both kinds.
+func AUC(right, wrong []float64) float64 {
+	if len(right) == 0 || len(wrong) == 0 {
+		return 0
+	}
+	w := append([]float64(nil), wrong...)
+	sort.Float64s(w)
+	var wins float64
+	for _, p := range right {
+		lo := sort.SearchFloat64s(w, p)                                 // wrong ones below p
+		hi := sort.Search(len(w), func(i int) bool { return w[i] > p }) // ... and equal to p
+		wins += float64(lo) + 0.5*float64(hi-lo)
+	}
+	return wins / float64(len(right)*len(wrong))
+}

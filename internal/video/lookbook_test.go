@@ -148,18 +148,7 @@ func TestLookbookWhatViewersSee(t *testing.T) {
 			neg = append(neg, m.Confidence(s.Features))
 		}
 	}
-	var wins float64
-	for _, p := range pos {
-		for _, q := range neg {
-			switch {
-			case p > q:
-				wins++
-			case p == q:
-				wins += 0.5
-			}
-		}
-	}
-	auc := wins / float64(max(1, len(pos)*len(neg)))
+	auc := confidence.AUC(pos, neg)
 	t.Logf("refit on %d candidates (%d right): AUC %.3f", len(samplesFit), len(pos), auc)
 	if len(pos) == 0 || len(neg) == 0 || auc < 0.85 {
 		t.Errorf("refitted calibration: AUC %.3f over %d right and %d wrong candidates, want >= 0.85", auc, len(pos), len(neg))

@@ -93,7 +93,7 @@ type Detector struct {
 
 // OpenDetector loads the detector described by spec from m.
 func OpenDetector(m *Manifest, spec ModelSpec, opts DetectorOptions) (*Detector, error) {
-	if spec.Role != RoleDetector {
+	if spec.Role != RoleDetector && spec.Role != RoleGarmentDetector {
 		return nil, fmt.Errorf("vision: open detector %s: role is %q", spec.Name, spec.Role)
 	}
 	classes, err := m.ClassNames(spec)
@@ -189,6 +189,8 @@ func (d *Detector) runBatch(ctx context.Context, buf []float32, n, k int) ([][]D
 			res[j], err = decodeYOLOX(o, int(oshape[1]), int(oshape[2]), in.Width, in.Height, d.spec.Strides, d.opts.ScoreThreshold)
 		case FormatYOLOv8:
 			res[j], err = decodeYOLOv8(o, int(oshape[1]), int(oshape[2]), d.opts.ScoreThreshold)
+		case FormatYOLOv5:
+			res[j], err = decodeYOLOv5(o, int(oshape[1]), int(oshape[2]), d.opts.ScoreThreshold)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("vision: detect: %w", err)
@@ -294,6 +296,37 @@ func decodeYOLOv8(o []float32, chans, n int, thr float32) ([]Detection, error) {
 		}
 		cx, cy, w, h := o[i], o[n+i], o[2*n+i], o[3*n+i]
 		out = append(out, Detection{Class: bc, Score: best, Box: Box{cx - w/2, cy - h/2, cx + w/2, cy + h/2}})
+	}
+	return out, nil
+}
+
+// decodeYOLOv5 decodes a [N, 5+nc] head (rows): cx, cy, w, h in input
+// pixels, objectness, then per-class probabilities, all already sigmoided.
+// The score is objectness times the best class probability, as YOLOv5's
+// single-label NMS keeps it.
+func decodeYOLOv5(o []float32, rows, cols int, thr float32) ([]Detection, error) {
+	if cols <= 5 {
+		return nil, fmt.Errorf("yolov5 output has %d columns, want 5+classes", cols)
+	}
+	var out []Detection
+	for r := 0; r < rows; r++ {
+		row := o[r*cols : (r+1)*cols]
+		obj := row[4]
+		if obj < thr {
+			continue // score = obj*cls <= obj
+		}
+		best, bc := float32(0), -1
+		for c, v := range row[5:] {
+			if v > best {
+				best, bc = v, c
+			}
+		}
+		score := obj * best
+		if bc < 0 || score < thr {
+			continue
+		}
+		cx, cy, w, h := row[0], row[1], row[2], row[3]
+		out = append(out, Detection{Class: bc, Score: score, Box: Box{cx - w/2, cy - h/2, cx + w/2, cy + h/2}})
 	}
 	return out, nil
 }

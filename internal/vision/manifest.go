@@ -29,6 +29,10 @@ const (
 	RoleImageEmbedder Role = "image_embedder"
 	RoleTextEmbedder  Role = "text_embedder"
 	RoleAppearance    Role = "appearance"
+	// RoleGarmentDetector is a detector of garment classes that Open loads
+	// only when Options.GarmentDetector names it: the known one has weights
+	// whose terms rule out default use (see KnownModels).
+	RoleGarmentDetector Role = "garment_detector"
 )
 
 // Detector output formats.
@@ -39,6 +43,10 @@ const (
 	// FormatYOLOv8 is [1, 4+nc, N]: cx, cy, w, h in input pixels and class
 	// scores (sigmoided), no objectness.
 	FormatYOLOv8 = "yolov8"
+	// FormatYOLOv5 is [1, N, 5+nc]: cx, cy, w, h in input pixels (grid
+	// decoding inside the graph), objectness and class probabilities
+	// (sigmoided); score = objectness x class probability.
+	FormatYOLOv5 = "yolov5"
 )
 
 // Resize modes of InputSpec.Resize.
@@ -84,14 +92,15 @@ type ModelSpec struct {
 	File   string `json:"file"`
 	SHA256 string `json:"sha256,omitempty"`
 	Role   Role   `json:"role"`
-	// Format is the detector output format (FormatYOLOX, FormatYOLOv8).
+	// Format is the detector output format (FormatYOLOX, FormatYOLOv8,
+	// FormatYOLOv5).
 	Format  string     `json:"format,omitempty"`
 	Input   InputSpec  `json:"input"`
 	Outputs OutputSpec `json:"outputs"`
 	// EmbeddingDim is the length of the embedding vector.
 	EmbeddingDim int `json:"embedding_dim,omitempty"`
 	// Classes names the class list: "builtin:coco80", "builtin:imagenet1k",
-	// or a text file (one name per line) relative to the manifest.
+	// "builtin:deepfashion2", or a text file (one name per line) relative to the manifest.
 	Classes string `json:"classes,omitempty"`
 	// Strides of the YOLOX grid, smallest first.
 	Strides []int `json:"strides,omitempty"`
@@ -160,6 +169,9 @@ var coco80Text string
 
 //go:embed labels/imagenet1k.txt
 var imagenetText string
+
+//go:embed labels/deepfashion2.txt
+var deepfashion2Text string
 
 //go:embed labels/imagenet_apparel.tsv
 var apparelTSV string
@@ -251,9 +263,9 @@ func (s ModelSpec) validate() error {
 		return errors.New("missing input.name")
 	}
 	switch s.Role {
-	case RoleDetector:
-		if s.Format != FormatYOLOX && s.Format != FormatYOLOv8 {
-			return fmt.Errorf("detector format %q: want %q or %q", s.Format, FormatYOLOX, FormatYOLOv8)
+	case RoleDetector, RoleGarmentDetector:
+		if s.Format != FormatYOLOX && s.Format != FormatYOLOv8 && s.Format != FormatYOLOv5 {
+			return fmt.Errorf("detector format %q: want %q, %q or %q", s.Format, FormatYOLOX, FormatYOLOv8, FormatYOLOv5)
 		}
 		if s.Outputs.Detections == "" {
 			return errors.New("missing outputs.detections")
@@ -383,6 +395,8 @@ func (m *Manifest) classSynonyms(ref string) ([][]string, error) {
 		text = coco80Text
 	case "builtin:imagenet1k":
 		text, wnid = imagenetText, true
+	case "builtin:deepfashion2":
+		text = deepfashion2Text
 	default:
 		b, err := os.ReadFile(m.Path(ref))
 		if err != nil {

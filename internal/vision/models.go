@@ -26,6 +26,11 @@ type Options struct {
 	Detector DetectorOptions
 	// Verify checks each model file against its manifest sha256 before loading.
 	Verify bool
+	// GarmentDetector names the opt-in garment detector to load (a
+	// garment_detector of the manifest or of KnownModels); empty loads
+	// none. It takes its SessionOptions from Threads and Runs and scores
+	// from 0.25 (OpenGarmentDetector).
+	GarmentDetector string
 	// Skip* leave a model unloaded.
 	SkipDetector, SkipEmbedder, SkipAppearance bool
 	// Logger receives load messages (nil: discarded).
@@ -41,6 +46,9 @@ type Models struct {
 	Appearance *ImageEmbedder
 	Text       *TextEncoder
 	Garments   *GarmentLabeler
+	// GarmentDetector is the opt-in garment detector, nil unless
+	// Options.GarmentDetector named one.
+	GarmentDetector *Detector
 }
 
 // DefaultModelsDir returns $VITRINE_MODELS, else ../shared/models relative to
@@ -159,6 +167,16 @@ func Open(ctx context.Context, o Options) (*Models, error) {
 			return nil, err
 		}
 	}
+	if o.GarmentDetector != "" {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		log.Info("vision: loading opt-in garment detector", "name", o.GarmentDetector)
+		if ms.GarmentDetector, err = OpenGarmentDetector(m, o.GarmentDetector, DetectorOptions{SessionOptions: so}); err != nil {
+			return nil, err
+		}
+		log.Info("vision: garment detector loaded", "name", o.GarmentDetector, "license", ms.GarmentDetector.Spec().License)
+	}
 	ok = true
 	return ms, nil
 }
@@ -191,6 +209,9 @@ func (ms *Models) Close() error {
 	}
 	if ms.Text != nil {
 		errs = append(errs, ms.Text.Close())
+	}
+	if ms.GarmentDetector != nil {
+		errs = append(errs, ms.GarmentDetector.Close())
 	}
 	return errors.Join(errs...)
 }

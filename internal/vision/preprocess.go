@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 	"golang.org/x/image/draw"
@@ -54,6 +55,9 @@ func preprocess(img image.Image, in InputSpec, dst []float32) (transform, error)
 		nw, nh := max(1, int(float64(w)*r)), max(1, int(float64(h)*r))
 		x0, y0 := 0, 0
 		if in.Resize == ResizeLetterboxCenter {
+			// As YOLOv5's letterbox: the scaled size rounded, the odd
+			// pixel of padding at the bottom/right.
+			nw, nh = min(W, max(1, int(math.Round(float64(w)*r)))), min(H, max(1, int(math.Round(float64(h)*r))))
 			x0, y0 = (W-nw)/2, (H-nh)/2
 		}
 		dr = image.Rect(x0, y0, x0+nw, y0+nh)

@@ -292,6 +292,10 @@ func (s *Service) detectFrame(ctx context.Context, img *image.RGBA, sf sampledFr
 	if err != nil {
 		return nil, err
 	}
+	// The opt-in garment detector's boxes are garment items too.
+	if items, err = s.addDetectedGarments(ctx, img, items); err != nil {
+		return nil, err
+	}
 	used := make([]bool, len(strong))
 	for _, it := range items {
 		if it.Source == SourceDetector {

@@ -216,6 +216,10 @@ type Deps struct {
 	Embedder   Embedder
 	Appearance Embedder
 	Garments   Garments
+	// GarmentDetector, optional, finds garments directly (the opt-in
+	// vision.RoleGarmentDetector model); its boxes become garment items
+	// besides the person-derived regions (garmentDetectorItems).
+	GarmentDetector Detector
 	// Local, when set, verifies matched tracks with local features
 	// (see verifyTracks).
 	Local   LocalFeatures
@@ -238,6 +242,8 @@ type Models struct {
 	Appearance Embedder // optional
 	Garments   Garments
 	Local      LocalFeatures // optional: instance verification
+	// GarmentDetector is the opt-in garment detector (optional).
+	GarmentDetector Detector
 	// Names of the detector, embedder and appearance models.
 	DetectorName, EmbedderName, AppearanceName string
 }
@@ -270,6 +276,9 @@ func (s *Service) ensureModels(ctx context.Context) error {
 	s.deps.Detector, s.deps.Embedder, s.deps.Appearance, s.deps.Garments = m.Detector, m.Embedder, m.Appearance, m.Garments
 	if s.deps.Local == nil {
 		s.deps.Local = m.Local
+	}
+	if s.deps.GarmentDetector == nil {
+		s.deps.GarmentDetector = m.GarmentDetector
 	}
 	if s.cfg.DetectorName == "" {
 		s.cfg.DetectorName, s.cfg.EmbedderName, s.cfg.AppearanceName = m.DetectorName, m.EmbedderName, m.AppearanceName

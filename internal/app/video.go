@@ -22,19 +22,23 @@ import (
 // and matching uses the installation's catalog. The webhook is configured
 // by VITRINE_WEBHOOK_URL and VITRINE_WEBHOOK_SECRET.
 func newVideo(a *App) (*video.Service, error) {
+	// A misnamed garment detector stops the start, not the first analysis.
+	if _, err := a.garmentDetector(); err != nil {
+		return nil, err
+	}
 	load := func(ctx context.Context) (*video.Models, error) {
-		// Weak boxes of any class are kept as proposals for the matcher.
-		// The detect step analyses video.DetectWorkers frames at once: as
-		// many concurrent runs per session, sharing the cores.
-		vm, err := vision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log,
-			Threads: max(1, runtime.NumCPU()/video.DetectWorkers), Runs: video.DetectWorkers,
-			Detector: vision.DetectorOptions{ScoreThreshold: 0.1}})
+		vm, err := a.openVideoVision(ctx)
 		if err != nil {
 			return nil, err
 		}
 		m := &video.Models{Detector: vm.Detector, Embedder: vm.Embedder, Garments: vm.Garments}
 		if vm.Detector != nil {
 			m.DetectorName = vm.Detector.Spec().Name
+		}
+		if vm.GarmentDetector != nil { // (a nil *Detector would be a non-nil interface)
+			// Documents name every model their items came from.
+			m.GarmentDetector = vm.GarmentDetector
+			m.DetectorName += "+" + vm.GarmentDetector.Spec().Name
 		}
 		if vm.Embedder != nil {
 			m.EmbedderName = vm.Embedder.Spec().Name
@@ -98,6 +102,39 @@ func newVideo(a *App) (*video.Service, error) {
 		// Operators' review edits go into every assembled document.
 		Review: review.New(a.DB),
 	})
+}
+
+// openVideoVision opens the vision models of video analysis. Weak boxes of
+// any class are kept as proposals for the matcher. The detect step
+// analyses video.DetectWorkers frames at once: as many concurrent runs per
+// session, sharing the cores. The opt-in garment detector is opened only
+// when the garment_detector setting names it.
+func (a *App) openVideoVision(ctx context.Context) (*vision.Models, error) {
+	gd, err := a.garmentDetector()
+	if err != nil {
+		return nil, err
+	}
+	return vision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log,
+		Threads: max(1, runtime.NumCPU()/video.DetectWorkers), Runs: video.DetectWorkers,
+		Detector: vision.DetectorOptions{ScoreThreshold: 0.1}, GarmentDetector: gd})
+}
+
+// garmentDetector returns the garment detector the garment_detector setting
+// names, after checking the models' manifest or vision's known models have
+// it; "" when the setting is empty.
+func (a *App) garmentDetector() (string, error) {
+	name := a.Config.GarmentDetector
+	if name == "" {
+		return "", nil
+	}
+	m, err := vision.LoadManifest(a.ModelsDir())
+	if err == nil {
+		_, err = m.GarmentDetectorSpec(name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("garment_detector setting (VITRINE_GARMENT_DETECTOR) %q: %w", name, err)
+	}
+	return name, nil
 }
 
 // WebhookSecretContext binds a sealed VITRINE_WEBHOOK_SECRET to its use

@@ -68,6 +68,11 @@ type Config struct {
 	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.68" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
 	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
 	VerifyLocal           bool    `toml:"verify_local" env:"VITRINE_VERIFY_LOCAL" default:"true" usage:"verify each matched track's best crop against its first products with local features (XFeat keypoints and a RANSAC homography) as evidence for the confidence"`
+	// GarmentDetector names an opt-in garment detector model (empty: none
+	// is ever opened or downloaded). The one vitrine knows,
+	// yolov5n-deepfashion2, has AGPL-3.0 weights trained on data licensed
+	// for non-commercial research.
+	GarmentDetector string `toml:"garment_detector" env:"VITRINE_GARMENT_DETECTOR" default:"" usage:"opt-in garment detector model to run besides the person-derived garment regions, e.g. yolov5n-deepfashion2 (AGPL-3.0 weights, non-commercial training data; empty = none)"`
 	// The publish decision (internal/confidence).
 	ConfidenceModel  string  `toml:"confidence_model" env:"VITRINE_CONFIDENCE_MODEL" default:"" usage:"calibration file of item confidences written by 'vitrine bench calibrate' (empty = the one vitrine ships)"`
 	PublishThreshold float64 `toml:"publish_threshold" env:"VITRINE_PUBLISH_THRESHOLD" default:"0" usage:"least confidence at which an item is shown to viewers without a reviewer (0 = the calibration's, chosen for published-item precision 0.95)"`

@@ -71,11 +71,33 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 			feats[tid] = &f
 		}
 	}
-	// The crop of each matched track still without features: its largest
+	// A shot's tracks of one product become one item whose evidence is its
+	// best-scoring track's (mergeGroups, itemFeatures): only that track is
+	// verified.
+	type key struct {
+		shot    int
+		product string
+	}
+	lead := map[key]int{}
+	for _, tid := range sortedKeys(matches) {
+		ms := matches[tid]
+		if len(ms) == 0 || len(tracks[tid]) == 0 {
+			continue
+		}
+		k := key{tracks[tid][0].Shot, ms[0].ProductID}
+		if cur, ok := lead[k]; !ok || ms[0].Score > matches[cur][0].Score {
+			lead[k] = tid
+		}
+	}
+	verified := map[int]bool{}
+	for _, tid := range lead {
+		verified[tid] = true
+	}
+	// The crop of each such track still without features: its largest
 	// box, where the most keypoints are.
 	want := map[int]detRow{}
 	for tid, ms := range matches {
-		if len(ms) == 0 || feats[tid] != nil {
+		if len(ms) == 0 || feats[tid] != nil || !verified[tid] {
 			continue
 		}
 		var best detRow
@@ -138,7 +160,7 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 	var ids []string
 	seen := map[string]bool{}
 	for tid, ms := range matches {
-		if feats[tid] == nil {
+		if feats[tid] == nil || !verified[tid] {
 			continue
 		}
 		for _, m := range ms[:min(len(ms), verifyCandidates)] {
@@ -155,7 +177,7 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 	}
 	for tid, ms := range matches {
 		q, f := feats[tid], ev[tid]
-		if q == nil || f == nil || len(ms) == 0 {
+		if q == nil || f == nil || len(ms) == 0 || !verified[tid] {
 			continue
 		}
 		p := prod[ms[0].ProductID]

@@ -238,10 +238,37 @@ func TestCategoryCompatibility(t *testing.T) {
 		{"tie", "Heels", 0},
 		{"cup", "Handbags", 0.5},
 		{"handbag", "Something Else", 0.5},
+		// Through the garment taxonomy: finer classes than the old groups
+		// (jackets are not tops, skirts not trousers, hats not belts), with
+		// partial credit between related ones.
+		{"upper", "Jackets", 0.75},
+		{"jean", "Skirts", 0},
+		{"lower", "Skirts", 0.75},
+		{"cowboy hat", "Belts", 0},
+		{"suit", "Co-Ord", 1},
+		{"person", "Co-Ord", 0.75},
+		{"upper", "Co-Ord", 0.75},
+		{"dress", "Co-Ord", 0.5},
+		{"shoes", "Casual Shoes", 1},
+		{"long sleeve outwear", "Jacket", 1},
 	}
 	for _, tc := range tests {
 		if got := CategoryCompatibility(tc.label, tc.category); got != tc.want {
 			t.Errorf("CategoryCompatibility(%q, %q) = %v, want %v", tc.label, tc.category, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, label, category string }{
+		{"jean", "trousers", "trousers"},
+		{"Co-Ord", "co-ord", "co-ord"},
+		{"cup", "", ""},
+		{"Handbags", "bag", "bag"},
+		{"person", "apparel", ""},
+	} {
+		if got := LabelGroup(tc.in); got != tc.label {
+			t.Errorf("LabelGroup(%q) = %q, want %q", tc.in, got, tc.label)
+		}
+		if got := CategoryGroup(tc.in); got != tc.category {
+			t.Errorf("CategoryGroup(%q) = %q, want %q", tc.in, got, tc.category)
 		}
 	}
 }

@@ -21,6 +21,7 @@ const (
 	Inliers      = "inliers"       // log(1 + keypoint pairs one transform explains)
 	InlierMargin = "inlier_margin" // log(1 + inliers) minus that of the best next product
 	InlierRatio  = "inlier_ratio"  // inliers over mutual nearest neighbours
+	Promoted     = "promoted"      // 1 when verification moved a lower-ranked product first
 	// Of the track.
 	Support    = "support"    // share of detections whose own crop supports the product
 	Duration   = "duration"   // log(1 + seconds on screen)
@@ -51,5 +52,5 @@ var DefaultInputs = []Input{
 	{FromWindow, 0}, {FromPerson, 0}, {FromGarment, 0}, {FromObject, 0}, {FromOther, 0},
 	{Tracks, 0}, {ShotShare, 0}, {Stitched, 0},
 	{ShotMargin, +1}, {PlaceMargin, +1}, {Rivals, 0},
-	{Inliers, +1}, {InlierMargin, +1}, {InlierRatio, +1},
+	{Inliers, +1}, {InlierMargin, +1}, {InlierRatio, +1}, {Promoted, 0},
 }

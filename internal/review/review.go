@@ -90,7 +90,7 @@ func (s *Store) Record(ctx context.Context, videoID string, item shoppable.Item,
 			if len(item.Matches) == 0 && item.ProductID == "" {
 				return Edit{}, fmt.Errorf("%w: item %s has no match to approve; replace it with a product instead", ErrInvalid, item.ID)
 			}
-			e.ProductID = productOf(item)
+			e.ProductID = item.Product()
 		}
 	case ActionReplace:
 		if e.ProductID == "" {
@@ -111,17 +111,6 @@ func (s *Store) Record(ctx context.Context, videoID string, item shoppable.Item,
 		return Edit{}, fmt.Errorf("review: record edit of %s/%s: %w", videoID, item.ID, err)
 	}
 	return e, nil
-}
-
-// productOf is the product an item sells now: the reviewer's, else the best match.
-func productOf(it shoppable.Item) string {
-	if it.ProductID != "" {
-		return it.ProductID
-	}
-	if len(it.Matches) > 0 {
-		return it.Matches[0].ProductID
-	}
-	return ""
 }
 
 // Edits returns the history of a video's edits, oldest first.

@@ -103,6 +103,18 @@ const (
 	StatusNeedsReview = "needs_review"
 )
 
+// Product is the product an item sells: a reviewer's choice, else its best
+// match ("" when it has neither).
+func (it Item) Product() string {
+	if it.ProductID != "" {
+		return it.ProductID
+	}
+	if len(it.Matches) > 0 {
+		return it.Matches[0].ProductID
+	}
+	return ""
+}
+
 // Shown reports whether a player shows the item: published (or made
 // before statuses existed) and not rejected by a reviewer.
 func (it Item) Shown() bool {

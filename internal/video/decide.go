@@ -159,7 +159,7 @@ func decideItems(items []shoppable.Item, m *confidence.Model, publishAt, reviewA
 			continue
 		}
 		for _, j := range shown {
-			if kept[j].Shot == it.Shot && samePlace(kept[j].Boxes, it.Boxes) && productOf(kept[j]) != productOf(*it) {
+			if kept[j].Shot == it.Shot && samePlace(kept[j].Boxes, it.Boxes) && kept[j].Product() != it.Product() {
 				drop[i] = true
 				break
 			}
@@ -190,18 +190,6 @@ func (s *Service) maxHotspots() int {
 		return defaultMaxHotspots
 	}
 	return s.cfg.MaxHotspots
-}
-
-// productOf is the product an item shows: a reviewer's choice, else its
-// best match.
-func productOf(it shoppable.Item) string {
-	if it.ProductID != "" {
-		return it.ProductID
-	}
-	if len(it.Matches) > 0 {
-		return it.Matches[0].ProductID
-	}
-	return ""
 }
 
 // crowded reports whether adding it to the shown items would put more
@@ -257,7 +245,7 @@ func boxIoU(p, q shoppable.Box) float64 {
 func (s *Service) labelItems(ctx context.Context, doc *shoppable.Document) error {
 	var ids []string
 	for _, it := range doc.Items {
-		if p := productOf(it); p != "" {
+		if p := it.Product(); p != "" {
 			ids = append(ids, p)
 		}
 	}
@@ -270,7 +258,7 @@ func (s *Service) labelItems(ctx context.Context, doc *shoppable.Document) error
 		return fmt.Errorf("label items: %w", err)
 	}
 	for i := range doc.Items {
-		if p, ok := info[productOf(doc.Items[i])]; ok && strings.TrimSpace(p.Category) != "" {
+		if p, ok := info[doc.Items[i].Product()]; ok && strings.TrimSpace(p.Category) != "" {
 			doc.Items[i].Label = strings.ToLower(strings.TrimSpace(p.Category))
 		} else {
 			doc.Items[i].Label = "product"

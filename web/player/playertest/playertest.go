@@ -256,17 +256,8 @@ func BoxAt(it shoppable.Item, sec float64) shoppable.Box {
 	return b[len(b)-1]
 }
 
-// ProductOf is the product an item sells: the reviewer's choice, else the
-// best match.
-func ProductOf(it shoppable.Item) string {
-	if it.ProductID != "" {
-		return it.ProductID
-	}
-	if len(it.Matches) > 0 {
-		return it.Matches[0].ProductID
-	}
-	return ""
-}
+// ProductOf is the product an item sells (shoppable.Item.Product).
+func ProductOf(it shoppable.Item) string { return it.Product() }
 
 // VisibleItems lists the items a viewer can shop at time sec: shown ones
 // (published, not rejected) with a box and a product.

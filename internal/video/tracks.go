@@ -169,7 +169,9 @@ func (s *Service) track(ctx context.Context, sc *jobs.StepContext) error {
 	tracks := buildTracks(s.cfg.Track, dets, shotRows, sampled, v.Width, v.Height)
 	db := s.deps.DB
 	sc.OnCommit(func(ctx context.Context, tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM video_tracks WHERE video_id = ?`, `UPDATE video_detections SET track_id = NULL WHERE video_id = ?`} {
+		// Verification features are per track: new tracks need new ones.
+		for _, q := range []string{`DELETE FROM video_tracks WHERE video_id = ?`, `UPDATE video_detections SET track_id = NULL WHERE video_id = ?`,
+			`DELETE FROM video_track_local WHERE video_id = ?`} {
 			if _, err := tx.ExecContext(ctx, db.Rebind(q), sc.Subject); err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/track"
 )
 
 // defaultMaxHotspots is Config.MaxHotspots when unset.
@@ -73,9 +74,15 @@ func addRivalry(items []shoppable.Item, feats map[string]confidence.Features) {
 // overlapsInPlace reports whether two box tracks overlap at close times:
 // the larger covers at least mergeMinCover of the smaller.
 func overlapsInPlace(a, b []shoppable.Box) bool {
+	return boxesMeet(a, b, func(p, q shoppable.Box) bool { return cover(p, q) >= mergeMinCover })
+}
+
+// boxesMeet reports whether a box of a and a box of b at most mergeMaxDT
+// apart in time satisfy near.
+func boxesMeet(a, b []shoppable.Box, near func(p, q shoppable.Box) bool) bool {
 	for _, p := range a {
 		for _, q := range b {
-			if math.Abs(p.T-q.T) <= mergeMaxDT && cover(p, q) >= mergeMinCover {
+			if math.Abs(p.T-q.T) <= mergeMaxDT && near(p, q) {
 				return true
 			}
 		}
@@ -220,24 +227,12 @@ func crowded(items []shoppable.Item, shown []int, it shoppable.Item, limit int) 
 // samePlace reports whether two box tracks show the same place at close
 // times: boxes of similar size, each covering most of the other.
 func samePlace(a, b []shoppable.Box) bool {
-	for _, p := range a {
-		for _, q := range b {
-			if math.Abs(p.T-q.T) <= mergeMaxDT && boxIoU(p, q) >= 0.6 {
-				return true
-			}
-		}
-	}
-	return false
+	return boxesMeet(a, b, func(p, q shoppable.Box) bool { return trackBox(p).IoU(trackBox(q)) >= 0.6 })
 }
 
-func boxIoU(p, q shoppable.Box) float64 {
-	w := math.Min(p.X+p.W, q.X+q.W) - math.Max(p.X, q.X)
-	h := math.Min(p.Y+p.H, q.Y+q.H) - math.Max(p.Y, q.Y)
-	if w <= 0 || h <= 0 {
-		return 0
-	}
-	in := w * h
-	return in / (p.W*p.H + q.W*q.H - in)
+// trackBox converts an item box to the tracker's box type, for its IoU.
+func trackBox(b shoppable.Box) track.Box {
+	return track.Box{X0: b.X, Y0: b.Y, X1: b.X + b.W, Y1: b.Y + b.H}
 }
 
 // labelItems names each item by its product's catalog category, the word a

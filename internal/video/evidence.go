@@ -26,7 +26,7 @@ type evidenceInput struct {
 // confidence is computed from (internal/confidence): how the best product
 // scored against the others, how much of the track supports it, how long
 // and with what kind of boxes it was seen.
-func (s *Service) trackEvidence(ctx context.Context, m *match.Matcher, in evidenceInput) (map[int]confidence.Features, error) {
+func (s *Service) trackEvidence(ctx context.Context, in evidenceInput) (map[int]confidence.Features, error) {
 	var ids []string
 	for _, ms := range in.matches {
 		if len(ms) > 0 {

@@ -196,7 +196,7 @@ func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, p
 	if err != nil {
 		return nil, err
 	}
-	ev, err := s.trackEvidence(ctx, m, evidenceInput{results: results, matches: byTrack, stitched: stitched, tracks: tracks, support: support, spans: spans})
+	ev, err := s.trackEvidence(ctx, evidenceInput{results: results, matches: byTrack, stitched: stitched, tracks: tracks, support: support, spans: spans})
 	if err != nil {
 		return nil, err
 	}

@@ -251,18 +251,8 @@ func decodeYOLOX(o []float32, rows, cols, inW, inH int, strides []int, thr float
 			for gx := 0; gx < gw; gx++ {
 				row := o[r*cols : (r+1)*cols]
 				r++
-				obj := row[4]
-				if obj < thr {
-					continue // score = obj*cls <= obj
-				}
-				best, bc := float32(0), -1
-				for c, v := range row[5:] {
-					if v > best {
-						best, bc = v, c
-					}
-				}
-				score := obj * best
-				if bc < 0 || score < thr {
+				score, bc, ok := objClass(row, thr)
+				if !ok {
 					continue
 				}
 				cx := (row[0] + float32(gx)) * fs
@@ -300,6 +290,27 @@ func decodeYOLOv8(o []float32, chans, n int, thr float32) ([]Detection, error) {
 	return out, nil
 }
 
+// objClass scores one YOLO output row (box, objectness, class
+// probabilities): objectness times its best class probability, and that
+// class; ok is false below thr.
+func objClass(row []float32, thr float32) (score float32, class int, ok bool) {
+	obj := row[4]
+	if obj < thr {
+		return 0, -1, false // score = obj*cls <= obj
+	}
+	best, bc := float32(0), -1
+	for c, v := range row[5:] {
+		if v > best {
+			best, bc = v, c
+		}
+	}
+	score = obj * best
+	if bc < 0 || score < thr {
+		return 0, -1, false
+	}
+	return score, bc, true
+}
+
 // decodeYOLOv5 decodes a [N, 5+nc] head (rows): cx, cy, w, h in input
 // pixels, objectness, then per-class probabilities, all already sigmoided.
 // The score is objectness times the best class probability, as YOLOv5's
@@ -311,18 +322,8 @@ func decodeYOLOv5(o []float32, rows, cols int, thr float32) ([]Detection, error)
 	var out []Detection
 	for r := 0; r < rows; r++ {
 		row := o[r*cols : (r+1)*cols]
-		obj := row[4]
-		if obj < thr {
-			continue // score = obj*cls <= obj
-		}
-		best, bc := float32(0), -1
-		for c, v := range row[5:] {
-			if v > best {
-				best, bc = v, c
-			}
-		}
-		score := obj * best
-		if bc < 0 || score < thr {
+		score, bc, ok := objClass(row, thr)
+		if !ok {
 			continue
 		}
 		cx, cy, w, h := row[0], row[1], row[2], row[3]

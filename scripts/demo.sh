@@ -40,6 +40,15 @@ if [ -z "${VITRINE_ADMIN_KEY:-}" ]; then
 fi
 export VITRINE_ADMIN_KEY
 
+# Models: from a local copy when there is one (VITRINE_MODELS_FROM, default
+# ../shared/models), else downloaded from the manifest's location
+# (VITRINE_MODELS_URL names a mirror). Both verify every sha256.
+models_from=${VITRINE_MODELS_FROM:-$repo/../shared/models}
+if [ -d "$models_from" ]; then
+  ./bin/vitrine models install --from "$models_from"
+else
+  ./bin/vitrine models install
+fi
 ./bin/vitrine models list
 
 log=$VITRINE_DATA_DIR/serve.log

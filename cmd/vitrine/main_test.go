@@ -19,6 +19,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/modelfiles"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
@@ -155,11 +156,11 @@ func TestModelsInstall(t *testing.T) {
 	dst := t.TempDir()
 	env := cleanEnv("VITRINE_MODELS=" + dst)
 	out, e, code := vitrine(t, env, "models", "install", "--from", src)
-	if code != 0 || strings.Count(out, "sha256 ok") != 4 {
+	if code != 0 || strings.Count(out, "sha256 ok") != len(modelfiles.Known()) {
 		t.Fatalf("install: exit %d\n%s%s", code, out, e)
 	}
 	list, _, _ := vitrine(t, env, "models", "list")
-	if strings.Contains(list, "missing") || strings.Count(list, " ok ") < 4 {
+	if strings.Contains(list, "BAD") || strings.Count(list, " ok ") < len(modelfiles.Known()) {
 		t.Errorf("list after install:\n%s", list)
 	}
 	// A corrupted copy is refused and never replaces anything.

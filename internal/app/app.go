@@ -24,8 +24,10 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/crypt"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/modelfiles"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/video"
+	"github.com/vitrine-dev/vitrine/internal/vision"
 )
 
 // ErrLocked means another vitrine process owns the data directory.
@@ -232,6 +234,18 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// checkModels verifies the default model set in the models directory, so
+// that a missing or corrupt file fails with one error that names the
+// command fixing it. A directory with its own manifest (vision.ManifestFile)
+// lists other models, which vision checks when it loads them.
+func (a *App) checkModels() error {
+	dir := a.ModelsDir()
+	if _, err := os.Stat(filepath.Join(dir, vision.ManifestFile)); err == nil {
+		return nil
+	}
+	return modelfiles.Check(dir)
 }
 
 // ModelsDir is the configured models directory as an absolute path.

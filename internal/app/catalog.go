@@ -22,6 +22,9 @@ func newCatalog(a *App) *catalog.Service {
 		UserAgent:    "vitrine-catalog",
 	})
 	open := func(ctx context.Context) (*catalog.Models, error) {
+		if err := a.checkModels(); err != nil {
+			return nil, err
+		}
 		return catvision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log})
 	}
 	return catalog.NewService(a.DB, a.Blob, f, open, a.Log)

@@ -110,6 +110,9 @@ func newVideo(a *App) (*video.Service, error) {
 // session, sharing the cores. The opt-in garment detector is opened only
 // when the garment_detector setting names it.
 func (a *App) openVideoVision(ctx context.Context) (*vision.Models, error) {
+	if err := a.checkModels(); err != nil {
+		return nil, err
+	}
 	gd, err := a.garmentDetector()
 	if err != nil {
 		return nil, err

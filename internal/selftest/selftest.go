@@ -180,14 +180,14 @@ func (c *checker) onnxruntime(ctx context.Context, sc *jobs.StepContext) error {
 // of their external data files.
 func (c *checker) models(ctx context.Context, sc *jobs.StepContext) error {
 	if st, err := os.Stat(c.ModelsDir); err != nil || !st.IsDir() {
-		return fmt.Errorf("selftest: models directory %s is missing (run vitrine models install --from DIR)", c.ModelsDir)
+		return fmt.Errorf("selftest: models directory %s is missing (run `vitrine models install`, or `vitrine models install --from DIR` from a local copy)", c.ModelsDir)
 	}
 	files := modelfiles.Known()
 	verified := map[string]string{}
 	for i, f := range files {
 		sc.Progress(int64(i), int64(len(files)))
 		if err := modelfiles.VerifyFile(filepath.Join(c.ModelsDir, f.Name), f.SHA256); err != nil {
-			return fmt.Errorf("selftest: model %s: %w (run vitrine models install --from DIR)", f.Name, err)
+			return fmt.Errorf("selftest: model %s: %w (run `vitrine models install`, or `vitrine models install --from DIR` from a local copy)", f.Name, err)
 		}
 		verified[f.Name] = f.SHA256
 		sc.Log("model verified", "file", f.Name)

@@ -44,8 +44,10 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 		"Imports a CSV or JSONL product file through the catalog workflow (parse,\n"+
 			"fetch, embed, index), shows its progress and prints a summary: added,\n"+
 			"updated, unchanged and failed rows, with the reason of each failure.\n"+
-			"Exits non-zero only on file-level errors (unreadable file, unknown\n"+
-			"format, no product id column). When a server owns the data directory\n"+
+			"The batch is succeeded, partial (some rows failed) or failed. Exits\n"+
+			"non-zero on file-level errors (unreadable file, unknown format, no\n"+
+			"product id column) and when every row failed; a partial batch exits 0.\n"+
+			"When a server owns the data directory\n"+
 			"the server runs the workflow and this command follows it.")
 	load := withConfig(fs)
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
@@ -111,8 +113,8 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 	if *asJSON {
 		printJSON(s)
 	} else {
-		fmt.Fprintf(stdout, "batch %d: %d rows: %d added, %d updated, %d unchanged, %d failed (catalog version %d)\n",
-			s.Batch, s.Total, s.Added, s.Updated, s.Unchanged, s.Failed, s.Version)
+		fmt.Fprintf(stdout, "batch %d %s: %d rows: %d added, %d updated, %d unchanged, %d failed (catalog version %d)\n",
+			s.Batch, s.Outcome, s.Total, s.Added, s.Updated, s.Unchanged, s.Failed, s.Version)
 		for _, e := range s.Errors {
 			id := e.ProductID
 			if id == "" {
@@ -123,9 +125,16 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 		if s.Failed > len(s.Errors) {
 			fmt.Fprintf(stdout, "  … %d more failed rows (GET /v1/catalog/batches/%d)\n", s.Failed-len(s.Errors), s.Batch)
 		}
+		if s.Hint != "" {
+			fmt.Fprintf(stdout, "hint: %s\n", s.Hint)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("catalog import: workflow %d: %w", wf, err)
+	}
+	if s.Outcome == catalog.BatchFailed {
+		// The file read fine but nothing got in: that is not a success.
+		return fmt.Errorf("catalog import: batch %d failed: all %d rows failed", s.Batch, s.Total)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func TestCatalogCommand(t *testing.T) {
 	data := t.TempDir()
 
 	out, errOut, code := vitrine(t, env, "catalog", "import", csv, "--data-dir", data, "--quiet")
-	if code != 0 || !strings.Contains(out, "2 added, 0 updated, 0 unchanged, 2 failed") ||
+	if code != 0 || !strings.Contains(out, "partial: 4 rows: 2 added, 0 updated, 0 unchanged, 2 failed") ||
 		!strings.Contains(out, "bad price") || !strings.Contains(out, "not found") {
 		t.Fatalf("import: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -73,6 +73,16 @@ func TestCatalogCommand(t *testing.T) {
 	out, _, code = vitrine(t, env, "catalog", "similar", "p2", "--data-dir", data)
 	if code != 0 || strings.Contains(out, "p1") {
 		t.Errorf("similar after delete: exit %d\n%s", code, out)
+	}
+
+	// A file whose every row fails (its images are not beside it) is a
+	// failed import: exit non-zero, with the reasons and what to do.
+	lone := filepath.Join(t.TempDir(), "lone.csv")
+	os.WriteFile(lone, []byte("sku,title,image\nq1,Alone,img/16331.jpg\nq2,Alone too,img/12644.jpg\n"), 0o644)
+	out, errOut, code = vitrine(t, env, "catalog", "import", lone, "--data-dir", data, "--quiet")
+	if code == 0 || !strings.Contains(out, "failed: 2 rows") || !strings.Contains(out, "not found") || !strings.Contains(out, "hint: ") ||
+		!strings.Contains(errOut, "all 2 rows failed") {
+		t.Errorf("import where every row failed: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 
 	bad := filepath.Join(feed, "noid.csv")

@@ -285,6 +285,9 @@ type ConsoleBatch struct {
 	Rate float64 `json:"products_per_s,omitempty"`
 }
 
+// dashboardBatchErrors is how many failed rows a dashboard batch lists.
+const dashboardBatchErrors = 3
+
 func (s *Server) consoleBatch(ctx context.Context, wf *jobs.Workflow, now time.Time) ConsoleBatch {
 	b := ConsoleBatch{WorkflowSummary: summarize(wf, now)}
 	id, err := strconv.ParseInt(strings.TrimPrefix(wf.Subject, "batch:"), 10, 64)
@@ -295,7 +298,11 @@ func (s *Server) consoleBatch(ctx context.Context, wf *jobs.Workflow, now time.T
 	if err != nil {
 		return b
 	}
-	sum.Errors = nil // the dashboard shows counts; the batch route has the rows
+	// The dashboard shows counts and the first reasons; the batch route
+	// has the rest.
+	if len(sum.Errors) > dashboardBatchErrors {
+		sum.Errors = sum.Errors[:dashboardBatchErrors]
+	}
 	b.Batch = &sum
 	if b.ElapsedS > 0 && sum.Total > 0 {
 		b.Rate = float64(sum.Total) / b.ElapsedS
@@ -384,8 +391,15 @@ func (s *Server) consoleWorkflow(w http.ResponseWriter, r *http.Request) {
 	if logs == nil {
 		logs = []jobs.LogLine{}
 	}
+	out := map[string]any{"workflow": wf, "summary": summarize(wf, time.Now().UTC()), "runs": runs, "logs": logs}
+	if wf.Kind == catalog.WorkflowKind {
+		// How the rows fared: a workflow can succeed with every row failed.
+		if b := s.consoleBatch(ctx, wf, time.Now().UTC()); b.Batch != nil {
+			out["batch"] = b.Batch
+		}
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	WriteJSON(w, http.StatusOK, map[string]any{"workflow": wf, "summary": summarize(wf, time.Now().UTC()), "runs": runs, "logs": logs})
+	WriteJSON(w, http.StatusOK, out)
 }
 
 // consoleVideoError maps video service errors to HTTP errors.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -88,8 +89,7 @@ var ErrBatchNotFound = errors.New("catalog: batch not found")
 func (in *Ingester) Summary(ctx context.Context, batch int64) (Summary, error) {
 	db := in.Store.db
 	s := Summary{Batch: batch}
-	var errText string
-	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT source, state, error FROM catalog_batches WHERE id = ?`), batch).Scan(&s.Source, &s.State, &errText)
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT source, state, error FROM catalog_batches WHERE id = ?`), batch).Scan(&s.Source, &s.State, &s.Error)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, ErrBatchNotFound)
 	}
@@ -135,10 +135,60 @@ func (in *Ingester) Summary(ctx context.Context, batch int64) (Summary, error) {
 		}
 		s.Errors = append(s.Errors, e)
 	}
+	if err := rows.Err(); err != nil {
+		return s, fmt.Errorf("catalog: summary of batch %d: %w", batch, err)
+	}
+	if filepath.IsAbs(s.Source) {
+		s.Source = filepath.Base(s.Source)
+	}
+	s.Outcome = batchOutcome(s.State, s.Total, s.Failed)
+	s.Hint = hintFor(s.Errors)
 	if s.Version, err = in.Store.Version(ctx); err != nil {
 		return s, err
 	}
-	return s, rows.Err()
+	return s, nil
+}
+
+// Batch outcomes: how the rows of a batch fared (Summary.Outcome).
+const (
+	BatchRunning   = "running"
+	BatchSucceeded = "succeeded"
+	// BatchPartial: the batch ran to the end and some rows failed.
+	BatchPartial = "partial"
+	// BatchFailed: a file-level error, or no row got into the catalog.
+	BatchFailed = "failed"
+)
+
+// batchOutcome is the Summary.Outcome of a batch in run state with total
+// rows of which failed failed.
+func batchOutcome(state string, total, failed int) string {
+	switch {
+	case state == "failed":
+		return BatchFailed
+	case state != "succeeded":
+		return BatchRunning
+	case failed > 0 && failed >= total:
+		return BatchFailed
+	case failed > 0:
+		return BatchPartial
+	}
+	return BatchSucceeded
+}
+
+// hintFor names the common cause of a batch's first failures when there is
+// one a merchant can act on: image files named by relative paths that are
+// not beside the catalog file (a CSV uploaded on its own, without them).
+func hintFor(errs []RowError) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	for _, e := range errs {
+		if !strings.Contains(e.Reason, "image file ") || !strings.HasSuffix(e.Reason, " not found") {
+			return ""
+		}
+	}
+	return "the rows name image files by paths relative to the catalog file, and those files are not beside it: " +
+		"import a ZIP that holds the CSV or JSONL file with its images, or give each row an http(s) image URL"
 }
 
 // Delete removes products from the catalog and the index, recording them

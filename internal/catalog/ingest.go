@@ -115,9 +115,22 @@ func (in *Ingester) limits() imageio.Limits {
 
 // Summary is the outcome of a batch.
 type Summary struct {
-	Batch     int64      `json:"batch"`
-	Source    string     `json:"source"`
-	State     string     `json:"state"`
+	Batch int64 `json:"batch"`
+	// Source is the imported file's name (never its path on the server),
+	// or a label such as "api".
+	Source string `json:"source"`
+	// State is the batch's run state: running, succeeded or failed.
+	State string `json:"state"`
+	// Outcome says how the rows fared (BatchSucceeded, BatchPartial,
+	// BatchFailed, or BatchRunning while it runs): a batch that ran to the
+	// end with failed rows is partial, or failed when no row got in.
+	Outcome string `json:"outcome"`
+	// Error is the file-level error of a failed batch.
+	Error string `json:"error,omitempty"`
+	// Hint says in words what to change when the failures share a cause
+	// the importer can name (images named by paths that are not beside
+	// the file).
+	Hint      string     `json:"hint,omitempty"`
 	Total     int        `json:"total"`
 	Added     int        `json:"added"`
 	Updated   int        `json:"updated"`

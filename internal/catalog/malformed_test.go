@@ -120,6 +120,15 @@ func TestImportMalformed(t *testing.T) {
 			want:     map[string]string{"big": "too large", "small": ""},
 		},
 		{
+			// A CSV uploaded without its images: every row fails, the
+			// batch is failed, and the summary says what the file needs.
+			name:     "csv whose images are not beside it",
+			file:     "products.csv",
+			content:  "id,image\nm1,pics/m1.jpg\nm2,pics/m2.jpg\n",
+			want:     map[string]string{"m1": "not found", "m2": "not found"},
+			wantHint: "ZIP",
+		},
+		{
 			name:    "csv without id column",
 			file:    "products.csv",
 			content: "name,price,image\nx,1,images/16331.jpg\n",
@@ -160,6 +169,8 @@ type malformedCase struct {
 	// success or a substring of the failure reason.
 	want    map[string]string
 	fileErr string
+	// wantHint is a substring of the summary's hint ("" = no hint).
+	wantHint string
 }
 
 func testMalformedCase(t *testing.T, e *env, dir string, tc malformedCase) {
@@ -223,6 +234,23 @@ func testMalformedCase(t *testing.T, e *env, dir string, tc malformedCase) {
 	}
 	if s.Failed != failed || s.Total != len(tc.want) || len(s.Errors) != failed {
 		t.Errorf("summary = %+v, want %d failed of %d", s, failed, len(tc.want))
+	}
+	// A batch with failed rows is partial, or failed when none got in.
+	wantOutcome := catalog.BatchSucceeded
+	switch {
+	case failed == len(tc.want):
+		wantOutcome = catalog.BatchFailed
+	case failed > 0:
+		wantOutcome = catalog.BatchPartial
+	}
+	if s.State != "succeeded" || s.Outcome != wantOutcome {
+		t.Errorf("state %q outcome %q, want succeeded and %q (%d of %d rows failed)", s.State, s.Outcome, wantOutcome, failed, len(tc.want))
+	}
+	if tc.wantHint == "" && s.Hint != "" || !strings.Contains(s.Hint, tc.wantHint) {
+		t.Errorf("hint %q, want %q", s.Hint, tc.wantHint)
+	}
+	if s.Source != tc.file {
+		t.Errorf("summary source %q, want the file's name %q, not its path", s.Source, tc.file)
 	}
 	// Good products are stored, ready and searchable by their image.
 	for id, w := range tc.want {

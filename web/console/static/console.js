@@ -286,12 +286,12 @@ function dashboard() {
     }));
     empty(videos, 8, 'No videos yet.');
     const byState = (a, b) => (stateRank[a.state] - stateRank[b.state]) || (a.id < b.id ? 1 : -1);
-    fill(batches, ...o.batches.slice().sort(byState).map((w) => h('tr', { class: `wfrow state-${w.state}` },
+    fill(batches, ...o.batches.slice().sort(byState).map((w) => h('tr', { class: `wfrow state-${batchState(w)}`, 'data-batch': w.batch ? w.batch.batch : '' },
       h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: w.batch && w.batch.source ? w.batch.source.split('/').pop() : w.subject }), h('div', { class: 'muted small', text: w.subject })),
-      h('td', {}, badge(w.state), w.error ? h('div', { class: 'error small', text: w.error }) : null),
+      h('td', {}, badge(batchState(w)), w.error ? h('div', { class: 'error small', text: w.error }) : null),
       h('td', { text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }),
       h('td', {}, progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total), w.progress_total ? h('div', { class: 'muted small', text: `${w.progress_done}/${w.progress_total}` }) : null),
-      h('td', {}, w.batch ? [`${w.batch.total}`, h('div', { class: 'muted small', text: `${w.batch.added} added · ${w.batch.updated} updated · ${w.batch.failed} failed` })] : '–'),
+      h('td', {}, w.batch ? [`${w.batch.total}`, batchCounts(w.batch), batchReasons(w.batch)] : '–'),
       h('td', { text: fmtDur(w.elapsed_s, true) }),
       h('td', { text: w.products_per_s ? `${w.products_per_s.toFixed(1)} products/s` : '–' }),
       h('td', { text: fmtWhen(w.created_at) }))));
@@ -304,6 +304,30 @@ function dashboard() {
       h('td', { text: fmtWhen(w.created_at) }))));
     empty(others, 5, 'None.');
   }, 2000);
+}
+
+// batchState is what a catalog import row shows: the workflow's state
+// while it runs or when it broke, else how the rows fared. A workflow that
+// ran to the end with failed rows is partial (amber) or, when no row got
+// in, failed.
+function batchState(w) {
+  if (w.state !== 'succeeded' || !w.batch || !w.batch.outcome || w.batch.outcome === 'running') return w.state;
+  return w.batch.outcome;
+}
+
+function batchCounts(b) {
+  return h('div', { class: 'muted small batch-counts' }, `${b.added} added · ${b.updated} updated · `,
+    h('span', { class: b.failed ? 'error' : null, text: `${b.failed} failed` }));
+}
+
+// batchReasons lists a batch's first failed rows and, when they share a
+// cause the importer can name, what to change.
+function batchReasons(b) {
+  if (!b.failed && !b.hint) return null;
+  return h('div', { class: 'batch-reasons small' },
+    (b.errors || []).map((e) => h('div', { class: 'reason clamp', title: e.reason, text: `line ${e.line}${e.product_id ? ` (${e.product_id})` : ''}: ${e.reason}` })),
+    b.failed > (b.errors || []).length ? h('div', { class: 'muted', text: `… and ${b.failed - (b.errors || []).length} more` }) : null,
+    b.hint ? h('div', { class: 'hint', text: `What to do: ${b.hint}.` }) : null);
 }
 
 // ---------- workflow graph ----------
@@ -408,9 +432,13 @@ function workflowPage(id) {
       const cur = wf.steps.find((x) => !['succeeded', 'pending'].includes(x.state)) || wf.steps.find((x) => x.state === 'pending') || wf.steps[wf.steps.length - 1];
       selected = cur ? cur.index : 0;
     }
-    fill(head, h('h1', {}, `${wf.kind} `, h('span', { class: 'subject', text: wf.subject }), ' ', badge(wf.state)),
+    const b = data.batch;
+    fill(head, h('h1', {}, `${wf.kind} `, h('span', { class: 'subject', text: wf.subject }), ' ', badge(b ? batchState({ state: wf.state, batch: b }) : wf.state)),
       h('p', { class: 'muted' }, `Workflow ${wf.id} · started ${fmtWhen(wf.created_at)} · ${data.summary.steps_done}/${data.summary.steps_total} steps · ${fmtDur(data.summary.elapsed_s)}`,
         isVideo ? [' · ', h('a', { href: `#/video/${wf.subject}`, text: 'review video' })] : null),
+      b ? h('section', { class: `batch-summary outcome-${b.outcome}`, id: 'batch-summary' },
+        h('p', {}, h('strong', { text: b.source || `batch ${b.batch}` }), `: ${b.total} rows · `, batchCounts(b)),
+        batchReasons(b)) : null,
       wf.error ? h('pre', { class: 'error', id: 'wf-error', text: wf.error }) : null);
     const terminal = ['succeeded', 'failed', 'cancelled'].includes(wf.state);
     fill(actions,
@@ -655,7 +683,8 @@ function catalogPage() {
   const limit = 48;
   const pager = h('div', { class: 'pager' });
   const card = (p, extra) => h('article', { class: 'pcard', 'data-product': p.id },
-    p.images && p.images.length ? h('img', { src: /^https?:/.test(p.images[0]) ? p.images[0] : `/public/v1/products/${encodeURIComponent(p.id)}/images/0`, alt: p.title, loading: 'lazy' }) : h('div', { class: 'noimg' }),
+    // A failed product has no stored image to show: its error says why.
+    p.images && p.images.length && p.status !== 'failed' ? h('img', { src: /^https?:/.test(p.images[0]) ? p.images[0] : `/public/v1/products/${encodeURIComponent(p.id)}/images/0`, alt: p.title, loading: 'lazy' }) : h('div', { class: 'noimg' }),
     h('div', { class: 'ptitle', text: p.title || p.id }),
     h('div', { class: 'muted small', text: [p.id, p.category, p.colour].filter(Boolean).join(' · ') }),
     h('div', {}, p.status ? badge(p.status === 'ready' ? 'succeeded' : p.status === 'failed' ? 'failed' : 'pending', p.status) : null, extra),

@@ -1,0 +1,173 @@
+package console_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vitrine-dev/vitrine/internal/testenv"
+	"github.com/vitrine-dev/vitrine/web/player/playertest"
+)
+
+// login signs the tab in with the stack's admin key and waits for the
+// dashboard.
+func (u *ui) login() {
+	u.t.Helper()
+	u.do(chromedp.Navigate(u.st.srv.URL + "/console/"))
+	u.wait("the login form", `!!document.getElementById('login-key')`, 20*time.Second)
+	u.do(chromedp.SendKeys("#login-key", u.st.admin))
+	u.click(`#login-form button[type=submit]`)
+	u.wait("the dashboard", `!document.getElementById('nav').hidden && !!document.getElementById('videos')`, 20*time.Second)
+}
+
+// importFile uploads a catalog file from the dashboard and waits for its
+// workflow to end; it returns the workflow page's hash.
+func (u *ui) importFile(path string) string {
+	u.t.Helper()
+	u.goTo("#/", "#catalog-file")
+	u.do(chromedp.SetUploadFiles("#catalog-file", []string{path}))
+	u.click("#catalog-upload")
+	u.wait("the catalog workflow page", `location.hash.startsWith('#/workflow/') && !!document.querySelector('#graph .node')`, time.Minute)
+	u.wait("the catalog workflow to end", graphJS("succeeded"), 5*time.Minute)
+	return u.str(`location.hash`)
+}
+
+// uploadedRef uploads one sample packshot through the API and returns its
+// blob: reference.
+func (st *stack) uploadedRef(t *testing.T, samples, id string) string {
+	t.Helper()
+	img, err := os.ReadFile(filepath.Join(samples, "catalog", "images", id+".jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		Ref string `json:"ref"`
+	}
+	st.call(t, "POST", "/v1/catalog/images", bytes.NewReader(img), &up)
+	return up.Ref
+}
+
+// batchView is what the dashboard and the workflow page show of a batch.
+type batchView struct {
+	Badge, BadgeColour, Counts, Reasons, Hint string
+}
+
+const batchRowJS = `(() => { const r = document.querySelector('#batches tr[data-batch="%d"]'); if (!r) return null;
+  const b = r.querySelector('.badge');
+  return {Badge: b.textContent, BadgeColour: getComputedStyle(b).backgroundColor, Counts: (r.querySelector('.batch-counts') || {}).textContent || '',
+    Reasons: [...r.querySelectorAll('.batch-reasons .reason')].map((e) => e.textContent).join('\n'),
+    Hint: (r.querySelector('.batch-reasons .hint') || {}).textContent || ''}; })()`
+
+// TestConsoleCatalogImportOutcome imports, from the console, a CSV whose
+// rows half get in (their images were uploaded) and half fail (their
+// images are paths that did not come with the file), then one where every
+// row fails: the first batch is partial in amber and the second failed in
+// red, each with its counts and first reasons, on the dashboard, on the
+// workflow page and in the API, and the failed one says what the file
+// needs.
+func TestConsoleCatalogImportOutcome(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser and the catalog workflow")
+	}
+	samples := testenv.Samples(t)
+	st := newStack(t)
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	u := &ui{t: t, ctx: ctx, st: st}
+	u.login()
+
+	dir := t.TempDir()
+	partial := filepath.Join(dir, "half.csv")
+	csv := "id,title,category,image\n" +
+		"16647,Tee,Tshirts," + st.uploadedRef(t, samples, "16647") + "\n" +
+		"16820,Jeans,Jeans," + st.uploadedRef(t, samples, "16820") + "\n" +
+		"x1,Lost dress,Dress,images/x1.jpg\n" +
+		"x2,Lost skirt,Skirt,images/x2.jpg\n"
+	if err := os.WriteFile(partial, []byte(csv), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	lone := filepath.Join(dir, "products.csv")
+	if err := os.WriteFile(lone, []byte("id,name,image\n14976,Zorelle|Midi Dress,images/14976.jpg\n14977,Abril|Midi Dress,images/14977.jpg\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name, file, outcome, colour, counts string
+		reasons                             []string
+		hint                                bool
+	}{
+		{"partial", partial, "partial", "rgb(251, 239, 214)", "2 added · 0 updated · 2 failed", []string{"line 4 (x1)", "line 5 (x2)", "not found"}, true},
+		{"every row failed", lone, "failed", "rgb(251, 225, 225)", "0 added · 0 updated · 2 failed", []string{"line 2 (14976)", "not found"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &ui{t: t, ctx: ctx, st: st}
+			wf := u.importFile(tc.file)
+			// The workflow page: the badge says how the rows fared.
+			u.wait("the batch summary", `!!document.getElementById('batch-summary')`, 20*time.Second)
+			if got := u.str(`document.querySelector('.wf-head h1 .badge').textContent`); got != tc.outcome {
+				t.Errorf("workflow page badge %q, want %q", got, tc.outcome)
+			}
+			sum := u.str(`document.getElementById('batch-summary').textContent`)
+			for _, w := range append([]string{tc.counts}, tc.reasons...) {
+				if !strings.Contains(sum, w) {
+					t.Errorf("workflow page batch summary %q lacks %q", sum, w)
+				}
+			}
+			u.screenshot("catalog-import-" + tc.outcome + "-workflow.png")
+
+			var batch int
+			if _, err := fmt.Sscanf(u.str(`document.querySelector('.wf-head .subject').textContent`), "batch:%d", &batch); err != nil {
+				t.Fatal(err)
+			}
+			// The API says the same.
+			var api struct {
+				State, Outcome, Source, Hint string
+				Failed, Total                int
+				Errors                       []struct{ Reason string }
+			}
+			st.call(t, "GET", fmt.Sprintf("/v1/catalog/batches/%d", batch), nil, &api)
+			if api.State != "succeeded" || api.Outcome != tc.outcome || api.Failed != 2 || len(api.Errors) != 2 || (api.Hint != "") != tc.hint {
+				t.Errorf("GET batch %d: %+v, want outcome %s with 2 failed rows and their reasons", batch, api, tc.outcome)
+			}
+			if api.Source != filepath.Base(tc.file) {
+				t.Errorf("batch source %q, want the file's name %q and no server path", api.Source, filepath.Base(tc.file))
+			}
+
+			// The dashboard row: badge colour, counts, first reasons.
+			u.goTo("#/", fmt.Sprintf(`#batches tr[data-batch="%d"]`, batch))
+			got := playertest.Eval[*batchView](t, ctx, fmt.Sprintf(batchRowJS, batch))
+			if got == nil {
+				t.Fatalf("no dashboard row for batch %d (from %s)", batch, wf)
+			}
+			if got.Badge != tc.outcome || got.BadgeColour != tc.colour {
+				t.Errorf("dashboard badge %q in %s, want %q in %s", got.Badge, got.BadgeColour, tc.outcome, tc.colour)
+			}
+			if got.Counts != tc.counts {
+				t.Errorf("dashboard counts %q, want %q", got.Counts, tc.counts)
+			}
+			for _, w := range tc.reasons {
+				if !strings.Contains(got.Reasons, w) {
+					t.Errorf("dashboard reasons %q lack %q", got.Reasons, w)
+				}
+			}
+			if tc.hint && !strings.Contains(got.Hint, "ZIP") {
+				t.Errorf("dashboard hint %q, want it to say a ZIP with the images (or image URLs) is needed", got.Hint)
+			}
+			u.screenshot("catalog-import-" + tc.outcome + "-dashboard.png")
+
+			// Failed products show no broken image tile.
+			u.goTo("#/catalog", ".pcard")
+			u.wait("product cards and their images", `document.querySelectorAll('.pcard').length > 0 && [...document.querySelectorAll('.pcard img')].every((i) => i.complete)`, 20*time.Second)
+			if n := u.num(`[...document.querySelectorAll('.pcard img')].filter((i) => i.complete && i.naturalWidth === 0).length`); n != 0 {
+				t.Errorf("%v broken image tiles on the catalog page", n)
+			}
+		})
+	}
+	errs.Check(t)
+}

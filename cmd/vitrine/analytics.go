@@ -103,8 +103,8 @@ func (c *analyticsCmd) Run(ctx context.Context, args []string) error {
 		}
 		out = rep
 		if !*asJSON {
-			fmt.Fprintf(stdout, "%s %s, %s to %s: %d impressions, %d clicks, %d buys, CTR %.1f%%\n\n",
-				report, rep.ID, rep.From, rep.To, rep.Total.Impressions, rep.Total.Clicks, rep.Total.Buys, 100*rep.Total.CTR)
+			fmt.Fprintf(stdout, "%s %s, %s to %s: %d impressions, %d clicks, %d buys, %d added to cart, CTR %.1f%%\n\n",
+				report, rep.ID, rep.From, rep.To, rep.Total.Impressions, rep.Total.Clicks, rep.Total.Buys, rep.Total.AddToCart, 100*rep.Total.CTR)
 			titles := map[string]string{}
 			if report == "video" && a.Catalog != nil {
 				ids := make([]string, 0, len(rep.Rows))

@@ -36,6 +36,8 @@ func TestEventValidation(t *testing.T) {
 		{"long item", func(e *Event) { e.ItemID = strings.Repeat("a", 129) }, "item id"},
 		{"product with space", func(e *Event) { e.ProductID = "a b" }, "product id"},
 		{"click without product", func(e *Event) { e.Type, e.ProductID = Click, "" }, "needs a product"},
+		{"add to cart", func(e *Event) { e.Type = AddToCart }, ""},
+		{"add to cart without product", func(e *Event) { e.Type, e.ProductID = AddToCart, "" }, "needs a product"},
 		{"negative time", func(e *Event) { e.T = -1 }, "time"},
 		{"session with markup", func(e *Event) { e.Session = "<script>" }, "session"},
 	}
@@ -77,7 +79,7 @@ func testStoreReports(t *testing.T, st *Store) {
 		rec(day1, Impression, "v1", "p2"), rec(day1, Impression, "v2", "p1"),
 	}
 	batch2 := []Record{
-		rec(day2, Impression, "v1", "p1"), rec(day2, Buy, "v1", "p1"), rec(day2, Impression, "v1", ""),
+		rec(day2, Impression, "v1", "p1"), rec(day2, Buy, "v1", "p1"), rec(day2, AddToCart, "v1", "p2"), rec(day2, Impression, "v1", ""),
 	}
 	if err := st.Write(ctx, batch1); err != nil {
 		t.Fatal(err)
@@ -91,11 +93,16 @@ func testStoreReports(t *testing.T, st *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v1.Total != (Counts{Impressions: 5, Clicks: 1, Buys: 1, CTR: 0.2}) {
+	if v1.Total != (Counts{Impressions: 5, Clicks: 1, Buys: 1, AddToCart: 1, CTR: 0.2}) {
 		t.Errorf("v1 total %+v", v1.Total)
 	}
 	if len(v1.Rows) != 3 || v1.Rows[0].ID != "p1" || v1.Rows[0].Impressions != 3 || v1.Rows[0].Clicks != 1 || v1.Rows[0].Buys != 1 {
 		t.Errorf("v1 rows %+v, want p1 first with 3 impressions", v1.Rows)
+	}
+	for _, r := range v1.Rows {
+		if want := map[string]int64{"p2": 1}[r.ID]; r.AddToCart != want {
+			t.Errorf("v1 row %s: %d added to cart, want %d", r.ID, r.AddToCart, want)
+		}
 	}
 	if len(v1.Days) != 2 || v1.Days[0].Day != "2026-11-24" || v1.Days[0].Impressions != 3 || v1.Days[1].Impressions != 2 {
 		t.Errorf("v1 days %+v", v1.Days)
@@ -115,11 +122,11 @@ func testStoreReports(t *testing.T, st *Store) {
 	}
 
 	vids, err := st.Videos(ctx, rg, 10)
-	if err != nil || len(vids) != 2 || vids[0].ID != "v1" || vids[0].Impressions != 5 {
+	if err != nil || len(vids) != 2 || vids[0].ID != "v1" || vids[0].Impressions != 5 || vids[0].AddToCart != 1 {
 		t.Errorf("Videos: %+v %v", vids, err)
 	}
 
-	// The raw table is capped at 5; the counters above still saw all 8.
+	// The raw table is capped at 5; the counters above still saw all 9.
 	recent, err := st.Recent(ctx, "", 100)
 	if err != nil || len(recent) != 5 {
 		t.Fatalf("Recent: %d events, %v; want the cap of 5", len(recent), err)

@@ -1,6 +1,7 @@
 // Package analytics records what viewers do with shoppable videos: the
 // player reports impressions (an item visible for at least a second), clicks
-// (a product card opened) and buys (the buy link followed). Events arrive in
+// (a product card opened), buys (the buy link followed) and add-to-cart
+// presses (for products without a link, handed to the host page's cart). Events arrive in
 // small batches on a public endpoint that bounds, validates and rate-limits
 // them; they are aggregated into per-day counters per video and product (so
 // storage stays small however popular a video gets) and kept raw in a capped
@@ -19,6 +20,10 @@ const (
 	Impression = "impression"
 	Click      = "click"
 	Buy        = "buy"
+	// AddToCart is a press of the player's "Add to cart" button, which
+	// hands the product to the host page's cart (the vitrine:add-to-cart
+	// DOM event).
+	AddToCart = "add_to_cart"
 )
 
 // MaxBatch bounds the events of one ingest request.
@@ -68,9 +73,9 @@ func validID(s string, max int) bool {
 // Validate checks one event.
 func (e *Event) Validate() error {
 	switch e.Type {
-	case Impression, Click, Buy:
+	case Impression, Click, Buy, AddToCart:
 	default:
-		return fmt.Errorf("%w: type %q is not impression, click or buy", ErrInvalid, e.Type)
+		return fmt.Errorf("%w: type %q is not impression, click, buy or add_to_cart", ErrInvalid, e.Type)
 	}
 	if !validID(e.VideoID, 128) {
 		return fmt.Errorf("%w: video id %q", ErrInvalid, e.VideoID)
@@ -81,7 +86,7 @@ func (e *Event) Validate() error {
 	if e.ProductID != "" && !validID(e.ProductID, 128) {
 		return fmt.Errorf("%w: product id %q", ErrInvalid, e.ProductID)
 	}
-	if (e.Type == Click || e.Type == Buy) && e.ProductID == "" {
+	if (e.Type == Click || e.Type == Buy || e.Type == AddToCart) && e.ProductID == "" {
 		return fmt.Errorf("%w: a %s needs a product id", ErrInvalid, e.Type)
 	}
 	if math.IsNaN(e.T) || math.IsInf(e.T, 0) || e.T < 0 || e.T > 24*3600 {

@@ -27,7 +27,7 @@ func NewStore(db *store.DB, maxRaw int) *Store {
 
 type dayKey struct{ day, video, product string }
 
-type counts struct{ impressions, clicks, buys int64 }
+type counts struct{ impressions, clicks, buys, carts int64 }
 
 // Write stores records in one transaction: counters are summed in memory
 // first so a batch costs one upsert per (day, video, product).
@@ -50,21 +50,24 @@ func (s *Store) Write(ctx context.Context, recs []Record) error {
 			c.clicks++
 		case Buy:
 			c.buys++
+		case AddToCart:
+			c.carts++
 		}
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		up, err := tx.PrepareContext(ctx, s.db.Rebind(`INSERT INTO analytics_daily (day, video_id, product_id, impressions, clicks, buys)
-			VALUES (?, ?, ?, ?, ?, ?)
+		up, err := tx.PrepareContext(ctx, s.db.Rebind(`INSERT INTO analytics_daily (day, video_id, product_id, impressions, clicks, buys, carts)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (video_id, product_id, day) DO UPDATE SET
 				impressions = analytics_daily.impressions + excluded.impressions,
 				clicks = analytics_daily.clicks + excluded.clicks,
-				buys = analytics_daily.buys + excluded.buys`))
+				buys = analytics_daily.buys + excluded.buys,
+				carts = analytics_daily.carts + excluded.carts`))
 		if err != nil {
 			return err
 		}
 		defer up.Close()
 		for k, c := range agg {
-			if _, err := up.ExecContext(ctx, k.day, k.video, k.product, c.impressions, c.clicks, c.buys); err != nil {
+			if _, err := up.ExecContext(ctx, k.day, k.video, k.product, c.impressions, c.clicks, c.buys, c.carts); err != nil {
 				return err
 			}
 		}
@@ -96,6 +99,8 @@ type Counts struct {
 	Impressions int64 `json:"impressions"`
 	Clicks      int64 `json:"clicks"`
 	Buys        int64 `json:"buys"`
+	// AddToCart counts "Add to cart" presses (products without a link).
+	AddToCart int64 `json:"add_to_cart"`
 	// CTR is clicks per impression (0 without impressions).
 	CTR float64 `json:"ctr"`
 }
@@ -104,6 +109,7 @@ func (c *Counts) add(o Counts) {
 	c.Impressions += o.Impressions
 	c.Clicks += o.Clicks
 	c.Buys += o.Buys
+	c.AddToCart += o.AddToCart
 }
 
 func (c *Counts) finish() {
@@ -166,7 +172,7 @@ func (s *Store) ProductReport(ctx context.Context, productID string, r Range) (R
 func (s *Store) report(ctx context.Context, by, group, id string, r Range) (Report, error) {
 	from, to := r.bounds()
 	rep := Report{ID: id, From: from, To: to, Rows: []Row{}, Days: []Day{}}
-	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(`SELECT `+group+`, day, impressions, clicks, buys
+	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(`SELECT `+group+`, day, impressions, clicks, buys, carts
 		FROM analytics_daily WHERE `+by+` = ? AND day >= ? AND day <= ? ORDER BY day`), id, from, to)
 	if err != nil {
 		return rep, fmt.Errorf("analytics: report %s: %w", id, err)
@@ -177,7 +183,7 @@ func (s *Store) report(ctx context.Context, by, group, id string, r Range) (Repo
 	for rows.Next() {
 		var g, day string
 		var c Counts
-		if err := rows.Scan(&g, &day, &c.Impressions, &c.Clicks, &c.Buys); err != nil {
+		if err := rows.Scan(&g, &day, &c.Impressions, &c.Clicks, &c.Buys, &c.AddToCart); err != nil {
 			return rep, fmt.Errorf("analytics: report %s: %w", id, err)
 		}
 		rep.Total.add(c)
@@ -221,7 +227,7 @@ func (s *Store) Videos(ctx context.Context, r Range, limit int) ([]Row, error) {
 		limit = 100
 	}
 	from, to := r.bounds()
-	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(`SELECT video_id, SUM(impressions), SUM(clicks), SUM(buys)
+	rows, err := s.db.Read.QueryContext(ctx, s.db.Rebind(`SELECT video_id, SUM(impressions), SUM(clicks), SUM(buys), SUM(carts)
 		FROM analytics_daily WHERE day >= ? AND day <= ?
 		GROUP BY video_id ORDER BY SUM(impressions) DESC, video_id LIMIT ?`), from, to, limit)
 	if err != nil {
@@ -231,7 +237,7 @@ func (s *Store) Videos(ctx context.Context, r Range, limit int) ([]Row, error) {
 	out := []Row{}
 	for rows.Next() {
 		var row Row
-		if err := rows.Scan(&row.ID, &row.Impressions, &row.Clicks, &row.Buys); err != nil {
+		if err := rows.Scan(&row.ID, &row.Impressions, &row.Clicks, &row.Buys, &row.AddToCart); err != nil {
 			return nil, fmt.Errorf("analytics: list videos: %w", err)
 		}
 		row.finish()

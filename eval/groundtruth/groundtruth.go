@@ -67,6 +67,11 @@ type Item struct {
 	// occluder in any frame (0 when never occluded).
 	Occluded float64 `json:"occluded,omitempty"`
 	Boxes    []Box   `json:"boxes"`
+	// Strengths, for generators that alter the product's look, records how
+	// strongly each alteration was applied, by name, in 0..1 (0: not at
+	// all). The re-shot set names warp, tilt, relight, occlusion, blur,
+	// jpeg, scale and mirror.
+	Strengths map[string]float64 `json:"strengths,omitempty"`
 }
 
 // Box is the product's full (amodal) extent at time T, normalised to 0..1 of

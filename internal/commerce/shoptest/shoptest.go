@@ -36,6 +36,9 @@ type Item struct {
 	Rating   float64
 	Reviews  int
 	Stock    int
+	// NoLink leaves the product without a page link, as shops that sell
+	// only through their own cart have.
+	NoLink bool
 }
 
 // Shop is a running shop server.
@@ -158,6 +161,24 @@ func (s *Shop) SetPrice(id string, p float64) {
 	}
 }
 
+// SetName sets a product's name.
+func (s *Shop) SetName(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.items[id]; ok {
+		it.Name = name
+	}
+}
+
+// SetNoLink removes (or restores) a product's page link.
+func (s *Shop) SetNoLink(id string, none bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.items[id]; ok {
+		it.NoLink = none
+	}
+}
+
 // Requests counts API requests served (single and batch).
 func (s *Shop) Requests() int64 { return s.requests.Load() }
 
@@ -191,12 +212,16 @@ func (s *Shop) render(it *Item) product {
 	if it.Stock <= 0 {
 		avail = "https://schema.org/OutOfStock"
 	}
+	link := s.URL + "/p/" + it.ID
+	if it.NoLink {
+		link = ""
+	}
 	return product{
 		Handle: it.ID, Name: it.Name, Type: it.Category,
 		Media:   []media{{Src: s.URL + "/images/" + it.Image}},
 		Offer:   offer{Price: strconv.FormatFloat(it.Price, 'f', 2, 64), Currency: "inr", Availability: avail},
 		Reviews: reviews{Average: it.Rating, Count: it.Reviews},
-		Link:    s.URL + "/p/" + it.ID,
+		Link:    link,
 	}
 }
 

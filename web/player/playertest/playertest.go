@@ -140,6 +140,15 @@ func (r Rect) CX() float64 { return r.X + r.W/2 }
 // CY is the vertical centre.
 func (r Rect) CY() float64 { return r.Y + r.H/2 }
 
+// MaxHotspots is the player's default cap on hotspots shown at once.
+const MaxHotspots = 3
+
+// Chip is a name chip on screen.
+type Chip struct {
+	Item, Text string
+	Rect       Rect
+}
+
 // Spot is one hotspot on screen.
 type Spot struct {
 	Item, Product, Label string
@@ -159,11 +168,18 @@ type State struct {
 		Left float64
 	}
 	Tray []struct{ Product, Text string }
-	Card struct {
+	// Chips are the name chips shown; Picture is the picture's rectangle.
+	Chips   []Chip
+	Picture Rect
+	Card    struct {
 		Open                      bool
 		Product, Title, Text, Buy string
-		Alts                      []string
-		Rect                      Rect
+		// View is the "View product" link of a sold-out product; Cart
+		// says the card offers "Add to cart" (a product without a link).
+		View string
+		Cart bool
+		Alts []string
+		Rect Rect
 	}
 	Live, Active string
 	RootPaused   bool
@@ -186,8 +202,11 @@ const stateJS = `(() => {
     ChipShown: [...r.querySelectorAll('.chip')].some(c => c.dataset.item === s.dataset.item && getComputedStyle(c).display !== 'none')})),
   Markers: [...r.querySelectorAll('.marker')].map(m => ({Item: m.dataset.item, Left: (m.getBoundingClientRect().x + 2 - r.querySelector('.markers').getBoundingClientRect().x) / r.querySelector('.markers').getBoundingClientRect().width * 100})),
   Tray: [...r.querySelectorAll('.tray li button')].map(b => ({Product: b.dataset.product, Text: b.textContent})),
+  Chips: [...r.querySelectorAll('.chip')].filter(c => getComputedStyle(c).display !== 'none').map(c => ({Item: c.dataset.item, Text: c.textContent, Rect: box(c)})),
+  Picture: box(r.querySelector('.layer')),
   Card: {Open: card.classList.contains('open'), Product: card.dataset.product || '', Title: (card.querySelector('h2') || {}).textContent || '',
-    Text: card.textContent, Buy: (card.querySelector('a.buy') || {}).href || '', Alts: [...card.querySelectorAll('.alt')].map(a => a.dataset.product), Rect: box(card)},
+    Text: card.textContent, Buy: (card.querySelector('a.buy') || {}).href || '', View: (card.querySelector('a.view') || {}).href || '',
+    Cart: !!card.querySelector('button.cart'), Alts: [...card.querySelectorAll('.alt')].map(a => a.dataset.product), Rect: box(card)},
   Live: r.querySelector('[aria-live]').textContent, Active: (r.activeElement && r.activeElement.dataset.item) || '',
   RootPaused: r.querySelector('.root').classList.contains('paused'), PageScrollW: document.documentElement.scrollWidth,
   Notice: r.querySelector('.notice').textContent,
@@ -260,8 +279,13 @@ func BoxAt(it shoppable.Item, sec float64) shoppable.Box {
 func ProductOf(it shoppable.Item) string { return it.Product() }
 
 // VisibleItems lists the items a viewer can shop at time sec: shown ones
-// (published, not rejected) with a box and a product.
+// (published, not rejected) with a box and a product, the best MaxHotspots.
 func VisibleItems(doc *shoppable.Document, sec float64) map[string]shoppable.Item {
+	return VisibleItemsCapped(doc, sec, MaxHotspots)
+}
+
+// VisibleItemsCapped is VisibleItems with a cap of n hotspots.
+func VisibleItemsCapped(doc *shoppable.Document, sec float64, n int) map[string]shoppable.Item {
 	var on []shoppable.Item
 	for _, it := range doc.Items {
 		if !it.Shown() || len(it.Boxes) == 0 || ProductOf(it) == "" {
@@ -294,7 +318,7 @@ func VisibleItems(doc *shoppable.Document, sec float64) map[string]shoppable.Ite
 				dup = true
 			}
 		}
-		if !dup {
+		if !dup && len(kept) < n {
 			kept = append(kept, it)
 			out[it.ID] = it
 		}

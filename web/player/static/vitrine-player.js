@@ -8,12 +8,22 @@
 // Attributes: src (video URL), video (vitrine video id), key (publishable
 // key), api (vitrine base URL; defaults to where this script came from),
 // shoppable (URL of the document, overrides api+video), poster, autoplay,
-// muted, loop, locale (for prices; defaults to the page's language).
+// muted, loop, locale (for prices; defaults to the page's language),
+// max-hotspots (most hotspots on screen at once, best matches first;
+// default 3).
 //
 // Events on the element: vitrine-ready {document}, vitrine-product
-// {product, item} when a card opens, vitrine-error {message}.
+// {product, item} when a card opens, vitrine-error {message}, and
+// vitrine:add-to-cart {product_id, video_id, item_id, t, product} when the
+// viewer presses "Add to cart" on a product that has no link of its own:
+// the host page's cart handles it (the event bubbles out of the element).
 
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin;
+// DEFAULT_MAX_HOTSPOTS keeps the picture watchable: more dots than this at
+// once cover what they sell.
+const DEFAULT_MAX_HOTSPOTS = 3;
+// ADD_TO_CART is the DOM event a host page listens to for its cart.
+export const ADD_TO_CART = 'vitrine:add-to-cart';
 const IMPRESSION_MS = 1000;
 const FLUSH_MS = 2000;
 
@@ -51,10 +61,13 @@ video { display: block; width: 100%; height: 100%; object-fit: contain; backgrou
   padding: 0; cursor: pointer; pointer-events: auto; box-shadow: 0 1px 6px rgba(0,0,0,.45); transition: transform .12s; }
 .hotspot:hover, .hotspot:focus-visible { transform: scale(1.18); outline: 3px solid #ffbf00; outline-offset: 2px; }
 .box { position: absolute; border: 2px dashed rgba(255,255,255,.9); border-radius: 6px; display: none; }
-.chip { position: absolute; transform: translate(-50%, 20px); background: rgba(0,0,0,.78); color: #fff; border: 0; border-radius: 12px;
-  padding: 3px 9px; font-size: 12px; white-space: nowrap; display: none; pointer-events: auto; cursor: pointer; max-width: 45cqw;
+.chip { position: absolute; background: rgba(0,0,0,.78); color: #fff; border: 0; border-radius: 12px;
+  padding: 3px 9px; font-size: 12px; line-height: 18px; white-space: nowrap; display: none; pointer-events: auto; cursor: pointer; max-width: 45cqw;
   overflow: hidden; text-overflow: ellipsis; }
 .paused .box, .paused .chip { display: block; }
+/* A chip with no free place beside its dot shows only while its dot is hovered or focused. */
+.paused .chip.nofit { display: none; }
+.paused .hotspot:hover + .chip.nofit, .paused .hotspot:focus-visible + .chip.nofit { display: block; z-index: 2; }
 .bar { display: flex; align-items: center; gap: 8px; }
 .bar button { border: 0; background: #111; color: #fff; border-radius: 6px; min-width: 36px; height: 32px; cursor: pointer;
   display: inline-flex; align-items: center; justify-content: center; }
@@ -83,7 +96,10 @@ video { display: block; width: 100%; height: 100%; object-fit: contain; backgrou
 .card .avail { margin: 6px 0; font-weight: 600; }
 .card .avail.in_stock { color: #137333; } .card .avail.out_of_stock { color: #c5221f; }
 .card .stale { font-size: 12px; color: #8a5a00; background: #fff4d6; padding: 4px 6px; border-radius: 4px; }
-.card a.buy { display: block; text-align: center; background: var(--accent); color: #fff; text-decoration: none; padding: 10px; border-radius: 8px; font-weight: 600; margin-top: 8px; }
+.card a.buy, .card a.view, .card button.cart { display: block; width: 100%; text-align: center; background: var(--accent); color: #fff; text-decoration: none;
+  padding: 10px; border: 0; border-radius: 8px; font: inherit; font-weight: 600; margin-top: 8px; cursor: pointer; }
+.card a.view { background: #fff; color: var(--accent); border: 2px solid var(--accent); }
+.card .added { margin-top: 6px; font-size: 12px; color: #137333; }
 .card .alts { margin-top: 12px; }
 .card .alts h3 { font-size: 13px; margin: 0 0 6px; }
 .card .alt { display: flex; gap: 8px; align-items: center; padding: 6px; border: 1px solid #e3e3e3; border-radius: 8px; margin-bottom: 6px; color: inherit; text-decoration: none; }
@@ -96,7 +112,7 @@ video { display: block; width: 100%; height: 100%; object-fit: contain; backgrou
   .card img.main { float: left; width: 84px; margin: 0 10px 6px 0; }
   .card h2 { font-size: 14px; margin-top: 2px; }
   .card .price { font-size: 16px; }
-  .card a.buy, .card .alts { clear: both; }
+  .card a.buy, .card a.view, .card button.cart, .card .alts { clear: both; }
   .tray button { width: 170px; }
 }
 `;
@@ -163,6 +179,39 @@ export function boxAt(item, t) {
 // Items that wait for a reviewer (needs_review) stay off the video.
 export function shown(item) {
   return item.review !== 'rejected' && (!item.status || item.status === 'published');
+}
+
+// displayTitle is the name shoppers see: catalogs often carry an internal
+// "Style name|Product title" string in one field; the product title is its
+// last part.
+export function displayTitle(title) {
+  if (!title) return '';
+  const parts = String(title).split('|').map((x) => x.trim()).filter(Boolean);
+  return parts.length ? parts[parts.length - 1] : '';
+}
+
+// placeChips finds a place for each name chip beside its dot, in order
+// (best first): below, above, right or left of the dot, kept inside the
+// w×h frame, overlapping no chip placed before and no other dot. spots
+// are {x, y} dot centres; sizes are chip {w, h}. It returns one {x, y}
+// (top-left) per chip, or null where no place is free.
+export function placeChips(spots, sizes, w, h, dot = 30, gap = 4) {
+  const placed = [];
+  const dots = spots.map((p) => ({ x: p.x - dot / 2, y: p.y - dot / 2, w: dot, h: dot }));
+  const hit = (a, b) => a.x < b.x + b.w + gap && b.x < a.x + a.w + gap && a.y < b.y + b.h + gap && b.y < a.y + a.h + gap;
+  return spots.map((p, i) => {
+    const { w: cw, h: ch } = sizes[i];
+    if (cw > w || ch > h) return null;
+    const r = dot / 2 + gap;
+    const tries = [[p.x - cw / 2, p.y + r], [p.x - cw / 2, p.y - r - ch], [p.x + r, p.y - ch / 2], [p.x - r - cw, p.y - ch / 2]];
+    for (const [x0, y0] of tries) {
+      const c = { x: Math.min(Math.max(0, x0), w - cw), y: Math.min(Math.max(0, y0), h - ch), w: cw, h: ch };
+      if (placed.some((o) => hit(c, o)) || dots.some((d) => hit(c, d))) continue;
+      placed.push(c);
+      return { x: c.x, y: c.y };
+    }
+    return null;
+  });
 }
 
 // productOf is the product an item sells: a reviewer's choice, else the best match.
@@ -364,7 +413,12 @@ class VitrinePlayer extends HTMLElement {
 
   _title(it) {
     const p = this._products.get(productOf(it));
-    return p ? p.title : it.label;
+    return (p && displayTitle(p.title)) || it.label;
+  }
+
+  _cap() {
+    const n = parseInt(this.getAttribute('max-hotspots'), 10);
+    return n >= 1 ? n : DEFAULT_MAX_HOTSPOTS;
   }
 
   _price(p) {
@@ -404,9 +458,10 @@ class VitrinePlayer extends HTMLElement {
     this._raf = requestAnimationFrame(tick);
   }
 
-  // visibleAt returns the items on screen at time t with their boxes. Two
-  // tracks of one product on top of each other (a person and their shirt,
-  // both matched to the shirt) get one hotspot: the better match.
+  // visibleAt returns the items on screen at time t with their boxes, best
+  // match first, at most max-hotspots of them. Two tracks of one product on
+  // top of each other (a person and their shirt, both matched to the shirt)
+  // get one hotspot: the better match.
   visibleAt(t) {
     const on = [];
     for (const it of this._items) {
@@ -425,7 +480,7 @@ class VitrinePlayer extends HTMLElement {
       const pid = productOf(v.item);
       if (!kept.some((k) => productOf(k.item) === pid && (inside(v.box, k.box) || inside(k.box, v.box)))) kept.push(v);
     }
-    return kept;
+    return kept.slice(0, this._cap());
   }
 
   _render() {
@@ -439,15 +494,44 @@ class VitrinePlayer extends HTMLElement {
       if (!s) s = this._makeSpot(item);
       const cx = (box.x + box.w / 2) * 100, cy = (box.y + box.h / 2) * 100;
       s.spot.style.left = `${cx}%`; s.spot.style.top = `${cy}%`;
-      s.chip.style.left = `${cx}%`; s.chip.style.top = `${cy}%`;
       Object.assign(s.box.style, { left: `${box.x * 100}%`, top: `${box.y * 100}%`, width: `${box.w * 100}%`, height: `${box.h * 100}%` });
       if (!s.spot.isConnected) this._insert(item, s);
     }
     for (const [id, s] of this._spots) {
       if (!shown.has(id) && s.spot.isConnected) { s.spot.remove(); s.box.remove(); s.chip.remove(); }
     }
+    if (this.$root.classList.contains('paused')) this._placeChips(vis);
     this._tray(t);
     this._track(shown);
+  }
+
+  // _placeChips lays out the name chips of a paused frame so that none
+  // overlaps another chip or dot or leaves the picture; a chip with no
+  // free place shows only while its dot is hovered or focused.
+  _placeChips(vis) {
+    const W = this.$layer.clientWidth, H = this.$layer.clientHeight;
+    if (!W || !H) return;
+    const spots = [], sizes = [], chips = [];
+    for (const { item, box } of vis) {
+      const s = this._spots.get(item.id);
+      if (!s) continue;
+      s.chip.classList.remove('nofit');
+      spots.push({ x: (box.x + box.w / 2) * W, y: (box.y + box.h / 2) * H });
+      sizes.push({ w: s.chip.offsetWidth, h: s.chip.offsetHeight });
+      chips.push(s.chip);
+    }
+    placeChips(spots, sizes, W, H).forEach((pos, i) => {
+      const c = chips[i];
+      if (pos) {
+        c.style.left = `${pos.x}px`; c.style.top = `${pos.y}px`;
+        return;
+      }
+      // Hover or focus shows it below its dot, kept inside the frame.
+      const { x, y } = spots[i], { w, h } = sizes[i];
+      c.style.left = `${Math.min(Math.max(0, x - w / 2), Math.max(0, W - w))}px`;
+      c.style.top = `${Math.min(y + 19, Math.max(0, H - h))}px`;
+      c.classList.add('nofit');
+    });
   }
 
   // _insert keeps hotspots in document order, so Tab visits them in the
@@ -464,7 +548,7 @@ class VitrinePlayer extends HTMLElement {
 
   _makeSpot(item) {
     const pid = productOf(item), p = this._products.get(pid);
-    const name = p ? p.title : item.label;
+    const name = this._title(item);
     const open = () => this.openCard(item);
     const spot = el('button', { type: 'button', class: 'hotspot', part: 'hotspot', 'data-item': item.id, 'data-product': pid,
       'aria-label': `Shop ${name}${p ? ', ' + this._price(p) : ''}`, text: '+', onclick: open });
@@ -496,7 +580,7 @@ class VitrinePlayer extends HTMLElement {
       const img = p && p.images && p.images[0] ? safeURL(p.images[0], this.api + '/') : null;
       lis.push(el('li', {}, el('button', { type: 'button', 'data-product': pid, onclick: () => this.openCard(it) },
         img ? el('img', { src: img, alt: '' }) : el('img', { alt: '' }),
-        el('span', {}, el('span', { class: 't', text: p ? p.title : it.label }), el('br'), el('span', { class: 'p', text: this._price(p) })))));
+        el('span', {}, el('span', { class: 't', text: this._title(it) }), el('br'), el('span', { class: 'p', text: this._price(p) })))));
     }
     this.$tray.replaceChildren(...lis);
     if (lis.length) this._say(`${lis.length} product${lis.length > 1 ? 's' : ''} in this shot`);
@@ -564,7 +648,7 @@ class VitrinePlayer extends HTMLElement {
     if (!this.$video.paused) this.$video.pause();
     this._event('click', item);
     const card = this.$card;
-    const title = p ? p.title : item.label;
+    const title = this._title(item);
     const kids = [el('button', { type: 'button', class: 'close', 'aria-label': 'Close', text: '✕', onclick: () => this.closeCard() })];
     const img = p && p.images && p.images[0] ? safeURL(p.images[0], this.api + '/') : null;
     if (img) kids.push(el('img', { class: 'main', src: img, alt: title }));
@@ -579,10 +663,20 @@ class VitrinePlayer extends HTMLElement {
       const avail = { in_stock: 'In stock', out_of_stock: 'Out of stock', preorder: 'Pre-order' }[p.availability] || 'Availability unknown';
       kids.push(el('div', { class: `avail ${p.availability}`, text: avail }));
       if (p.stale) kids.push(el('div', { class: 'stale', text: 'Shown from the last update; price and stock may have changed.' }));
+      // A buy path always: the shop's page when the product has one (to
+      // buy, or to look at when sold out), else the host page's cart.
       const buy = safeURL(p.url);
       if (buy && p.availability !== 'out_of_stock') {
         kids.push(el('a', { class: 'buy', href: buy, target: '_blank', rel: 'noopener', text: 'Buy now',
           onclick: () => this._event('buy', item, p.id) }));
+      } else if (buy) {
+        kids.push(el('a', { class: 'view', href: buy, target: '_blank', rel: 'noopener', text: 'View product' }));
+      } else if (p.availability !== 'out_of_stock') {
+        const done = el('div', { class: 'added', role: 'status' });
+        kids.push(el('button', { type: 'button', class: 'cart', text: 'Add to cart', onclick: () => {
+          this._addToCart(item, p);
+          done.textContent = `Added ${title} to the cart.`;
+        } }), done);
       }
       if (p.alternatives && p.alternatives.length) {
         const list = el('div', { class: 'alts', role: 'group', 'aria-label': 'Similar products in stock' }, el('h3', { text: 'Similar, in stock' }));
@@ -592,7 +686,7 @@ class VitrinePlayer extends HTMLElement {
           list.append(el(href ? 'a' : 'div', { class: 'alt', href, target: href ? '_blank' : null, rel: href ? 'noopener' : null,
             'data-product': a.id, onclick: () => this._event('buy', item, a.id) },
             aimg ? el('img', { src: aimg, alt: '' }) : null,
-            el('span', {}, el('span', { text: a.title }), el('br'), el('strong', { text: this._price(a) }), ' ',
+            el('span', {}, el('span', { text: displayTitle(a.title) || a.id }), el('br'), el('strong', { text: this._price(a) }), ' ',
               el('span', { class: 'badge', text: 'Alternative' }))));
         }
         kids.push(list);
@@ -608,6 +702,18 @@ class VitrinePlayer extends HTMLElement {
     card.querySelector('.close').focus();
     this._say(`${title}${p && p.price != null ? ', ' + this._price(p) : ''}. Press Escape to close.`);
     this.dispatchEvent(new CustomEvent('vitrine-product', { detail: { product: p || null, item } }));
+  }
+
+  // _addToCart hands a product without a link to the host page's cart:
+  // the vitrine:add-to-cart event bubbles out of the element (composed, so
+  // it leaves the shadow root) with what a cart needs to add the line.
+  _addToCart(item, p) {
+    this._event('add_to_cart', item, p.id);
+    const t = Math.round(this.$video.currentTime * 1000) / 1000;
+    this.dispatchEvent(new CustomEvent(ADD_TO_CART, { bubbles: true, composed: true, detail: {
+      product_id: p.id, video_id: this._doc.video.id, item_id: item.id, t,
+      product: { id: p.id, title: displayTitle(p.title), price: p.price, currency: p.currency },
+    } }));
   }
 
   closeCard() {

@@ -458,11 +458,16 @@ func (it *itemPlan) quad(f, fw, fh int, sw, sh int) [4][2]float64 {
 			cx += out * (float64(fw) - cx - 0.1*w)
 		}
 	}
-	rot := lerp(it.rot0, it.rot1)
-	// Keystone: one edge shorter than the opposite one, as when the
-	// product is seen at an angle.
-	tx, bx := 1-math.Max(it.kx, 0), 1+math.Min(it.kx, 0)
-	ly, ry := 1-math.Max(it.ky, 0), 1+math.Min(it.ky, 0)
+	return keystone(cx, cy, w, h, it.kx, it.ky, lerp(it.rot0, it.rot1))
+}
+
+// keystone returns the corners (clockwise from top left) of a w x h
+// rectangle centred on (cx, cy), seen at an angle: one edge shorter than
+// the opposite one (kx: top against bottom, ky: left against right; the
+// sign says which), then rotated by rot radians.
+func keystone(cx, cy, w, h, kx, ky, rot float64) [4][2]float64 {
+	tx, bx := 1-math.Max(kx, 0), 1+math.Min(kx, 0)
+	ly, ry := 1-math.Max(ky, 0), 1+math.Min(ky, 0)
 	local := [4][2]float64{
 		{-w / 2 * tx, -h / 2 * ly}, {w / 2 * tx, -h / 2 * ry},
 		{w / 2 * bx, h / 2 * ry}, {-w / 2 * bx, h / 2 * ly},

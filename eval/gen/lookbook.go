@@ -148,6 +148,12 @@ type lbPanel struct {
 	border       int        // pixels
 	borderColour [3]uint8
 
+	// photo, when set, is drawn instead of the product's catalog photo
+	// (the re-shot set sets it and info before the truth is computed);
+	// strengths then go into the panel's truth item.
+	photo     *image.RGBA
+	strengths map[string]float64
+
 	// Set once the photo is known.
 	info     photoInfo
 	drop     bool // too briefly or too small on screen: neither drawn nor in the truth
@@ -155,9 +161,30 @@ type lbPanel struct {
 	occluded float64
 }
 
+// reelVariant is a kind of reel made from a lookbook plan: the lookbook
+// itself, or the re-shot set, which shows altered photos in the same
+// layouts.
+type reelVariant struct {
+	prefix  string // name of a set's reels: <prefix>-<seed>
+	version string // generator named in the ground truth
+	// prepare, when set, runs on the planned shots with the plan's random
+	// stream, before the truth boxes are computed; it may give panels
+	// photos of their own.
+	prepare func(r *rand.Rand, shots []*lbShot) error
+	// finish, when set, runs once the truth boxes are known.
+	finish func(cfg LookbookConfig, shots []*lbShot)
+}
+
+var lookbookVariant = reelVariant{prefix: "lookbook", version: LookbookVersion}
+
 // Lookbook writes outDir/name.mp4 and outDir/name.gt.json: a lookbook reel
 // of on-model photos and its ground truth.
 func Lookbook(ctx context.Context, cfg LookbookConfig, outDir, name string) (*Result, error) {
+	return writeReel(ctx, cfg, outDir, name, lookbookVariant)
+}
+
+// writeReel plans, renders and writes one reel of a variant.
+func writeReel(ctx context.Context, cfg LookbookConfig, outDir, name string, variant reelVariant) (*Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -172,9 +199,18 @@ func Lookbook(ctx context.Context, cfg LookbookConfig, outDir, name string) (*Re
 	if err != nil {
 		return nil, err
 	}
-	shots := planLookbook(newRand(cfg.Seed), cfg, products, bgs)
+	r := newRand(cfg.Seed)
+	shots := planLookbook(r, cfg, products, bgs)
+	if variant.prepare != nil {
+		if err := variant.prepare(r, shots); err != nil {
+			return nil, err
+		}
+	}
 	if err := resolvePanels(cfg, shots); err != nil {
 		return nil, err
+	}
+	if variant.finish != nil {
+		variant.finish(cfg, shots)
 	}
 	if err := os.MkdirAll(outDir, 0o750); err != nil {
 		return nil, fmt.Errorf("gen: create output directory: %w", err)
@@ -188,7 +224,7 @@ func Lookbook(ctx context.Context, cfg LookbookConfig, outDir, name string) (*Re
 	if err := os.Remove(res.TruthPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("gen: remove old ground truth: %w", err)
 	}
-	cfg.Logger.InfoContext(ctx, "gen: rendering lookbook", "video", res.VideoPath, "shots", len(shots), "seed", cfg.Seed)
+	cfg.Logger.InfoContext(ctx, "gen: rendering "+variant.prefix, "video", res.VideoPath, "shots", len(shots), "seed", cfg.Seed)
 	tmpVideo := filepath.Join(outDir, name+".tmp.mp4")
 	hash, err := renderLookbook(ctx, cfg, shots, tmpVideo)
 	if err != nil {
@@ -196,7 +232,7 @@ func Lookbook(ctx context.Context, cfg LookbookConfig, outDir, name string) (*Re
 		return nil, err
 	}
 	res.FramesSHA256 = hash
-	res.Truth = lookbookTruth(cfg, shots, name+".mp4")
+	res.Truth = lookbookTruth(cfg, shots, name+".mp4", variant.version)
 	if err := res.Truth.Validate(); err != nil {
 		os.Remove(tmpVideo)
 		return nil, fmt.Errorf("gen: generated ground truth invalid: %w", err)
@@ -224,6 +260,11 @@ func Lookbook(ctx context.Context, cfg LookbookConfig, outDir, name string) (*Re
 // rate, and whose video exists, is kept as it is (its Result has no
 // FramesSHA256).
 func LookbookSet(ctx context.Context, cfg LookbookConfig, outDir string, n int) ([]*Result, error) {
+	return reelSet(ctx, cfg, outDir, n, lookbookVariant)
+}
+
+// reelSet writes n reels of a variant as LookbookSet does.
+func reelSet(ctx context.Context, cfg LookbookConfig, outDir string, n int, variant reelVariant) ([]*Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -231,13 +272,13 @@ func LookbookSet(ctx context.Context, cfg LookbookConfig, outDir string, n int) 
 	for i := range n {
 		c := cfg
 		c.Seed = cfg.Seed + uint64(i)
-		name := "lookbook-" + strconv.FormatUint(c.Seed, 10)
-		if r := reuseLookbook(c, outDir, name); r != nil {
-			c.Logger.InfoContext(ctx, "gen: keeping lookbook", "video", r.VideoPath, "seed", c.Seed)
+		name := variant.prefix + "-" + strconv.FormatUint(c.Seed, 10)
+		if r := reuseReel(c, outDir, name, variant.version); r != nil {
+			c.Logger.InfoContext(ctx, "gen: keeping "+variant.prefix, "video", r.VideoPath, "seed", c.Seed)
 			out = append(out, r)
 			continue
 		}
-		r, err := Lookbook(ctx, c, outDir, name)
+		r, err := writeReel(ctx, c, outDir, name, variant)
 		if err != nil {
 			return out, err
 		}
@@ -246,7 +287,7 @@ func LookbookSet(ctx context.Context, cfg LookbookConfig, outDir string, n int) 
 	return out, nil
 }
 
-func reuseLookbook(cfg LookbookConfig, outDir, name string) *Result {
+func reuseReel(cfg LookbookConfig, outDir, name, version string) *Result {
 	res := &Result{
 		VideoPath: filepath.Join(outDir, name+".mp4"),
 		TruthPath: filepath.Join(outDir, name+".gt.json"),
@@ -255,7 +296,7 @@ func reuseLookbook(cfg LookbookConfig, outDir, name string) *Result {
 	if err != nil {
 		return nil
 	}
-	if v.Seed != cfg.Seed || v.Generator != LookbookVersion || v.Catalog != filepath.Base(filepath.Clean(cfg.CatalogDir)) ||
+	if v.Seed != cfg.Seed || v.Generator != version || v.Catalog != filepath.Base(filepath.Clean(cfg.CatalogDir)) ||
 		v.Width != cfg.Width || v.Height != cfg.Height || v.FPS != float64(cfg.FPS) || v.Video != name+".mp4" {
 		return nil
 	}
@@ -639,11 +680,13 @@ func resolvePanels(cfg LookbookConfig, shots []*lbShot) error {
 	minArea := 0.02 * float64(fw*fh)
 	for _, sp := range shots {
 		for _, p := range sp.panels {
-			info, err := photoInfoOf(p.product.Image)
-			if err != nil {
-				return err
+			if p.photo == nil {
+				info, err := photoInfoOf(p.product.Image)
+				if err != nil {
+					return err
+				}
+				p.info = info
 			}
-			p.info = info
 			best := 0
 			for local := range sp.frames {
 				r, ok := p.rect(local, sp.frames, fw, fh)
@@ -686,7 +729,7 @@ func resolvePanels(cfg LookbookConfig, shots []*lbShot) error {
 	return nil
 }
 
-func lookbookTruth(cfg LookbookConfig, shots []*lbShot, video string) *groundtruth.Video {
+func lookbookTruth(cfg LookbookConfig, shots []*lbShot, video, version string) *groundtruth.Video {
 	ts := make([]*timing, len(shots))
 	for i, sp := range shots {
 		ts[i] = &sp.timing
@@ -695,7 +738,7 @@ func lookbookTruth(cfg LookbookConfig, shots []*lbShot, video string) *groundtru
 	v := &groundtruth.Video{
 		Schema: groundtruth.Schema, Video: video, FPS: float64(cfg.FPS),
 		Frames: frames, Width: cfg.Width, Height: cfg.Height,
-		Seed: cfg.Seed, Generator: LookbookVersion, Catalog: filepath.Base(filepath.Clean(cfg.CatalogDir)),
+		Seed: cfg.Seed, Generator: version, Catalog: filepath.Base(filepath.Clean(cfg.CatalogDir)),
 		Shots: gtShots, Items: []groundtruth.Item{},
 	}
 	for i, sp := range shots {
@@ -708,6 +751,7 @@ func lookbookTruth(cfg LookbookConfig, shots []*lbShot, video string) *groundtru
 				StartS:    p.boxes[0].T,
 				EndS:      round6(p.boxes[len(p.boxes)-1].T + 1/float64(cfg.FPS)),
 				Shot:      i, Occluded: round6(p.occluded), Boxes: p.boxes,
+				Strengths: p.strengths,
 			})
 		}
 	}

@@ -24,9 +24,12 @@ func renderLookbook(ctx context.Context, cfg LookbookConfig, shots []*lbShot, ou
 			if p.drop {
 				continue
 			}
-			img, err := loadPhoto(p.product.Image)
-			if err != nil {
-				return nil, err
+			img := p.photo
+			if img == nil {
+				var err error
+				if img, err = loadPhoto(p.product.Image); err != nil {
+					return nil, err
+				}
 			}
 			src.photos[k] = prescale(img, p, sp.frames, fw, fh)
 		}

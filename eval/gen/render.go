@@ -41,15 +41,9 @@ func loadSprite(path string, lk look) (*sprite, error) {
 	alpha := whiteMask(rgba)
 	recolour(rgba, lk)
 	if lk.JPEGQuality > 0 {
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: lk.JPEGQuality}); err != nil {
-			return nil, fmt.Errorf("gen: jpeg round trip: %w", err)
+		if err := jpegRoundTrip(rgba, lk.JPEGQuality); err != nil {
+			return nil, err
 		}
-		dec, err := jpeg.Decode(&buf)
-		if err != nil {
-			return nil, fmt.Errorf("gen: jpeg round trip: %w", err)
-		}
-		draw.Draw(rgba, rgba.Bounds(), dec, dec.Bounds().Min, draw.Src)
 	}
 	s := &sprite{w: w, h: h, pix: make([]float32, 4*w*h)}
 	for i := 0; i < w*h; i++ {
@@ -62,6 +56,20 @@ func loadSprite(path string, lk look) (*sprite, error) {
 		s.blur(lk.BlurSigma)
 	}
 	return s, nil
+}
+
+// jpegRoundTrip replaces img by its JPEG encoding at quality q, decoded.
+func jpegRoundTrip(img *image.RGBA, q int) error {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
+		return fmt.Errorf("gen: jpeg round trip: %w", err)
+	}
+	dec, err := jpeg.Decode(&buf)
+	if err != nil {
+		return fmt.Errorf("gen: jpeg round trip: %w", err)
+	}
+	draw.Draw(img, img.Bounds(), dec, dec.Bounds().Min, draw.Src)
+	return nil
 }
 
 // readImage decodes a product image to RGBA with its origin at (0, 0).

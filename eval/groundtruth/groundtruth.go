@@ -20,8 +20,9 @@ const Schema = "vitrine.groundtruth/v1"
 const (
 	TransitionNone     = "none" // the first shot of a video
 	TransitionCut      = "cut"
-	TransitionFade     = "fade" // fade out to black, then fade in
+	TransitionFade     = "fade" // fade out to black or white, then fade in
 	TransitionDissolve = "dissolve"
+	TransitionWipe     = "wipe" // the next shot sweeps or slides in over the last
 )
 
 // Video is the ground truth of one labelled video.
@@ -120,7 +121,7 @@ func (v *Video) Validate() error {
 			return fmt.Errorf("groundtruth: shot %d ends (%d) before it starts (%d)", i, s.EndFrame, s.StartFrame)
 		}
 		switch s.TransitionIn {
-		case TransitionNone, TransitionCut, TransitionFade, TransitionDissolve:
+		case TransitionNone, TransitionCut, TransitionFade, TransitionDissolve, TransitionWipe:
 		default:
 			return fmt.Errorf("groundtruth: shot %d: unknown transition %q", i, s.TransitionIn)
 		}

@@ -21,6 +21,8 @@ type Boundary struct {
 	Lo    int    `json:"lo"`
 	Hi    int    `json:"hi"`
 	Kind  string `json:"kind"`
+	// Transition is the finer label when known: cut, fade, dissolve or wipe.
+	Transition string `json:"transition,omitempty"`
 }
 
 // PR holds counts and rates of a detection task.
@@ -83,8 +85,8 @@ func (s *ShotScore) Add(other ShotScore) {
 func TruthBoundaries(v *groundtruth.Video) []Boundary {
 	var out []Boundary
 	for _, s := range v.Boundaries() {
-		b := Boundary{Frame: s.StartFrame, Lo: s.StartFrame, Hi: s.StartFrame, Kind: KindCut}
-		if s.TransitionIn == groundtruth.TransitionFade || s.TransitionIn == groundtruth.TransitionDissolve {
+		b := Boundary{Frame: s.StartFrame, Lo: s.StartFrame, Hi: s.StartFrame, Kind: KindCut, Transition: s.TransitionIn}
+		if s.TransitionIn == groundtruth.TransitionFade || s.TransitionIn == groundtruth.TransitionDissolve || s.TransitionIn == groundtruth.TransitionWipe {
 			b.Kind = KindGradual
 			if len(s.TransitionFrames) == 2 {
 				b.Lo, b.Hi = s.TransitionFrames[0], s.TransitionFrames[1]
@@ -122,7 +124,7 @@ func PredBoundaries(p *Prediction, fps float64) []Boundary {
 		case "fade", "dissolve", "gradual", "wipe":
 			kind = KindGradual
 		}
-		out = append(out, Boundary{Frame: f, Lo: f, Hi: f, Kind: kind})
+		out = append(out, Boundary{Frame: f, Lo: f, Hi: f, Kind: kind, Transition: s.Transition})
 	}
 	return out
 }
@@ -153,6 +155,23 @@ func filterKind(bs []Boundary, kind string) []Boundary {
 }
 
 func matchBoundaries(truth, pred []Boundary, tol int) PR {
+	var r PR
+	for _, p := range MatchBoundaries(truth, pred, tol) {
+		if p >= 0 {
+			r.TP++
+		}
+	}
+	r.FN = len(truth) - r.TP
+	r.FP = len(pred) - r.TP
+	r.finish()
+	return r
+}
+
+// MatchBoundaries pairs predicted boundaries with true ones of any kind as
+// Shots does and returns, for each true boundary, the index of its
+// predicted boundary or -1.
+func MatchBoundaries(truth, pred []Boundary, tol int) []int {
+	tol = max(tol, 0)
 	type pair struct{ d, t, p int }
 	var pairs []pair
 	for ti, t := range truth {
@@ -179,18 +198,16 @@ func matchBoundaries(truth, pred []Boundary, tol int) PR {
 		}
 		return a.p < b.p
 	})
-	usedT := make([]bool, len(truth))
+	match := make([]int, len(truth))
+	for i := range match {
+		match[i] = -1
+	}
 	usedP := make([]bool, len(pred))
-	var r PR
 	for _, pr := range pairs {
-		if usedT[pr.t] || usedP[pr.p] {
+		if match[pr.t] >= 0 || usedP[pr.p] {
 			continue
 		}
-		usedT[pr.t], usedP[pr.p] = true, true
-		r.TP++
+		match[pr.t], usedP[pr.p] = pr.p, true
 	}
-	r.FN = len(truth) - r.TP
-	r.FP = len(pred) - r.TP
-	r.finish()
-	return r
+	return match
 }

@@ -136,14 +136,14 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 // shotDetector runs the shot detector on decoded frames of a file.
 type shotDetector struct{}
 
-func (shotDetector) DetectShots(ctx context.Context, path string) ([]bench.DetectedBoundary, error) {
-	r, _, err := shoteval.Detect(ctx, path, shots.Config{}, media.FrameOptions{SkipLoopFilter: true}) // as the video decode step
+func (shotDetector) DetectShots(ctx context.Context, path string) (bench.ShotDetection, error) {
+	r, info, err := shoteval.Detect(ctx, path, shots.Config{}, media.FrameOptions{SkipLoopFilter: true}) // as the video decode step
 	if err != nil {
-		return nil, err
+		return bench.ShotDetection{}, err
 	}
-	out := make([]bench.DetectedBoundary, 0, len(r.Boundaries))
+	out := bench.ShotDetection{DurationS: r.Duration, Width: info.DisplayW, Height: info.DisplayH}
 	for _, b := range r.Boundaries {
-		out = append(out, bench.DetectedBoundary{TimeS: b.Time, Kind: string(b.Transition)})
+		out.Boundaries = append(out.Boundaries, bench.DetectedBoundary{TimeS: b.Time, Kind: string(b.Transition)})
 	}
 	return out, nil
 }
@@ -153,15 +153,16 @@ func benchGen(ctx context.Context, args []string) error {
 		"Writes labelled evaluation videos and their ground truth (schema\n"+
 			"vitrine.groundtruth/v1; see eval/README.md): packshots composited onto\n"+
 			"footage (gen-<seed>.mp4, gen-<seed>.gt.json) or vertical on-model\n"+
-			"lookbook reels (lookbook-<seed>.mp4, lookbook-<seed>.gt.json).\n"+
+			"lookbook reels (lookbook-<seed>.mp4, lookbook-<seed>.gt.json) or the\n"+
+			"harder shot-boundary set (shotset-<seed>.mp4, shotset-<seed>.gt.json).\n"+
 			"The same seed always gives the same videos.")
 	out := fs.String("out", "eval-set", "output directory")
-	set := fs.String("set", "packshot", "kind of video: packshot or lookbook")
+	set := fs.String("set", "packshot", "kind of video: packshot, lookbook or shots")
 	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/, catalog_virgio/ and videos/)")
 	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog, or <samples>/catalog_virgio for lookbooks")
 	seed := fs.Uint64("seed", 1, "seed of the first video; the others use seed+1, seed+2, …")
 	count := fs.Int("count", 3, "number of videos")
-	nShots := fs.Int("shots", 6, "shots per packshot video")
+	nShots := fs.Int("shots", 0, "shots per video (default 6 for packshot, 14 for shots)")
 	width := fs.Int("width", 0, "frame width (default 640 for packshot, 540 for lookbook)")
 	height := fs.Int("height", 0, "frame height (default 360 for packshot, 960 for lookbook)")
 	fps := fs.Int("fps", 25, "frame rate")
@@ -199,8 +200,21 @@ func benchGen(ctx context.Context, args []string) error {
 			Seed: *seed, Width: *width, Height: *height, FPS: *fps, CRF: *crf,
 		}
 		results, err = gen.LookbookSet(ctx, cfg, *out, *count)
+	case "shots":
+		if cat == "" {
+			cat = filepath.Join(*samples, "catalog_virgio")
+		}
+		cfg := gen.ShotSetConfig{CatalogDir: cat, Seed: *seed, Width: *width, Height: *height, FPS: *fps, Shots: *nShots, CRF: *crf}
+		set, err := gen.ShotSetSeries(ctx, cfg, *out, *count, 0, 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range set {
+			fmt.Fprintf(stdout, "%s  %d frames, %d shots, %d events  %s\n", r.VideoPath, r.Truth.Frames, len(r.Truth.Shots), len(r.Events), r.TruthPath)
+		}
+		return nil
 	default:
-		return fmt.Errorf("bench gen: --set %q: want packshot or lookbook", *set)
+		return fmt.Errorf("bench gen: --set %q: want packshot, lookbook or shots", *set)
 	}
 	if err != nil {
 		return err

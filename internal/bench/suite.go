@@ -56,6 +56,9 @@ type Env struct {
 	// LookbookVideos is the size of the lookbook set (default 3), from
 	// GenSeed on.
 	LookbookVideos int
+	// ShotSetVideos and ShotSetStills size the harder shot set of the shots
+	// suite: edited reels and pan/zoom-only videos (defaults 8 and 3).
+	ShotSetVideos, ShotSetStills int
 
 	Shots    ShotDetector
 	Pipeline Pipeline
@@ -70,6 +73,10 @@ type Env struct {
 	lookOnce sync.Once
 	lookSet  []*gen.Result
 	lookErr  error
+
+	shotSetOnce sync.Once
+	shotSetRes  []*gen.ShotSetResult
+	shotSetErr  error
 
 	ingestOnce sync.Once
 	ingested   IngestResult
@@ -146,6 +153,37 @@ func (e *Env) lookbooks(ctx context.Context) ([]*gen.Result, error) {
 		e.lookSet, e.lookErr = gen.LookbookSet(ctx, cfg, filepath.Join(e.WorkDir, "lookbook"), n)
 	})
 	return e.lookSet, e.lookErr
+}
+
+// shotSet returns the harder shot set, writing it on first use: edited
+// reels from the on-model catalog (the packshot catalog when there is
+// none), then the pan/zoom-only videos.
+func (e *Env) shotSet(ctx context.Context) ([]*gen.ShotSetResult, error) {
+	e.shotSetOnce.Do(func() {
+		dir := e.lookbookCatalogDir()
+		if dir == "" {
+			dir = e.catalogDir()
+		}
+		n, stills := e.shotSetSize()
+		_, seed := e.genParams()
+		cfg := gen.ShotSetConfig{CatalogDir: dir, Seed: seed}
+		e.shotSetRes, e.shotSetErr = gen.ShotSetSeries(ctx, cfg, filepath.Join(e.WorkDir, "shotset"), n, stills, shotSetStillS)
+	})
+	return e.shotSetRes, e.shotSetErr
+}
+
+// shotSetStillS is the length of each pan/zoom-only video of the shot set.
+const shotSetStillS = 40
+
+func (e *Env) shotSetSize() (videos, stills int) {
+	videos, stills = e.ShotSetVideos, e.ShotSetStills
+	if videos <= 0 {
+		videos = 8
+	}
+	if stills <= 0 {
+		stills = 3
+	}
+	return videos, stills
 }
 
 // negativePaths returns the negative sample videos that exist.

@@ -1,0 +1,110 @@
+package shoteval
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/eval/gen"
+	"github.com/vitrine-dev/vitrine/eval/score"
+	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/shots"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
+)
+
+// TestShotSet renders part of the harder shot set (edited reels with every
+// transition kind and in-shot events, and a pan/zoom-only video) and checks
+// the goals of the shots bench: all-boundary F1 >= 0.95, cut recall >= 0.99,
+// gradual recall >= 0.90 within a frame of the truth, labels right, and no
+// false boundary on the pan/zoom-only video. SHOTSET_VIDEOS and SHOTSET_SEED
+// choose the set; SHOTSET_OUT keeps (and reuses) the videos.
+func TestShotSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders evaluation videos")
+	}
+	ctx := context.Background()
+	dir := testenv.Samples(t, "catalog_virgio")
+	videos, seed := 3, uint64(101)
+	if v, err := strconv.Atoi(os.Getenv("SHOTSET_VIDEOS")); err == nil && v > 0 {
+		videos = v
+	}
+	if v, err := strconv.ParseUint(os.Getenv("SHOTSET_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	out := os.Getenv("SHOTSET_OUT")
+	if out == "" {
+		out = t.TempDir()
+	}
+	cfg := gen.ShotSetConfig{CatalogDir: filepath.Join(dir, "catalog_virgio"), Seed: seed}
+	set, err := gen.ShotSetSeries(ctx, cfg, out, videos, 1, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tol = 1
+	var total score.ShotScore
+	labelled, found, stillFP := 0, 0, 0
+	for _, r := range set {
+		res, _, err := Detect(ctx, r.VideoPath, shots.Config{}, media.FrameOptions{SkipLoopFilter: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		truth := score.TruthBoundaries(r.Truth)
+		var pred []score.Boundary
+		for _, b := range res.Boundaries {
+			sb := score.Boundary{Frame: b.Frame, Lo: b.Frame, Hi: b.Frame, Kind: score.KindCut, Transition: string(b.Transition)}
+			if b.Transition.Gradual() {
+				sb.Kind = score.KindGradual
+			}
+			pred = append(pred, sb)
+		}
+		name := filepath.Base(r.VideoPath)
+		if len(truth) == 0 {
+			stillFP += len(pred)
+			for _, b := range res.Boundaries {
+				t.Logf("%s: false %s at %d (span %d..%d, score %.3f)", name, b.Transition, b.Frame, b.SpanStart, b.SpanEnd, b.Score)
+			}
+			continue
+		}
+		total.Add(score.Shots(truth, pred, tol))
+		match := score.MatchBoundaries(truth, pred, tol)
+		used := make([]bool, len(pred))
+		for i, p := range match {
+			tb := truth[i]
+			if p < 0 {
+				t.Logf("%s: missed %s (%s) at %d span %d..%d", name, r.Kinds[i], tb.Transition, tb.Frame, tb.Lo, tb.Hi)
+				continue
+			}
+			used[p] = true
+			found++
+			if pred[p].Transition == tb.Transition {
+				labelled++
+			} else {
+				t.Logf("%s: %s at %d labelled %s, want %s", name, r.Kinds[i], tb.Frame, pred[p].Transition, tb.Transition)
+			}
+		}
+		for j, b := range res.Boundaries {
+			if !used[j] {
+				t.Logf("%s: false %s at %d (span %d..%d, score %.3f)", name, b.Transition, b.Frame, b.SpanStart, b.SpanEnd, b.Score)
+			}
+		}
+	}
+	t.Logf("all P=%.3f R=%.3f F1=%.3f; cut R=%.3f; gradual R=%.3f; labels %d of %d right; pan/zoom-only false %d",
+		total.All.Precision, total.All.Recall, total.All.F1, total.Cut.Recall, total.Gradual.Recall, labelled, found, stillFP)
+	if total.All.F1 < 0.95 {
+		t.Errorf("all-boundary F1 %.3f below 0.95", total.All.F1)
+	}
+	if total.Cut.Recall < 0.99 {
+		t.Errorf("cut recall %.3f below 0.99", total.Cut.Recall)
+	}
+	if total.Gradual.Recall < 0.90 {
+		t.Errorf("gradual recall %.3f below 0.90", total.Gradual.Recall)
+	}
+	if labelled < found*95/100 {
+		t.Errorf("%d of %d found boundaries labelled right, want 95%%", labelled, found)
+	}
+	if stillFP > 0 {
+		t.Errorf("%d false boundaries on the pan/zoom-only video", stillFP)
+	}
+}

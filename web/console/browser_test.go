@@ -298,6 +298,23 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 	})
 
+	t.Run("preview as shopper", func(t *testing.T) {
+		u := &ui{t: t, ctx: ctx, st: st}
+		u.goTo("#/video/"+vid, "#preview-link")
+		href := u.str(`document.getElementById('preview-link').getAttribute('href')`)
+		if href != "/demo/"+vid {
+			t.Fatalf("preview link %q, want /demo/%s", href, vid)
+		}
+		// Follow it in this tab: the player plays the published version.
+		u.do(chromedp.Navigate(st.srv.URL + href))
+		u.wait("the player on the demo page", playertest.ReadyJS, 30*time.Second)
+		if n := playertest.Eval[int](t, ctx, `(() => document.querySelector('vitrine-player').shadowRoot.querySelectorAll('.marker').length)()`); n == 0 {
+			t.Error("the preview shows no product markers")
+		}
+		u.do(chromedp.Navigate(st.srv.URL + "/console/"))
+		u.wait("the console again", `!document.getElementById('nav').hidden && !!document.getElementById('videos')`, 20*time.Second)
+	})
+
 	t.Run("a failing step shows red and can be retried", func(t *testing.T) {
 		u := &ui{t: t, ctx: ctx, st: st}
 		raw, err := os.ReadFile(clip)

@@ -261,6 +261,13 @@ func TestConsoleReviewPage(t *testing.T) {
 			t.Errorf("items listed %q, want %q", got, want)
 		}
 		checkReviewList(t, u, "v_queue")
+		// Preview as shopper: the published version in the player.
+		if href := u.str(`(document.getElementById('preview-link') || {getAttribute: () => ''}).getAttribute('href')`); href != "/demo/v_queue" {
+			t.Errorf("preview link %q, want /demo/v_queue", href)
+		}
+		if u.str(`document.getElementById('preview-link').target`) != "_blank" {
+			t.Error("the preview link replaces the review page")
+		}
 		if u.str(`(document.getElementById('span-legend') || {hidden: true}).hidden ? 'hidden' : 'shown'`) != "shown" {
 			t.Error("the timeline has no legend for the dashed spans")
 		}

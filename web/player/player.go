@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/vitrine-dev/vitrine/web/internal/assets"
@@ -82,8 +83,12 @@ var demoPage = template.Must(template.New("demo").Parse(`<!doctype html>
 <title>{{.Video.Title}} · vitrine demo</title>
 <style>
  body { margin: 0; font: 15px/1.5 system-ui, sans-serif; background: #f6f6f4; color: #111; }
- main { max-width: {{.MaxWidth}}px; margin: 0 auto; padding: 16px; }
- h1 { font-size: 18px; margin: 4px 0 12px; overflow-wrap: anywhere; }
+ main { max-width: {{.MaxWidth}}px; margin: 0 auto; padding: 12px 16px; }
+ h1 { font-size: 18px; line-height: 1.3; margin: 0 0 10px; overflow-wrap: anywhere; display: -webkit-box; -webkit-line-clamp: 1; -webkit-box-orient: vertical; overflow: hidden; }
+ {{if .Aspect}}/* The picture, controls and tray fit the window without scrolling:
+    the player is as wide as the height left for the picture allows. */
+ vitrine-player { margin: 0 auto; max-width: max(200px, calc((100vh - {{.Chrome}}px) * {{.Aspect}}));
+   max-width: max(200px, calc((100svh - {{.Chrome}}px) * {{.Aspect}})); }{{end}}
  pre { background: #fff; border: 1px solid #ddd; padding: 10px; overflow-x: auto; font-size: 12px; }
 </style>
 <script type="module" src="{{.ScriptURL}}"></script>
@@ -141,8 +146,13 @@ func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	aspect := ""
+	if v.Width > 0 && v.Height > 0 {
+		aspect = strconv.FormatFloat(float64(v.Width)/float64(v.Height), 'f', 4, 64)
+	}
 	err = demoPage.Execute(w, map[string]any{
 		"Video": v, "Key": key, "ScriptURL": d.ScriptURL, "API": d.API, "MaxWidth": maxW,
+		"Aspect": aspect, "Chrome": demoChrome,
 		"AbsScript": abs(d.ScriptURL), "AbsSrc": abs(snippetSrc),
 	})
 	if err != nil {
@@ -150,6 +160,11 @@ func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 }
+
+// demoChrome is the height in CSS pixels the demo page needs around the
+// picture to keep the player's controls and tray on screen: the title
+// line, the control bar, the tray and the gaps between them.
+const demoChrome = 196
 
 // requestOrigin is the origin the browser used to reach this server.
 func requestOrigin(r *http.Request) string {

@@ -239,3 +239,71 @@ func TestPlayerBuyPath(t *testing.T) {
 	}
 	errs.Check(t)
 }
+
+// TestDemoPageFitsTheWindow opens the demo page of a square video and of a
+// vertical reel on a 1366x768 laptop screen and a 360x740 phone: the
+// picture, the control bar and the product tray are on screen without
+// scrolling, and the page is no wider than the window.
+func TestDemoPageFitsTheWindow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser")
+	}
+	s := newStack(t, stackOptions{})
+	var ids []string
+	for _, f := range []struct{ fixture, file string }{
+		{"testdata/turntable.shoppable.json", "videoavatars_person_turntable.mp4"},
+		{"testdata/reel.shoppable.json", "flickd_virgio_reel_2025-05-28.mp4"},
+	} {
+		raw, err := os.ReadFile(f.fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.addVideo(t, raw, f.file))
+	}
+	for _, vp := range []struct {
+		name string
+		w, h int64
+		opts []chromedp.EmulateViewportOption
+	}{
+		{"1366", 1366, 768, nil},
+		{"360", 360, 740, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait}},
+	} {
+		ctx := playertest.Browser(t)
+		errs := playertest.WatchErrors(ctx)
+		for _, id := range ids {
+			t.Run(vp.name+"/"+id, func(t *testing.T) {
+				playertest.Do(t, ctx, chromedp.EmulateViewport(vp.w, vp.h, vp.opts...), chromedp.Navigate(s.srv.URL+"/demo/"+id))
+				playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+				got := playertest.Eval[struct {
+					Stage, Bar, Tray playertest.Rect
+					WinW, WinH       float64
+					ScrollW, ScrollY float64
+				}](t, ctx, `(() => { const r = `+playertest.Shadow+`;
+				  const box = (e) => { const b = e.getBoundingClientRect(); return {X: b.x, Y: b.y, W: b.width, H: b.height}; };
+				  return {Stage: box(r.querySelector('.stage')), Bar: box(r.querySelector('.bar')), Tray: box(r.querySelector('.tray')),
+				    WinW: innerWidth, WinH: innerHeight, ScrollW: document.documentElement.scrollWidth, ScrollY: scrollY}; })()`)
+				if got.ScrollY != 0 {
+					t.Fatalf("the page opened scrolled to %v", got.ScrollY)
+				}
+				for _, part := range []struct {
+					name string
+					r    playertest.Rect
+				}{{"picture", got.Stage}, {"control bar", got.Bar}, {"product tray", got.Tray}} {
+					if part.r.Y < 0 || part.r.Y+part.r.H > got.WinH+0.5 || part.r.X < 0 || part.r.X+part.r.W > got.WinW+0.5 {
+						t.Errorf("%s at %+v is not inside the %vx%v window", part.name, part.r, got.WinW, got.WinH)
+					}
+				}
+				if got.ScrollW > got.WinW {
+					t.Errorf("page is %v px wide in a %v px window", got.ScrollW, got.WinW)
+				}
+				// The picture stays as large as the window allows: it
+				// fills the width or the height left for it.
+				if got.Stage.W < 0.9*math.Min(got.WinW-32, 960) && got.Stage.H < 0.6*got.WinH {
+					t.Errorf("picture %+v is small for a %vx%v window", got.Stage, got.WinW, got.WinH)
+				}
+				playertest.Screenshot(t, ctx, fmt.Sprintf("demo-%s-%s.png", id, vp.name))
+			})
+		}
+		errs.Check(t)
+	}
+}

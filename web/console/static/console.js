@@ -615,6 +615,8 @@ function videoPage(id, params) {
       h('p', { class: 'muted' }, `${v.id} · ${v.width}×${v.height} · ${fmtDur(v.duration_s)} · `,
         h('span', { id: 'published-version', 'data-version': data.published_version || 0, text: `published version ${data.published_version || '–'}` }), ' · ',
         h('a', { href: `/v1/videos/${encodeURIComponent(v.id)}/shoppable`, target: '_blank', rel: 'noopener', text: 'shoppable JSON' }),
+        data.published_version ? [' · ', h('a', { id: 'preview-link', class: 'preview', href: `/demo/${encodeURIComponent(v.id)}`, target: '_blank', rel: 'noopener',
+          title: 'The published version in the player, as a shopper sees it', text: 'Preview as shopper ↗' })] : null,
         data.workflow ? [' · ', h('a', { href: `#/workflow/${data.workflow.id}`, text: `workflow: ${data.workflow.kind} ` }), badge(data.workflow.state)] : null));
     // Shots timeline with item spans.
     const dur = v.duration_s || 1;

@@ -217,11 +217,13 @@ type WorkflowSummary struct {
 	ElapsedS    float64   `json:"elapsed_s"`
 	Attempts    int       `json:"attempts"`
 	FailedSteps int       `json:"failed_steps"`
+	// Problem tells Error in words, with whether a retry can help.
+	Problem *Problem `json:"problem,omitempty"`
 }
 
 func summarize(wf *jobs.Workflow, now time.Time) WorkflowSummary {
-	ws := WorkflowSummary{ID: wf.ID, Kind: wf.Kind, Subject: wf.Subject, State: wf.State, Error: wf.Error,
-		StepsTotal: len(wf.Steps), CreatedAt: wf.CreatedAt, UpdatedAt: wf.UpdatedAt}
+	ws := WorkflowSummary{ID: wf.ID, Kind: wf.Kind, Subject: wf.Subject, State: wf.State, Error: scrubPaths(wf.Error),
+		StepsTotal: len(wf.Steps), CreatedAt: wf.CreatedAt, UpdatedAt: wf.UpdatedAt, Problem: explain(wf.Error)}
 	var first, last time.Time
 	for _, st := range wf.Steps {
 		ws.Attempts += st.Attempts
@@ -274,6 +276,8 @@ type ConsoleVideo struct {
 	Workflow *WorkflowSummary `json:"workflow,omitempty"`
 	// Speed is the analysis speed as a multiple of real time.
 	Speed float64 `json:"speed_x,omitempty"`
+	// Problem tells the video's error in words.
+	Problem *Problem `json:"problem,omitempty"`
 }
 
 // ConsoleBatch is a catalog import row of the dashboard.
@@ -328,7 +332,8 @@ func (s *Server) consoleOverview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, v := range vs {
-		cv := ConsoleVideo{Video: v}
+		cv := ConsoleVideo{Video: v, Problem: explain(v.Error)}
+		cv.Error = scrubPaths(v.Error)
 		if wf, err := vsvc.Workflow(ctx, v.ID); err == nil {
 			sum := summarize(wf, now)
 			cv.Workflow = &sum
@@ -391,7 +396,18 @@ func (s *Server) consoleWorkflow(w http.ResponseWriter, r *http.Request) {
 	if logs == nil {
 		logs = []jobs.LogLine{}
 	}
-	out := map[string]any{"workflow": wf, "summary": summarize(wf, time.Now().UTC()), "runs": runs, "logs": logs}
+	sum := summarize(wf, time.Now().UTC())
+	scrubWorkflow(wf)
+	scrubLogs(logs)
+	out := map[string]any{"workflow": wf, "summary": sum, "runs": runs, "logs": logs, "problem": sum.Problem}
+	// Each failed step's error in words.
+	steps := map[int]*Problem{}
+	for _, st := range wf.Steps {
+		if st.Error != "" {
+			steps[st.Index] = explain(st.Error)
+		}
+	}
+	out["step_problems"] = steps
 	if wf.Kind == catalog.WorkflowKind {
 		// How the rows fared: a workflow can succeed with every row failed.
 		if b := s.consoleBatch(ctx, wf, time.Now().UTC()); b.Batch != nil {
@@ -577,7 +593,9 @@ func (s *Server) consoleVideo(w http.ResponseWriter, r *http.Request) {
 		s.consoleVideoError(w, err)
 		return
 	}
-	out := map[string]any{"video": v}
+	out := map[string]any{"video": v, "problem": explain(v.Error)}
+	v.Error = scrubPaths(v.Error)
+	out["video"] = v
 	if wf, err := vs.Workflow(ctx, id); err == nil {
 		out["workflow"] = summarize(wf, time.Now().UTC())
 	}

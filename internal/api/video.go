@@ -116,6 +116,9 @@ func (s *Server) listVideos(w http.ResponseWriter, r *http.Request) {
 	if vs == nil {
 		vs = []video.Video{}
 	}
+	for i := range vs {
+		vs[i].Error = scrubPaths(vs[i].Error)
+	}
 	WriteJSON(w, http.StatusOK, map[string]any{"videos": vs})
 }
 
@@ -129,6 +132,7 @@ func (s *Server) getVideo(w http.ResponseWriter, r *http.Request) {
 		s.videoError(w, err)
 		return
 	}
+	got.Error = scrubPaths(got.Error)
 	WriteJSON(w, http.StatusOK, got)
 }
 
@@ -142,6 +146,7 @@ func (s *Server) videoWorkflow(w http.ResponseWriter, r *http.Request) {
 		s.videoError(w, err)
 		return
 	}
+	scrubWorkflow(wf)
 	WriteJSON(w, http.StatusOK, wf)
 }
 

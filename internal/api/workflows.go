@@ -56,6 +56,9 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []*jobs.Workflow{}
 	}
+	for _, wf := range list {
+		scrubWorkflow(wf)
+	}
 	WriteJSON(w, http.StatusOK, map[string]any{"workflows": list})
 }
 
@@ -70,6 +73,7 @@ func (s *Server) getWorkflow(w http.ResponseWriter, r *http.Request) {
 		s.jobsError(w, err)
 		return
 	}
+	scrubWorkflow(wf)
 	WriteJSON(w, http.StatusOK, wf)
 }
 
@@ -96,6 +100,7 @@ func (s *Server) workflowLogs(w http.ResponseWriter, r *http.Request) {
 	if logs == nil {
 		logs = []jobs.LogLine{}
 	}
+	scrubLogs(logs)
 	WriteJSON(w, http.StatusOK, map[string]any{"logs": logs})
 }
 
@@ -122,5 +127,6 @@ func (s *Server) workflowAction(w http.ResponseWriter, r *http.Request, act func
 		s.jobsError(w, err)
 		return
 	}
+	scrubWorkflow(wf)
 	WriteJSON(w, http.StatusOK, wf)
 }

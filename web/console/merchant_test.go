@@ -171,3 +171,88 @@ func TestConsoleCatalogImportOutcome(t *testing.T) {
 	}
 	errs.Check(t)
 }
+
+// TestConsoleErrorsInWords uploads a truncated video and a text file named
+// .mp4: each fails with "the file is truncated or not a video" and what to
+// do, the original message folded below, no server path anywhere on the
+// page or in the API's answers, and no Retry button (a retry cannot fix a
+// bad file).
+func TestConsoleErrorsInWords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser")
+	}
+	samples := testenv.Samples(t)
+	st := newStack(t)
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	u := &ui{t: t, ctx: ctx, st: st}
+	u.login()
+
+	raw, err := os.ReadFile(filepath.Join(samples, "videos", "videoavatars_person_turntable.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.mp4")
+	if err := os.WriteFile(cut, raw[:len(raw)/5], 0o640); err != nil {
+		t.Fatal(err)
+	}
+	text := filepath.Join(dir, "notes.mp4")
+	if err := os.WriteFile(text, []byte("these are meeting notes, not a video\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// Paths of this machine that must not reach a page: the data
+	// directory (blobs, work files) and the uploaded files' directory.
+	private := []string{st.dir, dir, "file:"}
+	for _, f := range []string{cut, text} {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			u := &ui{t: t, ctx: ctx, st: st}
+			id := u.uploadVideo(f)
+			u.wait("the failure in words", `!!document.querySelector('#wf-problem .summary')`, 3*time.Minute)
+			if got := u.str(`document.querySelector('#wf-problem .summary').textContent`); got != "The file is truncated or not a video." {
+				t.Errorf("workflow page says %q", got)
+			}
+			if got := u.str(`document.querySelector('#wf-problem p.error').textContent`); !strings.Contains(got, "Upload the complete file again") {
+				t.Errorf("workflow page gives no action: %q", got)
+			}
+			if u.num(`document.querySelectorAll('#retry').length`) != 0 {
+				t.Error("Retry is offered for a file that is not a video")
+			}
+			if u.str(`document.querySelector('#wf-problem details').open ? 'open' : 'folded'`) != "folded" {
+				t.Error("the ffmpeg detail is not folded")
+			}
+			detail := u.str(`document.getElementById('wf-error').textContent`)
+			if !strings.Contains(detail, id) {
+				t.Errorf("the folded detail %q does not name the video", detail)
+			}
+			t.Logf("folded detail: %s", detail)
+			u.click(`#graph .node[data-state="failed"]`)
+			u.wait("the step's error", `!!document.querySelector('#step-problem .summary')`, 10*time.Second)
+			u.screenshot("error-in-words-" + filepath.Base(f) + ".png")
+			page := u.str(`document.body.innerText + document.getElementById('app').textContent`)
+			u.goTo("#/", fmt.Sprintf(`#videos tr[data-video=%q] .problem`, id))
+			if got := u.str(fmt.Sprintf(`document.querySelector('#videos tr[data-video=%q] .problem').textContent`, id)); got != "The file is truncated or not a video." {
+				t.Errorf("dashboard says %q", got)
+			}
+			page += u.str(`document.getElementById('app').textContent`)
+			var api struct {
+				Error string
+			}
+			st.call(t, "GET", "/v1/videos/"+id, nil, &api)
+			var wfs struct {
+				Workflows []struct{ Error string }
+			}
+			st.call(t, "GET", "/v1/workflows?subject="+id, nil, &wfs)
+			page += api.Error
+			for _, w := range wfs.Workflows {
+				page += w.Error
+			}
+			for _, p := range private {
+				if strings.Contains(page, p) {
+					t.Errorf("%q appears in what the console and the API show: %s", p, page)
+				}
+			}
+		})
+	}
+	errs.Check(t)
+}

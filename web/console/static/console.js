@@ -275,7 +275,7 @@ function dashboard() {
       const name = (v.source || v.id).split('/').pop();
       return h('tr', { class: `wfrow state-${wfState(w)}`, 'data-video': v.id },
         h('td', {}, v.state === 'ready' ? h('a', { href: `#/video/${v.id}`, text: name }) : name, h('div', { class: 'muted small', text: v.id }),
-          v.error ? h('div', { class: 'error small clamp', title: v.error, text: v.error }) : null),
+          v.problem ? h('div', { class: 'error small clamp problem', title: v.problem.detail, text: v.problem.summary }) : null),
         h('td', {}, badge(wfState(w)), w && w.kind !== 'video' ? h('div', { class: 'muted small', text: w.kind }) : null),
         h('td', {}, w ? h('a', { href: `#/workflow/${w.id}`, text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }) : '–'),
         h('td', {}, w ? progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total, `${name} progress`) : ''),
@@ -288,7 +288,7 @@ function dashboard() {
     const byState = (a, b) => (stateRank[a.state] - stateRank[b.state]) || (a.id < b.id ? 1 : -1);
     fill(batches, ...o.batches.slice().sort(byState).map((w) => h('tr', { class: `wfrow state-${batchState(w)}`, 'data-batch': w.batch ? w.batch.batch : '' },
       h('td', {}, h('a', { href: `#/workflow/${w.id}`, text: w.batch && w.batch.source ? w.batch.source.split('/').pop() : w.subject }), h('div', { class: 'muted small', text: w.subject })),
-      h('td', {}, badge(batchState(w)), w.error ? h('div', { class: 'error small', text: w.error }) : null),
+      h('td', {}, badge(batchState(w)), w.problem ? h('div', { class: 'error small clamp', title: w.problem.detail, text: w.problem.summary }) : null),
       h('td', { text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }),
       h('td', {}, progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total), w.progress_total ? h('div', { class: 'muted small', text: `${w.progress_done}/${w.progress_total}` }) : null),
       h('td', {}, w.batch ? [`${w.batch.total}`, batchCounts(w.batch), batchReasons(w.batch)] : '–'),
@@ -383,6 +383,14 @@ function graph(wf, selected, onSelect) {
   return svg;
 }
 
+// problemBox tells an error in words, with what to do, and folds the
+// original message below; extra goes inside the fold.
+function problemBox(p, id, ...extra) {
+  return h('div', { class: 'problem', id: id ? `${id}-problem` : null },
+    h('p', { class: 'error' }, h('strong', { class: 'summary', text: p.summary }), p.action ? ` ${p.action}` : ''),
+    h('details', {}, h('summary', { class: 'small muted', text: 'Details' }), h('pre', { class: 'error', id: id ? `${id}-error` : null, text: p.detail }), extra));
+}
+
 function stepDetails(data, idx) {
   const wf = data.workflow;
   const st = wf.steps.find((x) => x.index === idx) || wf.steps[0];
@@ -396,7 +404,7 @@ function stepDetails(data, idx) {
       h('dt', { text: 'Started' }), h('dd', { text: fmtWhen(st.started_at) }),
       h('dt', { text: 'Finished' }), h('dd', { text: fmtWhen(st.finished_at) }),
       h('dt', { text: 'Progress' }), h('dd', { text: st.progress_total ? `${st.progress_done} / ${st.progress_total}` : '–' })),
-    st.error ? h('div', {}, h('h4', { text: 'Error' }), h('pre', { class: 'error', id: 'step-error', text: st.error })) : null,
+    st.error ? h('div', {}, h('h4', { text: 'Error' }), problemBox((data.step_problems || {})[st.index] || { summary: st.error, detail: st.error }, 'step')) : null,
     h('h4', { text: 'Attempts' }),
     runs.length ? h('table', { class: 'list small' }, h('thead', {}, h('tr', {}, ['#', 'Started', 'Took', 'Outcome'].map((t) => h('th', { text: t })))),
       h('tbody', {}, runs.map((r) => h('tr', {},
@@ -439,10 +447,15 @@ function workflowPage(id) {
       b ? h('section', { class: `batch-summary outcome-${b.outcome}`, id: 'batch-summary' },
         h('p', {}, h('strong', { text: b.source || `batch ${b.batch}` }), `: ${b.total} rows · `, batchCounts(b)),
         batchReasons(b)) : null,
-      wf.error ? h('pre', { class: 'error', id: 'wf-error', text: wf.error }) : null);
+      data.problem ? problemBox(data.problem, 'wf',
+        // A permanent input error fails the same way again: no Retry up
+        // front, only for an operator who replaced the input.
+        !data.problem.retryable && wf.state === 'failed' && canIngest() ? h('p', { class: 'small' }, 'Retry cannot fix this as it is. After replacing the input on the server: ',
+          h('button', { id: 'retry-anyway', type: 'button', class: 'ghost small', onclick: () => act('Retry', `/v1/workflows/${wf.id}/retry`) }, 'Run again')) : null) : null);
     const terminal = ['succeeded', 'failed', 'cancelled'].includes(wf.state);
+    const permanent = wf.state === 'failed' && data.problem && !data.problem.retryable;
     fill(actions,
-      h('button', { id: 'retry', type: 'button', disabled: !canIngest() || !['failed', 'cancelled'].includes(wf.state), onclick: () => act('Retry', `/v1/workflows/${wf.id}/retry`) }, 'Retry'),
+      permanent ? null : h('button', { id: 'retry', type: 'button', disabled: !canIngest() || !['failed', 'cancelled'].includes(wf.state), onclick: () => act('Retry', `/v1/workflows/${wf.id}/retry`) }, 'Retry'),
       h('button', { id: 'cancel', type: 'button', class: 'danger', disabled: !canIngest() || terminal, onclick: () => act('Cancel', `/v1/workflows/${wf.id}/cancel`) }, 'Cancel'),
       isVideo ? h('button', { id: 'rematch', type: 'button', disabled: !canIngest() || wf.state !== 'succeeded', onclick: async () => {
         try {

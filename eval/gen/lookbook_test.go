@@ -66,35 +66,39 @@ func decodeVideo(t *testing.T, path string, w, h int) [][]byte {
 	return frames
 }
 
-func TestLookbookDeterministic(t *testing.T) {
+// renderTwice renders the short reel of seed 7 twice and that of seed 8
+// once with render, checks that only the seed changes the reel and returns
+// the two of seed 7.
+func renderTwice(t *testing.T, render func(ctx context.Context, cfg LookbookConfig, outDir, name string) (*Result, error)) (a, b *Result) {
+	t.Helper()
 	samples := virgioSamples(t)
 	ctx := context.Background()
-	dirA, dirB, dirC := t.TempDir(), t.TempDir(), t.TempDir()
-	a, err := Lookbook(ctx, shortLookbook(samples, 7), dirA, "v")
-	if err != nil {
-		t.Fatal(err)
+	var rs [3]*Result
+	var truths [3][]byte
+	for i, seed := range []uint64{7, 7, 8} {
+		r, err := render(ctx, shortLookbook(samples, seed), t.TempDir(), "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs[i] = r
+		if truths[i], err = os.ReadFile(r.TruthPath); err != nil {
+			t.Fatal(err)
+		}
 	}
-	b, err := Lookbook(ctx, shortLookbook(samples, 7), dirB, "v")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Lookbook(ctx, shortLookbook(samples, 8), dirC, "v")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gtA, _ := os.ReadFile(a.TruthPath)
-	gtB, _ := os.ReadFile(b.TruthPath)
-	gtC, _ := os.ReadFile(c.TruthPath)
-	if !bytes.Equal(gtA, gtB) {
+	if !bytes.Equal(truths[0], truths[1]) {
 		t.Error("same seed gave different ground truth")
 	}
-	if a.FramesSHA256 != b.FramesSHA256 {
+	if rs[0].FramesSHA256 != rs[1].FramesSHA256 {
 		t.Error("same seed gave different frames")
 	}
-	if bytes.Equal(gtA, gtC) || a.FramesSHA256 == c.FramesSHA256 {
+	if bytes.Equal(truths[0], truths[2]) || rs[0].FramesSHA256 == rs[2].FramesSHA256 {
 		t.Error("different seeds gave the same reel")
 	}
+	return rs[0], rs[1]
+}
 
+func TestLookbookDeterministic(t *testing.T) {
+	a, b := renderTwice(t, Lookbook)
 	v, err := groundtruth.Load(a.TruthPath) // validates
 	if err != nil {
 		t.Fatal(err)
@@ -126,20 +130,27 @@ func TestLookbookDeterministic(t *testing.T) {
 	}
 }
 
+// boxTestConfig is a reel of the test catalog over synthetic grey
+// footage it writes to dir.
+func boxTestConfig(t *testing.T, dir string) LookbookConfig {
+	t.Helper()
+	testenv.NeedFFmpeg(t)
+	footage := filepath.Join(dir, "life.mp4")
+	testenv.FFmpeg(t, "-f", "lavfi", "-i", "life=s=160x120:mold=10:rate=12:ratio=0.1:death_color=#404040:life_color=#a0a0a0",
+		"-t", "13", "-pix_fmt", "yuv420p", footage)
+	return LookbookConfig{
+		CatalogDir: testCatalog, Backgrounds: []Background{{Path: footage}},
+		Width: 270, Height: 480, FPS: 12, MinDurationS: 10, MaxDurationS: 12, CRF: 18,
+	}
+}
+
 // TestLookbookBoxes renders a reel of the test catalog over synthetic grey
 // footage and checks each truth box against the pixels of the product's
 // colour in decoded frames.
 func TestLookbookBoxes(t *testing.T) {
-	testenv.NeedFFmpeg(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	footage := filepath.Join(dir, "life.mp4")
-	testenv.FFmpeg(t, "-f", "lavfi", "-i", "life=s=160x120:mold=10:rate=12:ratio=0.1:death_color=#404040:life_color=#a0a0a0",
-		"-t", "13", "-pix_fmt", "yuv420p", footage)
-	cfg := LookbookConfig{
-		CatalogDir: testCatalog, Backgrounds: []Background{{Path: footage}},
-		Width: 270, Height: 480, FPS: 12, MinDurationS: 10, MaxDurationS: 12, CRF: 18,
-	}
+	cfg := boxTestConfig(t, dir)
 	// The first seed whose plan has all four photo layouts.
 	plans := cfg
 	if err := plans.defaults(); err != nil {
@@ -174,56 +185,9 @@ func TestLookbookBoxes(t *testing.T) {
 	v := set[0].Truth
 	w, h := v.Width, v.Height
 	frames := decodeVideo(t, set[0].VideoPath, w, h)
-	inTransition := func(f int) bool {
-		for _, s := range v.Shots {
-			if len(s.TransitionFrames) == 2 && f >= s.TransitionFrames[0]-1 && f <= s.TransitionFrames[1]+1 {
-				return true
-			}
-		}
-		return false
-	}
 	checked := map[string]int{}
 	for _, it := range v.Items {
-		tp, ok := testPhotos[it.ProductID]
-		if !ok {
-			t.Fatalf("unknown product %s", it.ProductID)
-		}
-		// Boxes are checked in three frames of the item away from
-		// transitions; occluded (picture-in-picture) items only partly show,
-		// so their pixels must lie inside the box.
-		n := 0
-		for _, k := range []int{len(it.Boxes) / 4, len(it.Boxes) / 2, 3 * len(it.Boxes) / 4} {
-			bx := it.Boxes[k]
-			f := int(math.Round(bx.T * v.FPS))
-			if inTransition(f) {
-				continue
-			}
-			got := image.Rectangle{Min: image.Pt(w, h)}
-			px := frames[f]
-			for y := range h {
-				for x := range w {
-					o := 3 * (y*w + x)
-					if tp.isColour(int(px[o]), int(px[o+1]), int(px[o+2])) {
-						got = got.Union(image.Rect(x, y, x+1, y+1))
-					}
-				}
-			}
-			want := image.Rect(int(math.Round(bx.X*float64(w))), int(math.Round(bx.Y*float64(h))),
-				int(math.Round((bx.X+bx.W)*float64(w))), int(math.Round((bx.Y+bx.H)*float64(h))))
-			const tol = 3
-			near := func(a, b int) bool { return a-b <= tol && b-a <= tol }
-			switch {
-			case got.Empty():
-				t.Errorf("item %s shot %d frame %d: no pixel of its colour, truth box %v", it.ProductID, it.Shot, f, want)
-			case it.Occluded > 0:
-				if !got.In(want.Inset(-tol)) {
-					t.Errorf("occluded item %s shot %d frame %d: pixels %v outside truth box %v", it.ProductID, it.Shot, f, got, want)
-				}
-			case !near(got.Min.X, want.Min.X) || !near(got.Min.Y, want.Min.Y) || !near(got.Max.X, want.Max.X) || !near(got.Max.Y, want.Max.Y):
-				t.Errorf("item %s shot %d frame %d: pixels %v, truth box %v", it.ProductID, it.Shot, f, got, want)
-			}
-			n++
-		}
+		n, _ := checkBoxes(t, v, frames, it, 3)
 		if n > 0 {
 			checked[shots[it.Shot].layout] += n
 		}
@@ -248,6 +212,61 @@ func TestLookbookBoxes(t *testing.T) {
 	if filepath.Base(set[0].VideoPath) != "lookbook-"+strconv.FormatUint(cfg.Seed, 10)+".mp4" {
 		t.Errorf("set video named %s", set[0].VideoPath)
 	}
+}
+
+// checkBoxes checks an item's truth box in three frames away from
+// transitions against the pixels of its test photo's colour: they must lie
+// in the box (within tol pixels) and, unless the item is partly hidden, fill
+// it. It returns the frames checked and those checked in full.
+func checkBoxes(t *testing.T, v *groundtruth.Video, frames [][]byte, it groundtruth.Item, tol int) (checked, full int) {
+	t.Helper()
+	tp, ok := testPhotos[it.ProductID]
+	if !ok {
+		t.Fatalf("unknown product %s", it.ProductID)
+	}
+	w, h := v.Width, v.Height
+	inTransition := func(f int) bool {
+		for _, s := range v.Shots {
+			if len(s.TransitionFrames) == 2 && f >= s.TransitionFrames[0]-1 && f <= s.TransitionFrames[1]+1 {
+				return true
+			}
+		}
+		return false
+	}
+	near := func(a, b int) bool { return a-b <= tol && b-a <= tol }
+	for _, k := range []int{len(it.Boxes) / 4, len(it.Boxes) / 2, 3 * len(it.Boxes) / 4} {
+		bx := it.Boxes[k]
+		f := int(math.Round(bx.T * v.FPS))
+		if inTransition(f) {
+			continue
+		}
+		got := image.Rectangle{Min: image.Pt(w, h)}
+		px := frames[f]
+		for y := range h {
+			for x := range w {
+				o := 3 * (y*w + x)
+				if tp.isColour(int(px[o]), int(px[o+1]), int(px[o+2])) {
+					got = got.Union(image.Rect(x, y, x+1, y+1))
+				}
+			}
+		}
+		want := image.Rect(int(math.Round(bx.X*float64(w))), int(math.Round(bx.Y*float64(h))),
+			int(math.Round((bx.X+bx.W)*float64(w))), int(math.Round((bx.Y+bx.H)*float64(h))))
+		checked++
+		switch {
+		case got.Empty():
+			t.Errorf("item %s shot %d frame %d: no pixel of its colour, truth box %v", it.ProductID, it.Shot, f, want)
+		case !got.In(want.Inset(-tol)):
+			t.Errorf("item %s shot %d frame %d: pixels %v outside truth box %v", it.ProductID, it.Shot, f, got, want)
+		case it.Occluded > 0:
+			// Partly hidden: its pixels need not reach the box's edges.
+		case !near(got.Min.X, want.Min.X) || !near(got.Min.Y, want.Min.Y) || !near(got.Max.X, want.Max.X) || !near(got.Max.Y, want.Max.Y):
+			t.Errorf("item %s shot %d frame %d: pixels %v, truth box %v", it.ProductID, it.Shot, f, got, want)
+		default:
+			full++
+		}
+	}
+	return checked, full
 }
 
 // TestLookbookPlan checks the planned reels of the default configuration

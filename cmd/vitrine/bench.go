@@ -54,6 +54,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	work := fs.String("work", "", "scratch directory for generated videos and databases (default: a temporary directory, removed afterwards)")
 	seed := fs.Uint64("seed", 1, "seed of the generated evaluation set")
 	videos := fs.Int("videos", 5, "number of generated evaluation videos")
+	reshots := fs.Int("reshots", 3, "re-shot reels in the e2e suite (lookbook reels with every photo warped, relit, covered, …); 0 for none")
 	annN := fs.Int("ann-n", 20000, "vectors in the ANN measurement")
 	// Suites may come before or after flags.
 	var suites []string
@@ -92,21 +93,26 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	if catDir == "" {
 		catDir = filepath.Join(*samples, "catalog")
 	}
+	nReshots := *reshots
+	if nReshots <= 0 {
+		nReshots = -1 // none: zero would take the default
+	}
 	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{
-		Log:        log,
-		SamplesDir: *samples,
-		CatalogDir: *catalog,
-		ModelsDir:  cfg.ModelsDir,
-		WorkDir:    workDir,
-		Versions:   map[string]string{"vitrine": version},
-		GenSeed:    *seed,
-		GenVideos:  *videos,
-		ANN:        bench.ANNOptions{N: *annN},
-		Shots:      shotDetector{},
-		Pipeline:   ba,
-		API:        ba.API,
+		Log:          log,
+		SamplesDir:   *samples,
+		CatalogDir:   *catalog,
+		ModelsDir:    cfg.ModelsDir,
+		WorkDir:      workDir,
+		Versions:     map[string]string{"vitrine": version},
+		GenSeed:      *seed,
+		GenVideos:    *videos,
+		ReshotVideos: nReshots,
+		ANN:          bench.ANNOptions{N: *annN},
+		Shots:        shotDetector{},
+		Pipeline:     ba,
+		API:          ba.API,
 	}
 	if err := vision.InitRuntime(cfg.ORTLib); err == nil {
 		env.Versions["onnxruntime"] = ort.GetVersion()
@@ -152,19 +158,21 @@ func benchGen(ctx context.Context, args []string) error {
 	fs := newFlagSet("bench gen", "bench gen [flags]",
 		"Writes labelled evaluation videos and their ground truth (schema\n"+
 			"vitrine.groundtruth/v1; see eval/README.md): packshots composited onto\n"+
-			"footage (gen-<seed>.mp4, gen-<seed>.gt.json) or vertical on-model\n"+
-			"lookbook reels (lookbook-<seed>.mp4, lookbook-<seed>.gt.json) or the\n"+
-			"harder shot-boundary set (shotset-<seed>.mp4, shotset-<seed>.gt.json).\n"+
+			"footage (gen-<seed>.mp4, gen-<seed>.gt.json), vertical on-model\n"+
+			"lookbook reels (lookbook-<seed>.mp4, lookbook-<seed>.gt.json), the\n"+
+			"lookbook reels with every photo re-shot: warped, tilted, relit, covered,\n"+
+			"blurred, compressed, half mirrored (reshot-<seed>.mp4, reshot-<seed>.gt.json),\n"+
+			"or the harder shot-boundary set (shotset-<seed>.mp4, shotset-<seed>.gt.json).\n"+
 			"The same seed always gives the same videos.")
 	out := fs.String("out", "eval-set", "output directory")
-	set := fs.String("set", "packshot", "kind of video: packshot, lookbook or shots")
+	set := fs.String("set", "packshot", "kind of video: packshot, lookbook, reshot or shots")
 	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/, catalog_virgio/ and videos/)")
-	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog, or <samples>/catalog_virgio for lookbooks")
+	catalog := fs.String("catalog", "", "catalog directory (products.csv + images); default <samples>/catalog, or <samples>/catalog_virgio for the other sets")
 	seed := fs.Uint64("seed", 1, "seed of the first video; the others use seed+1, seed+2, …")
 	count := fs.Int("count", 3, "number of videos")
 	nShots := fs.Int("shots", 0, "shots per video (default 6 for packshot, 14 for shots)")
-	width := fs.Int("width", 0, "frame width (default 640 for packshot, 540 for lookbook)")
-	height := fs.Int("height", 0, "frame height (default 360 for packshot, 960 for lookbook)")
+	width := fs.Int("width", 0, "frame width (default 640 for packshot, 540 for the vertical sets)")
+	height := fs.Int("height", 0, "frame height (default 360 for packshot, 960 for the vertical sets)")
 	fps := fs.Int("fps", 25, "frame rate")
 	crf := fs.Int("crf", 26, "H.264 constant rate factor (compression)")
 	if err := fs.Parse(args); err != nil {
@@ -191,7 +199,7 @@ func benchGen(ctx context.Context, args []string) error {
 			Seed: *seed, Width: *width, Height: *height, FPS: *fps, Shots: *nShots, CRF: *crf,
 		}
 		results, err = gen.GenerateSet(ctx, cfg, *out, *count)
-	case "lookbook":
+	case "lookbook", "reshot":
 		if cat == "" {
 			cat = filepath.Join(*samples, "catalog_virgio")
 		}
@@ -199,7 +207,11 @@ func benchGen(ctx context.Context, args []string) error {
 			CatalogDir: cat, Backgrounds: gen.SampleBackgrounds(*samples),
 			Seed: *seed, Width: *width, Height: *height, FPS: *fps, CRF: *crf,
 		}
-		results, err = gen.LookbookSet(ctx, cfg, *out, *count)
+		if *set == "reshot" {
+			results, err = gen.ReshotSet(ctx, cfg, *out, *count)
+		} else {
+			results, err = gen.LookbookSet(ctx, cfg, *out, *count)
+		}
 	case "shots":
 		if cat == "" {
 			cat = filepath.Join(*samples, "catalog_virgio")
@@ -214,7 +226,7 @@ func benchGen(ctx context.Context, args []string) error {
 		}
 		return nil
 	default:
-		return fmt.Errorf("bench gen: --set %q: want packshot, lookbook or shots", *set)
+		return fmt.Errorf("bench gen: --set %q: want packshot, lookbook, reshot or shots", *set)
 	}
 	if err != nil {
 		return err

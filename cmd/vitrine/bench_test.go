@@ -57,6 +57,28 @@ func TestBenchGen(t *testing.T) {
 	}
 }
 
+func TestBenchGenReshot(t *testing.T) {
+	samples := testenv.Samples(t, filepath.Join("catalog_virgio", "products.csv"))
+	out := t.TempDir()
+	so, se, code := vitrine(t, cleanEnv(), "bench", "gen", "--set", "reshot", "--samples", samples, "--out", out, "--count", "1", "--seed", "4",
+		"--width", "180", "--height", "320", "--fps", "6")
+	if code != 0 || !strings.Contains(so, "reshot-4.gt.json") {
+		t.Fatalf("bench gen --set reshot exit %d: %s %s", code, so, se)
+	}
+	v, err := groundtruth.Load(filepath.Join(out, "reshot-4.gt.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Generator != "vitrine-eval-reshot/1" || v.Width != 180 || len(v.Items) == 0 {
+		t.Fatalf("generator %q width %d, %d items", v.Generator, v.Width, len(v.Items))
+	}
+	for _, it := range v.Items {
+		if _, ok := it.Strengths["warp"]; !ok {
+			t.Errorf("item %s has no warp strength: %v", it.ProductID, it.Strengths)
+		}
+	}
+}
+
 func TestBenchReport(t *testing.T) {
 	samples := samplesEnv(t)
 	env := cleanEnv(sharedEnv(t)...)

@@ -264,6 +264,44 @@ func TestConditionCounts(t *testing.T) {
 	}
 }
 
+func TestStrengthCounts(t *testing.T) {
+	truth := &groundtruth.Video{Items: []groundtruth.Item{
+		{ProductID: "a", Strengths: map[string]float64{"warp": 0.1, "mirror": 0}},
+		{ProductID: "b", Strengths: map[string]float64{"warp": 0.9, "mirror": 1}},
+		{ProductID: "c", Strengths: map[string]float64{"warp": 0.5, "mirror": 1}},
+		{ProductID: "d", Strengths: map[string]float64{"warp": 1, "mirror": 0}},
+	}}
+	shown := score.ItemScore{PerItem: []score.ItemResult{{Rank: 1}, {Rank: 3}, {Rank: 0}, {Rank: 1}}}
+	cand := score.ItemScore{PerItem: []score.ItemResult{{Rank: 1}, {Rank: 2}, {Rank: 4}, {Rank: 1}}}
+	var c strengthCounts
+	c.add(truth, shown, &cand)
+	s := &Section{}
+	c.report(s, "reshot")
+	rows := map[string]string{}
+	for _, r := range s.Tables[0].Rows {
+		rows[r[0]+" "+r[1]] = strings.Join(r[2:], "|")
+	}
+	tests := []struct{ row, want string }{
+		{"warp low", "1|1.000|1.000|1.000"},
+		{"warp mid", "1|0.000|0.000|1.000"},
+		{"warp high", "2|0.500|1.000|1.000"},
+		{"mirror no", "2|1.000|1.000|1.000"},
+		{"mirror yes", "2|0.000|0.500|1.000"},
+	}
+	for _, tc := range tests {
+		if rows[tc.row] != tc.want {
+			t.Errorf("%s: %q, want %q", tc.row, rows[tc.row], tc.want)
+		}
+	}
+	if len(rows) != len(tests) {
+		t.Errorf("rows %v", rows)
+	}
+	// Mirroring costs found@1 1.0, warp 0.5: mirror breaks first.
+	if !strings.Contains(s.Method, "mirror -1.00, warp -0.50") {
+		t.Errorf("method %q does not order the falls", s.Method)
+	}
+}
+
 func TestPeakRSS(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("no /proc: peak memory is reported as unknown")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
@@ -20,6 +21,9 @@ type CalibrateOptions struct {
 	// Packshots and Lookbooks are the sizes of the two generated sets
 	// (defaults 8 and 6).
 	Packshots, Lookbooks int
+	// Reshots is the size of the re-shot set, so the fit sees products
+	// shown unlike their catalog photos (default 4; negative: none).
+	Reshots int
 	// Fit tunes the fit; Inputs default to confidence.DefaultInputs.
 	Fit confidence.FitOptions
 	// Extra samples join the generated ones (reviewers' decisions, say).
@@ -35,10 +39,10 @@ type Calibration struct {
 	Videos  int
 }
 
-// Calibrate runs generated packshot and lookbook videos and the negative
-// sample videos through the pipeline, labels every candidate item (right
-// when its top-1 product is a true item overlapping it in time; every
-// candidate on a negative video is wrong) and fits the confidence
+// Calibrate runs generated packshot, lookbook and re-shot videos and the
+// negative sample videos through the pipeline, labels every candidate item
+// (right when its top-1 product is a true item overlapping it in time;
+// every candidate on a negative video is wrong) and fits the confidence
 // calibration on them.
 func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibration, error) {
 	if env.Pipeline == nil {
@@ -56,11 +60,14 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 	if opt.Lookbooks <= 0 {
 		opt.Lookbooks = 6
 	}
+	if opt.Reshots == 0 {
+		opt.Reshots = 4
+	}
 	if len(opt.Fit.Inputs) == 0 {
 		opt.Fit.Inputs = confidence.DefaultInputs
 	}
 	e := &Env{Log: env.Log, SamplesDir: env.SamplesDir, CatalogDir: env.CatalogDir, LookbookCatalogDir: env.LookbookCatalogDir,
-		WorkDir: env.WorkDir, Pipeline: env.Pipeline, GenSeed: opt.Seed, GenVideos: opt.Packshots, LookbookVideos: opt.Lookbooks}
+		WorkDir: env.WorkDir, Pipeline: env.Pipeline, GenSeed: opt.Seed, GenVideos: opt.Packshots, LookbookVideos: opt.Lookbooks, ReshotVideos: opt.Reshots}
 	if _, err := e.ingestAll(ctx); err != nil {
 		return nil, fmt.Errorf("calibrate: ingest: %w", err)
 	}
@@ -72,8 +79,12 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
+	reshots, err := e.reshots(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
+	}
 	var vs []evalVideo
-	for _, r := range append(packshots, lookbooks...) {
+	for _, r := range slices.Concat(packshots, lookbooks, reshots) {
 		vs = append(vs, evalVideo{r.VideoPath, r.Truth})
 	}
 	for _, p := range e.negativePaths() {
@@ -96,8 +107,8 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 		opt.Fit.Version = time.Now().UTC().Format("2006-01-02") + fmt.Sprintf("-seed%d", opt.Seed)
 	}
 	if opt.Fit.Note == "" {
-		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos and %d lookbook reels from seed %d, and %d negative sample videos, and %d reviewed items: %d candidate items",
-			len(packshots), len(lookbooks), opt.Seed, len(e.negativePaths()), len(opt.Extra), len(out.Samples))
+		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos, %d lookbook reels and %d re-shot reels from seed %d, and %d negative sample videos, and %d reviewed items: %d candidate items",
+			len(packshots), len(lookbooks), len(reshots), opt.Seed, len(e.negativePaths()), len(opt.Extra), len(out.Samples))
 	}
 	m, err := confidence.Fit(out.Samples, opt.Fit)
 	if err != nil {

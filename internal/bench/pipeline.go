@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/eval/gen"
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
 	"github.com/vitrine-dev/vitrine/eval/score"
 )
@@ -144,6 +146,7 @@ type setScore struct {
 	curve       []score.ItemScore // by curveThresholds, on the candidates
 	shots       score.ShotScore
 	cond        conditionCounts
+	strength    strengthCounts
 	misses      [][]string
 	videos      int
 }
@@ -161,8 +164,14 @@ func (s *setScore) add(p *processed) {
 	s.cond.add(p.truth, sc)
 	s.misses = append(s.misses, missRows(filepath.Base(p.path), sc)...)
 	s.shots.Add(score.Shots(score.TruthBoundaries(p.truth), score.PredBoundaries(p.shown, p.truth.FPS), shotTolerance))
+	var cand *score.ItemScore
 	if p.cand != nil {
-		s.cand.Merge(score.Items(p.truth, p.cand, score.ItemOptions{K: 5, TimeTolerance: 1}))
+		c := score.Items(p.truth, p.cand, score.ItemOptions{K: 5, TimeTolerance: 1})
+		cand = &c
+	}
+	s.strength.add(p.truth, sc, cand)
+	if cand != nil {
+		s.cand.Merge(*cand)
 		for i, t := range curveThresholds {
 			s.curve[i].Merge(score.Items(p.truth, p.cand.AtConfidence(t), score.ItemOptions{K: 5, TimeTolerance: 1}))
 		}
@@ -217,13 +226,18 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	if err != nil {
 		return fmt.Errorf("generate lookbook set: %w", err)
 	}
-	s.Method = fmt.Sprintf("Both sample catalogs are imported. Every generated video goes through the full video workflow: the packshot set (catalog packshots composited onto footage at known times and places) "+
-		"and the on-model lookbook set (reels made from the on-model catalog's photos with pan/zoom, split screens, picture-in-picture, grading, cuts, fades and dissolves), "+
+	reshots, err := env.reshots(ctx)
+	if err != nil {
+		return fmt.Errorf("generate re-shot set: %w", err)
+	}
+	s.Method = fmt.Sprintf("Both sample catalogs are imported. Every generated video goes through the full video workflow: the packshot set (catalog packshots composited onto footage at known times and places), "+
+		"the on-model lookbook set (reels made from the on-model catalog's photos with pan/zoom, split screens, picture-in-picture, grading, cuts, fades and dissolves), "+
+		"the re-shot set (the lookbook reels of the same seeds with every photo first cut to the garment, warped, tilted, relit, covered by blobs, blurred, JPEG-compressed and half mirrored, each at a strength drawn from 0..1; eval/README.md), "+
 		"then the negative sample videos (%s; no catalog product). Scores are of the items a player shows (published): precision is the share whose top-1 product is on screen at that time; "+
 		"found@1 and found@5 the share of true items that a published item overlapping them in time has at rank 1 or within the top 5.", joinNames(negativeVideos))
 	peakReset := resetPeakRSS()
 	stages := map[string]time.Duration{}
-	sets := map[string]*setScore{"packshot": {}, "lookbook": {}, "negative": {}}
+	sets := map[string]*setScore{"packshot": {}, "lookbook": {}, "reshot": {}, "negative": {}}
 	var videoS, procS float64
 	per := Table{Title: "Per video", Columns: []string{"set", "video", "duration s", "true items", "published", "right", "found@1", "candidates", "x real time"}}
 	var failures []string
@@ -270,6 +284,11 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 			return err
 		}
 	}
+	for _, r := range reshots {
+		if err := run("reshot", evalVideo{r.VideoPath, r.Truth}); err != nil {
+			return err
+		}
+	}
 	for _, path := range env.negativePaths() {
 		if err := run("negative", evalVideo{path: path}); err != nil {
 			return err
@@ -278,6 +297,8 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	_, seed := env.genParams()
 	s.Add("generated sets: first seed", float64(seed), "")
 	sets["lookbook"].report(s, "lookbook")
+	sets["reshot"].report(s, "reshot")
+	sets["reshot"].strength.report(s, "reshot")
 	sets["packshot"].report(s, "packshot")
 	if neg := sets["negative"]; neg.videos > 0 {
 		s.Headline("negative videos: false published items per minute", neg.shown.FalseMatchesPerMin, "/min")
@@ -309,7 +330,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		s.Tables = append(s.Tables, t)
 	}
 	s.Tables = append(s.Tables, per)
-	for _, name := range []string{"lookbook", "packshot"} {
+	for _, name := range []string{"lookbook", "reshot", "packshot"} {
 		set := sets[name]
 		if set.videos == 0 {
 			continue
@@ -389,6 +410,110 @@ func (c *conditionCounts) table(set string) Table {
 		t.Rows = append(t.Rows, []string{name, strconv.Itoa(c.n[k]), strconv.Itoa(c.found[k]), rate})
 	}
 	return t
+}
+
+// strengthCounts splits found rates by the strength of each
+// transformation a re-shot item went through, in thirds of 0..1.
+type strengthCounts struct {
+	// by transformation, then third: true items, found at rank 1 and
+	// within 5 by published items, and within 5 by candidates.
+	n, hit1, hit5, cand5 map[string]*[3]int
+	cand                 bool
+}
+
+// strengthBin is the third of 0..1 a strength falls in.
+func strengthBin(v float64) int { return max(0, min(2, int(v*3))) }
+
+func (c *strengthCounts) add(truth *groundtruth.Video, sc score.ItemScore, cand *score.ItemScore) {
+	if c.n == nil {
+		c.n, c.hit1, c.hit5, c.cand5 = map[string]*[3]int{}, map[string]*[3]int{}, map[string]*[3]int{}, map[string]*[3]int{}
+	}
+	if cand != nil {
+		c.cand = true
+	}
+	for i, r := range sc.PerItem {
+		if i >= len(truth.Items) {
+			break
+		}
+		for name, v := range truth.Items[i].Strengths {
+			if c.n[name] == nil {
+				c.n[name], c.hit1[name], c.hit5[name], c.cand5[name] = &[3]int{}, &[3]int{}, &[3]int{}, &[3]int{}
+			}
+			b := strengthBin(v)
+			c.n[name][b]++
+			if r.Rank == 1 {
+				c.hit1[name][b]++
+			}
+			if r.Rank >= 1 && r.Rank <= 5 {
+				c.hit5[name][b]++
+			}
+			if cand != nil && i < len(cand.PerItem) && cand.PerItem[i].Rank >= 1 && cand.PerItem[i].Rank <= 5 {
+				c.cand5[name][b]++
+			}
+		}
+	}
+}
+
+// report adds the found rates by strength as a table and, per
+// transformation, the change of found@1 from its weakest to its strongest
+// third: the most negative breaks recognition first.
+func (c *strengthCounts) report(sec *Section, set string) {
+	if len(c.n) == 0 {
+		return
+	}
+	names := slices.Clone(gen.ReshotTransforms)
+	for name := range c.n {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	rate := func(hit, n int) string {
+		if n == 0 {
+			return "–"
+		}
+		return f3(float64(hit) / float64(n))
+	}
+	t := Table{Title: set + ": found rates against each transformation's strength (thirds of 0..1: low < 0.33 <= mid < 0.67 <= high; every item went through all of them at once)",
+		Columns: []string{"transformation", "strength", "true items", "found@1", "found@5", "candidates found@5"}}
+	type drop struct {
+		name string
+		d    float64
+	}
+	var drops []drop
+	for _, name := range names {
+		n := c.n[name]
+		if n == nil {
+			continue
+		}
+		labels := []string{"low", "mid", "high"}
+		if name == gen.ReshotMirror {
+			labels = []string{"no", "", "yes"}
+		}
+		for b, l := range labels {
+			if l == "" {
+				continue
+			}
+			cand := "–"
+			if c.cand {
+				cand = rate(c.cand5[name][b], n[b])
+			}
+			t.Rows = append(t.Rows, []string{name, l, strconv.Itoa(n[b]), rate(c.hit1[name][b], n[b]), rate(c.hit5[name][b], n[b]), cand})
+		}
+		if n[0] > 0 && n[2] > 0 {
+			d := float64(c.hit1[name][2])/float64(n[2]) - float64(c.hit1[name][0])/float64(n[0])
+			sec.Add(set+": found@1 change from low to high "+name, d, "")
+			drops = append(drops, drop{name, d})
+		}
+	}
+	sec.Tables = append(sec.Tables, t)
+	if len(drops) > 0 {
+		sort.SliceStable(drops, func(i, j int) bool { return drops[i].d < drops[j].d })
+		var order []string
+		for _, d := range drops {
+			order = append(order, fmt.Sprintf("%s %+.2f", d.name, d.d))
+		}
+		sec.Method += " Re-shot found@1 from the weakest to the strongest third of each transformation, steepest fall first: " + strings.Join(order, ", ") + "."
+	}
 }
 
 func joinNames(ns []string) string {

@@ -56,6 +56,10 @@ type Env struct {
 	// LookbookVideos is the size of the lookbook set (default 3), from
 	// GenSeed on.
 	LookbookVideos int
+	// ReshotVideos is the size of the re-shot set (default 3; negative
+	// leaves it out), from GenSeed on: the lookbook reels of those seeds
+	// with every photo re-shot. It needs the on-model catalog too.
+	ReshotVideos int
 	// ShotSetVideos and ShotSetStills size the harder shot set of the shots
 	// suite: edited reels and pan/zoom-only videos (defaults 8 and 3).
 	ShotSetVideos, ShotSetStills int
@@ -73,6 +77,10 @@ type Env struct {
 	lookOnce sync.Once
 	lookSet  []*gen.Result
 	lookErr  error
+
+	reshotOnce sync.Once
+	reshotSet  []*gen.Result
+	reshotErr  error
 
 	shotSetOnce sync.Once
 	shotSetRes  []*gen.ShotSetResult
@@ -143,16 +151,38 @@ func (e *Env) lookbooks(ctx context.Context) ([]*gen.Result, error) {
 		if n <= 0 {
 			n = 3
 		}
-		_, seed := e.genParams()
-		cfg := gen.LookbookConfig{
-			CatalogDir:  dir,
-			Backgrounds: gen.SampleBackgrounds(e.SamplesDir),
-			Seed:        seed,
-			Logger:      e.log(),
-		}
-		e.lookSet, e.lookErr = gen.LookbookSet(ctx, cfg, filepath.Join(e.WorkDir, "lookbook"), n)
+		e.lookSet, e.lookErr = gen.LookbookSet(ctx, e.reelConfig(dir), filepath.Join(e.WorkDir, "lookbook"), n)
 	})
 	return e.lookSet, e.lookErr
+}
+
+// reshots returns the generated re-shot set, writing it on first use;
+// none without an on-model catalog.
+func (e *Env) reshots(ctx context.Context) ([]*gen.Result, error) {
+	e.reshotOnce.Do(func() {
+		dir := e.lookbookCatalogDir()
+		n := e.ReshotVideos
+		if n == 0 {
+			n = 3
+		}
+		if dir == "" || n < 0 {
+			return
+		}
+		e.reshotSet, e.reshotErr = gen.ReshotSet(ctx, e.reelConfig(dir), filepath.Join(e.WorkDir, "reshot"), n)
+	})
+	return e.reshotSet, e.reshotErr
+}
+
+// reelConfig configures the lookbook and re-shot reels of the on-model
+// catalog in dir, from the generated sets' first seed.
+func (e *Env) reelConfig(dir string) gen.LookbookConfig {
+	_, seed := e.genParams()
+	return gen.LookbookConfig{
+		CatalogDir:  dir,
+		Backgrounds: gen.SampleBackgrounds(e.SamplesDir),
+		Seed:        seed,
+		Logger:      e.log(),
+	}
 }
 
 // shotSet returns the harder shot set, writing it on first use: edited

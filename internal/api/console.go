@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -278,6 +279,10 @@ type ConsoleVideo struct {
 	Speed float64 `json:"speed_x,omitempty"`
 	// Problem tells the video's error in words.
 	Problem *Problem `json:"problem,omitempty"`
+	// Analysis is the video's analysis workflow when a later one (a
+	// re-match or a republish after review) is the current Workflow: its
+	// time is the analysis time, which Speed is measured on.
+	Analysis *WorkflowSummary `json:"analysis,omitempty"`
 }
 
 // ConsoleBatch is a catalog import row of the dashboard.
@@ -342,6 +347,7 @@ func (s *Server) consoleOverview(w http.ResponseWriter, r *http.Request) {
 			if wf.ID != v.WorkflowID && v.WorkflowID > 0 {
 				if awf, err := s.Runner.Workflow(ctx, v.WorkflowID); err == nil {
 					analysis = summarize(awf, now)
+					cv.Analysis = &analysis
 				}
 			}
 			if analysis.Kind == video.KindAnalyze && analysis.State == jobs.StateSucceeded && analysis.ElapsedS > 0 && v.DurationS > 0 {
@@ -821,5 +827,39 @@ func (s *Server) searchVideos(w http.ResponseWriter, r *http.Request) {
 		s.catalogError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"videos": hits, "products": products})
+	// What each hit is called and looks like: its file name and the
+	// keyframe of its first matching shot.
+	names := map[string]VideoBrief{}
+	byID := map[string]video.Video{}
+	for _, v := range vids {
+		byID[v.ID] = v
+	}
+	for _, h := range hits {
+		v := byID[h.VideoID]
+		b := VideoBrief{ID: v.ID, Name: path.Base(strings.ReplaceAll(v.Source, "\\", "/")), DurationS: v.DurationS}
+		if b.Name == "." || b.Name == "/" || v.Source == "" {
+			b.Name = v.ID
+		}
+		if len(h.Ranges) > 0 {
+			b.Thumbnail = fmt.Sprintf("/v1/videos/%s/shots/%d/thumbnail", url.PathEscape(v.ID), h.Ranges[0].Shot)
+		}
+		names[v.ID] = b
+	}
+	// The query as run: the words matched against labels and the
+	// products the catalog search found for them.
+	ran := map[string]any{"products": len(query.Products)}
+	if pid != "" {
+		ran["product_id"] = pid
+	} else {
+		ran["q"] = strings.Join(query.Words, " ")
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"videos": hits, "products": products, "video_info": names, "query": ran})
+}
+
+// VideoBrief is what search results show of a video.
+type VideoBrief struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	DurationS float64 `json:"duration_s,omitempty"`
+	Thumbnail string  `json:"thumbnail,omitempty"`
 }

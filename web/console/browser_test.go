@@ -296,6 +296,19 @@ func TestConsoleInChromium(t *testing.T) {
 		if txt := u.str(fmt.Sprintf(`document.querySelector('.hit[data-video=%q] ul').textContent`, vid)); !strings.Contains(txt, label) {
 			t.Errorf("ranges %q do not show the label %q", txt, label)
 		}
+		// Each hit shows its file name and a keyframe; the box shows the
+		// query as run.
+		if name := u.str(fmt.Sprintf(`document.querySelector('.hit[data-video=%q] h3 .name').textContent`, vid)); name != filepath.Base(clip) {
+			t.Errorf("hit named %q, want the file name %q", name, filepath.Base(clip))
+		}
+		u.wait("the hit's thumbnail", fmt.Sprintf(`(() => { const i = document.querySelector('.hit[data-video=%q] .thumb img'); return !!i && i.complete && i.naturalWidth > 0; })()`, vid), 20*time.Second)
+		if got := u.str(`document.getElementById('video-q').value`); got != label {
+			t.Errorf("search box shows %q, want the query run %q", got, label)
+		}
+		if ran := u.str(`document.getElementById('query-run').textContent`); !strings.Contains(ran, label) || !strings.Contains(ran, "catalog product") {
+			t.Errorf("query shown as %q", ran)
+		}
+		u.screenshot("search-videos-text.png")
 	})
 
 	t.Run("preview as shopper", func(t *testing.T) {
@@ -405,6 +418,37 @@ func TestConsoleInChromium(t *testing.T) {
 	speed := u.str(`document.querySelector('#videos tr[data-video] td:nth-child(7)').textContent`)
 	if !strings.Contains(speed, "real time") {
 		t.Errorf("dashboard speed column %q", speed)
+	}
+	// The reviewed video was re-matched since: the dashboard shows the
+	// analysis time and, apart, the later workflow's.
+	var ov struct {
+		Videos []struct {
+			ID       string
+			Workflow struct {
+				Kind     string
+				ElapsedS float64 `json:"elapsed_s"`
+			}
+			Analysis *struct {
+				Kind     string
+				ElapsedS float64 `json:"elapsed_s"`
+			}
+		}
+	}
+	st.call(t, "GET", "/console/api/overview", nil, &ov)
+	for _, v := range ov.Videos {
+		if v.ID != vid {
+			continue
+		}
+		if v.Analysis == nil || v.Analysis.Kind == v.Workflow.Kind {
+			t.Errorf("overview of %s: analysis %+v beside workflow %+v, want the analysis apart from the later re-match", vid, v.Analysis, v.Workflow)
+			break
+		}
+		row := fmt.Sprintf(`#videos tr[data-video=%q]`, vid)
+		took := u.str(fmt.Sprintf(`document.querySelector('%s .analysis-took').textContent`, row))
+		later := u.str(fmt.Sprintf(`(document.querySelector('%s .later') || {}).textContent || ''`, row))
+		if took == "–" || !strings.HasPrefix(later, "then ") {
+			t.Errorf("dashboard took %q, later %q: want the analysis time and the later workflow apart", took, later)
+		}
 	}
 	u.wait("the batch row", `!!document.querySelector('#batches tr.wfrow')`, 10*time.Second)
 	if rate := u.str(`document.querySelector('#batches tr.wfrow td:nth-child(7)').textContent`); !strings.Contains(rate, "products/s") {

@@ -326,6 +326,65 @@ func TestConsoleReviewPage(t *testing.T) {
 		}
 	})
 
+	t.Run("the list follows the video", func(t *testing.T) {
+		u := &ui{t: t, ctx: ctx}
+		// Enough items to scroll the list; only the last starts late.
+		var its []shoppable.Item
+		for i := range 16 {
+			start := 0.1 + 0.05*float64(i)
+			end := 1.0
+			if i == 15 {
+				start, end = 2.2, 2.9
+			}
+			its = append(its, shoppable.Item{ID: fmt.Sprintf("f%02d", i), Label: "t-shirt", StartS: start, EndS: end,
+				Boxes: box(start, end, 0.3, 0.3, 0.3, 0.3), Matches: []shoppable.Match{{ProductID: fmt.Sprintf("p%d", i), Score: 0.6}},
+				Review: shoppable.ReviewAuto, Confidence: ptr(0.9), Status: shoppable.StatusPublished})
+		}
+		a.add(&reviewVideo{video: vid("v_follow"), shots: shots, media: clip, items: its})
+		type listState struct {
+			T                      float64
+			Seeking                bool
+			CardTop, CardBottom    float64
+			ListTop, ListBottom    float64
+			ScrollTop, ScrollRange float64
+			OnScreen, Selected     string
+		}
+		read := func() listState {
+			return playertest.Eval[listState](t, ctx, `(() => { const v = document.getElementById('review-video'), box = document.querySelector('.card.items');
+			  const c = document.querySelector('#items .item[data-item="f15"]').getBoundingClientRect(), l = box.getBoundingClientRect();
+			  return {T: v.currentTime, Seeking: v.seeking, CardTop: c.top, CardBottom: c.bottom, ListTop: l.top, ListBottom: l.bottom,
+			    ScrollTop: box.scrollTop, ScrollRange: box.scrollHeight - box.clientHeight,
+			    OnScreen: [...document.querySelectorAll('#items .item.on-screen')].map((e) => e.dataset.item).join(' '),
+			    Selected: [...document.querySelectorAll('#items .item.selected')].map((e) => e.dataset.item).join(' ')}; })()`)
+		}
+		// A deep link to 2.5 s: the list scrolls to the item on screen.
+		u.goTo("#/video/v_follow?t=2.5", `#items .item[data-item="f15"]`)
+		u.wait("the list scrolled to what is on screen", `(() => { const box = document.querySelector('.card.items'), c = document.querySelector('#items .item.on-screen');
+		  if (!c) return false; const r = c.getBoundingClientRect(), l = box.getBoundingClientRect(); return r.top >= l.top && r.bottom <= l.bottom + 1; })()`, 20*time.Second)
+		st := read()
+		if st.ScrollRange <= 0 {
+			t.Fatalf("the item list does not scroll (%+v): the check would prove nothing", st)
+		}
+		if math.Abs(st.T-2.5) > 0.05 || st.OnScreen != "f15" || st.ScrollTop <= 0 {
+			t.Errorf("deep link to 2.5s: %+v, want the video at 2.5s and the list scrolled to f15", st)
+		}
+		u.screenshot("review-deep-link.png")
+
+		// Selecting an item (a click on its card) seeks to where it
+		// first appears.
+		u.click(`#items .item[data-item="f03"] ol.matches`)
+		u.wait("the seek to f03's first appearance", `(() => { const v = document.getElementById('review-video'); return !v.seeking && Math.abs(v.currentTime - 0.25) < 0.02; })()`, 10*time.Second)
+		if st := read(); st.Selected != "f03" {
+			t.Errorf("after selecting f03: selected %q", st.Selected)
+		}
+		// So does opening Replace for another one.
+		u.click(`#items .item[data-item="f15"] button.replace`)
+		u.wait("the seek to f15's first appearance", `(() => { const v = document.getElementById('review-video'); return !v.seeking && Math.abs(v.currentTime - 2.2) < 0.02; })()`, 10*time.Second)
+		if st := read(); st.Selected != "f15" || !strings.Contains(st.OnScreen, "f15") {
+			t.Errorf("after Replace on f15: %+v, want f15 selected and on screen", st)
+		}
+	})
+
 	t.Run("boxes sit on the picture of a vertical video", func(t *testing.T) {
 		u := &ui{t: t, ctx: ctx}
 		a.add(&reviewVideo{video: vid("v_portrait"), shots: shots, media: clip, items: []shoppable.Item{

@@ -260,7 +260,7 @@ function dashboard() {
     h('h1', { text: 'Dashboard' }),
     uploads,
     h('section', { class: 'card' }, h('h2', { text: 'Videos' }),
-      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Video', 'State', 'Step', 'Progress', 'Duration', 'Took', 'Speed', 'Added'].map((t) => h('th', { text: t })))), videos)),
+      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Video', 'State', 'Step', 'Progress', 'Duration', 'Analysis took', 'Analysis speed', 'Added'].map((t) => h('th', { text: t })))), videos)),
     h('section', { class: 'card' }, h('h2', { text: 'Catalog batches' }),
       h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Batch', 'State', 'Step', 'Progress', 'Products', 'Took', 'Speed', 'Started'].map((t) => h('th', { text: t })))), batches)),
     h('section', { class: 'card' }, h('h2', { text: 'Other workflows' }),
@@ -280,7 +280,10 @@ function dashboard() {
         h('td', {}, w ? h('a', { href: `#/workflow/${w.id}`, text: `${w.step || '–'} (${w.steps_done}/${w.steps_total})` }) : '–'),
         h('td', {}, w ? progressBar(w.steps_done + (w.progress_total ? w.progress_done / w.progress_total : 0), w.steps_total, `${name} progress`) : ''),
         h('td', { text: fmtDur(v.duration_s) }),
-        h('td', { text: w ? fmtDur(w.elapsed_s, true) : '–' }),
+        // The analysis's time (what Speed is measured on); a later
+        // re-match or republish after review is listed under it.
+        h('td', { class: 'took' }, h('span', { class: 'analysis-took', text: w ? fmtDur((v.analysis || w).elapsed_s, true) : '–' }),
+          v.analysis ? h('div', { class: 'muted small later', text: `then ${w.kind.replace(/^video\./, '')}: ${fmtDur(w.elapsed_s, true)}` }) : null),
         h('td', { text: v.speed_x ? `${v.speed_x.toFixed(1)}× real time` : '–' }),
         h('td', { text: fmtWhen(v.created_at) }));
     }));
@@ -602,6 +605,7 @@ function videoPage(id, params) {
     }
     const ph = timeline.querySelector('.playhead');
     if (ph && data.video.duration_s) ph.style.left = `${(100 * t) / data.video.duration_s}%`;
+    if (deepLink && !vid.seeking && vid.readyState >= 1 && Math.abs(t - parseFloat(params.get('t'))) < 0.5 && scrollToScreen()) deepLink = false;
   };
   vid.addEventListener('timeupdate', draw);
   vid.addEventListener('seeked', draw);
@@ -612,6 +616,23 @@ function videoPage(id, params) {
     draw();
   });
   const seek = (t) => { vid.currentTime = Math.max(0, t); draw(); };
+  // select shows an item where it first appears and marks its card.
+  let selected = null;
+  const select = (it) => {
+    selected = it.id;
+    for (const el of items.querySelectorAll('.item')) el.classList.toggle('selected', el.dataset.item === it.id);
+    seek(it.start_s);
+  };
+  // scrollToScreen brings the first item on screen into the list's view
+  // (a ?t= deep link lands there); it reports whether there was one.
+  const scrollToScreen = () => {
+    const el = items.querySelector('.item.on-screen');
+    if (!el) return false;
+    const box = items.closest('.items');
+    box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    return true;
+  };
+  let deepLink = parseFloat(params.get('t')) >= 0;
 
   const edit = async (item, action, productId) => {
     try {
@@ -650,8 +671,11 @@ function videoPage(id, params) {
     fill(items, ...(list.length ? list.map((it) => {
       const chosen = productOf(it);
       const matches = (it.matches || []).slice(0, 5);
-      const card = h('article', { class: `item review-${it.review}${needsReview(it) ? ' status-needs_review' : ''}`, 'data-item': it.id, 'data-status': it.status || 'published' },
-        h('header', {}, h('button', { type: 'button', class: 'link', onclick: () => seek(it.start_s) }, `${it.id} · ${it.label}`),
+      const card = h('article', { class: `item review-${it.review}${needsReview(it) ? ' status-needs_review' : ''}${selected === it.id ? ' selected' : ''}`, 'data-item': it.id, 'data-status': it.status || 'published',
+        // Selecting an item (a click anywhere on its card but its
+        // controls) shows it where it first appears.
+        onclick: (e) => { if (!e.target.closest('button, a, input, select, label, .replace-panel')) select(it); } },
+        h('header', {}, h('button', { type: 'button', class: 'link', onclick: () => select(it) }, `${it.id} · ${it.label}`),
           h('span', { class: 'muted small', text: ` shot ${it.shot} · ${fmtTime(it.start_s)}–${fmtTime(it.end_s)} ` }), h('span', { class: `badge review-${it.review}`, text: it.review }),
           needsReview(it) ? [' ', h('span', { class: 'badge status-needs_review', text: 'needs review' })] : null,
           it.confidence != null ? [' ', h('span', { class: 'confidence', title: 'Calibrated probability that this product is what is on screen', text: `${fmtPct(it.confidence)} confident` })] : null),
@@ -661,7 +685,7 @@ function videoPage(id, params) {
         canIngest() ? h('div', { class: 'actions' },
           h('button', { type: 'button', class: 'approve', disabled: !matches.length && !it.product_id, onclick: () => edit(it, 'approve') }, 'Approve'),
           h('button', { type: 'button', class: 'reject danger', onclick: () => edit(it, 'reject') }, 'Reject'),
-          h('button', { type: 'button', class: 'replace', onclick: () => { openReplace = openReplace === it.id ? null : it.id; render(); } }, 'Replace…'),
+          h('button', { type: 'button', class: 'replace', onclick: () => { openReplace = openReplace === it.id ? null : it.id; selected = it.id; seek(it.start_s); render(); } }, 'Replace…'),
           it.review !== 'auto' ? h('button', { type: 'button', class: 'reset ghost', onclick: () => edit(it, 'reset') }, 'Reset') : null) : null,
         openReplace === it.id ? searchPanel((pid) => edit(it, 'replace', pid)) : null);
       return card;
@@ -678,6 +702,8 @@ function videoPage(id, params) {
     const d = await api('GET', `/console/api/videos/${encodeURIComponent(id)}`);
     if (my !== page) return;
     d.products = d.products || {};
+    d.edits = d.edits || [];
+    d.shots = d.shots || [];
     const changed = !data || JSON.stringify([d.items, d.edits, d.published_version, d.video.state, d.workflow && d.workflow.state]) !==
       JSON.stringify([data.items, data.edits, data.published_version, data.video.state, data.workflow && data.workflow.state]);
     data = d;
@@ -755,6 +781,7 @@ function searchPage(params) {
   const mode = h('select', { id: 'video-mode' }, h('option', { value: 'q', text: 'text' }), h('option', { value: 'product_id', text: 'product id' }));
   if (params.get('product_id')) mode.value = 'product_id';
   const out = h('div', { id: 'video-results' });
+  const ranInfo = h('p', { class: 'muted small', id: 'query-run' });
   const go = async () => {
     const v = q.value.trim();
     if (!v) return;
@@ -763,17 +790,24 @@ function searchPage(params) {
     fill(out, h('p', { class: 'muted', text: 'Searching…' }));
     try {
       const r = await api('GET', `/v1/search/videos?${mode.value}=${encodeURIComponent(v)}`);
-      fill(out, ...(r.videos.length ? r.videos.map((hit) => h('section', { class: 'card hit', 'data-video': hit.video_id },
-        h('h3', {}, h('a', { href: `#/video/${hit.video_id}`, text: hit.video_id }), h('span', { class: 'muted small', text: ` ${hit.ranges.length} appearance${hit.ranges.length === 1 ? '' : 's'}` })),
+      // Show the query as the server ran it.
+      const ran = r.query || {};
+      if (ran.product_id) { mode.value = 'product_id'; q.value = ran.product_id; } else if (ran.q !== undefined) { mode.value = 'q'; q.value = ran.q; }
+      fill(ranInfo, ran.product_id ? `Videos showing product ${ran.product_id}` : `Videos for “${ran.q}”: the words matched against item labels, and ${ran.products} catalog product${ran.products === 1 ? '' : 's'} matching them`);
+      const info = r.video_info || {};
+      fill(out, ...(r.videos.length ? r.videos.map((hit) => { const vi = info[hit.video_id] || { name: hit.video_id }; return h('section', { class: 'card hit', 'data-video': hit.video_id },
+        vi.thumbnail ? h('a', { class: 'thumb', href: `#/video/${hit.video_id}?t=${hit.ranges[0].start_s.toFixed(2)}` }, h('img', { src: vi.thumbnail, alt: `${vi.name} at ${fmtTime(hit.ranges[0].start_s)}`, loading: 'lazy' })) : null,
+        h('div', {},
+        h('h3', {}, h('a', { class: 'name', href: `#/video/${hit.video_id}`, text: vi.name }), h('span', { class: 'muted small', text: ` ${hit.video_id} · ${hit.ranges.length} appearance${hit.ranges.length === 1 ? '' : 's'}` })),
         h('ul', { class: 'ranges' }, hit.ranges.map((rg) => h('li', {},
           h('a', { class: 'jump', href: `#/video/${hit.video_id}?t=${rg.start_s.toFixed(2)}`, text: `${fmtTime(rg.start_s)}–${fmtTime(rg.end_s)}` }),
           ` ${rg.label}`, rg.product_id ? ` · ${rg.product_id}${r.products[rg.product_id] ? ' ' + r.products[rg.product_id].title : ''}` : '',
-          h('span', { class: 'score', text: ` ${rg.score.toFixed(2)}` })))))) : [h('p', { class: 'muted', text: 'No video shows it.' })]));
+          h('span', { class: 'score', text: ` ${rg.score.toFixed(2)}` })))))); }) : [h('p', { class: 'muted', text: 'No video shows it.' })]));
     } catch (e) { fill(out, h('p', { class: 'error', text: e.message })); }
   };
   q.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); go(); } });
   setPage('Search videos', h('h1', { text: 'Search across videos' }),
-    h('section', { class: 'card' }, h('div', { class: 'row' }, q, mode, h('button', { type: 'button', id: 'video-search', onclick: go }, 'Search'))), out);
+    h('section', { class: 'card' }, h('div', { class: 'row' }, q, mode, h('button', { type: 'button', id: 'video-search', onclick: go }, 'Search')), ranInfo), out);
   if (q.value) go();
 }
 

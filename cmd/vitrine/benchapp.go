@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,6 +82,16 @@ func stageTimes(ctx context.Context, r *jobs.Runner, id int64) ([]bench.StageTim
 			continue
 		}
 		out = append(out, bench.StageTime{Stage: st.Name, Elapsed: st.FinishedAt.Sub(*st.StartedAt)})
+		// A step that reports its parts' timings (the match step) adds
+		// them as parts of its stage.
+		var o struct {
+			Timings map[string]float64 `json:"timings"`
+		}
+		if len(st.Output) > 0 && json.Unmarshal(st.Output, &o) == nil {
+			for _, part := range slices.Sorted(maps.Keys(o.Timings)) {
+				out = append(out, bench.StageTime{Stage: st.Name, Part: part, Elapsed: time.Duration(o.Timings[part] * float64(time.Second))})
+			}
+		}
 	}
 	return out, nil
 }

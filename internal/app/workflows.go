@@ -18,6 +18,9 @@ var workflows = []func(a *App) error{
 			return err
 		}
 		a.Video = v
+		// An import's last stage stores the verification features of its
+		// products, ahead of the first video that needs them.
+		a.Catalog.Prepare = v.PrepareProducts
 		return v.Register(a.Runner)
 	},
 	func(a *App) error {

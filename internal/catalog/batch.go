@@ -16,6 +16,11 @@ const (
 	StageFetch = "fetch"
 	StageEmbed = "embed"
 	StageIndex = "index"
+	// StageFeatures runs after the products are ready and searchable: it
+	// precomputes what video matching derives from product images (local
+	// features for verification, see Ingester.Prepare), so the first video
+	// after an import does not pay for it.
+	StageFeatures = "features"
 )
 
 // ImportFile runs every stage of a new batch for the CSV/JSONL file at path
@@ -62,7 +67,44 @@ func (in *Ingester) RunStages(ctx context.Context, batch int64, parse func(conte
 	if err := in.Embed(ctx, batch, progress); err != nil {
 		return err
 	}
-	return in.IndexBatch(ctx, batch, progress)
+	if err := in.IndexBatch(ctx, batch, progress); err != nil {
+		return err
+	}
+	return in.PrepareBatch(ctx, batch, progress)
+}
+
+// PrepareBatch hands the batch's ready products to Prepare, when set.
+func (in *Ingester) PrepareBatch(ctx context.Context, batch int64, progress ProgressFunc) error {
+	if in.Prepare == nil {
+		return nil
+	}
+	db := in.Store.db
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT p.id FROM catalog_batch_rows r JOIN products p ON p.id = r.product_id
+		WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged') AND p.status = 'ready' ORDER BY p.seq`), batch)
+	if err != nil {
+		return fmt.Errorf("catalog: prepare batch %d: %w", batch, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("catalog: prepare batch %d: %w", batch, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: prepare batch %d: %w", batch, err)
+	}
+	var report func(done, total int64)
+	if progress != nil {
+		report = func(done, total int64) { progress(Progress{Step: StageFeatures, Done: done, Total: total}) }
+	}
+	if err := in.Prepare(ctx, ids, report); err != nil {
+		return fmt.Errorf("catalog: prepare batch %d: %w", batch, err)
+	}
+	return nil
 }
 
 func (in *Ingester) finish(ctx context.Context, batch int64, runErr error) (Summary, error) {

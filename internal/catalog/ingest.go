@@ -96,7 +96,17 @@ type Ingester struct {
 	// DefaultMaxImageBytes).
 	Limits imageio.Limits
 	Log    *slog.Logger
+	// Prepare, when set, runs after a batch's products are indexed (the
+	// features stage) with their ids; it precomputes what other services
+	// derive from product images. It must be idempotent: a resumed stage
+	// calls it again.
+	Prepare PrepareFunc
 }
+
+// PrepareFunc precomputes, for the given ready products, what video
+// matching derives from their images, reporting progress as it goes
+// (report may be nil).
+type PrepareFunc func(ctx context.Context, ids []string, report func(done, total int64)) error
 
 func (in *Ingester) log() *slog.Logger {
 	if in.Log == nil {

@@ -38,6 +38,9 @@ type Service struct {
 	Store   *Store
 	Blobs   Blobs
 	Fetcher URLFetcher
+	// Prepare, when set before first use, is the ingester's Prepare: what
+	// runs on a batch's products once they are indexed.
+	Prepare PrepareFunc
 	// OpenModels loads the models on first use.
 	OpenModels func(ctx context.Context) (*Models, error)
 	Log        *slog.Logger
@@ -89,7 +92,7 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	s.ingester = &Ingester{Store: s.Store, Blobs: s.Blobs, Fetcher: s.Fetcher, Detector: m.Detector, Embedder: m.Embedder,
 		Appearance: m.Appearance, AppearanceModel: m.AppearanceModel,
-		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log}
+		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log, Prepare: s.Prepare}
 	s.searcher = &Searcher{Store: s.Store, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Text: m.Text, Shoppable: m.Shoppable}
 	return nil
 }

@@ -26,7 +26,8 @@ type WorkflowInput struct {
 }
 
 // definition returns the "catalog" workflow: parse → fetch → embed →
-// index, each stage idempotent and resumable (see the stage methods).
+// index → features, each stage idempotent and resumable (see the stage
+// methods).
 func definition(get func(context.Context) (*Ingester, error)) jobs.Definition {
 	input := func(ctx context.Context, sc *jobs.StepContext) (*Ingester, WorkflowInput, error) {
 		var wi WorkflowInput
@@ -88,6 +89,14 @@ func definition(get func(context.Context) (*Ingester, error)) jobs.Definition {
 					return err
 				}
 				return sc.SetOutput(s)
+			}},
+			// After the batch is finished and its products searchable.
+			{Name: StageFeatures, Run: func(ctx context.Context, sc *jobs.StepContext) error {
+				in, wi, err := input(ctx, sc)
+				if err != nil {
+					return err
+				}
+				return in.PrepareBatch(ctx, wi.Batch, progress(sc))
 			}},
 		},
 	}

@@ -59,6 +59,13 @@ func testWorkflowImport(t *testing.T, e *env) {
 	if err := os.WriteFile(path, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The features stage hands the batch's ready products to Prepare.
+	var prepared []string
+	e.in.Prepare = func(ctx context.Context, ids []string, report func(done, total int64)) error {
+		prepared = append(prepared, ids...)
+		report(int64(len(ids)), int64(len(ids)))
+		return nil
+	}
 	batch, wf, err := e.in.EnqueueFile(ctx, r, path)
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +86,11 @@ func testWorkflowImport(t *testing.T, e *env) {
 	for _, st := range w.Steps {
 		names = append(names, st.Name+":"+st.State)
 	}
-	if got := strings.Join(names, " "); got != "parse:succeeded fetch:succeeded embed:succeeded index:succeeded" {
+	if got := strings.Join(names, " "); got != "parse:succeeded fetch:succeeded embed:succeeded index:succeeded features:succeeded" {
 		t.Errorf("steps = %s", got)
+	}
+	if got := strings.Join(prepared, ","); got != "a,b" {
+		t.Errorf("prepared products = %q, want the two ready ones a,b", got)
 	}
 	if !steps[catalog.StageIndex] {
 		t.Errorf("progress never reported the index step: %v", steps)

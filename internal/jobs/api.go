@@ -72,6 +72,8 @@ type StepStatus struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Done       int64      `json:"progress_done"`
 	Total      int64      `json:"progress_total"`
+	// Output is what a succeeded step stored with SetOutput (JSON).
+	Output json.RawMessage `json:"output,omitempty"`
 }
 
 // Terminal reports whether the workflow will not change any more by itself.

@@ -30,7 +30,7 @@ func (r *Runner) Workflow(ctx context.Context, id int64) (*Workflow, error) {
 }
 
 func (r *Runner) steps(ctx context.Context, id int64) ([]StepStatus, error) {
-	rows, err := r.db.Read.QueryContext(ctx, r.db.Rebind(`SELECT idx, name, state, attempts, error, started_at, finished_at, progress_done, progress_total
+	rows, err := r.db.Read.QueryContext(ctx, r.db.Rebind(`SELECT idx, name, state, attempts, error, started_at, finished_at, progress_done, progress_total, output
 		FROM workflow_steps WHERE workflow_id = ? ORDER BY idx`), id)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: steps of workflow %d: %w", id, err)
@@ -40,7 +40,8 @@ func (r *Runner) steps(ctx context.Context, id int64) ([]StepStatus, error) {
 	for rows.Next() {
 		var s StepStatus
 		var started, finished sql.NullTime
-		if err := rows.Scan(&s.Index, &s.Name, &s.State, &s.Attempts, &s.Error, &started, &finished, &s.Done, &s.Total); err != nil {
+		var output sql.NullString
+		if err := rows.Scan(&s.Index, &s.Name, &s.State, &s.Attempts, &s.Error, &started, &finished, &s.Done, &s.Total, &output); err != nil {
 			return nil, fmt.Errorf("jobs: steps of workflow %d: %w", id, err)
 		}
 		if started.Valid {
@@ -48,6 +49,9 @@ func (r *Runner) steps(ctx context.Context, id int64) ([]StepStatus, error) {
 		}
 		if finished.Valid {
 			s.FinishedAt = &finished.Time
+		}
+		if output.Valid && json.Valid([]byte(output.String)) {
+			s.Output = json.RawMessage(output.String)
 		}
 		out = append(out, s)
 	}

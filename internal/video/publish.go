@@ -77,6 +77,11 @@ type matchOutput struct {
 	CatalogVersion string `json:"catalog_version"`
 	Tracks         int    `json:"tracks"`
 	Matched        int    `json:"matched"`
+	// Timings are the seconds spent in the step's parts: prepare (the
+	// catalog's models and indexes), search (ranking, stitching, spans,
+	// evidence) and verify (local features of crops and products, and
+	// their geometric check), so a report can tell where matching spends.
+	Timings map[string]float64 `json:"timings,omitempty"`
 }
 
 // match ranks catalog products for every track from its stored vectors
@@ -86,9 +91,11 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 	if s.deps.Catalog == nil {
 		return errors.New("match: no catalog")
 	}
+	start := time.Now()
 	if err := s.prepareCatalog(ctx); err != nil {
 		return err
 	}
+	prepared := time.Since(start).Seconds()
 	ver, err := s.deps.Catalog.Version(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog version: %w", err)
@@ -154,7 +161,8 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 		}
 		return nil
 	})
-	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: mr.tracks, Matched: matched})
+	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: mr.tracks, Matched: matched,
+		Timings: map[string]float64{"prepare": prepared, "search": mr.searchS, "verify": mr.verifyS}})
 }
 
 // matchResult is what matching a video's stored tracks gives.
@@ -164,12 +172,16 @@ type matchResult struct {
 	spans    map[int][2]float64          // the part of a track showing its product (see supportedSpans)
 	evidence map[int]confidence.Features // by matched track
 	local    []trackLocal                // verification features extracted now, to store
+	// searchS and verifyS are the seconds spent ranking (through the
+	// evidence) and verifying.
+	searchS, verifyS float64
 }
 
 // matchVideo matches every stored track of a video with m, stitches broken
 // tracks, narrows spans to the detections that show the product and
 // gathers each matched track's evidence.
 func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, progress func(done, total int)) (*matchResult, error) {
+	start := time.Now()
 	qs, err := s.trackQueries(ctx, id)
 	if err != nil {
 		return nil, err
@@ -200,11 +212,13 @@ func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, p
 	if err != nil {
 		return nil, err
 	}
+	searched := time.Now()
 	local, err := s.verifyTracks(ctx, id, tracks, byTrack, ev)
 	if err != nil {
 		return nil, err
 	}
-	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev, local: local}, nil
+	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev, local: local,
+		searchS: searched.Sub(start).Seconds(), verifyS: time.Since(searched).Seconds()}, nil
 }
 
 // matchTracks matches every track query; tracks without a crop vector

@@ -280,3 +280,36 @@ func storeTrackLocal(ctx context.Context, tx *sql.Tx, rebind func(string) string
 	}
 	return nil
 }
+
+// prepareChunk is how many products PrepareProducts extracts between
+// progress reports.
+const prepareChunk = 16
+
+// PrepareProducts extracts and stores the verification features of the
+// given products' main items (see CatalogSource.ProductLocalFeatures), so
+// the first video matched against a new catalog does not pay for them. It
+// is the catalog's Prepare hook (the features stage of an import); products
+// whose features are stored already cost a lookup. Without a local-feature
+// model or a catalog that keeps them it does nothing.
+func (s *Service) PrepareProducts(ctx context.Context, ids []string, report func(done, total int64)) error {
+	pl, ok := s.deps.Catalog.(productLocal)
+	if !ok || len(ids) == 0 {
+		return nil
+	}
+	if err := s.ensureModels(ctx); err != nil {
+		return err
+	}
+	if s.deps.Local == nil {
+		return nil
+	}
+	for i := 0; i < len(ids); i += prepareChunk {
+		chunk := ids[i:min(i+prepareChunk, len(ids))]
+		if _, err := pl.ProductLocalFeatures(ctx, s.deps.Local, chunk); err != nil {
+			return fmt.Errorf("prepare products: %w", err)
+		}
+		if report != nil {
+			report(int64(i+len(chunk)), int64(len(ids)))
+		}
+	}
+	return nil
+}

@@ -69,7 +69,9 @@ func (s *Server) consoleRoutes() []Route {
 		{Method: "GET", Pattern: "/console/api/videos/{id}", Scope: read, Handler: s.consoleVideo, Summary: "A video for review: workflow, shots, items with ranked matches, review history"},
 		{Method: "GET", Pattern: "/console/api/videos/{id}/media", Scope: read, Handler: s.consoleMedia, Summary: "The video file, with Range support"},
 		{Method: "POST", Pattern: "/console/api/videos/{id}/review", Scope: ingest, Handler: s.consoleReview, Summary: "Approve, reject, replace or reset an item's match and publish a new document version"},
-		{Method: "POST", Pattern: "/console/api/catalog/import", Scope: ingest, Handler: s.consoleImportCatalog, Summary: "Upload a catalog file (CSV or JSONL, raw body, ?name=) and start its ingestion"},
+		{Method: "POST", Pattern: "/console/api/catalog/import", Scope: ingest, Handler: s.consoleImportCatalog, Summary: "Upload a catalog file (CSV, JSONL or a feed, or a ZIP holding one with its images; raw body, ?name=) and start its ingestion"},
+		{Method: "POST", Pattern: "/console/api/catalog/uploads", Scope: ingest, Handler: s.consoleCatalogUpload, Summary: "Upload a catalog file or a ZIP (raw body, ?name=) and get its columns, sample rows, suggested or remembered column mapping and image check"},
+		{Method: "POST", Pattern: "/console/api/catalog/uploads/{id}/import", Scope: ingest, Handler: s.consoleCatalogUploadImport, Summary: "Apply a column mapping ({\"mapping\": {field: column}}, remembered per file name) to an upload and start its ingestion"},
 		{Method: "GET", Pattern: "/console/api/catalog/products", Scope: read, Handler: s.consoleProducts, Summary: "A page of catalog products with images and ingestion state"},
 		{Method: "GET", Pattern: "/v1/search/videos", Scope: read, Handler: s.searchVideos, Summary: "Videos and time ranges where products matching q (text) or product_id appear"},
 	}
@@ -469,54 +471,20 @@ func (s *Server) consoleImportCatalog(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	name, err := uploadName(r, ".csv", ".jsonl", ".ndjson")
+	dir, file, _, ok := s.storeCatalogUpload(w, r)
+	if !ok {
+		return
+	}
+	batch, wf, err := c.EnqueueFile(r.Context(), s.Runner, file)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		os.RemoveAll(dir)
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, scrubPaths(err.Error()))
 		return
 	}
-	// The workflow reads the file where it runs: keep it in the data dir.
-	dir := filepath.Join(s.Config.DataDir, "uploads", "catalog")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		s.catalogError(w, fmt.Errorf("console: catalog upload dir: %w", err))
-		return
+	if err := os.WriteFile(filepath.Join(dir, ".imported"), []byte(fmt.Sprint(batch)), 0o640); err != nil {
+		s.log.Warn("api: mark catalog upload imported", "file", filepath.Base(file), "err", err)
 	}
-	// One directory per upload keeps the file's own name for the batch.
-	sub, err := os.MkdirTemp(dir, "upload-*")
-	if err != nil {
-		s.catalogError(w, fmt.Errorf("console: catalog upload: %w", err))
-		return
-	}
-	f, err := os.OpenFile(filepath.Join(sub, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		os.RemoveAll(sub)
-		s.catalogError(w, fmt.Errorf("console: catalog upload: %w", err))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxProductsBody)
-	n, err := f.ReadFrom(r.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil || n == 0 {
-		os.RemoveAll(sub)
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			WriteError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("catalog file larger than %d bytes", maxProductsBody))
-		case err != nil:
-			WriteError(w, http.StatusBadRequest, CodeBadRequest, "read upload: "+err.Error())
-		default:
-			WriteError(w, http.StatusBadRequest, CodeBadRequest, "empty catalog file")
-		}
-		return
-	}
-	batch, wf, err := c.EnqueueFile(r.Context(), s.Runner, f.Name())
-	if err != nil {
-		os.RemoveAll(sub)
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
-		return
-	}
-	WriteJSON(w, http.StatusAccepted, map[string]any{"batch": batch, "workflow_id": wf, "bytes": n})
+	WriteJSON(w, http.StatusAccepted, map[string]any{"batch": batch, "workflow_id": wf})
 }
 
 func (s *Server) consoleProducts(w http.ResponseWriter, r *http.Request) {

@@ -160,6 +160,8 @@ func TestConsoleInChromium(t *testing.T) {
 	// Catalog import from the browser.
 	u.do(chromedp.SetUploadFiles("#catalog-file", []string{catalogCSV}))
 	u.click("#catalog-upload")
+	u.wait("the column mapping", `!!document.getElementById('catalog-start')`, time.Minute)
+	u.click("#catalog-start")
 	u.wait("the catalog workflow page", `location.hash.startsWith('#/workflow/') && !!document.querySelector('#graph .node')`, time.Minute)
 	u.wait("catalog ingestion succeeded", graphJS("succeeded"), 5*time.Minute)
 	u.screenshot("catalog-workflow.png")

@@ -1,8 +1,12 @@
 package console_test
 
 import (
+	"archive/zip"
 	"bytes"
+	"encoding/csv"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +37,8 @@ func (u *ui) importFile(path string) string {
 	u.goTo("#/", "#catalog-file")
 	u.do(chromedp.SetUploadFiles("#catalog-file", []string{path}))
 	u.click("#catalog-upload")
+	u.wait("the column mapping", `!!document.getElementById('catalog-start')`, time.Minute)
+	u.click("#catalog-start")
 	u.wait("the catalog workflow page", `location.hash.startsWith('#/workflow/') && !!document.querySelector('#graph .node')`, time.Minute)
 	u.wait("the catalog workflow to end", graphJS("succeeded"), 5*time.Minute)
 	return u.str(`location.hash`)
@@ -254,5 +260,197 @@ func TestConsoleErrorsInWords(t *testing.T) {
 			}
 		})
 	}
+	errs.Check(t)
+}
+
+// virgioRows returns the header and the first n rows of the brand catalog's
+// products.csv, whose images are paths (images/ID.jpg).
+func virgioRows(t *testing.T, samples string, n int) ([]string, [][]string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(samples, "catalog_virgio", "products.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows[0], rows[1 : n+1]
+}
+
+func csvBytes(t *testing.T, rows ...[]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// mappingView is what the mapping step shows.
+type mappingView struct {
+	Needs, Images string
+	Remembered    bool
+	Mapping       map[string]string
+}
+
+const mappingJS = `(() => { const m = {}; for (const s of document.querySelectorAll('#catalog-mapping select[data-field]')) m[s.dataset.field] = s.value;
+  return {Needs: (document.getElementById('catalog-needs') || {}).textContent || '', Images: (document.getElementById('catalog-images') || {}).textContent || '',
+    Remembered: !!document.getElementById('mapping-remembered'), Mapping: m}; })()`
+
+// upload puts a file in the dashboard's catalog form and waits for the
+// mapping step.
+func (u *ui) uploadCatalog(path string) mappingView {
+	u.t.Helper()
+	u.goTo("#/", "#catalog-file")
+	// The dashboard may still show the step of an earlier upload.
+	u.exec(`document.getElementById('catalog-mapping')?.remove()`)
+	u.do(chromedp.SetUploadFiles("#catalog-file", []string{path}))
+	u.click("#catalog-upload")
+	u.wait("the column mapping of "+filepath.Base(path), `!!document.getElementById('catalog-mapping')`, time.Minute)
+	return playertest.Eval[mappingView](u.t, u.ctx, mappingJS)
+}
+
+// TestConsoleCatalogOnboarding onboards catalogs from the console as a
+// merchant would: the brand's CSV alone is told it needs a ZIP with its
+// images; the same CSV in a ZIP with its images imports with clean titles;
+// a feed with its own column names and image URLs is mapped by hand, and
+// the mapping is remembered for the next file of that name.
+func TestConsoleCatalogOnboarding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real browser and the catalog workflow")
+	}
+	samples := testenv.Samples(t)
+	st := newStack(t)
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	u := &ui{t: t, ctx: ctx, st: st}
+	u.login()
+	head, rows := virgioRows(t, samples, 4)
+	dir := t.TempDir()
+
+	t.Run("a CSV naming image files needs a ZIP", func(t *testing.T) {
+		u := &ui{t: t, ctx: ctx, st: st}
+		p := filepath.Join(dir, "products.csv")
+		if err := os.WriteFile(p, csvBytes(t, append([][]string{head}, rows...)...), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got := u.uploadCatalog(p)
+		if !strings.Contains(got.Needs, "ZIP") || !strings.Contains(got.Needs, "images/") {
+			t.Errorf("the mapping step says %q, want that the images need a ZIP", got.Needs)
+		}
+		u.screenshot("catalog-needs-zip.png")
+	})
+
+	t.Run("a ZIP with the CSV and its images", func(t *testing.T) {
+		u := &ui{t: t, ctx: ctx, st: st}
+		var zb bytes.Buffer
+		zw := zip.NewWriter(&zb)
+		add := func(name string, b []byte) {
+			w, err := zw.Create(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(b)
+		}
+		add("virgio/products.csv", csvBytes(t, append([][]string{head}, rows...)...))
+		add("virgio/README.txt", []byte("our spring catalog"))
+		for _, r := range rows {
+			img, err := os.ReadFile(filepath.Join(samples, "catalog_virgio", r[4]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			add("virgio/"+r[4], img)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "virgio.zip")
+		if err := os.WriteFile(p, zb.Bytes(), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got := u.uploadCatalog(p)
+		if got.Needs != "" || !strings.Contains(got.Images, "4 of 4 image files found in the ZIP") {
+			t.Errorf("mapping step of the ZIP: needs %q, images %q", got.Needs, got.Images)
+		}
+		if got.Mapping["id"] != "id" || got.Mapping["title"] != "name" || got.Mapping["image"] != "image" || got.Mapping["price"] != "price_inr" {
+			t.Errorf("suggested mapping %v, want id, name, image and price_inr", got.Mapping)
+		}
+		u.screenshot("catalog-zip-mapping.png")
+		u.click("#catalog-start")
+		u.wait("the catalog workflow page", `location.hash.startsWith('#/workflow/') && !!document.querySelector('#graph .node')`, time.Minute)
+		u.wait("the import", graphJS("succeeded"), 5*time.Minute)
+		u.wait("the batch summary", `!!document.getElementById('batch-summary')`, 20*time.Second)
+		if b := u.str(`document.querySelector('.wf-head h1 .badge').textContent`); b != "succeeded" {
+			t.Errorf("ZIP import is %q: %s", b, u.str(`document.getElementById('batch-summary').textContent`))
+		}
+		for _, r := range rows {
+			var p struct {
+				Title, Status string
+				Price         float64
+			}
+			st.call(t, "GET", "/v1/catalog/products/"+r[0], nil, &p)
+			if p.Status != "ready" || p.Title != r[1] {
+				t.Errorf("product %s: %+v, want ready with title %q", r[0], p, r[1])
+			}
+		}
+		u.goTo("#/catalog", ".pcard")
+		u.wait("the imported images", fmt.Sprintf(`(() => { const i = document.querySelector('.pcard[data-product=%q] img'); return !!i && i.complete && i.naturalWidth > 0; })()`, rows[0][0]), 20*time.Second)
+	})
+
+	t.Run("a feed with image URLs, mapped by hand and remembered", func(t *testing.T) {
+		u := &ui{t: t, ctx: ctx, st: st}
+		shop := httptest.NewServer(http.StripPrefix("/img/", http.FileServer(http.Dir(filepath.Join(samples, "catalog_virgio", "images")))))
+		defer shop.Close()
+		feed := func(n int) string {
+			out := [][]string{{"Code", "Label", "Page", "Cost", "Picture", "Notes"}}
+			for _, r := range rows[:n] {
+				out = append(out, []string{"shop-" + r[0], "Tee " + r[0], "https://shop.example/p/" + r[0], r[8], shop.URL + "/img/" + r[0] + ".jpg", "n/a"})
+			}
+			p := filepath.Join(t.TempDir(), "shopfeed.csv")
+			if err := os.WriteFile(p, csvBytes(t, out...), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		got := u.uploadCatalog(feed(2))
+		if got.Remembered || got.Mapping["id"] != "" || got.Mapping["image"] != "" || !strings.Contains(got.Needs, "No column is mapped to the image") {
+			t.Errorf("first upload of the feed: %+v, want nothing mapped yet, and said that the image needs a column", got)
+		}
+		want := map[string]string{"id": "Code", "title": "Label", "url": "Page", "price": "Cost", "image": "Picture"}
+		for f, c := range want {
+			u.exec(fmt.Sprintf(`document.getElementById('map-%s').value = %q`, f, c))
+		}
+		u.click("#catalog-start")
+		u.wait("the catalog workflow page", `location.hash.startsWith('#/workflow/') && !!document.querySelector('#graph .node')`, time.Minute)
+		u.wait("the import", graphJS("succeeded"), 5*time.Minute)
+		for _, r := range rows[:2] {
+			var p struct {
+				Title, Status, URL string
+				Price              float64
+			}
+			st.call(t, "GET", "/v1/catalog/products/shop-"+r[0], nil, &p)
+			if p.Status != "ready" || p.Title != "Tee "+r[0] || p.URL != "https://shop.example/p/"+r[0] || p.Price == 0 {
+				t.Errorf("product shop-%s: %+v, want ready with its title, link and price", r[0], p)
+			}
+		}
+		// The next file of that name comes with the mapping.
+		got = u.uploadCatalog(feed(3))
+		if !got.Remembered {
+			t.Error("the mapping was not remembered")
+		}
+		for f, c := range want {
+			if got.Mapping[f] != c {
+				t.Errorf("remembered mapping %v, want %v", got.Mapping, want)
+				break
+			}
+		}
+		if got.Needs != "" || !strings.Contains(got.Images, "3 image URLs") {
+			t.Errorf("remembered mapping step: needs %q, images %q; want the 3 image URLs seen", got.Needs, got.Images)
+		}
+		u.screenshot("catalog-mapping-remembered.png")
+	})
 	errs.Check(t)
 }

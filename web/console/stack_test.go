@@ -82,7 +82,8 @@ func newStack(t *testing.T) *stack {
 	st := &stack{db: db, blobs: bs, runner: r, dir: dir, workDir: filepath.Join(dir, "work")}
 
 	opts := vision.Options{ModelsDir: models, Threads: 2, Logger: log}
-	st.catalog = catalog.NewService(db, bs, fetch.New(fetch.Config{MaxBytes: catalog.DefaultMaxImageBytes, AllowedTypes: []string{"image/"}}),
+	// Loopback image URLs are allowed: the tests' shops serve them there.
+	st.catalog = catalog.NewService(db, bs, fetch.New(fetch.Config{MaxBytes: catalog.DefaultMaxImageBytes, AllowedTypes: []string{"image/"}, AllowPrivate: true}),
 		func(ctx context.Context) (*catalog.Models, error) { return catvision.Open(ctx, opts) }, log)
 	t.Cleanup(func() { st.catalog.Close() })
 	if err := r.Register(st.catalog.Definition()); err != nil {

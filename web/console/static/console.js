@@ -250,11 +250,15 @@ function dashboard() {
         if (v && v.workflow_id) location.hash = `#/workflow/${v.workflow_id}`;
         return v;
       }),
-    uploadCard('catalog', 'Import a catalog file', '.csv,.jsonl,.ndjson', 'CSV or JSONL product rows; image references are URLs or blob: references.',
+    uploadCard('catalog', 'Import a catalog', '.csv,.jsonl,.ndjson,.tsv,.txt,.xml,.json,.jsonld,.zip',
+      'A CSV or JSONL file of product rows (or a Shopify or Merchant Center feed). Images given as http(s) URLs are fetched; images given as file paths need a ZIP that holds the catalog file and its images.',
       async (f, p) => {
-        const b = await upload(`/console/api/catalog/import?name=${encodeURIComponent(f.name)}`, f, p);
-        if (b && b.workflow_id) location.hash = `#/workflow/${b.workflow_id}`;
-        return b;
+        const up = await upload(`/console/api/catalog/uploads?name=${encodeURIComponent(f.name)}`, f, p);
+        const card = document.getElementById('catalog-card');
+        const old = document.getElementById('catalog-mapping');
+        if (old) old.remove();
+        card.append(mappingPanel(up));
+        return up;
       })) : null;
   setPage('Dashboard',
     h('h1', { text: 'Dashboard' }),
@@ -307,6 +311,51 @@ function dashboard() {
       h('td', { text: fmtWhen(w.created_at) }))));
     empty(others, 5, 'None.');
   }, 2000);
+}
+
+// FIELD_LABELS name the product fields a merchant maps columns to.
+const FIELD_LABELS = { id: 'Product id', title: 'Title (the name shoppers see)', url: 'Product page / buy link', price: 'Price', currency: 'Currency',
+  image: 'Image', category: 'Category', brand: 'Brand', colour: 'Colour' };
+
+// mappingPanel shows an uploaded catalog: what its images need, its
+// columns mapped to product fields (remembered per file name), a few rows,
+// and the button that starts the import.
+function mappingPanel(up) {
+  const selects = {};
+  const im = up.images || {};
+  const imageLine = im.rows ? [im.urls ? `${im.urls} image URL${im.urls === 1 ? '' : 's'}` : null, im.blobs ? `${im.blobs} uploaded image${im.blobs === 1 ? '' : 's'}` : null,
+    im.paths ? `${im.found} of ${im.paths} image file${im.paths === 1 ? '' : 's'} found${up.zip_files ? ' in the ZIP' : ''}` : null].filter(Boolean).join(' · ') : '';
+  const status = h('p', { class: 'small', id: 'catalog-start-status' });
+  const start = h('button', { type: 'button', id: 'catalog-start', onclick: async () => {
+    start.disabled = true;
+    const mapping = {};
+    for (const [f, sel] of Object.entries(selects)) if (sel.value) mapping[f] = sel.value;
+    try {
+      const r = await api('POST', `/console/api/catalog/uploads/${encodeURIComponent(up.upload)}/import`, up.mappable ? { mapping } : {});
+      location.hash = `#/workflow/${r.workflow_id}`;
+    } catch (e) {
+      status.textContent = e.message;
+      status.className = 'error small';
+      start.disabled = false;
+    }
+  } }, 'Import');
+  return h('section', { class: 'mapping', id: 'catalog-mapping', 'data-upload': up.upload },
+    h('h3', {}, `${up.file}`, up.zip_files ? h('span', { class: 'muted small', text: ` from a ZIP of ${up.zip_files} files` }) : null,
+      up.remembered ? [' ', h('span', { class: 'badge state-succeeded', id: 'mapping-remembered', text: 'mapping remembered' })] : null),
+    up.needs ? h('p', { class: 'needs small', id: 'catalog-needs', text: up.needs }) : imageLine ? h('p', { class: 'small muted', id: 'catalog-images', text: `Images: ${imageLine}.` }) : null,
+    up.mappable ? [
+      h('p', { class: 'small muted', text: 'Which column holds what? The mapping is remembered for the next file of this name.' }),
+      h('div', { class: 'map-grid' }, (up.fields || []).map((f) => {
+        const sel = h('select', { id: `map-${f}`, 'data-field': f }, h('option', { value: '', text: '— none —' }), up.columns.map((c) => h('option', { value: c, text: c })));
+        sel.value = (up.mapping || {})[f] || '';
+        selects[f] = sel;
+        return h('label', { class: 'small' }, h('span', { text: FIELD_LABELS[f] || f }), sel);
+      })),
+      up.sample && up.sample.length ? h('div', { class: 'sample' }, h('table', { class: 'list small' },
+        h('thead', {}, h('tr', {}, up.columns.map((c) => h('th', { text: c })))),
+        h('tbody', {}, up.sample.map((row) => h('tr', {}, row.map((v) => h('td', { class: 'clamp', text: v }))))))) : null,
+    ] : h('p', { class: 'small muted', text: `A ${up.format} feed: its fields are read as the format defines them.` }),
+    h('div', { class: 'actions' }, start), status);
 }
 
 // batchState is what a catalog import row shows: the workflow's state

@@ -76,7 +76,7 @@ func (u *ui) screenshot(name string) {
 	u.t.Helper()
 	tctx, cancel := context.WithTimeout(u.ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100)) // 100: PNG; below, JPEG
 	if err != nil {
 		u.t.Fatal(err)
 	}

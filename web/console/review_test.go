@@ -432,5 +432,23 @@ func TestConsoleReviewPage(t *testing.T) {
 		}
 		u.screenshot("review-portrait.png")
 	})
+
+	// The review page at laptop and phone widths, for the artifacts; on a
+	// phone it stacks and does not scroll sideways.
+	for _, vp := range []struct {
+		name string
+		w, h int64
+	}{{"1366", 1366, 768}, {"360", 360, 740}} {
+		t.Run("screenshot "+vp.name, func(t *testing.T) {
+			u := &ui{t: t, ctx: ctx}
+			u.do(chromedp.EmulateViewport(vp.w, vp.h))
+			u.goTo("#/video/v_queue?t=1.2", `#items .item[data-item="a1"]`)
+			u.wait("the boxes at 1.2s", `document.querySelectorAll('.overlay .box').length > 0`, 20*time.Second)
+			if w := u.num(`document.documentElement.scrollWidth`); w > float64(vp.w) {
+				t.Errorf("the review page is %v px wide in a %d px window: %s", w, vp.w, u.str(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 1).slice(0, 8).map((e) => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).join(' ')`))
+			}
+			u.screenshot("review-" + vp.name + ".png")
+		})
+	}
 	errs.Check(t)
 }

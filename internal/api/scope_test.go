@@ -76,18 +76,20 @@ var routeScopes = map[string]apikey.Scope{
 
 	// The console: static files and login are public; its API is keyed
 	// (session cookie with CSRF token, or a key header).
-	"GET /console/":                        apikey.ScopeNone,
-	"GET /console/{file}":                  apikey.ScopeNone,
-	"POST /console/api/login":              apikey.ScopeNone,
-	"POST /console/api/logout":             apikey.ScopeNone,
-	"GET /console/api/session":             apikey.ScopeRead,
-	"GET /console/api/overview":            apikey.ScopeRead,
-	"GET /console/api/workflows/{id}":      apikey.ScopeRead,
-	"GET /console/api/videos/{id}":         apikey.ScopeRead,
-	"GET /console/api/videos/{id}/media":   apikey.ScopeRead,
-	"POST /console/api/videos/{id}/review": apikey.ScopeIngest,
-	"POST /console/api/catalog/import":     apikey.ScopeIngest,
-	"GET /console/api/catalog/products":    apikey.ScopeRead,
+	"GET /console/":                                 apikey.ScopeNone,
+	"GET /console/{file}":                           apikey.ScopeNone,
+	"POST /console/api/login":                       apikey.ScopeNone,
+	"POST /console/api/logout":                      apikey.ScopeNone,
+	"GET /console/api/session":                      apikey.ScopeRead,
+	"GET /console/api/overview":                     apikey.ScopeRead,
+	"GET /console/api/workflows/{id}":               apikey.ScopeRead,
+	"GET /console/api/videos/{id}":                  apikey.ScopeRead,
+	"GET /console/api/videos/{id}/media":            apikey.ScopeRead,
+	"POST /console/api/videos/{id}/review":          apikey.ScopeIngest,
+	"POST /console/api/catalog/import":              apikey.ScopeIngest,
+	"POST /console/api/catalog/uploads":             apikey.ScopeIngest,
+	"POST /console/api/catalog/uploads/{id}/import": apikey.ScopeIngest,
+	"GET /console/api/catalog/products":             apikey.ScopeRead,
 }
 
 // TestRouteScopes checks every route's scope against the reviewed table,

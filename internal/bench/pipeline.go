@@ -512,8 +512,8 @@ func (c *strengthCounts) report(sec *Section, set string) {
 	t := Table{Title: set + ": found rates against each transformation's strength (thirds of 0..1: low < 0.33 <= mid < 0.67 <= high; every item went through all of them at once)",
 		Columns: []string{"transformation", "strength", "true items", "found@1", "found@5", "candidates found@5"}}
 	type drop struct {
-		name string
-		d    float64
+		name  string
+		d, se float64
 	}
 	var drops []drop
 	for _, name := range names {
@@ -536,9 +536,12 @@ func (c *strengthCounts) report(sec *Section, set string) {
 			t.Rows = append(t.Rows, []string{name, l, strconv.Itoa(n[b]), rate(c.hit1[name][b], n[b]), rate(c.hit5[name][b], n[b]), cand})
 		}
 		if n[0] > 0 && n[2] > 0 {
-			d := float64(c.hit1[name][2])/float64(n[2]) - float64(c.hit1[name][0])/float64(n[0])
-			sec.Add(set+": found@1 change from low to high "+name, d, "")
-			drops = append(drops, drop{name, d})
+			lo, hi := float64(c.hit1[name][0])/float64(n[0]), float64(c.hit1[name][2])/float64(n[2])
+			// One standard error of the difference of two proportions:
+			// with a few reels, thirds hold a dozen or two items each.
+			se := math.Sqrt(lo*(1-lo)/float64(n[0]) + hi*(1-hi)/float64(n[2]))
+			sec.Add(set+": found@1 change from low to high "+name, hi-lo, "")
+			drops = append(drops, drop{name, hi - lo, se})
 		}
 	}
 	sec.Tables = append(sec.Tables, t)
@@ -546,9 +549,9 @@ func (c *strengthCounts) report(sec *Section, set string) {
 		sort.SliceStable(drops, func(i, j int) bool { return drops[i].d < drops[j].d })
 		var order []string
 		for _, d := range drops {
-			order = append(order, fmt.Sprintf("%s %+.2f", d.name, d.d))
+			order = append(order, fmt.Sprintf("%s %+.2f ±%.2f", d.name, d.d, d.se))
 		}
-		sec.Method += " Re-shot found@1 from the weakest to the strongest third of each transformation, steepest fall first: " + strings.Join(order, ", ") + "."
+		sec.Method += " Re-shot found@1 from the weakest to the strongest third of each transformation (± one standard error), steepest fall first: " + strings.Join(order, ", ") + "."
 	}
 }
 

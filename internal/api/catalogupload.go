@@ -145,7 +145,7 @@ func (s *Server) storeCatalogUpload(w http.ResponseWriter, r *http.Request) (dir
 	file, files, err := extractCatalogZip(target, dir, s.catalogImageLimit())
 	os.Remove(target)
 	if err != nil {
-		return fail(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s: %v", name, err))
+		return fail(http.StatusBadRequest, CodeBadRequest, scrubPaths(fmt.Sprintf("%s: %v", name, err)))
 	}
 	return dir, file, files, true
 }
@@ -520,7 +520,7 @@ func (s *Server) consoleCatalogUpload(w http.ResponseWriter, r *http.Request) {
 	up, err := inspectCatalog(dir, file, s.mappings().Get(file))
 	if err != nil {
 		os.RemoveAll(dir)
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s: %v", filepath.Base(file), err))
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, scrubPaths(fmt.Sprintf("%s: %v", filepath.Base(file), err)))
 		return
 	}
 	up.Zip = files
@@ -552,7 +552,7 @@ func (s *Server) consoleCatalogUploadImport(w http.ResponseWriter, r *http.Reque
 	}
 	up, err := inspectCatalog(dir, file, nil)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, scrubPaths(err.Error()))
 		return
 	}
 	if up.Mappable && len(in.Mapping) > 0 {

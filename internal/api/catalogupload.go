@@ -145,7 +145,9 @@ func (s *Server) storeCatalogUpload(w http.ResponseWriter, r *http.Request) (dir
 	file, files, err := extractCatalogZip(target, dir, s.catalogImageLimit())
 	os.Remove(target)
 	if err != nil {
-		return fail(http.StatusBadRequest, CodeBadRequest, scrubPaths(fmt.Sprintf("%s: %v", name, err)))
+		// The message names entries of the merchant's own archive (an
+		// absolute one included): no server path to hide.
+		return fail(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s: %v", name, err))
 	}
 	return dir, file, files, true
 }

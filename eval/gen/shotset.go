@@ -680,7 +680,7 @@ func toward(f []byte, c [3]uint8, a float64) {
 	}
 }
 
-// whip shifts the frame by dx pixels (edges repeated) and smears it
+// whip shifts the frame by dx pixels (mirrored at the edges) and smears it
 // horizontally in proportion to the speed k (0..1), like a whip pan.
 func (rd *ssRenderer) whip(f []byte, dx, k float64) {
 	fw, fh := rd.fw, rd.fh
@@ -691,7 +691,15 @@ func (rd *ssRenderer) whip(f []byte, dx, k float64) {
 		out := rd.tmp[3*y*fw : 3*(y+1)*fw]
 		var acc [3]int
 		at := func(x int) []byte {
-			x = min(fw-1, max(0, x-sh))
+			// The picture continues mirrored past its edges, as the
+			// scene would beyond the frame.
+			x = (x - sh) % (2 * fw)
+			if x < 0 {
+				x += 2 * fw
+			}
+			if x >= fw {
+				x = 2*fw - 1 - x
+			}
 			return row[3*x : 3*x+3]
 		}
 		for x := -rad; x <= rad; x++ {

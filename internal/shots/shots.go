@@ -1,10 +1,12 @@
 // Package shots finds shot boundaries in a stream of small decoded frames:
-// hard cuts, gradual transitions (fades through black and dissolves) and
-// black segments, with thresholds that adapt to the local content.
+// hard cuts, gradual transitions (fades through black or white, dissolves
+// and wipes) and black segments, with thresholds that adapt to the local
+// content.
 //
 // The Detector is fed frame by frame. It keeps a short ring of tiny colour
-// grids for the dissolve test and a few numbers per frame for the whole video,
-// so memory stays small for long videos; Result runs the decisions.
+// grids and colour histograms for the window tests and a few numbers per
+// frame for the whole video, so memory stays small for long videos; Result
+// runs the decisions.
 package shots
 
 import (
@@ -21,12 +23,13 @@ type Transition string
 const (
 	None     Transition = "none" // the first shot
 	Cut      Transition = "cut"
-	Fade     Transition = "fade" // through black
+	Fade     Transition = "fade" // through black or white, including a short flash
 	Dissolve Transition = "dissolve"
+	Wipe     Transition = "wipe" // the next shot sweeps or slides in over the last
 )
 
 // Gradual reports whether t spans several frames.
-func (t Transition) Gradual() bool { return t == Fade || t == Dissolve }
+func (t Transition) Gradual() bool { return t == Fade || t == Dissolve || t == Wipe }
 
 // Frame is one decoded RGB24 frame. It has the same fields as media.Frame, so
 // a media frame converts with shots.Frame(f).
@@ -113,6 +116,13 @@ type Config struct {
 	DissolveLinear float64
 	// MaxTransition is the longest gradual transition in seconds. Default 3.
 	MaxTransition float64
+	// WipeMin is the smallest colour-histogram change (0..1) across a wipe.
+	// Default 0.2.
+	WipeMin float64
+	// MaxFlash is the longest white or black run, in seconds, entered and
+	// left abruptly, that is a flash rather than a shot of its own.
+	// Default 0.17.
+	MaxFlash float64
 }
 
 func (c Config) withDefaults() Config {
@@ -130,6 +140,8 @@ func (c Config) withDefaults() Config {
 	def(&c.DissolveMin, 0.05)
 	def(&c.DissolveLinear, 0.3)
 	def(&c.MaxTransition, 3)
+	def(&c.WipeMin, 0.2)
+	def(&c.MaxFlash, 0.17)
 	if c.CutWindow <= 0 {
 		c.CutWindow = 3
 	}
@@ -144,6 +156,13 @@ const (
 	histBins  = 8 * 4 * 4
 )
 
+// wipeCover is the least fraction of the grid cells a wipe changes.
+const wipeCover = 0.45
+
+// maxFlashGap is the number of frame gaps kept for the flash tests: flashes
+// of up to four frames.
+const maxFlashGap = 4
+
 // dissolveSpans are the half-window lengths, in seconds, of the linear-blend
 // test; several cover short and long dissolves.
 var dissolveSpans = []float64{0.12, 0.25, 0.45}
@@ -154,9 +173,8 @@ type Detector struct {
 	ks   []int // dissolve half-windows in frames
 	kmax int
 
-	ring     [][]float32 // colour grids of the last 2*kmax+2 frames, by frame number mod len
-	prevHist []float32
-	hist     []float32
+	ring  [][]float32 // colour grids of the last 2*kmax+2 frames, by frame number mod len
+	hring [][]float32 // their colour histograms
 
 	index []int
 	pts   []float64
@@ -164,11 +182,24 @@ type Detector struct {
 	lstd  []float32 // luma std 0..255
 	diff  []float32 // content change from the previous frame, 0..1
 	pdiff []float32 // grid pixel change from the previous frame, 0..1
-	skip  []float32 // pixel change between the previous and the next frame (flash test)
-	dk    [][]float32
-	ek    [][]float32
-	n     int
-	w, h  int
+	hdiff []float32 // colour-histogram change from the previous frame, 0..1
+	// pjdiff is the change of the row and column profiles from the
+	// previous frame, each at its best shift: camera motion, however fast
+	// and blurred, mostly shifts the profiles; a cut replaces them.
+	pjdiff     []float32
+	prof, prev []float32 // row then column profiles of this and the last frame
+	// gap[g][i] is the pixel change from frame i-g-2 to frame i, for the
+	// flash tests (a flash of g+1 frames returns to the picture before it).
+	gap [maxFlashGap][]float32
+	// Per dissolve half-window k and centre frame c, over frames c-k, c, c+k:
+	dk   [][]float32 // pixel change from c-k to c+k
+	ek   [][]float32 // error of c as the average of c-k and c+k
+	hk   [][]float32 // histogram change from c-k to c+k
+	bk   [][]float32 // how far c's histogram lies off the way from c-k to c+k
+	mk   [][]float32 // histogram change from the nearer end to c
+	fk   [][]float32 // fraction of grid cells that differ from c-k to c+k
+	n    int
+	w, h int
 }
 
 // NewDetector returns a detector for a stream at cfg.FPS.
@@ -182,14 +213,20 @@ func NewDetector(cfg Config) *Detector {
 		}
 	}
 	d.kmax = d.ks[len(d.ks)-1]
-	d.ring = make([][]float32, 2*d.kmax+2)
+	d.ring = make([][]float32, max(2*d.kmax+2, maxFlashGap+2))
+	d.hring = make([][]float32, len(d.ring))
+	d.prof = make([]float32, 6*profN)
+	d.prev = make([]float32, 6*profN)
 	for i := range d.ring {
 		d.ring[i] = make([]float32, gridCells*3)
+		d.hring[i] = make([]float32, histBins)
 	}
 	d.dk = make([][]float32, len(d.ks))
 	d.ek = make([][]float32, len(d.ks))
-	d.prevHist = make([]float32, histBins)
-	d.hist = make([]float32, histBins)
+	d.hk = make([][]float32, len(d.ks))
+	d.bk = make([][]float32, len(d.ks))
+	d.mk = make([][]float32, len(d.ks))
+	d.fk = make([][]float32, len(d.ks))
 	return d
 }
 
@@ -207,50 +244,68 @@ func (d *Detector) Add(f Frame) error {
 		return fmt.Errorf("%w: size changed from %dx%d to %dx%d at frame %d", ErrBadFrame, d.w, d.h, f.Width, f.Height, f.Index)
 	}
 	i := d.n
-	g := d.ring[i%len(d.ring)]
-	mean, std := features(f, g, d.hist)
+	L := len(d.ring)
+	g, h := d.ring[i%L], d.hring[i%L]
+	mean, std := features(f, g, h, d.prof)
 	d.index = append(d.index, f.Index)
 	d.pts = append(d.pts, f.PTS)
 	d.luma = append(d.luma, float32(mean))
 	d.lstd = append(d.lstd, float32(std))
-	d.skip = append(d.skip, 0)
 	for k := range d.ks {
 		d.dk[k] = append(d.dk[k], 0)
 		d.ek[k] = append(d.ek[k], 0)
+		d.hk[k] = append(d.hk[k], 0)
+		d.bk[k] = append(d.bk[k], 1)
+		d.mk[k] = append(d.mk[k], 0)
+		d.fk[k] = append(d.fk[k], 0)
 	}
-	if i == 0 {
-		d.diff = append(d.diff, 0)
-		d.pdiff = append(d.pdiff, 0)
-	} else {
-		prev := d.ring[(i-1)%len(d.ring)]
-		pd := gridDiff(prev, g)
-		hd := histDiff(d.prevHist, d.hist)
-		d.diff = append(d.diff, float32(0.5*math.Min(1, 3*pd)+0.5*hd))
-		d.pdiff = append(d.pdiff, float32(pd))
-		if i >= 2 {
-			d.skip[i-1] = float32(gridDiff(d.ring[(i-2)%len(d.ring)], g))
+	var pd, hd, pj float64
+	if i > 0 {
+		pd = gridDiff(d.ring[(i-1)%L], g)
+		hd = histDiff(d.hring[(i-1)%L], h)
+		pj = max(shiftedDiff(d.prev[:3*profN], d.prof[:3*profN]), shiftedDiff(d.prev[3*profN:], d.prof[3*profN:]))
+	}
+	d.prof, d.prev = d.prev, d.prof
+	d.pjdiff = append(d.pjdiff, float32(pj))
+	d.diff = append(d.diff, float32(0.5*math.Min(1, 3*pd)+0.5*hd))
+	d.pdiff = append(d.pdiff, float32(pd))
+	d.hdiff = append(d.hdiff, float32(hd))
+	for j := range maxFlashGap {
+		var v float32
+		if back := i - j - 2; back >= 0 {
+			v = float32(gridDiff(d.ring[back%L], g))
 		}
+		d.gap[j] = append(d.gap[j], v)
 	}
 	for j, k := range d.ks {
 		c := i - k
 		if c-k < 0 {
 			continue
 		}
-		a, m, b := d.ring[(c-k)%len(d.ring)], d.ring[c%len(d.ring)], g
-		d.dk[j][c], d.ek[j][c] = blend(a, m, b)
+		a, m, b := d.ring[(c-k)%L], d.ring[c%L], g
+		d.dk[j][c], d.ek[j][c], d.fk[j][c] = blend(a, m, b)
+		ha, hm := d.hring[(c-k)%L], d.hring[c%L]
+		ab, am, mb := histDiff(ha, h), histDiff(ha, hm), histDiff(hm, h)
+		d.hk[j][c] = float32(ab)
+		if ab > 0 {
+			d.bk[j][c] = float32((am + mb - ab) / ab)
+		}
+		d.mk[j][c] = float32(min(am, mb))
 	}
-	d.prevHist, d.hist = d.hist, d.prevHist
 	d.n++
 	return nil
 }
 
-// features fills the colour grid g (Y, Cb, Cr in 0..1 per cell) and the
-// normalised YCbCr histogram h of f, and returns the mean and standard
-// deviation of luma on a 0..255 scale.
-func features(f Frame, g, h []float32) (mean, std float64) {
+// features fills the colour grid g (Y, Cb, Cr in 0..1 per cell), the
+// normalised YCbCr histogram h and the row then column profiles p (mean
+// Y, Cb, Cr of profN bands each way) of f, and returns the mean and
+// standard deviation of luma on a 0..255 scale.
+func features(f Frame, g, h, p []float32) (mean, std float64) {
 	clear(g)
 	clear(h)
+	clear(p)
 	var cnt [gridCells]int32
+	var rowCnt, colCnt [profN]int32
 	// Sample at most about 40k pixels so large frames cost the same.
 	step := 1
 	for (f.Width/step)*(f.Height/step) > 40000 {
@@ -266,10 +321,11 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 	n := 0
 	for y := 0; y < f.Height; y += step {
 		gy := y * gridH / f.Height
+		py := 3 * (y * profN / f.Height)
 		row := f.Pix[y*f.Width*3:]
 		for x := 0; x < f.Width; x += step {
-			p := row[x*3 : x*3+3]
-			r, gg, b := float32(p[0]), float32(p[1]), float32(p[2])
+			px := row[x*3 : x*3+3]
+			r, gg, b := float32(px[0]), float32(px[1]), float32(px[2])
 			yy := 0.299*r + 0.587*gg + 0.114*b
 			cb := 128 - 0.168736*r - 0.331264*gg + 0.5*b
 			cr := 128 + 0.5*r - 0.418688*gg - 0.081312*b
@@ -278,6 +334,15 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 			g[c*3+1] += cb
 			g[c*3+2] += cr
 			cnt[c]++
+			p[py] += yy
+			p[py+1] += cb
+			p[py+2] += cr
+			bx := x * profN / f.Width
+			pc := 3 * (profN + bx)
+			p[pc] += yy
+			p[pc+1] += cb
+			p[pc+2] += cr
+			colCnt[bx]++
 			if y%hstep == 0 && x%hstep == 0 {
 				softBin(h, yy, cb, cr)
 				hn++
@@ -293,6 +358,20 @@ func features(f Frame, g, h []float32) (mean, std float64) {
 			g[c*3] *= s
 			g[c*3+1] *= s
 			g[c*3+2] *= s
+		}
+	}
+	for y := 0; y < f.Height; y += step {
+		rowCnt[y*profN/f.Height] += int32((f.Width + step - 1) / step)
+	}
+	for i := range profN {
+		for k, c := range [2]int32{rowCnt[i], colCnt[i]} {
+			if c > 0 {
+				s := 1 / (255 * float32(c))
+				o := 3 * (k*profN + i)
+				p[o] *= s
+				p[o+1] *= s
+				p[o+2] *= s
+			}
 		}
 	}
 	inv := 1 / hn
@@ -341,6 +420,27 @@ func split(v float32, n int) (int, float32) {
 	return i, p - float32(i)
 }
 
+// profN is the number of bins of the row and column profiles.
+const profN = 48
+
+// shiftedDiff is the smallest mean absolute difference (luma weighted
+// twice) of two profiles over shifts of up to half their length, on the
+// bins the shifted profiles share.
+func shiftedDiff(a, b []float32) float64 {
+	const maxShift = profN / 2
+	best := math.Inf(1)
+	for sh := -maxShift; sh <= maxShift; sh++ {
+		var s float32
+		lo, hi := max(0, -sh), min(profN, profN-sh)
+		for x := lo; x < hi; x++ {
+			i, j := 3*x, 3*(x+sh)
+			s += 2*abs32(a[i]-b[j]) + abs32(a[i+1]-b[j+1]) + abs32(a[i+2]-b[j+2])
+		}
+		best = math.Min(best, float64(s)/float64(4*(hi-lo)))
+	}
+	return best
+}
+
 // gridDiff is the mean absolute difference of two grids, luma weighted twice.
 func gridDiff(a, b []float32) float64 {
 	var s float32
@@ -350,19 +450,22 @@ func gridDiff(a, b []float32) float64 {
 	return float64(s) / float64(gridCells*4)
 }
 
-// blend returns the change between a and b and the error of predicting m as
-// their average, the signature of a linear cross-fade.
-func blend(a, m, b []float32) (change, err float32) {
+// blend returns the change between a and b, the error of predicting m as
+// their average (the signature of a linear cross-fade) and the fraction of
+// cells that differ clearly between a and b.
+func blend(a, m, b []float32) (change, err, changed float32) {
+	const clear = 4 * 0.06 // weighted cell difference that is a visible change
 	var s, e float32
-	for i := 0; i < len(a); i++ {
-		w := float32(1)
-		if i%3 == 0 {
-			w = 2
+	nc := 0
+	for i := 0; i < len(a); i += 3 {
+		c := 2*abs32(a[i]-b[i]) + abs32(a[i+1]-b[i+1]) + abs32(a[i+2]-b[i+2])
+		s += c
+		if c > clear {
+			nc++
 		}
-		s += w * abs32(a[i]-b[i])
-		e += w * abs32(m[i]-0.5*(a[i]+b[i]))
+		e += 2*abs32(m[i]-0.5*(a[i]+b[i])) + abs32(m[i+1]-0.5*(a[i+1]+b[i+1])) + abs32(m[i+2]-0.5*(a[i+2]+b[i+2]))
 	}
-	return s / (gridCells * 4), e / (gridCells * 4)
+	return s / (gridCells * 4), e / (gridCells * 4), float32(nc) / gridCells
 }
 
 // histDiff is half the L1 distance of two normalised histograms (0..1).
@@ -386,6 +489,10 @@ func (d *Detector) Frames() int { return d.n }
 
 // Result decides the boundaries over the frames added so far and returns
 // the shots. It may be called again after more frames are added.
+//
+// Decisions run from the most specific evidence to the least: runs of flat
+// black or white frames (fades and flashes), then dissolves, then wipes,
+// then cuts; each claims its frames so the later tests skip them.
 func (d *Detector) Result() Result {
 	n := d.n
 	res := Result{Frames: n}
@@ -393,38 +500,55 @@ func (d *Detector) Result() Result {
 		return res
 	}
 	res.Duration = d.endTime(n - 1)
-	black := d.blackRuns()
 	var bounds []Boundary
-	busy := make([]bool, n) // frames inside a gradual transition
-	for _, r := range black {
-		res.Black = append(res.Black, Segment{StartFrame: d.index[r[0]], EndFrame: d.index[r[1]-1] + 1, Start: d.pts[r[0]], End: d.endTime(r[1] - 1)})
-		maxLen := int(d.cfg.MaxTransition * d.cfg.FPS)
-		if r[0] == 0 || r[1] >= n {
-			// A black leader or tail with its fade belongs to the first or
-			// last shot; no boundary is found inside it.
+	busy := make([]bool, n) // frames claimed by a transition or a flash
+	claim := func(lo, hi int) {
+		for j := max(0, lo); j <= min(n-1, hi); j++ {
+			busy[j] = true
+		}
+	}
+	maxLen := int(d.cfg.MaxTransition * d.cfg.FPS)
+	for _, r := range d.flatRuns() {
+		if !r.white {
+			res.Black = append(res.Black, Segment{StartFrame: d.index[r.start], EndFrame: d.index[r.end-1] + 1, Start: d.pts[r.start], End: d.endTime(r.end - 1)})
+		}
+		if r.start == 0 || r.end >= n {
+			// A leader or tail with its fade belongs to the first or last
+			// shot; no boundary is found inside it.
 			lo, hi := 0, n-1
-			if r[0] == 0 {
-				hi = d.ramp(r[1]-1, +1, maxLen)
+			if r.start == 0 {
+				hi = d.ramp(r.end-1, +1, maxLen, r.white)
 			} else {
-				lo = d.ramp(r[0], -1, maxLen)
+				lo = d.ramp(r.start, -1, maxLen, r.white)
 			}
-			for j := lo; j <= hi; j++ {
-				busy[j] = true
-			}
+			claim(lo, hi)
 			continue
 		}
 		if b, ok := d.fade(r); ok {
 			bounds = append(bounds, b)
-			for j := b.SpanStart; j <= b.SpanEnd; j++ {
-				busy[j] = true
+			claim(b.SpanStart, b.SpanEnd)
+			continue
+		}
+		if b, ok, flash := d.flash(r); flash {
+			claim(r.start-1, r.end)
+			if ok {
+				bounds = append(bounds, b)
 			}
 		}
 	}
 	for _, b := range d.dissolves(busy) {
 		bounds = append(bounds, b)
-		for j := b.SpanStart; j <= b.SpanEnd; j++ {
-			busy[j] = true
-		}
+		claim(b.SpanStart, b.SpanEnd)
+	}
+	cutLike := make([]bool, n)
+	// Wipes have no cut inside; with nothing claimed, the cut test says
+	// where cuts could be.
+	for _, b := range d.cuts(make([]bool, n)) {
+		cutLike[b.Frame] = true
+	}
+	for _, b := range d.wipes(busy, cutLike) {
+		bounds = append(bounds, b)
+		claim(b.SpanStart, b.SpanEnd)
 	}
 	bounds = append(bounds, d.cuts(busy)...)
 	bounds = d.enforceMinShot(bounds)
@@ -475,44 +599,104 @@ func (d *Detector) endTime(i int) float64 {
 	return d.pts[i] + step
 }
 
-// blackRuns returns [start, end) position runs of black frames.
-func (d *Detector) blackRuns() [][2]int {
-	var runs [][2]int
-	start := -1
+// flatRun is a [start, end) run of flat black or flat white frames.
+type flatRun struct {
+	start, end int
+	white      bool
+}
+
+// flat reports whether frame position i is flat black or flat white.
+func (d *Detector) flat(i int) (black, white bool) {
+	if float64(d.lstd[i]) >= d.cfg.BlackStd {
+		return false, false
+	}
+	// White must be flatter: the smeared frames of a whip pan over a
+	// bright photo are almost white.
+	l := float64(d.luma[i])
+	return l < d.cfg.BlackLuma, l > 255-d.cfg.BlackLuma && float64(d.lstd[i]) < d.cfg.BlackStd/2
+}
+
+// flatRuns returns the runs of flat black and flat white frames in order.
+func (d *Detector) flatRuns() []flatRun {
+	var runs []flatRun
+	start, white := -1, false
 	for i := 0; i <= d.n; i++ {
-		isBlack := i < d.n && float64(d.luma[i]) < d.cfg.BlackLuma && float64(d.lstd[i]) < d.cfg.BlackStd
-		if isBlack && start < 0 {
-			start = i
+		b, w := false, false
+		if i < d.n {
+			b, w = d.flat(i)
 		}
-		if !isBlack && start >= 0 {
-			runs = append(runs, [2]int{start, i})
+		if start >= 0 && (i == d.n || white && !w || !white && !b) {
+			runs = append(runs, flatRun{start, i, white})
 			start = -1
+		}
+		if start < 0 && (b || w) {
+			start, white = i, w
 		}
 	}
 	return runs
 }
 
-// fade turns a black run with a luma ramp on at least one side into a fade
+// fade turns a flat run with a luma ramp on at least one side into a fade
 // boundary. Runs touching the start or end of the video are not boundaries,
-// and runs entered and left abruptly are left to the cut test.
-func (d *Detector) fade(r [2]int) (Boundary, bool) {
-	if r[0] == 0 || r[1] >= d.n {
+// and runs entered and left abruptly are left to the flash and cut tests.
+func (d *Detector) fade(r flatRun) (Boundary, bool) {
+	if r.start == 0 || r.end >= d.n {
 		return Boundary{}, false
 	}
 	maxLen := int(d.cfg.MaxTransition * d.cfg.FPS)
-	out := d.ramp(r[0], -1, maxLen)
-	in := d.ramp(r[1]-1, +1, maxLen)
-	if r[0]-out < 2 && in-(r[1]-1) < 2 {
+	out := d.ramp(r.start, -1, maxLen, r.white)
+	in := d.ramp(r.end-1, +1, maxLen, r.white)
+	if r.start-out < 2 && in-(r.end-1) < 2 {
+		return Boundary{}, false
+	}
+	if r.white && !(d.content(out-1) && d.content(in+1)) {
+		// White between flat frames is a lighter grey of a test
+		// pattern, not a fade through white between two pictures.
 		return Boundary{}, false
 	}
 	mid := (out + in + 1) / 2
 	return Boundary{Frame: mid, Transition: Fade, SpanStart: out, SpanEnd: in, Score: 1}, true
 }
 
-// ramp walks from the black frame at position from in direction dir while
-// the luma keeps rising, and returns the last frame of the ramp.
-func (d *Detector) ramp(from, dir, maxLen int) int {
+// content reports whether frame position i shows a picture rather than
+// an almost flat frame.
+func (d *Detector) content(i int) bool {
+	return i >= 0 && i < d.n && float64(d.lstd[i]) >= 2*d.cfg.BlackStd
+}
+
+// flash looks at a flat run entered and left abruptly. A run no longer
+// than MaxFlash is a flash: ok says it separates two different pictures
+// (a flash transition, reported as a fade), else it is a flash inside a
+// shot. Longer runs, such as a black hold, are left to the cut test.
+func (d *Detector) flash(r flatRun) (b Boundary, ok, flash bool) {
+	length := r.end - r.start
+	maxLen := min(maxFlashGap, max(1, int(math.Round(d.cfg.MaxFlash*d.cfg.FPS))))
+	if length > maxLen || r.start == 0 || r.end >= d.n || r.white && !(d.content(r.start-1) && d.content(r.end)) {
+		return Boundary{}, false, false
+	}
+	// The picture after the flash against the picture before it, and
+	// against the frame before that in case the flash began with a
+	// partly washed frame.
+	before := d.pdiff[r.start]
+	same := float64(d.gap[length-1][r.end]) < 0.3*float64(before)
+	if length < maxFlashGap && r.start >= 2 {
+		same = same || float64(d.gap[length][r.end]) < 0.3*float64(d.pdiff[r.start-1]+before)
+	}
+	if same {
+		return Boundary{}, false, true
+	}
+	return Boundary{Frame: r.end, Transition: Fade, SpanStart: r.start, SpanEnd: r.end, Score: 1}, true, true
+}
+
+// ramp walks from the flat frame at position from in direction dir while
+// the luma keeps moving away from black (or from white), and returns the
+// last frame of the ramp.
+func (d *Detector) ramp(from, dir, maxLen int, white bool) int {
 	const minStep = 0.4 // luma units per frame; slower is not a fade
+	sign := float32(1)
+	if white {
+		sign = -1
+	}
 	j := from
 	flat := 0
 	for steps := 0; steps < maxLen; steps++ {
@@ -520,7 +704,7 @@ func (d *Detector) ramp(from, dir, maxLen int) int {
 		if next < 0 || next >= d.n {
 			break
 		}
-		rise := float64(d.luma[next] - d.luma[j])
+		rise := float64(sign * (d.luma[next] - d.luma[j]))
 		if rise < -1 {
 			break
 		}
@@ -536,6 +720,48 @@ func (d *Detector) ramp(from, dir, maxLen int) int {
 		j = next
 	}
 	return j - dir*flat
+}
+
+// dip reports whether a gradual transition over positions lo..hi passes
+// through an almost flat black or white frame: a fade with no hold, whose
+// darkest frame need not be quite black.
+func (d *Detector) dip(lo, hi int) bool {
+	for j := max(0, lo); j <= min(d.n-1, hi); j++ {
+		if float64(d.lstd[j]) >= 2*d.cfg.BlackStd {
+			continue
+		}
+		if l := float64(d.luma[j]); l < 2*d.cfg.BlackLuma || l > 255-2*d.cfg.BlackLuma {
+			return true
+		}
+	}
+	return false
+}
+
+// gradualRuns groups candidate centre frames (gaps of up to two frames)
+// into runs [i, j] of at least minRun frames.
+func gradualRuns(cand []bool, minRun int) [][2]int {
+	var out [][2]int
+	n := len(cand)
+	for i := 0; i < n; {
+		if !cand[i] {
+			i++
+			continue
+		}
+		j := i
+		gap := 0
+		for e := i + 1; e < n && gap <= 2; e++ {
+			if cand[e] {
+				j, gap = e, 0
+			} else {
+				gap++
+			}
+		}
+		if j-i+1 >= minRun {
+			out = append(out, [2]int{i, j})
+		}
+		i = j + 1
+	}
+	return out
 }
 
 // dissolves finds runs of frames that are well predicted as the average of
@@ -559,7 +785,7 @@ func (d *Detector) dissolves(busy []bool) []Boundary {
 				continue
 			}
 			// A cut inside the window is not a blend: its frames jump.
-			if d.maxPixDiff(c-k+1, c+k) > 0.5*float64(D) {
+			if d.maxOf(d.pdiff, c-k+1, c+k) > 0.5*float64(D) {
 				continue
 			}
 			cand[c] = true
@@ -571,59 +797,159 @@ func (d *Detector) dissolves(busy []bool) []Boundary {
 	}
 	minRun := max(2, int(math.Round(0.08*d.cfg.FPS)))
 	var out []Boundary
-	for i := 0; i < n; {
-		if !cand[i] {
-			i++
-			continue
-		}
-		j := i
-		gap := 0
-		for e := i + 1; e < n && gap <= 2; e++ {
-			if cand[e] {
-				j, gap = e, 0
-			} else {
-				gap++
-			}
-		}
+	for _, r := range gradualRuns(cand, minRun) {
+		i, j := r[0], r[1]
 		// Steady motion of smooth content also looks like a blend, but
 		// only roughly; a dissolve has frames that are almost exact blends.
 		linear := float32(1)
 		for c := i; c <= j; c++ {
 			linear = min(linear, ratio[c])
 		}
-		if j-i+1 >= minRun && float64(linear) <= d.cfg.DissolveLinear/2 {
-			best := i
-			for c := i; c <= j; c++ {
-				if score[c] > score[best] {
-					best = c
-				}
-			}
-			k := kOf[best]
-			lo, hi := max(0, i-k/2), min(n-1, j+k/2)
-			out = append(out, Boundary{Frame: (i + j + 1) / 2, Transition: Dissolve, SpanStart: lo, SpanEnd: hi, Score: float64(score[best])})
+		if float64(linear) > d.cfg.DissolveLinear/2 {
+			continue
 		}
-		i = j + 1
+		best := i
+		for c := i; c <= j; c++ {
+			if score[c] > score[best] {
+				best = c
+			}
+		}
+		k := kOf[best]
+		lo, hi := max(0, i-k/2), min(n-1, j+k/2)
+		t := Dissolve
+		if d.dip(lo, hi) {
+			t = Fade
+		}
+		out = append(out, Boundary{Frame: (i + j + 1) / 2, Transition: t, SpanStart: lo, SpanEnd: hi, Score: float64(score[best])})
 	}
 	return out
 }
 
-// maxPixDiff is the largest frame-to-frame pixel change in positions [a, b].
-func (d *Detector) maxPixDiff(a, b int) float64 {
+// wipes finds runs of frames whose colour histogram lies on the way from
+// the frame k before to the frame k after, well apart from both, while
+// those two differ in colour and no single step holds most of the change:
+// the next shot taking over part of the frame after part, as a wipe or a
+// slide does. Camera motion keeps the colours of a shot; an overlay that
+// animates in changes too little of the frame.
+func (d *Detector) wipes(busy, cutLike []bool) []Boundary {
+	n := d.n
+	score := make([]float32, n)
+	kOf := make([]int, n)
+	cand := make([]bool, n)
+	near := int(math.Round(0.2 * d.cfg.FPS))
+	for j, k := range d.ks {
+		for c := k; c+k < n; c++ {
+			H := d.hk[j][c]
+			if float64(H) < d.cfg.WipeMin || float64(d.dk[j][c]) < d.cfg.DissolveMin {
+				continue
+			}
+			// A wipe replaces the whole picture; an object entering the
+			// frame changes only part of it.
+			if d.bk[j][c] > 0.25 || d.mk[j][c] < 0.3*H || d.fk[j][c] < wipeCover {
+				continue
+			}
+			if busy[c-k] || busy[c+k] || busy[c] {
+				continue
+			}
+			// No step holds most of the change, and no cut lies just
+			// beside the window: the motion-blurred frames around the cut
+			// of a whip pan also drift in colour. (The first step of a
+			// slide may look like a cut on its own.)
+			if d.maxOf(d.hdiff, c-k+1, c+k) > 0.5*float64(H) || d.cutInside(cutLike, c-k+1, c+k, d.dk[j][c]) ||
+				slices.Contains(cutLike[max(0, c-k-near):c-k+1], true) || slices.Contains(cutLike[c+k+1:min(n, c+k+near+1)], true) {
+				continue
+			}
+			cand[c] = true
+			if H > score[c] {
+				score[c], kOf[c] = H, k
+			}
+		}
+	}
+	var out []Boundary
+	for _, r := range gradualRuns(cand, 2) {
+		i, j := r[0], r[1]
+		best := i
+		for c := i; c <= j; c++ {
+			if score[c] > score[best] {
+				best = c
+			}
+		}
+		k := kOf[best]
+		lo, hi := max(0, i-k/2), min(n-1, j+k/2)
+		t := Wipe
+		if d.dip(lo, hi) {
+			t = Fade
+		}
+		out = append(out, Boundary{Frame: (i + j + 1) / 2, Transition: t, SpanStart: lo, SpanEnd: hi, Score: float64(score[best])})
+	}
+	return out
+}
+
+// cutInside reports whether a cut-like frame in positions [a, b] holds at
+// least half the pixel change D of the window.
+func (d *Detector) cutInside(cutLike []bool, a, b int, D float32) bool {
+	for i := a; i <= b; i++ {
+		if cutLike[i] && d.pdiff[i] >= 0.5*D {
+			return true
+		}
+	}
+	return false
+}
+
+// maxOf is the largest value of v in positions [a, b], from 1 on.
+func (d *Detector) maxOf(v []float32, a, b int) float64 {
 	var m float32
 	for i := max(a, 1); i <= b && i < d.n; i++ {
-		m = max(m, d.pdiff[i])
+		m = max(m, v[i])
 	}
 	return float64(m)
 }
 
+// maxAround is the largest value of v at positions i-w..i+w other than i,
+// from 1 on.
+func (d *Detector) maxAround(v []float32, i, w int) float32 {
+	var m float32
+	for j := max(1, i-w); j <= min(d.n-1, i+w); j++ {
+		if j != i {
+			m = max(m, v[j])
+		}
+	}
+	return m
+}
+
+// median is the median of the values of v at positions i-w..i+w other than
+// i itself, from 1 on; buf is scratch space.
+func (d *Detector) median(v []float32, i, w int, buf []float32) float64 {
+	buf = buf[:0]
+	for j := i - w; j <= i+w; j++ {
+		if j < 1 || j >= d.n || j == i {
+			continue
+		}
+		buf = append(buf, v[j])
+	}
+	if len(buf) == 0 {
+		return 0
+	}
+	slices.Sort(buf)
+	m := len(buf) / 2
+	if len(buf)%2 == 0 {
+		return float64(buf[m-1]+buf[m]) / 2
+	}
+	return float64(buf[m])
+}
+
 // cuts finds frames whose change from the previous frame stands out from
 // the changes around them (an adaptive threshold: CutRatio times their
-// median) and is not a flash.
+// median) and is not a flash. The colour histogram and the row and column
+// profiles are tested the same way on their own, for cuts inside fast
+// camera motion such as a whip pan, where every frame's pixels change but
+// only the cut changes the colours and the profile across the motion.
+// Frames in busy are skipped.
 func (d *Detector) cuts(busy []bool) []Boundary {
 	n := d.n
 	w := d.cfg.CutWindow
 	var out []Boundary
-	nb := make([]float32, 0, 2*w)
+	buf := make([]float32, 0, 2*w)
 	for i := 1; i < n; i++ {
 		c := float64(d.diff[i])
 		if c < d.cfg.CutMin || busy[i] || busy[i-1] {
@@ -631,36 +957,45 @@ func (d *Detector) cuts(busy []bool) []Boundary {
 		}
 		// The baseline is the median of the neighbours, so a burst of
 		// one-frame shots (a fast montage) does not hide its own cuts.
-		nb = nb[:0]
-		for j := i - w; j <= i+w; j++ {
-			if j < 1 || j >= n || j == i {
-				continue
-			}
-			nb = append(nb, d.diff[j])
+		stands := c >= d.cfg.CutRatio*(d.median(d.diff, i, w, buf)+0.01)
+		if !stands {
+			h := float64(d.hdiff[i])
+			stands = h >= 1.5*d.cfg.CutMin && h >= d.cfg.CutRatio*(d.median(d.hdiff, i, w, buf)+0.01)
 		}
-		base := 0.0
-		if len(nb) > 0 {
-			slices.Sort(nb)
-			m := len(nb) / 2
-			base = float64(nb[m])
-			if len(nb)%2 == 0 {
-				base = float64(nb[m-1]+nb[m]) / 2
-			}
+		if !stands {
+			// Inside fast motion the colours jump only at the cut: the
+			// largest change around, with twice any other colour change.
+			h := d.hdiff[i]
+			stands = float64(h) >= 1.5*d.cfg.CutMin && h >= 2*d.maxAround(d.hdiff, i, w) && d.diff[i] > d.maxAround(d.diff, i, w)
 		}
-		if c < d.cfg.CutRatio*(base+0.01) {
-			continue
+		if !stands {
+			p := float64(d.pjdiff[i])
+			stands = p >= 0.3*d.cfg.CutMin && p >= d.cfg.CutRatio*(d.median(d.pjdiff, i, w, buf)+0.01)
 		}
-		// A flash changes frame i but frames i-1 and i+1 look alike.
-		if i+1 < n && d.skip[i] < 0.3*d.pdiff[i] && float64(d.diff[i+1]) > 0.5*c {
-			continue
-		}
-		// …and the frame after a flash returns to the picture before it.
-		if i >= 2 && d.skip[i-1] < 0.3*d.pdiff[i] && float64(d.diff[i-1]) > 0.5*c {
+		if !stands || d.isFlash(i) {
 			continue
 		}
 		out = append(out, Boundary{Frame: i, Transition: Cut, SpanStart: i, SpanEnd: i, Score: c})
 	}
 	return out
+}
+
+// isFlash reports whether the change at position i enters or leaves a
+// flash of up to maxFlashGap frames: the picture after the flash is the
+// picture before it.
+func (d *Detector) isFlash(i int) bool {
+	p := d.pdiff[i]
+	for l := 1; l <= maxFlashGap; l++ {
+		// Frames i..i+l-1 are the flash, i+l returns.
+		if i+l < d.n && d.gap[l-1][i+l] < 0.3*p && d.pdiff[i+l] > 0.5*p {
+			return true
+		}
+		// Frames i-l..i-1 were the flash, i returns.
+		if i-l >= 1 && d.gap[l-1][i] < 0.3*p && d.pdiff[i-l] > 0.5*p {
+			return true
+		}
+	}
+	return false
 }
 
 // enforceMinShot sorts boundaries and, where two are closer than the

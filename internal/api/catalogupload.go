@@ -267,14 +267,14 @@ func extractEntry(root *os.Root, f *zip.File, limit int64) (int64, error) {
 func inspectCatalog(dir, file string, remembered map[string]string) (CatalogUpload, error) {
 	rel, _ := filepath.Rel(dir, file)
 	up := CatalogUpload{Upload: filepath.Base(dir), File: filepath.ToSlash(rel), Fields: catalog.MappableFields}
-	f, err := catalog.FormatOf(file)
+	f, err := catalog.DetectFile(file)
 	if err != nil {
 		return up, err
 	}
 	up.Format = string(f)
 	var rows []map[string]string
 	switch {
-	case f == catalog.CSV && !tabSeparated(file):
+	case f == catalog.CSV:
 		up.Columns, rows, err = headCSV(file, inspectRows)
 	case f == catalog.JSONL:
 		up.Columns, rows, err = headJSONL(file, inspectRows)
@@ -321,18 +321,6 @@ func allColumns(m map[string]string, cols []string) bool {
 		}
 	}
 	return len(m) > 0
-}
-
-// tabSeparated reports a .csv whose header has tabs and no commas (a
-// Merchant Center text feed saved as .csv).
-func tabSeparated(file string) bool {
-	f, err := os.Open(file)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	line, _ := bufio.NewReader(f).ReadString('\n')
-	return strings.Contains(line, "\t") && !strings.Contains(line, ",")
 }
 
 func headCSV(file string, n int) ([]string, []map[string]string, error) {

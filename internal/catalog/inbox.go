@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/inbox"
@@ -39,8 +40,11 @@ func (ib *Inbox) Run(ctx context.Context) error {
 		Dir: ib.Dir, Name: "catalog: inbox", Parallel: true, Stamp: true,
 		Poll: ib.Poll, Stable: ib.Stable, Log: log,
 		Accept: func(e fs.DirEntry) bool {
+			// .txt is a Merchant Center text feed on import, but in a
+			// watched directory it is more likely a note: drop feeds
+			// there as .tsv.
 			_, err := FormatOf(e.Name())
-			return !e.IsDir() && err == nil
+			return !e.IsDir() && err == nil && !strings.EqualFold(filepath.Ext(e.Name()), ".txt")
 		},
 		Handle: func(ctx context.Context, path string) error { return ib.ingest(ctx, log, path) },
 	}

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,10 +19,22 @@ import (
 // Format is an import file format.
 type Format string
 
-// Supported import formats.
+// Supported import formats. FormatOf picks one from the file name's
+// extension; NewParser then tells the formats that share an extension
+// apart by the content (a Shopify export from vitrine's CSV by its
+// header, a tab-separated feed from a comma-separated file).
 const (
 	CSV   Format = "csv"
 	JSONL Format = "jsonl"
+	// MerchantXML is a Google Merchant Center product feed: RSS 2.0 or
+	// Atom with g: elements.
+	MerchantXML Format = "merchant-xml"
+	// MerchantTSV is Merchant Center's tab-separated text feed.
+	MerchantTSV Format = "merchant-tsv"
+	// ShopifyCSV is Shopify's product CSV export.
+	ShopifyCSV Format = "shopify-csv"
+	// JSONLD is schema.org Product JSON-LD: one, an array, or an @graph.
+	JSONLD Format = "jsonld"
 )
 
 // ErrNoIDColumn is the file-level error of a CSV without a product id column.
@@ -29,15 +43,23 @@ var ErrNoIDColumn = errors.New("no product id column (id, product_id or sku)")
 // MaxLineBytes caps one JSONL line; longer lines are a row error.
 const MaxLineBytes = 1 << 20
 
-// FormatOf picks the format from a file name's extension.
+// FormatOf picks the format from a file name's extension: .csv (vitrine's
+// CSV or a Shopify export), .tsv and .txt (Merchant Center text feed),
+// .xml (Merchant Center XML), .json and .jsonld (JSON-LD), .jsonl.
 func FormatOf(name string) (Format, error) {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".csv":
 		return CSV, nil
 	case ".jsonl", ".ndjson":
 		return JSONL, nil
+	case ".tsv", ".txt":
+		return MerchantTSV, nil
+	case ".xml", ".rss", ".atom":
+		return MerchantXML, nil
+	case ".json", ".jsonld":
+		return JSONLD, nil
 	}
-	return "", fmt.Errorf("catalog: %s: unknown import format (want .csv or .jsonl)", filepath.Base(name))
+	return "", fmt.Errorf("catalog: %s: unknown import format (want .csv, .jsonl, .xml, .tsv, .txt, .json or .jsonld)", filepath.Base(name))
 }
 
 // Row is one parsed input record. When Err is set the row failed and Product
@@ -176,11 +198,13 @@ func setAttr(p *Product, k, v string) {
 // on every occurrence after the first.
 type Parser struct {
 	format Format
-	csv    *csv.Reader
-	cols   []column
-	lines  *bufio.Reader
-	line   int
-	seen   map[string]int
+	// feed reads the shop feed formats, which group variants.
+	feed  func() (Row, bool, error)
+	csv   *csv.Reader
+	cols  []column
+	lines *bufio.Reader
+	line  int
+	seen  map[string]int
 }
 
 // NewParser returns a Parser reading r. For CSV it reads the header at once
@@ -189,8 +213,21 @@ type Parser struct {
 func NewParser(r io.Reader, f Format) (*Parser, error) {
 	p := &Parser{format: f, seen: map[string]int{}}
 	switch f {
-	case CSV:
-		cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
+	case CSV, ShopifyCSV, MerchantTSV:
+		br := bufio.NewReaderSize(r, 64<<10)
+		if isTabSeparated(br) {
+			t, err := newMerchantTSV(br)
+			if err != nil {
+				return nil, err
+			}
+			p.format = MerchantTSV
+			p.feed = (&grouper{read: t.read}).next
+			return p, nil
+		}
+		if f == MerchantTSV {
+			return nil, errors.New("catalog: a .tsv or .txt feed must be tab-separated")
+		}
+		cr := csv.NewReader(br)
 		cr.ReuseRecord = true
 		cr.FieldsPerRecord = -1 // checked per row, to report it as a row error
 		header, err := cr.Read()
@@ -200,6 +237,12 @@ func NewParser(r io.Reader, f Format) (*Parser, error) {
 			}
 			return nil, fmt.Errorf("catalog: read CSV header: %w", err)
 		}
+		if isShopifyHeader(header) {
+			p.format = ShopifyCSV
+			p.feed = newShopifyCSV(cr, slices.Clone(header)).next
+			return p, nil
+		}
+		p.format = CSV // asked for a Shopify export, given vitrine's CSV
 		hasID := false
 		for i, h := range header {
 			if i == 0 {
@@ -215,10 +258,57 @@ func NewParser(r io.Reader, f Format) (*Parser, error) {
 		p.csv = cr
 	case JSONL:
 		p.lines = bufio.NewReaderSize(r, 64<<10)
+	case MerchantXML:
+		br := bufio.NewReaderSize(r, 64<<10)
+		head, _ := br.Peek(16 << 10)
+		if !bytes.Contains(head, []byte("<rss")) && !bytes.Contains(head, []byte("<feed")) {
+			return nil, errors.New("catalog: not a Merchant Center feed (no <rss> or <feed> element at the start)")
+		}
+		p.feed = (&grouper{read: newMerchantXML(br).read}).next
+	case JSONLD:
+		j, err := newJSONLD(r)
+		if err != nil {
+			return nil, err
+		}
+		p.feed = (&grouper{read: j.read}).next
 	default:
 		return nil, fmt.Errorf("catalog: unknown import format %q", f)
 	}
 	return p, nil
+}
+
+// DetectFile returns the format of the catalog file at path, told from
+// its extension and then its content (a Shopify export or a tab-separated
+// feed in a .csv); a file-level error when it is not one the importer
+// reads.
+func DetectFile(path string) (Format, error) {
+	f, err := FormatOf(path)
+	if err != nil {
+		return "", err
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("catalog: %w", err)
+	}
+	defer fh.Close()
+	p, err := NewParser(fh, f)
+	if err != nil {
+		return "", err
+	}
+	return p.Format(), nil
+}
+
+// Format is the format of the file, as told from its content.
+func (p *Parser) Format() Format { return p.format }
+
+// isTabSeparated reports whether the first line of br (left unread) holds
+// tabs and no commas: a Merchant Center text feed.
+func isTabSeparated(br *bufio.Reader) bool {
+	head, _ := br.Peek(4096)
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	return bytes.IndexByte(head, '\t') >= 0 && bytes.IndexByte(head, ',') < 0
 }
 
 // Next returns the next row, or io.EOF after the last one. Any other error
@@ -228,9 +318,12 @@ func (p *Parser) Next() (Row, error) {
 		var row Row
 		var skip bool
 		var err error
-		if p.format == CSV {
+		switch {
+		case p.feed != nil:
+			row, skip, err = p.feed()
+		case p.format == CSV:
 			row, skip, err = p.nextCSV()
-		} else {
+		default:
 			row, skip, err = p.nextJSONL()
 		}
 		if err != nil {

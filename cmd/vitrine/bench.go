@@ -54,7 +54,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	work := fs.String("work", "", "scratch directory for generated videos and databases (default: a temporary directory, removed afterwards)")
 	seed := fs.Uint64("seed", 1, "seed of the generated evaluation set")
 	videos := fs.Int("videos", 5, "number of generated evaluation videos")
-	reshots := fs.Int("reshots", 3, "re-shot reels in the e2e suite (lookbook reels with every photo warped, relit, covered, …); 0 for none")
+	reshots := fs.Int("reshots", 3, "re-shot reels in the e2e suite (lookbook-like reels with every photo warped, relit, covered, …); 0 for none")
 	annN := fs.Int("ann-n", 20000, "vectors in the ANN measurement")
 	// Suites may come before or after flags.
 	var suites []string
@@ -160,7 +160,7 @@ func benchGen(ctx context.Context, args []string) error {
 			"vitrine.groundtruth/v1; see eval/README.md): packshots composited onto\n"+
 			"footage (gen-<seed>.mp4, gen-<seed>.gt.json), vertical on-model\n"+
 			"lookbook reels (lookbook-<seed>.mp4, lookbook-<seed>.gt.json), the\n"+
-			"lookbook reels with every photo re-shot: warped, tilted, relit, covered,\n"+
+			"lookbook-like reels with every photo re-shot: warped, tilted, relit, covered,\n"+
 			"blurred, compressed, half mirrored (reshot-<seed>.mp4, reshot-<seed>.gt.json),\n"+
 			"or the harder shot-boundary set (shotset-<seed>.mp4, shotset-<seed>.gt.json).\n"+
 			"The same seed always gives the same videos.")

@@ -69,7 +69,7 @@ func TestBenchGenReshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Generator != "vitrine-eval-reshot/1" || v.Width != 180 || len(v.Items) == 0 {
+	if v.Generator != "vitrine-eval-reshot/2" || v.Width != 180 || len(v.Items) == 0 {
 		t.Fatalf("generator %q width %d, %d items", v.Generator, v.Width, len(v.Items))
 	}
 	for _, it := range v.Items {

@@ -33,7 +33,7 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	seed := fs.Uint64("seed", 1001, "first seed of the generated videos")
 	packshots := fs.Int("packshots", 8, "generated packshot videos")
 	lookbooks := fs.Int("lookbooks", 6, "generated lookbook reels")
-	reshots := fs.Int("reshots", 4, "generated re-shot reels (lookbook reels with every photo warped, relit, covered, …); 0 for none")
+	reshots := fs.Int("reshots", 4, "generated re-shot reels (lookbook-like reels with every photo warped, relit, covered, …); 0 for none")
 	target := fs.Float64("precision", 0.95, "published-item precision the publish threshold is chosen for")
 	samplesOut := fs.String("samples-out", "", "also write the labelled samples the fit saw (JSON lines: features, right, group)")
 	reviews := fs.Bool("reviews", false, "also learn from the review decisions (approve, reject, replace) stored in this installation (--data-dir)")

@@ -167,6 +167,7 @@ type lbPanel struct {
 type reelVariant struct {
 	prefix  string // name of a set's reels: <prefix>-<seed>
 	version string // generator named in the ground truth
+	mix     layoutMix
 	// prepare, when set, runs on the planned shots with the plan's random
 	// stream, before the truth boxes are computed; it may give panels
 	// photos of their own.
@@ -175,7 +176,27 @@ type reelVariant struct {
 	finish func(cfg LookbookConfig, shots []*lbShot)
 }
 
-var lookbookVariant = reelVariant{prefix: "lookbook", version: LookbookVersion}
+var lookbookVariant = reelVariant{prefix: "lookbook", version: LookbookVersion, mix: lookbookMix}
+
+// layoutMix is how often a shot takes each layout: full, split, pip,
+// overlay, footage and card, summing to 1.
+type layoutMix [6]float64
+
+var (
+	layoutOrder = [6]string{layoutFull, layoutSplit, layoutPiP, layoutOverlay, layoutFootage, layoutCard}
+	lookbookMix = layoutMix{0.25, 0.25, 0.25, 0.125, 0.0625, 0.0625}
+)
+
+// pick returns the layout x (uniform in 0..1) falls on.
+func (m layoutMix) pick(x float64) string {
+	c := 0.0
+	for i, w := range m[:len(m)-1] {
+		if c += w; x < c {
+			return layoutOrder[i]
+		}
+	}
+	return layoutOrder[len(m)-1]
+}
 
 // Lookbook writes outDir/name.mp4 and outDir/name.gt.json: a lookbook reel
 // of on-model photos and its ground truth.
@@ -200,7 +221,7 @@ func writeReel(ctx context.Context, cfg LookbookConfig, outDir, name string, var
 		return nil, err
 	}
 	r := newRand(cfg.Seed)
-	shots := planLookbook(r, cfg, products, bgs)
+	shots := planLookbook(r, cfg, products, bgs, variant.mix)
 	if variant.prepare != nil {
 		if err := variant.prepare(r, shots); err != nil {
 			return nil, err
@@ -319,7 +340,7 @@ var (
 
 // planLookbook makes every random choice of a reel: shots and their
 // lengths, transitions, layouts, geometry, grading and products.
-func planLookbook(r *rand.Rand, cfg LookbookConfig, products []Product, bgs []Background) []*lbShot {
+func planLookbook(r *rand.Rand, cfg LookbookConfig, products []Product, bgs []Background, mix layoutMix) []*lbShot {
 	fps := float64(cfg.FPS)
 	minF := int(math.Ceil(cfg.MinShotS * fps))
 	maxF := max(minF, int(math.Floor(cfg.MaxShotS*fps)))
@@ -331,21 +352,7 @@ func planLookbook(r *rand.Rand, cfg LookbookConfig, products []Product, bgs []Ba
 	var shots []*lbShot
 	total := 0
 	for total < target {
-		sp := &lbShot{}
-		switch x := r.Float64(); {
-		case x < 0.25:
-			sp.layout = layoutFull
-		case x < 0.50:
-			sp.layout = layoutSplit
-		case x < 0.75:
-			sp.layout = layoutPiP
-		case x < 0.875:
-			sp.layout = layoutOverlay
-		case x < 0.9375:
-			sp.layout = layoutFootage
-		default:
-			sp.layout = layoutCard
-		}
+		sp := &lbShot{layout: mix.pick(r.Float64())}
 		sp.frames = minF + r.IntN(maxF-minF+1)
 		if len(shots) == 0 {
 			sp.transition = groundtruth.TransitionNone

@@ -166,7 +166,7 @@ func TestLookbookBoxes(t *testing.T) {
 	}
 	var shots []*lbShot
 	for seed := uint64(1); seed < 500 && cfg.Seed == 0; seed++ {
-		shots = planLookbook(newRand(seed), plans, products, bgs)
+		shots = planLookbook(newRand(seed), plans, products, bgs, lookbookMix)
 		has := map[string]bool{}
 		for _, sp := range shots {
 			has[sp.layout] = true
@@ -290,7 +290,7 @@ func TestLookbookPlan(t *testing.T) {
 	nShots, repeats := 0, 0
 	const seeds = 30
 	for seed := range uint64(seeds) {
-		shots := planLookbook(newRand(seed), cfg, products, bgs)
+		shots := planLookbook(newRand(seed), cfg, products, bgs, lookbookMix)
 		last := shots[len(shots)-1]
 		if d := float64(last.outStart+last.frames) / fps; d < 25 || d > 40 {
 			t.Errorf("seed %d: %.2f s", seed, d)
@@ -372,7 +372,7 @@ func TestLookbookPlan(t *testing.T) {
 	// screen for half a second with a box of at least 2 % of the frame,
 	// inside the frame and, for a framed photo, inside the photo.
 	for seed := range uint64(3) {
-		shots := planLookbook(newRand(seed), cfg, products, bgs)
+		shots := planLookbook(newRand(seed), cfg, products, bgs, lookbookMix)
 		if err := resolvePanels(cfg, shots); err != nil {
 			t.Fatal(err)
 		}

@@ -1,8 +1,9 @@
 package gen
 
-// Re-shot reels: the lookbook reel of a seed (the same shots, layouts,
-// products and transitions) with every photo "re-shot" before it is drawn,
-// as a video would show the garment rather than the catalog photograph: cut
+// Re-shot reels: lookbook reels (shots, layouts, transitions and grading
+// planned alike, with more small photos over footage) where every photo is
+// "re-shot" before it is drawn, as a video would show the garment rather
+// than the catalog photograph: cut
 // to the garment region, warped non-rigidly, tilted in perspective, relit,
 // partly covered, blurred, JPEG-compressed and, half the time, mirrored.
 // Each transformation's strength is drawn per photo from 0..1 and recorded
@@ -19,11 +20,13 @@ import (
 
 // ReshotVersion names the re-shot generator in ground truth files; bump it
 // when the same seed would produce a different reel.
-const ReshotVersion = "vitrine-eval-reshot/1"
+const ReshotVersion = "vitrine-eval-reshot/2"
 
 // Transformations of the re-shot set: the keys of a truth item's
-// strengths. Scale is measured, not drawn: one minus the square root of
-// the median share of the frame the item's box covers.
+// strengths. Scale is measured, not drawn: from 0 when the item's box
+// (median over its frames) covers the whole frame to 1 when it covers a
+// fifth of the frame's width and height or less, linear in the square root
+// of its share of the frame.
 const (
 	ReshotWarp      = "warp"      // smooth random displacement, like folds or a changed pose
 	ReshotTilt      = "tilt"      // perspective keystone and a small rotation
@@ -51,15 +54,21 @@ const (
 	reshotCover    = 0.30 // blobs cover up to 30 % of the garment box
 	reshotBlurPx   = 2.5  // Gaussian sigma, pixels of the (at most 768 px high) photo
 	reshotJPEGMinQ = 20   // JPEG quality 95 at strength 0+, 20 at 1
+	reshotSmall    = 0.2  // scale 1: the box spans a fifth of the frame (square root of its share)
 
 	reshotGX, reshotGY = 4, 6 // warp control points across and down
 )
 
-var reshotVariant = reelVariant{prefix: "reshot", version: ReshotVersion, prepare: prepareReshots, finish: measureScale}
+var reshotVariant = reelVariant{prefix: "reshot", version: ReshotVersion, mix: reshotMix, prepare: prepareReshots, finish: measureScale}
 
-// Reshot writes outDir/name.mp4 and outDir/name.gt.json: the lookbook reel
-// of cfg.Seed with every photo re-shot, and its ground truth, whose items
-// carry their transformations' strengths.
+// reshotMix shows more photos small over footage than the lookbook does,
+// so the scale curve has items at every strength: full, split and
+// picture-in-picture 20 % each, overlay 30 %, footage and card 5 % each.
+var reshotMix = layoutMix{0.2, 0.2, 0.2, 0.3, 0.05, 0.05}
+
+// Reshot writes outDir/name.mp4 and outDir/name.gt.json: a lookbook-like
+// reel with every photo re-shot, and its ground truth, whose items carry
+// their transformations' strengths.
 func Reshot(ctx context.Context, cfg LookbookConfig, outDir, name string) (*Result, error) {
 	return writeReel(ctx, cfg, outDir, name, reshotVariant)
 }
@@ -204,7 +213,7 @@ func measureScale(_ LookbookConfig, shots []*lbShot) {
 				areas[i] = b.W * b.H
 			}
 			slices.Sort(areas)
-			s := 1 - math.Sqrt(areas[len(areas)/2])
+			s := (1 - math.Sqrt(areas[len(areas)/2])) / (1 - reshotSmall)
 			p.strengths[ReshotScale] = math.Round(math.Max(0, math.Min(1, s))*1000) / 1000
 		}
 	}

@@ -252,7 +252,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	}
 	s.Method = fmt.Sprintf("Both sample catalogs are imported. Every generated video goes through the full video workflow: the packshot set (catalog packshots composited onto footage at known times and places), "+
 		"the on-model lookbook set (reels made from the on-model catalog's photos with pan/zoom, split screens, picture-in-picture, grading, cuts, fades and dissolves), "+
-		"the re-shot set (the lookbook reels of the same seeds with every photo first cut to the garment, warped, tilted, relit, covered by blobs, blurred, JPEG-compressed and half mirrored, each at a strength drawn from 0..1; eval/README.md), "+
+		"the re-shot set (reels like the lookbook's, with more photos small over footage, where every photo is first cut to the garment, warped, tilted, relit, covered by blobs, blurred, JPEG-compressed and half mirrored, each at a strength drawn from 0..1; eval/README.md), "+
 		"then the negative sample videos (%s; no catalog product). Scores are of the items a player shows (published): precision is the share whose top-1 product is on screen at that time; "+
 		"found@1 and found@5 the share of true items that a published item overlapping them in time has at rank 1 or within the top 5.", joinNames(negativeVideos))
 	peakReset := resetPeakRSS()

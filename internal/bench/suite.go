@@ -57,8 +57,8 @@ type Env struct {
 	// GenSeed on.
 	LookbookVideos int
 	// ReshotVideos is the size of the re-shot set (default 3; negative
-	// leaves it out), from GenSeed on: the lookbook reels of those seeds
-	// with every photo re-shot. It needs the on-model catalog too.
+	// leaves it out), from GenSeed on: lookbook-like reels with every photo
+	// re-shot. It needs the on-model catalog too.
 	ReshotVideos int
 	// ShotSetVideos and ShotSetStills size the harder shot set of the shots
 	// suite: edited reels and pan/zoom-only videos (defaults 8 and 3).

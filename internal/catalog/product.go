@@ -118,10 +118,14 @@ func (p *Product) recordHash() string {
 	return hex.EncodeToString(h[:])
 }
 
+// availabilitySpelling removes the separators of availability spellings;
+// built once, as a feed calls ParseAvailability for every item.
+var availabilitySpelling = strings.NewReplacer(" ", "", "_", "", "-", "")
+
 // ParseAvailability maps the spellings found in merchant feeds to InStock,
 // OutOfStock or PreOrder. Empty means InStock.
 func ParseAvailability(s string) (string, error) {
-	k := strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.ToLower(strings.TrimSpace(s)))
+	k := availabilitySpelling.Replace(strings.ToLower(strings.TrimSpace(s)))
 	switch k {
 	case "", "instock", "available", "true", "yes", "1", "y":
 		return InStock, nil

@@ -3,9 +3,9 @@ package gen
 // Re-shot reels: lookbook reels (shots, layouts, transitions and grading
 // planned alike, with more small photos over footage) where every photo is
 // "re-shot" before it is drawn, as a video would show the garment rather
-// than the catalog photograph: cut
-// to the garment region, warped non-rigidly, tilted in perspective, relit,
-// partly covered, blurred, JPEG-compressed and, half the time, mirrored.
+// than the catalog photograph: cut to the garment region, warped
+// non-rigidly, tilted in perspective, relit, partly covered, blurred,
+// JPEG-compressed and, half the time, mirrored.
 // Each transformation's strength is drawn per photo from 0..1 and recorded
 // in the truth item, so a report can show accuracy against strength.
 

@@ -661,7 +661,7 @@ func (d *Detector) fade(r flatRun) (Boundary, bool) {
 // content reports whether frame position i shows a picture rather than
 // an almost flat frame.
 func (d *Detector) content(i int) bool {
-	return i >= 0 && i < d.n && float64(d.lstd[i]) >= 2*d.cfg.BlackStd
+	return i >= 0 && i < d.n && float64(d.lstd[i]) >= d.cfg.BlackStd
 }
 
 // flash looks at a flat run entered and left abruptly. A run no longer
@@ -674,15 +674,22 @@ func (d *Detector) flash(r flatRun) (b Boundary, ok, flash bool) {
 	if length > maxLen || r.start == 0 || r.end >= d.n || r.white && !(d.content(r.start-1) && d.content(r.end)) {
 		return Boundary{}, false, false
 	}
-	// The picture after the flash against the picture before it, and
-	// against the frame before that in case the flash began with a
-	// partly washed frame.
-	before := d.pdiff[r.start]
-	same := float64(d.gap[length-1][r.end]) < 0.3*float64(before)
-	if length < maxFlashGap && r.start >= 2 {
-		same = same || float64(d.gap[length][r.end]) < 0.3*float64(d.pdiff[r.start-1]+before)
+	// The picture after the flash against the picture before it (and the
+	// frame before that, in case the flash began with a partly washed
+	// frame): the same picture if they differ no more than the motion
+	// before the flash would move it.
+	same := func(gap float32, frames int) bool {
+		motion := 0.0
+		if r.start >= 3 {
+			motion = float64(min(d.pdiff[r.start-1], d.pdiff[r.start-2]))
+		}
+		return float64(gap) < max(0.5*d.cfg.CutMin, 2*float64(frames)*motion)
 	}
-	if same {
+	isSame := same(d.gap[length-1][r.end], length+1)
+	if length < maxFlashGap && r.start >= 2 {
+		isSame = isSame || same(d.gap[length][r.end], length+2)
+	}
+	if isSame {
 		return Boundary{}, false, true
 	}
 	return Boundary{Frame: r.end, Transition: Fade, SpanStart: r.start, SpanEnd: r.end, Score: 1}, true, true

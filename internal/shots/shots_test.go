@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/media"
@@ -16,10 +17,18 @@ import (
 )
 
 // texture is a deterministic smooth random picture: a sum of a few colour
-// blobs, so that shifting it looks like camera motion.
+// blobs, repeating across, so that shifting it looks like camera motion.
 type texture struct {
 	w, h  int
 	blobs [][6]float64 // x, y, radius, r, g, b
+}
+
+// renders caches drawn textures: the tests draw the same frames often.
+var renders sync.Map
+
+type renderKey struct {
+	w, h           int
+	texture, dx, z float64
 }
 
 func newTexture(seed uint64, w, h int) texture {
@@ -33,14 +42,28 @@ func newTexture(seed uint64, w, h int) texture {
 }
 
 // render draws the texture shifted by dx pixels into an RGB24 buffer.
-func (t texture) render(dx float64) []byte {
+func (t texture) render(dx float64) []byte { return t.renderZoom(dx, 1) }
+
+// renderZoom draws the texture shifted by dx pixels and magnified z times
+// about the frame centre.
+func (t texture) renderZoom(dx, z float64) []byte {
+	key := renderKey{t.w, t.h, t.blobs[0][0], dx, z}
+	if p, ok := renders.Load(key); ok {
+		return append([]byte(nil), p.([]byte)...)
+	}
 	pix := make([]byte, t.w*t.h*3)
+	defer func() { renders.Store(key, append([]byte(nil), pix...)) }()
+	cx, cy := float64(t.w)/2, float64(t.h)/2
 	for y := range t.h {
 		for x := range t.w {
 			var c [3]float64
 			c[0], c[1], c[2] = 40, 40, 40
+			sx, sy := cx+(float64(x)-cx)/z, cy+(float64(y)-cy)/z
 			for _, b := range t.blobs {
-				ddx, ddy := float64(x)-b[0]-dx, float64(y)-b[1]
+				// The texture repeats across, so a long pan shows more
+				// of the same kind of picture.
+				fw := float64(t.w)
+				ddx, ddy := math.Mod(math.Mod(sx-b[0]-dx+fw/2, fw)+fw, fw)-fw/2, sy-b[1]
 				wgt := math.Exp(-(ddx*ddx + ddy*ddy) / (2 * b[2] * b[2]))
 				for k := range 3 {
 					c[k] += wgt * (b[3+k] - c[k]) * 0.8
@@ -52,6 +75,55 @@ func (t texture) render(dx float64) []byte {
 		}
 	}
 	return pix
+}
+
+// smear averages renders of t over a horizontal motion of blur pixels
+// ending at shift dx, like a frame of a whip pan.
+func (t texture) smear(dx, blur float64) []byte {
+	const taps = 8
+	acc := make([]float64, t.w*t.h*3)
+	for i := range taps {
+		for j, v := range t.render(dx - blur*float64(i)/taps) {
+			acc[j] += float64(v) / taps
+		}
+	}
+	out := make([]byte, len(acc))
+	for j, v := range acc {
+		out[j] = byte(math.Round(v))
+	}
+	return out
+}
+
+// wipeIn shows b left of column x and a right of it.
+func wipeIn(a, b []byte, w, x int) []byte {
+	out := append([]byte(nil), a...)
+	for i := 0; i < len(out); i += 3 {
+		if (i/3)%w < x {
+			copy(out[i:i+3], b[i:i+3])
+		}
+	}
+	return out
+}
+
+// slideIn shows b shifted in from the right edge by off columns over a.
+func slideIn(a, b []byte, w, off int) []byte {
+	out := append([]byte(nil), a...)
+	h := len(a) / (3 * w)
+	for y := range h {
+		copy(out[3*(y*w+off):3*(y+1)*w], b[3*y*w:3*(y*w+w-off)])
+	}
+	return out
+}
+
+// overlay paints an opaque box of colour c at x0..x1, y0..y1 over p.
+func overlay(p []byte, w, x0, y0, x1, y1 int, c [3]byte) []byte {
+	out := append([]byte(nil), p...)
+	for y := max(0, y0); y < y1 && y < len(p)/(3*w); y++ {
+		for x := max(0, x0); x < x1 && x < w; x++ {
+			copy(out[3*(y*w+x):], c[:])
+		}
+	}
+	return out
 }
 
 func mix(a, b []byte, alpha float64) []byte {
@@ -129,6 +201,104 @@ func TestSyntheticTransitions(t *testing.T) {
 			}
 			s.shot(b, 30, 0)
 		}, []want{{Fade, 36, 50}}, 1},
+		{"fade through white", func(s *seqBuilder) {
+			s.shot(a, 30, 0)
+			pa, pb := a.render(0), b.render(0)
+			for i := range 10 {
+				s.add(mix(pa, white, float64(i+1)/10))
+			}
+			for range 2 {
+				s.add(white)
+			}
+			for i := range 10 {
+				s.add(mix(white, pb, float64(i+1)/10))
+			}
+			s.shot(b, 30, 0)
+		}, []want{{Fade, 34, 48}}, 0},
+		{"fade through black without a hold", func(s *seqBuilder) {
+			s.shot(a, 30, 0)
+			pa, pb := a.render(0), b.render(0)
+			for i := range 8 {
+				s.add(mix(pa, black, 0.7*float64(i+1)/8))
+			}
+			for i := range 8 {
+				s.add(mix(black, pb, 0.3+0.7*float64(i+1)/8))
+			}
+			s.shot(b, 30, 0)
+		}, []want{{Fade, 34, 42}}, 0},
+		{"flash between two shots", func(s *seqBuilder) {
+			s.shot(a, 30, 0.3)
+			s.add(white)
+			s.add(white)
+			s.shot(b, 30, 0.3)
+		}, []want{{Fade, 30, 33}}, 0},
+		{"two-frame camera flash inside a shot", func(s *seqBuilder) {
+			for i := range 61 {
+				p := a.render(float64(i) * 0.3)
+				if i == 30 || i == 31 {
+					p = mix(p, white, 0.75)
+				}
+				s.add(p)
+			}
+		}, nil, 0},
+		{"wipe", func(s *seqBuilder) {
+			s.shot(a, 30, 0)
+			pa, pb := a.render(0), b.render(0)
+			for i := range 10 {
+				s.add(wipeIn(pa, pb, w, (i+1)*w/11))
+			}
+			s.shot(b, 30, 0)
+		}, []want{{Wipe, 33, 38}}, 0},
+		{"slide", func(s *seqBuilder) {
+			s.shot(a, 30, 0)
+			pa, pb := a.render(0), b.render(0)
+			for i := range 8 {
+				s.add(slideIn(pa, pb, w, w-(i+1)*w/9))
+			}
+			s.shot(b, 30, 0)
+		}, []want{{Wipe, 32, 36}}, 0},
+		{"whip pan", func(s *seqBuilder) {
+			s.shot(a, 30, 0)
+			for i := range 5 {
+				k := float64(i+1) / 5
+				s.add(a.smear(k*k*60, k*30))
+			}
+			for i := range 5 {
+				k := 1 - float64(i)/5
+				s.add(b.smear(-k*k*60, k*30))
+			}
+			s.shot(b, 30, 0)
+		}, []want{{Cut, 34, 36}}, 0},
+		{"slow zoom", func(s *seqBuilder) {
+			for i := range 75 {
+				s.add(a.renderZoom(0, 1+0.3*float64(i)/75))
+			}
+		}, nil, 0},
+		{"caption sliding in", func(s *seqBuilder) {
+			for i := range 60 {
+				p := a.render(0)
+				if i >= 30 {
+					x := min(0, -w+(i-29)*w/6)
+					p = overlay(p, w, x+w/10, h*3/4, x+w*9/10, h*3/4+6, [3]byte{250, 250, 250})
+				}
+				s.add(p)
+			}
+		}, nil, 0},
+		{"picture-in-picture sliding in", func(s *seqBuilder) {
+			inset := b.render(0)
+			for i := range 60 {
+				p := a.render(float64(i) * 0.2)
+				if i >= 30 {
+					x0 := w - min(i-29, 8)*w/20
+					for y := 4; y < 4+h/3; y++ {
+						for x := x0; x < min(w, x0+w/3); x++ {
+							copy(p[3*(y*w+x):3*(y*w+x)+3], inset[3*(y*w+x-x0):])
+						}
+					}
+				}
+				s.add(p)
+			}
+		}, nil, 0},
 		{"flash is not a cut", func(s *seqBuilder) {
 			for i := range 61 {
 				if i == 30 {

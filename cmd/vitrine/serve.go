@@ -22,8 +22,11 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			"configured database. On first start with no API key it prints a bootstrap\n"+
 			"admin key once (or installs VITRINE_ADMIN_KEY). Stops gracefully on\n"+
 			"SIGINT/SIGTERM. With --db postgres://… and --blob s3://… many serve and\n"+
-			"worker nodes share one installation; --workers=0 makes an API-only node.")
+			"worker nodes share one installation; --workers=0 makes an API-only node.\n"+
+			"--pprof ADDR serves Go's runtime profiles (/debug/pprof/) on a separate\n"+
+			"listener, for example 127.0.0.1:6060.")
 	load := withConfig(fs)
+	pprofAddr := fs.String("pprof", "", "serve runtime profiles (/debug/pprof/) on this separate address (host:port); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,6 +52,14 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	ln, err := net.Listen("tcp", a.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", a.Config.Addr, err)
+	}
+	if *pprofAddr != "" {
+		at, err := servePprof(ctx, *pprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		fmt.Fprintf(stderr, "vitrine: runtime profiles at http://%s/debug/pprof/\n", at)
 	}
 	if err := a.Start(ctx); err != nil {
 		ln.Close()

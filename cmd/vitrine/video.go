@@ -77,6 +77,7 @@ func (c *videoCmd) add(ctx context.Context, args []string) error {
 	detach := fs.Bool("detach", false, "print the video id and return without waiting")
 	asJSON := fs.Bool("json", false, "print the video as JSON")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -85,6 +86,11 @@ func (c *videoCmd) add(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("video add: want exactly one FILE or URL")
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return fmt.Errorf("video add: %w", err)
+	}
+	defer stopProfile()
 	a, err := openVideoApp(ctx, quietForBar(load, *quiet || *detach), !*detach)
 	if err != nil {
 		return fmt.Errorf("video add: %w", err)

@@ -18,9 +18,10 @@ var workflows = []func(a *App) error{
 			return err
 		}
 		a.Video = v
-		// An import's last stage stores the verification features of its
-		// products, ahead of the first video that needs them.
-		a.Catalog.Prepare = v.PrepareProducts
+		// An import's last stage stores what matching derives from its
+		// products (verification features, colours, the appearance
+		// index), ahead of the first video that needs them.
+		a.Catalog.Prepare = v.PrepareCatalog
 		return v.Register(a.Runner)
 	},
 	func(a *App) error {

@@ -1,6 +1,7 @@
 package video
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/match"
@@ -54,7 +56,42 @@ type CatalogSource struct {
 	appBySHA   map[string][]float32
 	appIx      *vecindex.Index
 	appIxVer   int64
+
+	stats derivedCounters
 }
+
+// derivedCounters count how the catalog-derived state was obtained.
+type derivedCounters struct {
+	coloursComputed, coloursLoaded    atomic.Int64
+	appearanceBuilt, appearanceLoaded atomic.Int64
+}
+
+// DerivedStats tells how a CatalogSource obtained what matching derives
+// from the catalog: colour histograms computed from product images or
+// loaded as stored, and appearance indexes built or loaded from a
+// snapshot. A fresh process on an unchanged catalog should only load.
+type DerivedStats struct {
+	ColoursComputed, ColoursLoaded    int64
+	AppearanceBuilt, AppearanceLoaded int64
+}
+
+// Stats returns the counts so far.
+func (c *CatalogSource) Stats() DerivedStats {
+	return DerivedStats{
+		ColoursComputed: c.stats.coloursComputed.Load(), ColoursLoaded: c.stats.coloursLoaded.Load(),
+		AppearanceBuilt: c.stats.appearanceBuilt.Load(), AppearanceLoaded: c.stats.appearanceLoaded.Load(),
+	}
+}
+
+// Colour histograms of product images are stored with the catalog's
+// vectors under this kind and model, by image content, so they are
+// computed once (at ingestion's features stage, or by the first match
+// that needs them) and read by every later process. The model names the
+// histogram's layout; a stored histogram of another length is recomputed.
+const (
+	colourKind  = "colour"
+	colourModel = "vitrine-colour-hsv"
+)
 
 // UseAppearance sets the appearance model whose embeddings of product
 // images re-rank matches (it must be the model the video's crops were
@@ -92,16 +129,40 @@ func (c *CatalogSource) productColours(ctx context.Context, ids []string) (map[s
 	c.mu.Unlock()
 	got := map[string][]float32{}
 	if len(todo) > 0 {
-		refs, err := c.imageRefs(ctx, todo)
-		if err != nil {
-			return nil, err
-		}
 		for _, id := range todo {
 			got[id] = nil
 		}
-		for _, r := range refs {
-			if img, rect, ok := c.mainItem(ctx, r.key, r.box); ok {
-				got[r.id] = match.ColourHistogram(img, rect, true)
+		stored, err := c.storedColours(ctx, todo)
+		if err != nil {
+			return nil, err
+		}
+		var missing []string
+		for _, id := range todo {
+			if h, ok := stored[id]; ok {
+				got[id] = h
+			} else {
+				missing = append(missing, id)
+			}
+		}
+		c.stats.coloursLoaded.Add(int64(len(stored)))
+		if len(missing) > 0 {
+			refs, err := c.imageRefs(ctx, missing)
+			if err != nil {
+				return nil, err
+			}
+			var put []catalog.Vector
+			for _, r := range refs {
+				if img, rect, ok := c.mainItem(ctx, r.key, r.box); ok {
+					h := match.ColourHistogram(img, rect, true)
+					got[r.id] = h
+					if v, ok := colourVector(r, h); ok {
+						put = append(put, v)
+					}
+				}
+			}
+			c.stats.coloursComputed.Add(int64(len(refs)))
+			if err := c.Store.PutVectors(ctx, put); err != nil {
+				return nil, fmt.Errorf("catalog colours: %w", err)
 			}
 		}
 	}
@@ -119,6 +180,48 @@ func (c *CatalogSource) productColours(ctx context.Context, ids []string) (map[s
 		} else {
 			out[id] = got[id]
 		}
+	}
+	return out, nil
+}
+
+// colourVector is the stored form of a product image's histogram; ok is
+// false when there is nothing to store.
+func colourVector(r imageRef, h []float32) (catalog.Vector, bool) {
+	if len(h) != match.ColourDim || r.sha == "" {
+		return catalog.Vector{}, false
+	}
+	return catalog.Vector{ProductID: r.id, Image: r.sha, Kind: colourKind, Model: colourModel, Vec: h}, true
+}
+
+// storedColours returns the stored histograms of the first image of the
+// given products, those of the current layout only.
+func (c *CatalogSource) storedColours(ctx context.Context, ids []string) (map[string][]float32, error) {
+	db := c.Store.DB()
+	q := `SELECT p.id, v.vector FROM products p JOIN product_images i ON i.product_seq = p.seq
+		JOIN product_vectors v ON v.product_seq = p.seq AND v.image_sha256 = i.sha256
+		WHERE i.position = 0 AND v.kind = ? AND v.model = ? AND p.id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	args := []any{colourKind, colourModel}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog colours: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]float32{}
+	for rows.Next() {
+		var id string
+		var b []byte
+		if err := rows.Scan(&id, &b); err != nil {
+			return nil, fmt.Errorf("catalog colours: %w", err)
+		}
+		if h, err := decodeVec(b); err == nil && len(h) == match.ColourDim {
+			out[id] = h
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog colours: %w", err)
 	}
 	return out, nil
 }
@@ -195,6 +298,16 @@ func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, e
 	c.mu.Unlock()
 	if app == nil {
 		return nil, nil
+	}
+	// Built by an earlier process or another node for this version.
+	if ix, err := c.loadAppearance(ctx, name, ver); err == nil {
+		c.stats.appearanceLoaded.Add(1)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.appName == name {
+			c.appIx, c.appIxVer = ix, ver
+		}
+		return ix, nil
 	}
 	refs, err := c.imageRefs(ctx, nil)
 	if err != nil {
@@ -280,12 +393,86 @@ func (c *CatalogSource) appearanceIndex(ctx context.Context) (*vecindex.Index, e
 			}
 		}
 	}
+	c.stats.appearanceBuilt.Add(1)
+	// A snapshot that cannot be written costs the next process a build,
+	// not this match.
+	_ = c.saveAppearance(ctx, name, ver, ix)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.appName == name {
 		c.appBySHA, c.appIx, c.appIxVer = bySHA, ix, ver
 	}
 	return ix, nil
+}
+
+// AppearanceSnapshotPrefix is the blob key prefix of appearance index
+// snapshots, kept next to the catalog index's (catalog.SnapshotPrefix).
+const AppearanceSnapshotPrefix = "index/appearance-"
+
+// appearanceSnapshotKey is the blob key of the appearance index of model
+// for catalog version ver.
+func appearanceSnapshotKey(model string, ver int64) string {
+	return appearanceModelPrefix(model) + strconv.FormatInt(ver, 10) + ".hnsw"
+}
+
+// appearanceModelPrefix is the key prefix of model's snapshots.
+func appearanceModelPrefix(model string) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' {
+			return r
+		}
+		return '_'
+	}, model)
+	return AppearanceSnapshotPrefix + safe + "-"
+}
+
+// loadAppearance reads the appearance index snapshot of model for catalog
+// version ver.
+func (c *CatalogSource) loadAppearance(ctx context.Context, model string, ver int64) (*vecindex.Index, error) {
+	r, err := c.Blobs.Get(ctx, appearanceSnapshotKey(model, ver))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	ix, err := vecindex.Load(r)
+	if err != nil {
+		return nil, err
+	}
+	if ix.Stamp() != uint64(ver) {
+		return nil, fmt.Errorf("appearance snapshot stamp %d, want %d", ix.Stamp(), ver)
+	}
+	return ix, nil
+}
+
+// saveAppearance stores ix as the appearance index of model for catalog
+// version ver and removes the snapshots of older versions.
+func (c *CatalogSource) saveAppearance(ctx context.Context, model string, ver int64, ix *vecindex.Index) error {
+	ix.SetStamp(uint64(ver))
+	var buf bytes.Buffer
+	if err := ix.Save(&buf); err != nil {
+		return fmt.Errorf("appearance snapshot: %w", err)
+	}
+	key := appearanceSnapshotKey(model, ver)
+	if err := c.Blobs.Put(ctx, key, &buf, "application/octet-stream"); err != nil {
+		return fmt.Errorf("appearance snapshot: %w", err)
+	}
+	lb, ok := c.Blobs.(interface {
+		List(ctx context.Context, prefix string) ([]string, error)
+		Delete(ctx context.Context, key string) error
+	})
+	if !ok {
+		return nil
+	}
+	keys, err := lb.List(ctx, appearanceModelPrefix(model))
+	if err != nil {
+		return nil
+	}
+	for _, k := range keys {
+		if k != key {
+			_ = lb.Delete(ctx, k) // garbage either way; the next save retries
+		}
+	}
+	return nil
 }
 
 // SearchAppearance returns the k products whose main item's appearance
@@ -599,6 +786,13 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 			if !ok {
 				continue
 			}
+			// The colour histogram comes with the same decode (the
+			// features stage of an import runs here first).
+			if v, ok := colourVector(r, match.ColourHistogram(img, rect, true)); ok {
+				if err := c.Store.PutVectors(ctx, []catalog.Vector{v}); err != nil {
+					return nil, fmt.Errorf("product %s colours: %w", r.id, err)
+				}
+			}
 			if f, err = x.Extract(ctx, img, rect, productPoints); err != nil {
 				return nil, fmt.Errorf("product %s local features: %w", r.id, err)
 			}
@@ -632,3 +826,60 @@ var (
 	_ productLocal = (*CatalogSource)(nil)
 	_ productLocal = (*ServiceCatalog)(nil)
 )
+
+// warm computes, or loads when stored, what matching derives from the
+// given products and the catalog version: their colour histograms and the
+// appearance index (snapshotted for the next process).
+func (c *CatalogSource) warm(ctx context.Context, ids []string) error {
+	// In chunks: each is one query with an IN list, and memory stays
+	// bounded on a large import.
+	const chunk = 256
+	for lo := 0; lo < len(ids); lo += chunk {
+		if _, err := c.productColours(ctx, ids[lo:min(lo+chunk, len(ids))]); err != nil {
+			return err
+		}
+	}
+	_, err := c.appearanceIndex(ctx)
+	return err
+}
+
+func (c *ServiceCatalog) warm(ctx context.Context, ids []string) error {
+	src, err := c.source(ctx)
+	if err != nil {
+		return err
+	}
+	return src.warm(ctx, ids)
+}
+
+// catalogWarmer is a catalog whose derived state can be prepared ahead of
+// the first match.
+type catalogWarmer interface {
+	warm(ctx context.Context, ids []string) error
+}
+
+var (
+	_ catalogWarmer = (*CatalogSource)(nil)
+	_ catalogWarmer = (*ServiceCatalog)(nil)
+)
+
+// PrepareCatalog is the catalog's Prepare hook (the features stage of an
+// import): it stores the verification features of the given products
+// (PrepareProducts), their colour histograms, and the appearance index of
+// the new catalog version, so no match, in this process or a fresh one,
+// derives them from product images again.
+func (s *Service) PrepareCatalog(ctx context.Context, ids []string, report func(done, total int64)) error {
+	if err := s.PrepareProducts(ctx, ids, report); err != nil {
+		return err
+	}
+	w, ok := s.deps.Catalog.(catalogWarmer)
+	if !ok {
+		return nil
+	}
+	if err := s.prepareCatalog(ctx); err != nil {
+		return err
+	}
+	if err := w.warm(ctx, ids); err != nil {
+		return fmt.Errorf("prepare catalog: %w", err)
+	}
+	return nil
+}

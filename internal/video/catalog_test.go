@@ -163,3 +163,102 @@ type refusingEmbedder struct{}
 func (refusingEmbedder) EmbedImages(context.Context, []image.Image) ([][]float32, error) {
 	return nil, errors.New("the model was run")
 }
+
+// TestCatalogDerivedStateReused checks that what matching derives from the
+// catalog (colour histograms of product images, the appearance index) is
+// computed once per catalog version and stored: a second source, as in a
+// fresh process or on another node, loads it without decoding a product
+// image or building an index, and a catalog change invalidates the index
+// and computes the new products' colours only.
+func TestCatalogDerivedStateReused(t *testing.T) {
+	samples := testenv.Samples(t)
+	e := newEnv(t, envOptions{models: true, catalog: smallCatalog(t, samples, 6)})
+	ctx := context.Background()
+	app := loadModels(t).vision.Appearance
+	if app == nil {
+		t.Skip("no appearance model")
+	}
+	ids := func() []string {
+		ps, _, err := e.catalog.Store.List(ctx, "", 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	fresh := func(emb Embedder) *CatalogSource {
+		c := &CatalogSource{Index: e.catalog.Index, Store: e.catalog.Store, Model: e.catalog.Model, Blobs: e.catalog.Blobs}
+		c.UseAppearance(emb, app.Spec().Name)
+		return c
+	}
+	first := ids()
+
+	// The first source derives everything and stores it.
+	a := fresh(app)
+	infoA, err := a.ProductInfo(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := a.Stats(), (DerivedStats{ColoursComputed: int64(len(first)), AppearanceBuilt: 1}); got != want {
+		t.Errorf("first source: %+v, want %+v", got, want)
+	}
+
+	// A second one loads it. Its appearance model refuses to run, so a
+	// rebuild that needed it would fail.
+	b := fresh(refusingEmbedder{})
+	infoB, err := b.ProductInfo(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.Stats(), (DerivedStats{ColoursLoaded: int64(len(first)), AppearanceLoaded: 1}); got != want {
+		t.Errorf("second source: %+v, want %+v", got, want)
+	}
+	for _, id := range first {
+		if c := cosine(infoA[id].Colour, infoB[id].Colour); c < 0.9999 {
+			t.Errorf("product %s: loaded colour histogram differs (cosine %.4f)", id, c)
+		}
+		if c := cosine(infoA[id].Appearance, infoB[id].Appearance); c < 0.9999 {
+			t.Errorf("product %s: loaded appearance vector differs (cosine %.4f)", id, c)
+		}
+	}
+
+	// A catalog change: the stored index is stale and rebuilt (from the
+	// vectors stored at ingestion), the unchanged products' colours are
+	// loaded and only the new products' computed.
+	if _, err := e.ingest.ImportFile(ctx, smallCatalog(t, samples, 9), nil); err != nil {
+		t.Fatal(err)
+	}
+	all := ids()
+	if len(all) <= len(first) {
+		t.Fatalf("after the second import: %d products", len(all))
+	}
+	c := fresh(refusingEmbedder{})
+	infoC, err := c.ProductInfo(ctx, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DerivedStats{ColoursComputed: int64(len(all) - len(first)), ColoursLoaded: int64(len(first)), AppearanceBuilt: 1}
+	if got := c.Stats(); got != want {
+		t.Errorf("after the catalog change: %+v, want %+v", got, want)
+	}
+	for _, id := range all {
+		if len(infoC[id].Appearance) != app.Dim() || len(infoC[id].Colour) == 0 {
+			t.Errorf("product %s: appearance %d, colour %d values after the change", id, len(infoC[id].Appearance), len(infoC[id].Colour))
+		}
+	}
+	// Only the current version's snapshot is kept.
+	keys, err := e.blobs.List(ctx, AppearanceSnapshotPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, err := e.catalog.Store.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0] != appearanceSnapshotKey(app.Spec().Name, ver) {
+		t.Errorf("appearance snapshots %v, want only version %d's", keys, ver)
+	}
+}

@@ -23,7 +23,8 @@ type catalogCmd struct{}
 const catalogUsage = `Usage: vitrine catalog <subcommand> [flags] [args]
 
 Subcommands:
-  import PATH           import a CSV or JSONL file (images by path relative to it, or http(s) URL)
+  import PATH           import a catalog file: CSV, JSONL or a shop feed (Merchant Center, Shopify, JSON-LD)
+  sync URL|FILE         import a shop feed again when it changed; mark products it dropped removed
   search --text Q       full-text search (semantic when a text encoder is installed)
   search --image FILE   detect the items of an image and find matching products per item
   similar ID            products visually similar to a product
@@ -35,7 +36,7 @@ Run 'vitrine catalog <subcommand> --help' for its flags.`
 func (c *catalogCmd) Run(ctx context.Context, args []string) error {
 	return dispatch(ctx, "catalog", catalogUsage, map[string]subcommand{
 		"import": c.importCmd, "search": c.searchCmd, "similar": c.similarCmd,
-		"get": c.getCmd, "delete": c.deleteCmd,
+		"get": c.getCmd, "delete": c.deleteCmd, "sync": c.syncCmd,
 	}, args)
 }
 

@@ -1,0 +1,204 @@
+package catalog_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/fetch"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
+)
+
+// feedServer is a loopback shop: it serves a Merchant Center feed that the
+// test changes between syncs, with an ETag it honours, and the product
+// images, counting every request.
+type feedServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	feed   string
+	imgs   map[string][]byte
+	hits   map[string]int
+	status map[int]int // feed responses by status
+}
+
+func (s *feedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hits[r.URL.Path]++
+	if r.URL.Path == "/feed" {
+		sum := sha256.Sum256([]byte(s.feed))
+		etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			s.status[304]++
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		s.status[200]++
+		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
+		w.Write([]byte(s.feed))
+		return
+	}
+	b, ok := s.imgs[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Write(b)
+}
+
+func (s *feedServer) set(items ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.feed = `<?xml version="1.0"?><rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel>` + "\n" + strings.Join(items, "\n") + "\n</channel></rss>\n"
+}
+
+func (s *feedServer) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[path]
+}
+
+func TestSyncFeed(t *testing.T) {
+	samples := testenv.Samples(t, "catalog/images/16331.jpg")
+	srv := &feedServer{imgs: map[string][]byte{}, hits: map[string]int{}, status: map[int]int{}}
+	for _, id := range []string{"16331", "12644", "14942", "10195"} {
+		b, err := os.ReadFile(filepath.Join(samples, "catalog", "images", id+".jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.imgs["/img/"+id+".jpg"] = b
+	}
+	srv.Server = httptest.NewServer(srv)
+	defer srv.Close()
+	item := func(id, group, price, avail, img string) string {
+		g := ""
+		if group != "" {
+			g = "<g:item_group_id>" + group + "</g:item_group_id>"
+		}
+		return fmt.Sprintf("<item><g:id>%s</g:id>%s<g:title>Item %s</g:title><g:price>%s EUR</g:price><g:availability>%s</g:availability><g:image_link>%s/img/%s.jpg</g:image_link></item>",
+			id, g, id, price, avail, srv.URL, img)
+	}
+	a1, a2 := item("A-S", "A", "30.00", "in stock", "16331"), item("A-M", "A", "30.00", "in stock", "16331")
+	b := item("B", "", "20.00", "in stock", "12644")
+	c := item("C", "", "10.00", "in stock", "14942")
+
+	e := newEnv(t, fetch.Config{AllowPrivate: true})
+	ctx := context.Background()
+	s := &catalog.Syncer{Ingester: e.in, Dir: t.TempDir()}
+	vectors := func(id string) string {
+		var n int
+		var newest string
+		e.db.Read.QueryRow(e.db.Rebind(`SELECT COUNT(*), COALESCE(MAX(v.created_at), '') FROM product_vectors v JOIN products p ON p.seq = v.product_seq WHERE p.id = ?`), id).Scan(&n, &newest)
+		return fmt.Sprint(n, " ", newest)
+	}
+	sync := func(name string) catalog.SyncResult {
+		t.Helper()
+		r, err := s.Sync(ctx, srv.URL+"/feed")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return r
+	}
+
+	srv.set(a1, a2, b, c)
+	r := sync("first sync")
+	if r.NotModified || r.Import == nil || r.Import.Added != 3 || len(r.Removed) != 0 {
+		t.Fatalf("first sync %+v %+v", r, r.Import)
+	}
+	vecB, vecC := vectors("B"), vectors("C")
+
+	// Unchanged feed: the server's ETag answers 304, nothing is imported.
+	r = sync("unchanged")
+	if !r.NotModified || r.Import != nil || srv.status[304] != 1 {
+		t.Fatalf("second sync %+v, 304s %d", r, srv.status[304])
+	}
+
+	// B's price and stock change, C vanishes, D is new.
+	time.Sleep(10 * time.Millisecond) // vectors written now would carry a later time
+	srv.set(a1, a2, item("B", "", "15.00", "out of stock", "12644"), item("D", "", "40.00", "in stock", "10195"))
+	r = sync("changed")
+	if r.NotModified || r.Import.Added != 1 || r.Import.Updated != 1 || r.Import.Unchanged != 1 || strings.Join(r.Removed, ",") != "C" {
+		t.Fatalf("third sync %+v %+v", r, r.Import)
+	}
+	pb, _ := e.st.Get(ctx, "B")
+	if *pb.Price != 15 || pb.Availability != catalog.OutOfStock || pb.Status != catalog.StatusReady {
+		t.Errorf("B after the price change: %+v", pb)
+	}
+	if got := vectors("B"); got != vecB {
+		t.Errorf("B was embedded again for a price change: vectors %s -> %s", vecB, got)
+	}
+	if n := srv.count("/img/12644.jpg"); n != 1 {
+		t.Errorf("B's image fetched %d times, want once", n)
+	}
+	pc, _ := e.st.Get(ctx, "C")
+	if pc.Availability != catalog.OutOfStock || pc.Attributes[catalog.AttrRemoved] == "" || pc.Status != catalog.StatusReady {
+		t.Errorf("vanished C: %+v", pc)
+	}
+	// The index filters by the new availability: C is no longer in stock.
+	hits, err := e.search.Similar(ctx, "A", 10, catalog.Filter{Availability: []string{catalog.InStock}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hits {
+		if h.Product.ID == "C" || h.Product.ID == "B" {
+			t.Errorf("in-stock search finds %s", h.Product.ID)
+		}
+	}
+
+	// C comes back as it was: restored, without embedding it again.
+	srv.set(a1, a2, item("B", "", "15.00", "out of stock", "12644"), item("D", "", "40.00", "in stock", "10195"), c)
+	r = sync("restored")
+	pc, _ = e.st.Get(ctx, "C")
+	if r.Import.Updated != 1 || len(r.Removed) != 0 || pc.Availability != catalog.InStock || pc.Attributes[catalog.AttrRemoved] != "" {
+		t.Errorf("restore: %+v %+v, C %+v", r, r.Import, pc)
+	}
+	if got := vectors("C"); got != vecC {
+		t.Errorf("C was embedded again on its return: %s -> %s", vecC, got)
+	}
+	if srv.status[200] != 3 {
+		t.Errorf("feed downloaded %d times, want 3", srv.status[200])
+	}
+}
+
+// TestSyncFile syncs a feed file: an unchanged file (same bytes) is not
+// imported again, and a feed that yields no product removes nothing.
+func TestSyncFile(t *testing.T) {
+	e := newEnv(t, fetch.Config{AllowPrivate: true})
+	ctx := context.Background()
+	dir := t.TempDir()
+	img, err := os.ReadFile(filepath.Join(testenv.Samples(t, "catalog/images/16331.jpg"), "catalog", "images", "16331.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.jpg"), img, 0o644)
+	feed := filepath.Join(dir, "feed.tsv")
+	os.WriteFile(feed, []byte("id\ttitle\tprice\timage_link\nA\tA\t1.00 EUR\ta.jpg\nB\tB\t2.00 EUR\ta.jpg\n"), 0o644)
+	s := &catalog.Syncer{Ingester: e.in, Dir: t.TempDir()}
+	r, err := s.Sync(ctx, feed)
+	if err != nil || r.Import == nil || r.Import.Added != 2 {
+		t.Fatalf("first sync %+v %v", r, err)
+	}
+	if r, err = s.Sync(ctx, feed); err != nil || !r.NotModified {
+		t.Fatalf("unchanged file: %+v %v", r, err)
+	}
+	// Every row broken: the products stay.
+	os.WriteFile(feed, []byte("id\ttitle\tprice\nA\tA\tfree\n"), 0o644)
+	if r, err = s.Sync(ctx, feed); err != nil || len(r.Removed) != 0 {
+		t.Fatalf("broken feed: %+v %v", r, err)
+	}
+	if p, _ := e.st.Get(ctx, "B"); p.Availability != catalog.InStock {
+		t.Errorf("B removed on a broken feed's word: %+v", p)
+	}
+}

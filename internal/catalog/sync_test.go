@@ -16,6 +16,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/fetch"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
@@ -70,7 +71,14 @@ func (s *feedServer) count(path string) int {
 	return s.hits[path]
 }
 
+// TestSyncFeed syncs a feed that changes between runs, on each database.
 func TestSyncFeed(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testSyncFeed(t, newEnvOn(t, o, fetch.Config{AllowPrivate: true})) })
+	}
+}
+
+func testSyncFeed(t *testing.T, e *env) {
 	samples := testenv.Samples(t, "catalog/images/16331.jpg")
 	srv := &feedServer{imgs: map[string][]byte{}, hits: map[string]int{}, status: map[int]int{}}
 	for _, id := range []string{"16331", "12644", "14942", "10195"} {
@@ -94,7 +102,6 @@ func TestSyncFeed(t *testing.T) {
 	b := item("B", "", "20.00", "in stock", "12644")
 	c := item("C", "", "10.00", "in stock", "14942")
 
-	e := newEnv(t, fetch.Config{AllowPrivate: true})
 	ctx := context.Background()
 	s := &catalog.Syncer{Ingester: e.in, Dir: t.TempDir()}
 	vectors := func(id string) string {

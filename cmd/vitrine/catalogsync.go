@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/app"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 )
 
 func (c *catalogCmd) syncCmd(ctx context.Context, args []string) error {
-	fs := newFlagSet("catalog sync", "catalog sync URL|FILE [--json]",
+	fs := newFlagSet("catalog sync", "catalog sync URL|FILE [--every 6h] [--json]",
 		"Brings the catalog in step with a shop feed (Merchant Center XML or text\n"+
 			"feed, Shopify CSV, JSON-LD, or vitrine's CSV/JSONL) at a URL or in a file.\n"+
 			"The feed is downloaded only when it changed (ETag / Last-Modified, then\n"+
@@ -20,12 +20,17 @@ func (c *catalogCmd) syncCmd(ctx context.Context, args []string) error {
 			"a price or availability change costs no embedding, and products the\n"+
 			"previous sync imported that the feed no longer lists are marked removed\n"+
 			"(out of stock, attribute removed_from_feed) until the feed lists them\n"+
-			"again. Run it from cron (or a systemd timer) to keep a catalog in sync.")
+			"again. --every repeats it; the server syncs the feeds of its\n"+
+			"catalog_feeds setting the same way.")
 	load := withConfig(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	every := fs.Duration("every", 0, "sync again at this interval until interrupted (0: once); `vitrine serve` does the same for the catalog_feeds setting")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *every != 0 && *every < time.Minute {
+		return fmt.Errorf("catalog sync: --every %v: want at least a minute", *every)
 	}
 	if len(pos) != 1 {
 		fs.Usage()
@@ -39,28 +44,34 @@ func (c *catalogCmd) syncCmd(ctx context.Context, args []string) error {
 	if err := a.Start(ctx); err != nil {
 		return fmt.Errorf("catalog sync: %w", err)
 	}
-	s := &catalog.Syncer{
-		Ingester: a.Catalog.InputOnly(),
-		Dir:      filepath.Join(a.Config.DataDir, "feeds"),
-		// The import is a catalog workflow, run by this process or by the
-		// server that owns the data directory.
-		Import: func(ctx context.Context, path string) (catalog.Summary, error) {
-			batch, wf, err := a.Catalog.EnqueueFile(ctx, a.Runner, path)
-			if err != nil {
-				return catalog.Summary{}, err
-			}
-			return a.Catalog.Wait(ctx, a.Runner, batch, wf, nil)
-		},
+	s := a.FeedSyncer(a.Catalog.InputOnly())
+	for {
+		r, err := s.Sync(ctx, pos[0])
+		if err != nil && (*every == 0 || ctx.Err() != nil) {
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "vitrine: %v (trying again in %v)\n", err, *every)
+		} else if err := printSync(pos[0], r, *asJSON); err != nil {
+			return err
+		}
+		if *every == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*every):
+		}
 	}
-	r, err := s.Sync(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if *asJSON {
+}
+
+func printSync(source string, r catalog.SyncResult, asJSON bool) error {
+	if asJSON {
 		return printJSON(r)
 	}
 	if r.NotModified {
-		fmt.Fprintf(stdout, "%s: not modified since the last sync\n", pos[0])
+		fmt.Fprintf(stdout, "%s: not modified since the last sync\n", source)
 		return nil
 	}
 	i := r.Import

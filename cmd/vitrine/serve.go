@@ -77,6 +77,14 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			a.Log.Error("catalog inbox stopped", "err", err)
 		}
 	}()
+	// The catalog_feeds setting's shop feeds are synced on a schedule.
+	feedsDone := make(chan struct{})
+	go func() {
+		defer close(feedsDone)
+		if err := a.RunCatalogFeeds(inboxCtx); err != nil {
+			a.Log.Error("catalog feeds stopped", "err", err)
+		}
+	}()
 	// Videos dropped into the video inbox are analysed; catalog changes
 	// re-match published videos when enabled.
 	videoDone := make(chan struct{})
@@ -95,7 +103,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			runRetention(inboxCtx, a, a.Config.RetentionInterval)
 		}
 	}()
-	waitInbox := func() { stopInbox(); <-inboxDone; <-videoDone; <-retentionDone }
+	waitInbox := func() { stopInbox(); <-inboxDone; <-feedsDone; <-videoDone; <-retentionDone }
 	defer waitInbox()
 	fmt.Fprintf(stderr, "vitrine: listening on http://%s (data dir %s, %d workers)\n", ln.Addr(), a.Config.DataDir, a.Config.Workers)
 	fmt.Fprintf(stderr, "vitrine: operator console at http://%s/console/ (sign in with an API key)\n", ln.Addr())

@@ -92,6 +92,10 @@ type Config struct {
 	MaxVideoPixels   int64         `toml:"max_video_pixels" env:"VITRINE_MAX_VIDEO_PIXELS" default:"67108864" usage:"largest accepted video frame (width*height)"`
 	MaxVideoDuration time.Duration `toml:"max_video_duration" env:"VITRINE_MAX_VIDEO_DURATION" default:"6h" usage:"longest accepted video"`
 
+	// Catalog feeds vitrine serve keeps the catalog in sync with.
+	CatalogFeeds        string        `toml:"catalog_feeds" env:"VITRINE_CATALOG_FEEDS" usage:"shop feeds (URLs or files, separated by spaces or commas) that serve syncs the catalog with (vitrine catalog sync each, at start and every catalog_feed_interval)"`
+	CatalogFeedInterval time.Duration `toml:"catalog_feed_interval" env:"VITRINE_CATALOG_FEED_INTERVAL" default:"6h" usage:"how often serve syncs catalog_feeds"`
+
 	// Retention (vitrine storage apply); zero keeps forever.
 	RetainWork        time.Duration `toml:"retain_work" env:"VITRINE_RETAIN_WORK" default:"24h" usage:"age after which local working copies of source videos are removed (0 = keep)"`
 	RetainBatches     time.Duration `toml:"retain_batches" env:"VITRINE_RETAIN_BATCHES" default:"720h" usage:"age after which stored catalog import batches are removed (0 = keep)"`
@@ -342,6 +346,9 @@ func (c *Config) resolve() error {
 	if c.FFmpegTimeout <= 0 || c.FFprobeTimeout <= 0 || c.MaxVideoPixels <= 0 || c.MaxVideoDuration <= 0 || c.FFmpegMaxMemory == 0 || c.FFmpegMaxMemory < -1 {
 		errs = append(errs, fmt.Errorf("media limits must be positive (ffmpeg max memory: bytes or -1 for none)"))
 	}
+	if c.CatalogFeedInterval < time.Minute && c.CatalogFeeds != "" {
+		errs = append(errs, fmt.Errorf("catalog feed interval %v is under a minute", c.CatalogFeedInterval))
+	}
 	if c.RetainWork < 0 || c.RetentionInterval < 0 || c.RetainBatches < 0 || c.RetainOriginals < 0 || c.KeepSnapshots < 0 {
 		errs = append(errs, fmt.Errorf("retention settings must be >= 0 (0 = keep)"))
 	}
@@ -388,6 +395,11 @@ func DefaultModelsDir(dataDir string) string {
 		return shared
 	}
 	return filepath.Join(dataDir, "models")
+}
+
+// Feeds returns the catalog feeds of CatalogFeeds.
+func (c *Config) Feeds() []string {
+	return strings.FieldsFunc(c.CatalogFeeds, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
 }
 
 // LockFile is the path of the data directory's lock file.

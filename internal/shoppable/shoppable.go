@@ -28,6 +28,7 @@ const (
 	TransitionCut      = "cut"
 	TransitionFade     = "fade"
 	TransitionDissolve = "dissolve"
+	TransitionWipe     = "wipe"
 )
 
 // Review states of an item.

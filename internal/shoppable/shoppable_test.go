@@ -65,7 +65,7 @@ func TestValidate(t *testing.T) {
 			return mutate(t, func(m map[string]any) { delete(item(m, 1), "product_id") })
 		}, "product_id"},
 		{"unknown transition", func(t *testing.T) []byte {
-			return mutate(t, func(m map[string]any) { m["shots"].([]any)[1].(map[string]any)["transition"] = "wipe" })
+			return mutate(t, func(m map[string]any) { m["shots"].([]any)[1].(map[string]any)["transition"] = "iris" })
 		}, "transition"},
 		{"extra field", func(t *testing.T) []byte {
 			return mutate(t, func(m map[string]any) { m["extra"] = true })

@@ -46,7 +46,7 @@ func TestValidate(t *testing.T) {
 		{"fps", func(v *Video) { v.FPS = 0 }, "fps"},
 		{"gap", func(v *Video) { v.Shots[1].StartFrame = 51 }, "tile"},
 		{"short", func(v *Video) { v.Shots[1].EndFrame = 98 }, "100 frames"},
-		{"transition", func(v *Video) { v.Shots[1].TransitionIn = "wipe" }, "unknown transition"},
+		{"transition", func(v *Video) { v.Shots[1].TransitionIn = "iris" }, "unknown transition"},
 		{"span", func(v *Video) { v.Shots[1].TransitionFrames = []int{54, 45} }, "transition_frames"},
 		{"product", func(v *Video) { v.Items[0].ProductID = "" }, "product_id"},
 		{"time", func(v *Video) { v.Items[0].EndS = 0.1 }, "end_s"},

@@ -28,12 +28,26 @@ func TestModelsInstallFromManifest(t *testing.T) {
 	})))
 	defer srv.Close()
 	data := t.TempDir()
-	env := cleanEnv("VITRINE_DATA_DIR="+data, "VITRINE_MODELS_URL="+srv.URL+"/models-v1/")
+	// No VITRINE_MODELS: the models directory is <data-dir>/models, as on a
+	// fresh clone without a local copy of the models.
+	lib := strings.TrimPrefix(sharedEnv(t)[1], "VITRINE_ORT_LIB=")
+	env := cleanEnv("VITRINE_DATA_DIR="+data, "VITRINE_MODELS_URL="+srv.URL+"/models-v1/", "VITRINE_ORT_LIB="+lib)
+	shop := t.TempDir()
+	img, err := os.ReadFile(filepath.Join(testenv.Samples(t, "catalog/images/16331.jpg"), "catalog", "images", "16331.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(shop, "a.jpg"), img, 0o644)
+	csv := filepath.Join(shop, "products.csv")
+	os.WriteFile(csv, []byte("id,title,image\np1,Shirt,a.jpg\n"), 0o644)
 
 	// Before: a clear error naming the command that fixes it.
 	_, e, _ := vitrine(t, env, "models", "list")
 	if !strings.Contains(e, "is missing") || !strings.Contains(e, "run `vitrine models install`") {
 		t.Errorf("list without models: %q", e)
+	}
+	if out, e, code := vitrine(t, env, "catalog", "import", "--quiet", csv); code == 0 || !strings.Contains(out+e, "run `vitrine models install`") {
+		t.Errorf("import without models: exit %d\n%s%s", code, out, e)
 	}
 
 	out, e, code := vitrine(t, env, "models", "install")
@@ -49,6 +63,14 @@ func TestModelsInstallFromManifest(t *testing.T) {
 		if installed := err == nil; installed != (e.Set == modelfiles.SetDefault) {
 			t.Errorf("%s (%s): installed %v", e.File, e.Set, installed)
 		}
+	}
+	// The installed models load: selftest verifies and loads them, and an
+	// import embeds with them.
+	if out, e, code := vitrine(t, env, "selftest"); code != 0 {
+		t.Fatalf("selftest after install: exit %d\n%s%s", code, out, e)
+	}
+	if out, e, code := vitrine(t, env, "catalog", "import", "--quiet", csv); code != 0 || !strings.Contains(out, "1 added") && !strings.Contains(out, "1 updated") {
+		t.Fatalf("import after install: exit %d\n%s%s", code, out, e)
 	}
 	list, _, _ := vitrine(t, env, "models", "list")
 	if strings.Count(list, " ok ") != len(modelfiles.Known()) || !strings.Contains(list, "AGPL-3.0") {

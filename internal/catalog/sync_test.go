@@ -65,6 +65,14 @@ func (s *feedServer) set(items ...string) {
 	s.feed = `<?xml version="1.0"?><rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel>` + "\n" + strings.Join(items, "\n") + "\n</channel></rss>\n"
 }
 
+// vecCount is the vector count of a vectors() result times k, as the
+// prefix of another result.
+func vecCount(v string, k int) string {
+	var n int
+	fmt.Sscan(v, &n)
+	return fmt.Sprint(n*k, " ")
+}
+
 func (s *feedServer) count(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -81,7 +89,7 @@ func TestSyncFeed(t *testing.T) {
 func testSyncFeed(t *testing.T, e *env) {
 	samples := testenv.Samples(t, "catalog/images/16331.jpg")
 	srv := &feedServer{imgs: map[string][]byte{}, hits: map[string]int{}, status: map[int]int{}}
-	for _, id := range []string{"16331", "12644", "14942", "10195"} {
+	for _, id := range []string{"16331", "12644", "14942", "10195", "10210"} {
 		b, err := os.ReadFile(filepath.Join(samples, "catalog", "images", id+".jpg"))
 		if err != nil {
 			t.Fatal(err)
@@ -124,7 +132,7 @@ func testSyncFeed(t *testing.T, e *env) {
 	if r.NotModified || r.Import == nil || r.Import.Added != 3 || len(r.Removed) != 0 {
 		t.Fatalf("first sync %+v %+v", r, r.Import)
 	}
-	vecB, vecC := vectors("B"), vectors("C")
+	vecA, vecB, vecC := vectors("A"), vectors("B"), vectors("C")
 
 	// Unchanged feed: the server's ETag answers 304, nothing is imported.
 	r = sync("unchanged")
@@ -132,12 +140,20 @@ func testSyncFeed(t *testing.T, e *env) {
 		t.Fatalf("second sync %+v, 304s %d", r, srv.status[304])
 	}
 
-	// B's price and stock change, C vanishes, D is new.
+	// A's M size gets a photo of its own, B's price and stock change, C
+	// vanishes, D is new: only A's new photo and D are embedded.
 	time.Sleep(10 * time.Millisecond) // vectors written now would carry a later time
+	a2 = item("A-M", "A", "30.00", "in stock", "10210")
 	srv.set(a1, a2, item("B", "", "15.00", "out of stock", "12644"), item("D", "", "40.00", "in stock", "10195"))
 	r = sync("changed")
-	if r.NotModified || r.Import.Added != 1 || r.Import.Updated != 1 || r.Import.Unchanged != 1 || strings.Join(r.Removed, ",") != "C" {
+	if r.NotModified || r.Import.Added != 1 || r.Import.Updated != 2 || r.Import.Unchanged != 0 || strings.Join(r.Removed, ",") != "C" {
 		t.Fatalf("third sync %+v %+v", r, r.Import)
+	}
+	if got := vectors("A"); got == vecA || !strings.HasPrefix(got, vecCount(vecA, 2)) {
+		t.Errorf("A's vectors %s -> %s, want twice as many (its new photo embedded, the old one kept)", vecA, got)
+	}
+	if n := srv.count("/img/16331.jpg"); n != 1 {
+		t.Errorf("A's first photo fetched %d times, want once", n)
 	}
 	pb, _ := e.st.Get(ctx, "B")
 	if *pb.Price != 15 || pb.Availability != catalog.OutOfStock || pb.Status != catalog.StatusReady {

@@ -234,6 +234,9 @@ func isCatalogName(name string) bool {
 	if strings.HasPrefix(base, "readme") || strings.HasPrefix(base, "license") || strings.HasPrefix(base, ".") {
 		return false
 	}
+	if filepath.Ext(base) == ".txt" {
+		return false // a note more often than a Merchant Center text feed (send those as .tsv)
+	}
 	_, err := catalog.FormatOf(name)
 	return err == nil
 }

@@ -106,7 +106,10 @@ func TestFeedFormats(t *testing.T) {
 					wantAttr(t, p, AttrVariantIDs, "TEE-1-WHITE,TEE-1-BLACK")
 					wantAttr(t, p, AttrDescription, "Heavyweight organic cotton.")
 				},
-				"CAP-3": func(t *testing.T, p *Product) { wantEq(t, "availability", p.Availability, OutOfStock) },
+				"CAP-3": func(t *testing.T, p *Product) {
+					wantEq(t, "availability", p.Availability, OutOfStock)
+					wantEq(t, "title", p.Title, "Canvas baseball cap") // g:title over Atom's <title>; Atom's <id> is not the product's
+				},
 			},
 		},
 		{

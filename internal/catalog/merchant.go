@@ -100,6 +100,32 @@ func setMerchant(v *variant, key, val string) {
 	}
 }
 
+// setItemElement maps an element of an XML item. The g: elements are the
+// feed's; RSS's and Atom's own title, link and description fill in only
+// what the g: ones leave empty, and Atom's <id> (the entry's id, not the
+// product's) is not used.
+func setItemElement(v *variant, key string, native bool, val string) {
+	if !native {
+		switch key {
+		case "id", "updated", "published":
+			return
+		case "title":
+			if v.p.Title != "" {
+				return
+			}
+		case "link":
+			if v.p.URL != "" {
+				return
+			}
+		case "description", "summary":
+			if v.p.Attributes[AttrDescription] != "" {
+				return
+			}
+		}
+	}
+	setMerchant(v, key, val)
+}
+
 // parseMerchantPrice reads "15.00 USD" (the feed's form), "USD 15.00" or a
 // bare number.
 func parseMerchantPrice(s string) (*float64, string, error) {
@@ -232,6 +258,7 @@ func (m *merchantXML) read() (variant, error) {
 // item reads the children of an <item>/<entry> into v.
 func (m *merchantXML) item(v *variant) error {
 	var key string
+	var native bool // a g: element
 	var text bytes.Buffer
 	depth, size := 0, 0
 	for {
@@ -246,7 +273,7 @@ func (m *merchantXML) item(v *variant) error {
 		case xml.StartElement:
 			depth++
 			if depth == 1 {
-				key = t.Name.Local
+				key, native = t.Name.Local, t.Name.Space == MerchantNS
 				text.Reset()
 				if key == "link" && t.Name.Space != MerchantNS {
 					// Atom: <link rel="alternate" href="…"/>
@@ -275,7 +302,7 @@ func (m *merchantXML) item(v *variant) error {
 				return nil
 			}
 			if depth == 1 && size <= maxItemBytes {
-				setMerchant(v, key, text.String())
+				setItemElement(v, key, native, text.String())
 			}
 			depth--
 		}

@@ -756,61 +756,118 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 	if err != nil {
 		return nil, err
 	}
-	db := c.Store.DB()
 	c.mu.Lock()
 	if c.local == nil {
 		c.local = map[string]*vision.LocalFeatures{}
 	}
 	c.mu.Unlock()
-	for _, r := range refs {
-		c.mu.Lock()
-		f, ok := c.local[r.sha]
-		c.mu.Unlock()
-		if ok {
-			out[r.id] = f
-			continue
-		}
-		var b []byte
-		err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), r.sha, localModel).Scan(&b)
-		switch {
-		case err == nil:
-			var lf vision.LocalFeatures
-			if lf.UnmarshalBinary(b) == nil {
-				f = &lf
+	// Looking up and decoding (pure Go) the next image overlaps with the
+	// model extracting the current one's features.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loaded := make(chan localLoad, 1)
+	go func() {
+		defer close(loaded)
+		for _, r := range refs {
+			l := c.loadLocal(ctx, r)
+			select {
+			case loaded <- l:
+			case <-ctx.Done():
+				return
 			}
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, fmt.Errorf("product local features: %w", err)
 		}
+	}()
+	for l := range loaded {
+		if l.err != nil {
+			return nil, l.err
+		}
+		f := l.f
 		if f == nil {
-			img, rect, ok := c.mainItem(ctx, r.key, r.box)
-			if !ok {
-				continue
+			if l.img == nil {
+				continue // unreadable image
 			}
-			// The colour histogram comes with the same decode (the
-			// features stage of an import runs here first).
-			if v, ok := colourVector(r, match.ColourHistogram(img, rect, true)); ok {
-				if err := c.Store.PutVectors(ctx, []catalog.Vector{v}); err != nil {
-					return nil, fmt.Errorf("product %s colours: %w", r.id, err)
-				}
-			}
-			if f, err = x.Extract(ctx, img, rect, productPoints); err != nil {
-				return nil, fmt.Errorf("product %s local features: %w", r.id, err)
-			}
-			data, err := f.MarshalBinary()
-			if err != nil {
+			var err error
+			if f, err = c.extractLocal(ctx, x, l); err != nil {
 				return nil, err
 			}
-			if _, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO product_local_features(image_sha256, model, features) VALUES (?, ?, ?)
-				ON CONFLICT (image_sha256) DO UPDATE SET model = excluded.model, features = excluded.features`), r.sha, localModel, data); err != nil {
-				return nil, fmt.Errorf("store product local features: %w", err)
-			}
 		}
 		c.mu.Lock()
-		c.local[r.sha] = f
+		c.local[l.r.sha] = f
 		c.mu.Unlock()
-		out[r.id] = f
+		out[l.r.id] = f
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// localLoad is a product image's stored local features, or its decoded
+// main item when there are none.
+type localLoad struct {
+	r    imageRef
+	f    *vision.LocalFeatures
+	img  image.Image
+	rect image.Rectangle
+	err  error
+}
+
+// loadLocal finds r's local features in memory or the database, and
+// decodes its main item when they are missing (img stays nil when the
+// image cannot be read).
+func (c *CatalogSource) loadLocal(ctx context.Context, r imageRef) localLoad {
+	l := localLoad{r: r}
+	c.mu.Lock()
+	f, ok := c.local[r.sha]
+	c.mu.Unlock()
+	if ok {
+		l.f = f
+		return l
+	}
+	db := c.Store.DB()
+	var b []byte
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), r.sha, localModel).Scan(&b)
+	switch {
+	case err == nil:
+		var lf vision.LocalFeatures
+		if lf.UnmarshalBinary(b) == nil {
+			l.f = &lf
+			return l
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		l.err = fmt.Errorf("product local features: %w", err)
+		return l
+	}
+	if img, rect, ok := c.mainItem(ctx, r.key, r.box); ok {
+		l.img, l.rect = img, rect
+	}
+	return l
+}
+
+// extractLocal extracts and stores the local features of a decoded main
+// item, and its colour histogram, which comes with the same decode (the
+// features stage of an import runs here first).
+func (c *CatalogSource) extractLocal(ctx context.Context, x LocalFeatures, l localLoad) (*vision.LocalFeatures, error) {
+	r := l.r
+	if v, ok := colourVector(r, match.ColourHistogram(l.img, l.rect, true)); ok {
+		if err := c.Store.PutVectors(ctx, []catalog.Vector{v}); err != nil {
+			return nil, fmt.Errorf("product %s colours: %w", r.id, err)
+		}
+	}
+	f, err := x.Extract(ctx, l.img, l.rect, productPoints)
+	if err != nil {
+		return nil, fmt.Errorf("product %s local features: %w", r.id, err)
+	}
+	data, err := f.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	db := c.Store.DB()
+	if _, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO product_local_features(image_sha256, model, features) VALUES (?, ?, ?)
+		ON CONFLICT (image_sha256) DO UPDATE SET model = excluded.model, features = excluded.features`), r.sha, localModel, data); err != nil {
+		return nil, fmt.Errorf("store product local features: %w", err)
+	}
+	return f, nil
 }
 
 // ProductLocalFeatures delegates to the catalog source.

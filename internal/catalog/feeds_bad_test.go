@@ -129,6 +129,8 @@ func TestFeedBadInput(t *testing.T) {
 			want: map[string]string{"A": "", "B": "bad price", "": "malformed JSON"},
 		},
 		{name: "json-ld: not JSON", format: JSONLD, data: "<html></html>", fileErr: "not a JSON-LD file"},
+		{name: "json-ld: JSON without products", format: JSONLD, data: `[{"id":"p1","title":"vitrine's own JSON"}]`, fileErr: "no schema.org Product"},
+		{name: "json-ld: empty array", format: JSONLD, data: `[]`, fileErr: "no schema.org Product"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,9 @@ func newJSONLD(r io.Reader) (*jsonLD, error) {
 
 func (j *jsonLD) read() (variant, error) {
 	for len(j.queue) == 0 {
+		if j.done && j.n == 0 {
+			return variant{}, errors.New(`catalog: no schema.org Product in the JSON-LD file (want "@type": "Product" or "ProductGroup"; vitrine's own JSON goes one object per line in a .jsonl file)`)
+		}
 		if j.done {
 			return variant{}, io.EOF
 		}

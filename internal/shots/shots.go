@@ -246,7 +246,8 @@ func (d *Detector) Add(f Frame) error {
 	i := d.n
 	L := len(d.ring)
 	g, h := d.ring[i%L], d.hring[i%L]
-	mean, std := features(f, g, h, d.prof)
+	mean, std := features(f, g, h)
+	profiles(g, d.prof)
 	d.index = append(d.index, f.Index)
 	d.pts = append(d.pts, f.PTS)
 	d.luma = append(d.luma, float32(mean))
@@ -296,16 +297,13 @@ func (d *Detector) Add(f Frame) error {
 	return nil
 }
 
-// features fills the colour grid g (Y, Cb, Cr in 0..1 per cell), the
-// normalised YCbCr histogram h and the row then column profiles p (mean
-// Y, Cb, Cr of profN bands each way) of f, and returns the mean and
-// standard deviation of luma on a 0..255 scale.
-func features(f Frame, g, h, p []float32) (mean, std float64) {
+// features fills the colour grid g (Y, Cb, Cr in 0..1 per cell) and the
+// normalised YCbCr histogram h of f, and returns the mean and standard
+// deviation of luma on a 0..255 scale.
+func features(f Frame, g, h []float32) (mean, std float64) {
 	clear(g)
 	clear(h)
-	clear(p)
 	var cnt [gridCells]int32
-	var rowCnt, colCnt [profN]int32
 	// Sample at most about 40k pixels so large frames cost the same.
 	step := 1
 	for (f.Width/step)*(f.Height/step) > 40000 {
@@ -316,41 +314,45 @@ func features(f Frame, g, h, p []float32) (mean, std float64) {
 	for (f.Width/hstep)*(f.Height/hstep) > 4000 {
 		hstep++
 	}
+	// Per sampled column: its grid column and whether the histogram
+	// samples it, so the pixel loop divides nothing.
+	nx := (f.Width + step - 1) / step
+	gx := make([]int32, nx)
+	hx := make([]bool, nx)
+	for xi := range nx {
+		x := xi * step
+		gx[xi] = int32(x * gridW / f.Width)
+		hx[xi] = x%hstep == 0
+	}
 	var sum, sum2 float64
 	var hn float32
 	n := 0
 	for y := 0; y < f.Height; y += step {
-		gy := y * gridH / f.Height
-		py := 3 * (y * profN / f.Height)
+		gRow := (y * gridH / f.Height) * gridW
+		hy := y%hstep == 0
 		row := f.Pix[y*f.Width*3:]
-		for x := 0; x < f.Width; x += step {
-			px := row[x*3 : x*3+3]
+		var rsum, rsum2 float32
+		for xi := range nx {
+			px := row[xi*step*3 : xi*step*3+3]
 			r, gg, b := float32(px[0]), float32(px[1]), float32(px[2])
 			yy := 0.299*r + 0.587*gg + 0.114*b
 			cb := 128 - 0.168736*r - 0.331264*gg + 0.5*b
 			cr := 128 + 0.5*r - 0.418688*gg - 0.081312*b
-			c := gy*gridW + x*gridW/f.Width
+			c := gRow + int(gx[xi])
 			g[c*3] += yy
 			g[c*3+1] += cb
 			g[c*3+2] += cr
 			cnt[c]++
-			p[py] += yy
-			p[py+1] += cb
-			p[py+2] += cr
-			bx := x * profN / f.Width
-			pc := 3 * (profN + bx)
-			p[pc] += yy
-			p[pc+1] += cb
-			p[pc+2] += cr
-			colCnt[bx]++
-			if y%hstep == 0 && x%hstep == 0 {
+			if hy && hx[xi] {
 				softBin(h, yy, cb, cr)
 				hn++
 			}
-			sum += float64(yy)
-			sum2 += float64(yy) * float64(yy)
-			n++
+			rsum += yy
+			rsum2 += yy * yy
 		}
+		sum += float64(rsum)
+		sum2 += float64(rsum2)
+		n += nx
 	}
 	for c := range gridCells {
 		if cnt[c] > 0 {
@@ -360,20 +362,6 @@ func features(f Frame, g, h, p []float32) (mean, std float64) {
 			g[c*3+2] *= s
 		}
 	}
-	for y := 0; y < f.Height; y += step {
-		rowCnt[y*profN/f.Height] += int32((f.Width + step - 1) / step)
-	}
-	for i := range profN {
-		for k, c := range [2]int32{rowCnt[i], colCnt[i]} {
-			if c > 0 {
-				s := 1 / (255 * float32(c))
-				o := 3 * (k*profN + i)
-				p[o] *= s
-				p[o+1] *= s
-				p[o+2] *= s
-			}
-		}
-	}
 	inv := 1 / hn
 	for b := range h {
 		h[b] *= inv
@@ -381,6 +369,21 @@ func features(f Frame, g, h, p []float32) (mean, std float64) {
 	mean = sum / float64(n)
 	std = math.Sqrt(math.Max(0, sum2/float64(n)-mean*mean))
 	return mean, std
+}
+
+// profiles fills p with the mean colour of each grid row, then of each
+// grid column.
+func profiles(g, p []float32) {
+	clear(p)
+	for y := range gridH {
+		for x := range gridW {
+			c := 3 * (y*gridW + x)
+			for k := range 3 {
+				p[3*y+k] += g[c+k] / gridW
+				p[3*(gridH+x)+k] += g[c+k] / gridH
+			}
+		}
+	}
 }
 
 // softBin adds a pixel to the 8x4x4 YCbCr histogram h, splitting it
@@ -420,8 +423,9 @@ func split(v float32, n int) (int, float32) {
 	return i, p - float32(i)
 }
 
-// profN is the number of bins of the row and column profiles.
-const profN = 48
+// profN is the number of bins of the row and column profiles: those of
+// the grid.
+const profN = gridW
 
 // shiftedDiff is the smallest mean absolute difference (luma weighted
 // twice) of two profiles over shifts of up to half their length, on the

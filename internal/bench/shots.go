@@ -238,9 +238,13 @@ func runShotSet(ctx context.Context, env *Env, s *Section) error {
 	n, stills := env.shotSetSize()
 	s.Method += fmt.Sprintf(" The harder shot set has %d edited vertical reels (360x640, 25 fps, on-model photos with a slow pan and zoom in every shot) "+
 		"with every transition kind listed below and text, logo, picture-in-picture and flash events inside shots, and %d pan/zoom-only videos of %d s; "+
-		"a boundary there must lie within its transition ± %d frame, and its label (cut, fade, dissolve, wipe) is checked separately.",
+		"a boundary there must lie within its transition ± %d frame, and its label (cut, fade, dissolve, wipe) is checked separately. "+
+		"Its seeds start 1000 after the suite's seed, away from the seeds the detector was tuned on.",
 		n, stills, shotSetStillS, shotSetTolerance)
 	s.Add("shot set: edited videos", float64(videos), "")
+	if len(set) > 0 {
+		s.Add("shot set: first seed", float64(set[0].Truth.Seed), "")
+	}
 	s.Headline("shot set: all boundaries F1", all.All.F1, "")
 	s.Add("shot set: all boundaries precision", all.All.Precision, "")
 	s.Add("shot set: all boundaries recall", all.All.Recall, "")

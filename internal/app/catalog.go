@@ -25,7 +25,11 @@ func newCatalog(a *App) *catalog.Service {
 		if err := a.checkModels(); err != nil {
 			return nil, err
 		}
-		return catvision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log})
+		m, err := catvision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log})
+		if err == nil && a.Config.GalleryViews {
+			m.Views = catvision.Views{}
+		}
+		return m, err
 	}
 	return catalog.NewService(a.DB, a.Blob, f, open, a.Log)
 }

@@ -7,7 +7,9 @@ import (
 	"image"
 	"image/draw"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,7 +170,7 @@ type prepared struct {
 
 func (in *Ingester) prepare(ctx context.Context, w workImage) prepared {
 	p := prepared{w: w}
-	p.item, p.cached, p.err = in.cachedVectors(ctx, w.sha)
+	p.item, p.cached, p.err = in.cachedVectors(ctx, w.sha, w.category)
 	if p.err != nil || p.cached != nil || in.Embedder == nil {
 		return p
 	}
@@ -207,6 +209,15 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 			crop = imageio.Crop(img, item.Box)
 		}
 		imgs := []image.Image{img, crop, SceneView(img, item.Box)}
+		kinds := []string{KindWhole, KindCrop, KindScene}
+		if in.Views != nil {
+			views := in.Views.Views(img.Bounds(), item, w.category)
+			for _, k := range slices.Sorted(maps.Keys(views)) {
+				if r := views[k].Intersect(img.Bounds()); !r.Empty() {
+					imgs, kinds = append(imgs, imageio.Crop(img, r)), append(kinds, k)
+				}
+			}
+		}
 		// The stored box is in the original image's pixels.
 		item.Box = scaleRect(item.Box, p.scale, p.bounds)
 		out, err := in.Embedder.EmbedImages(ctx, imgs)
@@ -216,7 +227,10 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 		if len(out) != len(imgs) {
 			return fmt.Errorf("catalog: embed %s: %d vectors for %d images", w.id, len(out), len(imgs))
 		}
-		vecs = map[string][]float32{KindWhole: out[0], KindCrop: out[1], KindScene: out[2]}
+		vecs = make(map[string][]float32, len(kinds)+1)
+		for i, k := range kinds {
+			vecs[k] = out[i]
+		}
 		if in.Appearance != nil {
 			av, err := in.Appearance.EmbedImages(ctx, []image.Image{crop})
 			if err != nil {
@@ -253,8 +267,9 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 }
 
 // cachedVectors returns the vectors already computed for this image content
-// with the current model, and its main item.
-func (in *Ingester) cachedVectors(ctx context.Context, sha string) (Item, map[string][]float32, error) {
+// with the current model, and its main item, when they include every kind
+// an image of a product of this category needs.
+func (in *Ingester) cachedVectors(ctx context.Context, sha, category string) (Item, map[string][]float32, error) {
 	if in.Embedder == nil {
 		return Item{}, nil, nil
 	}
@@ -290,6 +305,15 @@ func (in *Ingester) cachedVectors(ctx context.Context, sha string) (Item, map[st
 	}
 	if out[KindCrop] == nil || out[KindWhole] == nil || out[KindScene] == nil || (in.Appearance != nil && out[KindAppearance] == nil) {
 		return Item{}, nil, nil
+	}
+	if in.Views != nil {
+		// The same picture in a product of another category, or embedded
+		// before views existed, may lack views this one needs.
+		for _, k := range in.Views.ViewKinds(item.Label, category) {
+			if out[k] == nil {
+				return Item{}, nil, nil
+			}
+		}
 	}
 	return item, out, nil
 }

@@ -96,11 +96,27 @@ type Ingester struct {
 	// DefaultMaxImageBytes).
 	Limits imageio.Limits
 	Log    *slog.Logger
+	// Views, when set, gives extra views of each image's main item to
+	// embed and index beside it (gallery augmentation; see Viewer).
+	Views Viewer
 	// Prepare, when set, runs after a batch's products are indexed (the
 	// features stage) with their ids; it precomputes what other services
 	// derive from product images. It must be idempotent: a resumed stage
 	// calls it again.
 	Prepare PrepareFunc
+}
+
+// Viewer gives the extra views of a product image's main item that are
+// embedded and indexed beside the crop, whole image and scene view: parts
+// of it as videos show them, such as the upper-body region of a model
+// wearing a top. Kinds must depend only on the main item's label and the
+// product's category, and every kind must be one of ViewKinds.
+type Viewer interface {
+	// ViewKinds returns the kinds of the views Views gives for a main item
+	// with this detector label, of a product of this category.
+	ViewKinds(label, category string) []string
+	// Views returns the views' boxes (inside bounds), by kind.
+	Views(bounds image.Rectangle, item Item, category string) map[string]image.Rectangle
 }
 
 // PrepareFunc precomputes, for the given ready products, what video
@@ -335,6 +351,7 @@ type workImage struct {
 	sha      string
 	blobKey  string
 	state    string
+	category string
 }
 
 // batchImages pages through the images of the batch's live rows in line
@@ -343,7 +360,7 @@ func (in *Ingester) batchImages(ctx context.Context, batch int64, where string, 
 	db := in.Store.db
 	after := -1
 	for {
-		q := `SELECT r.line, p.seq, p.id, r.status, i.position, i.source, i.sha256, i.blob_key, i.state
+		q := `SELECT r.line, p.seq, p.id, r.status, i.position, i.source, i.sha256, i.blob_key, i.state, p.category
 			FROM catalog_batch_rows r JOIN products p ON p.id = r.product_id
 			JOIN product_images i ON i.product_seq = p.seq
 			WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged') AND r.line > ? ` + where + `
@@ -355,7 +372,7 @@ func (in *Ingester) batchImages(ctx context.Context, batch int64, where string, 
 		var page []workImage
 		for rows.Next() {
 			var w workImage
-			if err := rows.Scan(&w.line, &w.seq, &w.id, &w.rowState, &w.pos, &w.source, &w.sha, &w.blobKey, &w.state); err != nil {
+			if err := rows.Scan(&w.line, &w.seq, &w.id, &w.rowState, &w.pos, &w.source, &w.sha, &w.blobKey, &w.state, &w.category); err != nil {
 				rows.Close()
 				return fmt.Errorf("catalog: list batch images: %w", err)
 			}

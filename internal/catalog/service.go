@@ -27,6 +27,9 @@ type Models struct {
 	Model     string
 	Dim       int
 	Shoppable []string
+	// Views, when set, gives the gallery views embedded beside each image
+	// (see Viewer).
+	Views Viewer
 	// Closer releases the models.
 	Closer io.Closer
 }
@@ -92,7 +95,7 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	s.ingester = &Ingester{Store: s.Store, Blobs: s.Blobs, Fetcher: s.Fetcher, Detector: m.Detector, Embedder: m.Embedder,
 		Appearance: m.Appearance, AppearanceModel: m.AppearanceModel,
-		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log, Prepare: s.Prepare}
+		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log, Prepare: s.Prepare, Views: m.Views}
 	s.searcher = &Searcher{Store: s.Store, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Text: m.Text, Shoppable: m.Shoppable}
 	return nil
 }

@@ -316,10 +316,15 @@ const (
 	KindWhole      = "whole"
 	KindScene      = "scene"
 	KindAppearance = "appearance"
+	// KindViewUpper and KindViewLower are gallery views (see Viewer): the
+	// upper-body and lower-body regions of a model wearing the product, as
+	// a video's person regions show it.
+	KindViewUpper = "view-upper"
+	KindViewLower = "view-lower"
 )
 
 // indexedKinds are the kinds of embedder vectors the search index holds.
-var indexedKinds = []string{KindCrop, KindWhole, KindScene}
+var indexedKinds = []string{KindCrop, KindWhole, KindScene, KindViewUpper, KindViewLower}
 
 // Indexed reports whether vectors of kind belong in the search index.
 func Indexed(kind string) bool {

@@ -68,6 +68,7 @@ type Config struct {
 	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.68" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
 	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
 	VerifyLocal           bool    `toml:"verify_local" env:"VITRINE_VERIFY_LOCAL" default:"true" usage:"verify each matched track's best crop against its first products with local features (XFeat keypoints and a RANSAC homography) as evidence for the confidence"`
+	GalleryViews          bool    `toml:"gallery_views" env:"VITRINE_GALLERY_VIEWS" default:"true" usage:"also embed and index the upper- and lower-body regions of on-model catalog photos (by product category), as videos crop them from people; applies to images embedded from now on"`
 	// GarmentDetector names an opt-in garment detector model (empty: none
 	// is ever opened or downloaded). The one vitrine knows,
 	// yolov5n-deepfashion2, has AGPL-3.0 weights trained on data licensed

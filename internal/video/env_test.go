@@ -108,11 +108,11 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.ingest = &catalog.Ingester{Store: st, Blobs: bs, Detector: m.cat.Detector, Embedder: m.cat.Embedder, Appearance: m.cat.Appearance, AppearanceModel: m.cat.AppearanceModel, Model: m.cat.Model, Shoppable: m.cat.Shoppable, Index: ix}
+		e.ingest = &catalog.Ingester{Store: st, Blobs: bs, Detector: m.cat.Detector, Embedder: m.cat.Embedder, Appearance: m.cat.Appearance, AppearanceModel: m.cat.AppearanceModel, Model: m.cat.Model, Shoppable: m.cat.Shoppable, Index: ix,
+			Views: catvision.Views{}} // as the app's default gallery_views
 		if o.catalog != "" {
-			in := &catalog.Ingester{Store: st, Blobs: bs, Detector: m.cat.Detector, Embedder: m.cat.Embedder, Appearance: m.cat.Appearance, AppearanceModel: m.cat.AppearanceModel, Model: m.cat.Model, Shoppable: m.cat.Shoppable, Index: ix}
 			start := time.Now()
-			sum, err := in.ImportFile(ctx, o.catalog, nil)
+			sum, err := e.ingest.ImportFile(ctx, o.catalog, nil)
 			if err != nil {
 				t.Fatalf("import catalog %s: %v", o.catalog, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -46,7 +47,7 @@ type CatalogSource struct {
 	colVer  int64
 	colour  map[string][]float32
 	// local holds product local features by image content.
-	local map[string]*vision.LocalFeatures
+	local map[string]*productFeatures
 
 	// The appearance model (UseAppearance), its vectors of product images
 	// by content, and their index for the current catalog version.
@@ -737,18 +738,60 @@ var (
 	_ match.AppearanceSearcher = (*ServiceCatalog)(nil)
 )
 
-// localModel names the local-feature model in product_local_features.
-const localModel = "xfeat"
+// localModel names the local-feature model in product_local_features:
+// XFeat features of the main item and of its mirror image, stored as one
+// blob (see productFeatures). Rows of another model are extracted again.
+const localModel = "xfeat+mirror"
 
 // productPoints bounds the keypoints of a product image's main item.
 const productPoints = 1024
 
+// productFeatures are the local features of a product's main item and of
+// its mirror image: XFeat descriptors are not mirror-invariant, and videos
+// show garments mirrored (selfie cameras, flipped edits).
+type productFeatures struct {
+	plain, mirrored *vision.LocalFeatures
+}
+
+// MarshalBinary stores the two feature sets, the first prefixed with its
+// length.
+func (p *productFeatures) MarshalBinary() ([]byte, error) {
+	a, err := p.plain.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.mirrored.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	out := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(a)+len(b)), uint32(len(a)))
+	return append(append(out, a...), b...), nil
+}
+
+// UnmarshalBinary reads what MarshalBinary wrote.
+func (p *productFeatures) UnmarshalBinary(b []byte) error {
+	if len(b) < 4 || int(binary.LittleEndian.Uint32(b)) > len(b)-4 {
+		return errors.New("product features: truncated")
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	var plain, mirrored vision.LocalFeatures
+	if err := plain.UnmarshalBinary(b[4 : 4+n]); err != nil {
+		return err
+	}
+	if err := mirrored.UnmarshalBinary(b[4+n:]); err != nil {
+		return err
+	}
+	p.plain, p.mirrored = &plain, &mirrored
+	return nil
+}
+
 // ProductLocalFeatures returns the local features of the main item of each
-// product's first image, extracted with x once per image content and kept
-// in the database (product_local_features), so other processes and later
-// videos reuse them. Products whose image cannot be read get none.
-func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*vision.LocalFeatures, error) {
-	out := map[string]*vision.LocalFeatures{}
+// product's first image and of its mirror image, extracted with x once per
+// image content and kept in the database (product_local_features), so
+// other processes and later videos reuse them. Products whose image cannot
+// be read get none.
+func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*productFeatures, error) {
+	out := map[string]*productFeatures{}
 	if c.Blobs == nil || len(ids) == 0 {
 		return out, nil
 	}
@@ -758,7 +801,7 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 	}
 	c.mu.Lock()
 	if c.local == nil {
-		c.local = map[string]*vision.LocalFeatures{}
+		c.local = map[string]*productFeatures{}
 	}
 	c.mu.Unlock()
 	// Looking up and decoding (pure Go) the next image overlaps with the
@@ -806,7 +849,7 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 // main item when there are none.
 type localLoad struct {
 	r    imageRef
-	f    *vision.LocalFeatures
+	f    *productFeatures
 	img  image.Image
 	rect image.Rectangle
 	err  error
@@ -829,9 +872,9 @@ func (c *CatalogSource) loadLocal(ctx context.Context, r imageRef) localLoad {
 	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), r.sha, localModel).Scan(&b)
 	switch {
 	case err == nil:
-		var lf vision.LocalFeatures
-		if lf.UnmarshalBinary(b) == nil {
-			l.f = &lf
+		var pf productFeatures
+		if pf.UnmarshalBinary(b) == nil {
+			l.f = &pf
 			return l
 		}
 	case !errors.Is(err, sql.ErrNoRows):
@@ -847,15 +890,16 @@ func (c *CatalogSource) loadLocal(ctx context.Context, r imageRef) localLoad {
 // extractLocal extracts and stores the local features of a decoded main
 // item, and its colour histogram, which comes with the same decode (the
 // features stage of an import runs here first).
-func (c *CatalogSource) extractLocal(ctx context.Context, x LocalFeatures, l localLoad) (*vision.LocalFeatures, error) {
+func (c *CatalogSource) extractLocal(ctx context.Context, x LocalFeatures, l localLoad) (*productFeatures, error) {
 	r := l.r
 	if v, ok := colourVector(r, match.ColourHistogram(l.img, l.rect, true)); ok {
 		if err := c.Store.PutVectors(ctx, []catalog.Vector{v}); err != nil {
 			return nil, fmt.Errorf("product %s colours: %w", r.id, err)
 		}
 	}
-	f, err := x.Extract(ctx, l.img, l.rect, productPoints)
-	if err != nil {
+	f := &productFeatures{}
+	var err error
+	if f.plain, f.mirrored, err = x.ExtractMirrored(ctx, l.img, l.rect, productPoints); err != nil {
 		return nil, fmt.Errorf("product %s local features: %w", r.id, err)
 	}
 	data, err := f.MarshalBinary()
@@ -871,7 +915,7 @@ func (c *CatalogSource) extractLocal(ctx context.Context, x LocalFeatures, l loc
 }
 
 // ProductLocalFeatures delegates to the catalog source.
-func (c *ServiceCatalog) ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*vision.LocalFeatures, error) {
+func (c *ServiceCatalog) ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*productFeatures, error) {
 	src, err := c.source(ctx)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/vitrine-dev/vitrine/internal/confidence"
@@ -19,12 +20,15 @@ import (
 // image region for instance verification (vision.LocalFeatureExtractor).
 type LocalFeatures interface {
 	Extract(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (*vision.LocalFeatures, error)
+	// ExtractMirrored gives the features of the region and of its mirror
+	// image.
+	ExtractMirrored(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (plain, mirrored *vision.LocalFeatures, err error)
 }
 
 // productLocal is a Catalog that gives the local features of products'
 // main items (CatalogSource, ServiceCatalog).
 type productLocal interface {
-	ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*vision.LocalFeatures, error)
+	ProductLocalFeatures(ctx context.Context, x LocalFeatures, ids []string) (map[string]*productFeatures, error)
 }
 
 // Verification of a matched track: its best crop's local features against
@@ -180,15 +184,25 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 		if q == nil || f == nil || len(ms) == 0 || !verified[tid] {
 			continue
 		}
-		p := prod[ms[0].ProductID]
-		if p == nil {
+		if prod[ms[0].ProductID] == nil {
 			continue
 		}
 		n := min(len(ms), verifyCandidates)
 		res := make([]verify.Result, n)
 		for i, m := range ms[:n] {
 			if o := prod[m.ProductID]; o != nil {
-				res[i] = verify.Match(q, o, verify.Options{})
+				res[i] = verify.Match(q, o.plain, verify.Options{})
+			}
+		}
+		// The garment may be shown mirrored: when no candidate is
+		// confirmed as it is, each is tried mirrored too.
+		if slices.IndexFunc(res, func(r verify.Result) bool { return r.Inliers >= promoteMinInliers }) < 0 {
+			for i, m := range ms[:n] {
+				if o := prod[m.ProductID]; o != nil && o.mirrored != nil {
+					if r := verify.Match(q, o.mirrored, verify.Options{}); r.Inliers > res[i].Inliers {
+						res[i] = r
+					}
+				}
 			}
 		}
 		// A product further down that the crop's keypoints confirm and the

@@ -13,6 +13,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/verify"
 	"github.com/vitrine-dev/vitrine/internal/vision"
+	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 
 func TestPromote(t *testing.T) {
@@ -51,6 +52,11 @@ type failingLocal struct{ t *testing.T }
 func (f failingLocal) Extract(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (*vision.LocalFeatures, error) {
 	f.t.Errorf("extracted features of a %v region; they should have been stored by PrepareProducts", region.Size())
 	return nil, errors.New("not stored")
+}
+
+func (f failingLocal) ExtractMirrored(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (plain, mirrored *vision.LocalFeatures, err error) {
+	_, err = f.Extract(ctx, img, region, maxPoints)
+	return nil, nil, err
 }
 
 // TestPrepareProducts checks the catalog's features stage: the local
@@ -105,8 +111,29 @@ func TestPrepareProducts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		if f := got[id]; f == nil || len(f.Points) < 100 {
-			t.Errorf("product %s: stored features %v, want a full set", id, f)
+		if f := got[id]; f == nil || len(f.plain.Points) < 100 || len(f.mirrored.Points) < 100 {
+			t.Errorf("product %s: stored features %v, want full sets of the picture and its mirror image", id, f)
 		}
+	}
+	// A video showing the picture mirrored is confirmed by the mirrored
+	// features, not by the picture's own.
+	img, _, err := imageio.DecodeFile(filepath.Join(dir, ids[0]+".jpg"), imageio.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	flip := image.NewRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			flip.Set(b.Max.X-1-(x-b.Min.X), y, img.At(x, y))
+		}
+	}
+	q, err := local.Extract(ctx, flip, b, verifyPoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, mirrored := verify.Match(q, got[ids[0]].plain, verify.Options{}), verify.Match(q, got[ids[0]].mirrored, verify.Options{})
+	if mirrored.Inliers < promoteMinInliers || mirrored.Inliers < 3*plain.Inliers {
+		t.Errorf("mirrored picture: %d inliers with the mirrored features, %d with the plain ones; want >= %d and 3x", mirrored.Inliers, plain.Inliers, promoteMinInliers)
 	}
 }

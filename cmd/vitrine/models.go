@@ -96,6 +96,13 @@ func (c *modelsCmd) install(ctx context.Context, dir string, names []string, fro
 			where = m.BaseURL
 		}
 		fmt.Fprintf(stderr, "models: %d files, %.1f MB, from %s (manifest version %d) into %s\n", len(es), float64(total)/1e6, where, m.Version, dir)
+		last := ""
+		in.Progress = func(file string, done, size int64) {
+			if file != last {
+				last = file
+				fmt.Fprintf(stderr, "models: downloading %s (%.1f MB)\n", file, float64(size)/1e6)
+			}
+		}
 		if err := in.Download(ctx, m, base, es); err != nil {
 			return fmt.Errorf("models install: %w", err)
 		}

@@ -135,10 +135,16 @@ func (s *shopifyCSV) next() (Row, bool, error) {
 		if s.cur == nil {
 			s.cur = &shopifyProduct{handle: handle}
 		}
+		if rowErr == nil && len(s.cur.variants) >= maxVariants {
+			rowErr = fmt.Errorf("more than %d variants under one Handle", maxVariants)
+		}
 		if rowErr != nil {
 			s.cur.fails = append(s.cur.fails, Row{Line: line, Product: Product{ID: handle}, Err: rowErr})
 		} else if s.add(rec, line) && s.cur.line == 0 {
 			s.cur.line = line // the product's row is its first good one
+		}
+		if len(s.cur.fails) >= maxVariants { // bounded memory before order
+			s.pending, s.cur.fails = append(s.pending, s.cur.fails...), nil
 		}
 		if out != nil {
 			return *out, false, nil

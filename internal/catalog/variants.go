@@ -92,6 +92,9 @@ func (g *grouper) next() (Row, bool, error) {
 				id = v.group
 			}
 			g.fails = append(g.fails, Row{Line: v.line, Product: Product{ID: id}, Err: fmt.Errorf("variant of %q: %w", v.group, v.err)})
+			if len(g.fails) >= maxVariants { // bounded memory before order
+				g.out, g.fails = append(g.out, g.fails...), nil
+			}
 			continue
 		}
 		g.cur = append(g.cur, v)

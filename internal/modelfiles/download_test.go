@@ -351,3 +351,30 @@ func TestParseManifestRefuses(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCheckOptional: a missing optional file (XFeat) turns its feature off
+// and is no error; a corrupt one is.
+func TestCheckOptional(t *testing.T) {
+	src := testenv.Models(t, "yolox_nano_coco_416.onnx")
+	dir := t.TempDir()
+	var optional string
+	for _, f := range Known() {
+		if f.Optional {
+			optional = f.Name
+			continue
+		}
+		if err := (&Installer{Dir: dir}).install(context.Background(), filepath.Join(src, f.Name), f.Name, f.SHA256); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if optional != vision.XFeatFile {
+		t.Fatalf("optional file %q, want %s", optional, vision.XFeatFile)
+	}
+	if err := Check(dir); err != nil {
+		t.Errorf("without the optional file: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, optional), []byte("cut"), 0o600)
+	if err := Check(dir); !errors.Is(err, ErrChecksum) {
+		t.Errorf("corrupt optional file: %v", err)
+	}
+}

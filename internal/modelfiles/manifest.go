@@ -46,7 +46,11 @@ type Entry struct {
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
 	// Set is SetDefault, SetExtra or SetOptIn.
-	Set         string `json:"set"`
+	Set string `json:"set"`
+	// Optional marks a default file whose absence only turns a feature
+	// off (XFeat: local-feature verification); installed by default all
+	// the same, and a corrupt copy is still an error.
+	Optional    bool   `json:"optional,omitempty"`
 	License     string `json:"license"`
 	Source      string `json:"source"`
 	Description string `json:"description"`

@@ -26,6 +26,8 @@ type File struct {
 	SHA256 string `json:"sha256"`
 	Model  string `json:"model"`
 	URL    string `json:"url,omitempty"`
+	// Optional: see Entry.Optional.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // Known returns the files of the default set of the embedded manifest
@@ -33,7 +35,7 @@ type File struct {
 func Known() []File {
 	var out []File
 	for _, e := range Default().Set(SetDefault) {
-		out = append(out, File{Name: e.File, SHA256: e.SHA256, Model: e.Name, URL: e.URL})
+		out = append(out, File{Name: e.File, SHA256: e.SHA256, Model: e.Name, URL: e.URL, Optional: e.Optional})
 	}
 	return out
 }
@@ -371,7 +373,8 @@ func (c ctxReader) Read(b []byte) (int, error) {
 var ErrMissing = errors.New("not installed")
 
 // Check verifies every file of the default set in dir and returns one error
-// naming each missing or corrupt file and the command that fixes it.
+// naming each missing or corrupt file and the command that fixes it. A
+// missing optional file is no error (its feature is off).
 func Check(dir string) error {
 	var bad []string
 	var first error
@@ -379,6 +382,8 @@ func Check(dir string) error {
 		err := VerifyFile(filepath.Join(dir, f.Name), f.SHA256)
 		switch {
 		case err == nil:
+			continue
+		case f.Optional && errors.Is(err, os.ErrNotExist):
 			continue
 		case errors.Is(err, os.ErrNotExist):
 			bad = append(bad, f.Name+" is missing")

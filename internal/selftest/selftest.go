@@ -186,7 +186,12 @@ func (c *checker) models(ctx context.Context, sc *jobs.StepContext) error {
 	verified := map[string]string{}
 	for i, f := range files {
 		sc.Progress(int64(i), int64(len(files)))
-		if err := modelfiles.VerifyFile(filepath.Join(c.ModelsDir, f.Name), f.SHA256); err != nil {
+		err := modelfiles.VerifyFile(filepath.Join(c.ModelsDir, f.Name), f.SHA256)
+		if f.Optional && errors.Is(err, os.ErrNotExist) {
+			sc.Log("optional model not installed: its feature is off", "file", f.Name)
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("selftest: model %s: %w (run `vitrine models install`, or `vitrine models install --from DIR` from a local copy)", f.Name, err)
 		}
 		verified[f.Name] = f.SHA256

@@ -65,12 +65,11 @@ func (s *feedServer) set(items ...string) {
 	s.feed = `<?xml version="1.0"?><rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel>` + "\n" + strings.Join(items, "\n") + "\n</channel></rss>\n"
 }
 
-// vecCount is the vector count of a vectors() result times k, as the
-// prefix of another result.
-func vecCount(v string, k int) string {
+// vecCount is the vector count of a vectors() result.
+func vecCount(v string) int {
 	var n int
 	fmt.Sscan(v, &n)
-	return fmt.Sprint(n*k, " ")
+	return n
 }
 
 func (s *feedServer) count(path string) int {
@@ -149,8 +148,8 @@ func testSyncFeed(t *testing.T, e *env) {
 	if r.NotModified || r.Import.Added != 1 || r.Import.Updated != 2 || r.Import.Unchanged != 0 || strings.Join(r.Removed, ",") != "C" {
 		t.Fatalf("third sync %+v %+v", r, r.Import)
 	}
-	if got := vectors("A"); got == vecA || !strings.HasPrefix(got, vecCount(vecA, 2)) {
-		t.Errorf("A's vectors %s -> %s, want twice as many (its new photo embedded, the old one kept)", vecA, got)
+	if got := vectors("A"); got == vecA || vecCount(got) <= vecCount(vecA) {
+		t.Errorf("A's vectors %s -> %s, want more (its new photo embedded, the old one's kept)", vecA, got)
 	}
 	if n := srv.count("/img/16331.jpg"); n != 1 {
 		t.Errorf("A's first photo fetched %d times, want once", n)

@@ -804,23 +804,11 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 		c.local = map[string]*productFeatures{}
 	}
 	c.mu.Unlock()
-	// Looking up and decoding (pure Go) the next image overlaps with the
-	// model extracting the current one's features.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	loaded := make(chan localLoad, 1)
-	go func() {
-		defer close(loaded)
-		for _, r := range refs {
-			l := c.loadLocal(ctx, r)
-			select {
-			case loaded <- l:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for l := range loaded {
+	// One image at a time: overlapping the next image's decode with the
+	// extraction (two threads) slowed the features stage of catalog_virgio
+	// from 77 s to 110 s on two cores.
+	for _, r := range refs {
+		l := c.loadLocal(ctx, r)
 		if l.err != nil {
 			return nil, l.err
 		}
@@ -838,9 +826,6 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 		c.local[l.r.sha] = f
 		c.mu.Unlock()
 		out[l.r.id] = f
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

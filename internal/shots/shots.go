@@ -710,6 +710,7 @@ func (d *Detector) ramp(from, dir, maxLen int, white bool) int {
 	}
 	j := from
 	flat := 0
+	steepest := 0.0
 	for steps := 0; steps < maxLen; steps++ {
 		next := j + dir
 		if next < 0 || next >= d.n {
@@ -719,7 +720,10 @@ func (d *Detector) ramp(from, dir, maxLen int, white bool) int {
 		if rise < -1 {
 			break
 		}
-		if rise < minStep {
+		steepest = max(steepest, rise)
+		// A fade moves steadily; the slow drift of a pan or zoom after it
+		// is no part of it.
+		if rise < max(minStep, 0.15*steepest) {
 			flat++
 			if flat >= 2 {
 				j -= dir * (flat - 1)

@@ -239,7 +239,7 @@ func runShotSet(ctx context.Context, env *Env, s *Section) error {
 	s.Method += fmt.Sprintf(" The harder shot set has %d edited vertical reels (360x640, 25 fps, on-model photos with a slow pan and zoom in every shot) "+
 		"with every transition kind listed below and text, logo, picture-in-picture and flash events inside shots, and %d pan/zoom-only videos of %d s; "+
 		"a boundary there must lie within its transition ± %d frame, and its label (cut, fade, dissolve, wipe) is checked separately. "+
-		"Its seeds start 1000 after the suite's seed, away from the seeds the detector was tuned on.",
+		"Its seeds start 2000 after the suite's seed, away from the seeds the detector was tuned on.",
 		n, stills, shotSetStillS, shotSetTolerance)
 	s.Add("shot set: edited videos", float64(videos), "")
 	if len(set) > 0 {

@@ -43,7 +43,7 @@ func (c *catalogCmd) Run(ctx context.Context, args []string) error {
 func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 	fs := newFlagSet("catalog import", "catalog import [flags] PATH",
 		"Imports a CSV or JSONL product file through the catalog workflow (parse,\n"+
-			"fetch, embed, index), shows its progress and prints a summary: added,\n"+
+			"fetch, embed, index, features), shows its progress and prints a summary: added,\n"+
 			"updated, unchanged and failed rows, with the reason of each failure.\n"+
 			"The batch is succeeded, partial (some rows failed) or failed. Exits\n"+
 			"non-zero on file-level errors (unreadable file, unknown format, no\n"+

@@ -45,7 +45,7 @@ func TestGalleryViews(t *testing.T) {
 		return e.count(t, `SELECT COUNT(*) FROM product_vectors v JOIN products p ON p.seq = v.product_seq WHERE p.id = ? AND v.kind = ?`, id, kind)
 	}
 	for _, tc := range []struct {
-		id          string
+		id           string
 		upper, lower int
 	}{{"dress", 1, 1}, {"top", 1, 0}} {
 		if u, l := kinds(tc.id, catalog.KindViewUpper), kinds(tc.id, catalog.KindViewLower); u != tc.upper || l != tc.lower {

@@ -59,7 +59,7 @@ fuzz_one() {
 }
 set +e
 {
-  go test -json -count=1 -timeout 30m ./... 2>&1
+  go test -json -count=1 -timeout 45m ./... 2>&1
   if [ "$fuzztime" != "0" ]; then
     fuzz_all | while read -r pkg target; do
       echo "== fuzz $pkg $target ($fuzztime)" >&2

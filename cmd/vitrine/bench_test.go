@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,7 +85,10 @@ func TestBenchReport(t *testing.T) {
 	samples := samplesEnv(t)
 	env := cleanEnv(sharedEnv(t)...)
 	out, work := t.TempDir(), t.TempDir()
-	_, se, code := vitrine(t, env, "bench", "--samples", samples, "--out", out, "--work", work, "--ann-n", "2000", "--log-level", "warn", "ann", "api")
+	// The API suite serves an ingested catalog; 20 products keep its
+	// import (models, then the features stage) short.
+	cat := smallCatalog(t, filepath.Join(samples, "catalog"), 20)
+	_, se, code := vitrine(t, env, "bench", "--samples", samples, "--catalog", cat, "--out", out, "--work", work, "--ann-n", "2000", "--log-level", "warn", "ann", "api")
 	if code != 0 {
 		t.Fatalf("bench exit %d: %s", code, se)
 	}
@@ -117,4 +122,49 @@ func TestBenchReport(t *testing.T) {
 	if _, se, code := vitrine(t, env, "bench", "--samples", samples, "nope"); code != 1 || !strings.Contains(se, "unknown suite") {
 		t.Errorf("unknown suite: exit %d, stderr %q", code, se)
 	}
+}
+
+// smallCatalog copies the first n products of the catalog in dir (its
+// products.csv and their images) to a temporary directory.
+func smallCatalog(t *testing.T, dir string, n int) string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "products.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := slices.Index(rows[0], "image")
+	if img < 0 {
+		t.Fatalf("%s/products.csv has no image column", dir)
+	}
+	out := t.TempDir()
+	rows = rows[:min(len(rows), n+1)]
+	for _, r := range rows[1:] {
+		b, err := os.ReadFile(filepath.Join(dir, r[img]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(out, r[img])
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := os.Create(filepath.Join(out, "products.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := csv.NewWriter(w).WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

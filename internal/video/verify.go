@@ -196,29 +196,13 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 		}
 		// The garment may be shown mirrored: when no candidate is
 		// confirmed as it is, each is tried mirrored too.
-		if slices.IndexFunc(res, func(r verify.Result) bool { return r.Inliers >= promoteMinInliers }) < 0 {
+		if slices.IndexFunc(res, func(r verify.Result) bool { return r.Inliers >= confirmInliers }) < 0 {
 			for i, m := range ms[:n] {
 				if o := prod[m.ProductID]; o != nil && o.mirrored != nil {
 					if r := verify.Match(q, o.mirrored, verify.Options{}); r.Inliers > res[i].Inliers {
 						res[i] = r
 					}
 				}
-			}
-		}
-		// A product further down that the crop's keypoints confirm and the
-		// first does not is the one on screen: the global embedding ranks
-		// look-alikes together, the same product's keypoints do not.
-		if i := promote(res); i > 0 {
-			m := ms[i]
-			copy(ms[1:i+1], ms[:i])
-			ms[0] = m
-			r := res[i]
-			copy(res[1:i+1], res[:i])
-			res[0] = r
-			f[confidence.Promoted] = 1
-			f[confidence.Score] = ms[0].Score
-			if len(ms) > 1 {
-				f[confidence.Margin] = ms[0].Score - ms[1].Score
 			}
 		}
 		other := 0
@@ -232,34 +216,13 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 	return fresh, nil
 }
 
-// Promotion by verification: a candidate below the first wins when its
-// inliers reach promoteMinInliers and promoteRatio times every other
-// candidate's. No pair of different catalog photos of the on-model catalog
-// reached 40 inliers at 512 points, nor a third of the same photo's.
-const (
-	promoteMinInliers = 40
-	promoteRatio      = 3
-)
-
-// promote returns the index of the candidate the verification results
-// confirm over the first, or 0.
-func promote(res []verify.Result) int {
-	best := 0
-	for i := range res {
-		if res[i].Inliers > res[best].Inliers {
-			best = i
-		}
-	}
-	if best == 0 || res[best].Inliers < promoteMinInliers {
-		return 0
-	}
-	for i := range res {
-		if i != best && promoteRatio*res[i].Inliers > res[best].Inliers {
-			return 0
-		}
-	}
-	return best
-}
+// confirmInliers is the inlier count that confirms a candidate: no pair
+// of different catalog photos of the on-model catalog reached 40 inliers
+// at 512 points. Verification is evidence for the confidence only; it no
+// longer reorders candidates: on the generated sets every candidate it
+// promoted over the first was wrong (a colour variant or another product
+// of the same shoot shares the keypoints, XFeat sees no colour).
+const confirmInliers = 40
 
 // loadTrackLocal returns the stored verification features of a video's
 // tracks.

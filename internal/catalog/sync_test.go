@@ -114,7 +114,10 @@ func testSyncFeed(t *testing.T, e *env) {
 	vectors := func(id string) string {
 		var n int
 		var newest string
-		e.db.Read.QueryRow(e.db.Rebind(`SELECT COUNT(*), COALESCE(MAX(v.created_at), '') FROM product_vectors v JOIN products p ON p.seq = v.product_seq WHERE p.id = ?`), id).Scan(&n, &newest)
+		// (PostgreSQL's created_at is a timestamp: cast before COALESCE.)
+		if err := e.db.Read.QueryRow(e.db.Rebind(`SELECT COUNT(*), COALESCE(CAST(MAX(v.created_at) AS TEXT), '') FROM product_vectors v JOIN products p ON p.seq = v.product_seq WHERE p.id = ?`), id).Scan(&n, &newest); err != nil {
+			t.Fatalf("vectors of %s: %v", id, err)
+		}
 		return fmt.Sprint(n, " ", newest)
 	}
 	sync := func(name string) catalog.SyncResult {

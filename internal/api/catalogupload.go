@@ -272,7 +272,13 @@ func inspectCatalog(dir, file string, remembered map[string]string) (CatalogUplo
 	up := CatalogUpload{Upload: filepath.Base(dir), File: filepath.ToSlash(rel), Fields: catalog.MappableFields}
 	f, err := catalog.DetectFile(file)
 	if err != nil {
-		return up, err
+		// A CSV or JSONL file without vitrine's column names (no id
+		// column yet) is what the mapping step is for.
+		base, ferr := catalog.FormatOf(file)
+		if ferr != nil || (base != catalog.CSV && base != catalog.JSONL) {
+			return up, err
+		}
+		f = base
 	}
 	up.Format = string(f)
 	var rows []map[string]string

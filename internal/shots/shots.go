@@ -823,21 +823,28 @@ func (d *Detector) dissolves(busy []bool) []Boundary {
 		if float64(linear) > d.cfg.DissolveLinear/2 {
 			continue
 		}
-		best := i
-		for c := i; c <= j; c++ {
-			if score[c] > score[best] {
-				best = c
-			}
-		}
-		k := kOf[best]
-		lo, hi := max(0, i-k/2), min(n-1, j+k/2)
-		t := Dissolve
-		if d.dip(lo, hi) {
-			t = Fade
-		}
-		out = append(out, Boundary{Frame: (i + j + 1) / 2, Transition: t, SpanStart: lo, SpanEnd: hi, Score: float64(score[best])})
+		out = append(out, d.runBoundary(i, j, score, kOf, Dissolve))
 	}
 	return out
+}
+
+// runBoundary is the boundary of a run [i, j] of gradual-transition
+// frames: centred on the run, spanning it and half the window k of its
+// strongest frame on each side, a fade when the span dips to black or
+// white, else of kind t.
+func (d *Detector) runBoundary(i, j int, score []float32, kOf []int, t Transition) Boundary {
+	best := i
+	for c := i; c <= j; c++ {
+		if score[c] > score[best] {
+			best = c
+		}
+	}
+	k := kOf[best]
+	lo, hi := max(0, i-k/2), min(d.n-1, j+k/2)
+	if d.dip(lo, hi) {
+		t = Fade
+	}
+	return Boundary{Frame: (i + j + 1) / 2, Transition: t, SpanStart: lo, SpanEnd: hi, Score: float64(score[best])}
 }
 
 // wipes finds runs of frames whose colour histogram lies on the way from
@@ -882,20 +889,7 @@ func (d *Detector) wipes(busy, cutLike []bool) []Boundary {
 	}
 	var out []Boundary
 	for _, r := range gradualRuns(cand, 2) {
-		i, j := r[0], r[1]
-		best := i
-		for c := i; c <= j; c++ {
-			if score[c] > score[best] {
-				best = c
-			}
-		}
-		k := kOf[best]
-		lo, hi := max(0, i-k/2), min(n-1, j+k/2)
-		t := Wipe
-		if d.dip(lo, hi) {
-			t = Fade
-		}
-		out = append(out, Boundary{Frame: (i + j + 1) / 2, Transition: t, SpanStart: lo, SpanEnd: hi, Score: float64(score[best])})
+		out = append(out, d.runBoundary(r[0], r[1], score, kOf, Wipe))
 	}
 	return out
 }

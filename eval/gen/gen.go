@@ -17,6 +17,7 @@ package gen
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,41 +61,18 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.Width == 0 {
-		c.Width = 640
-	}
-	if c.Height == 0 {
-		c.Height = 360
-	}
-	if c.FPS == 0 {
-		c.FPS = 25
-	}
-	if c.Shots == 0 {
-		c.Shots = 6
-	}
-	if c.MinShotS == 0 {
-		c.MinShotS = 3
-	}
-	if c.MaxShotS == 0 {
-		c.MaxShotS = 6
-	}
-	if c.CRF == 0 {
-		c.CRF = 26
-	}
-	if c.FFmpeg == "" {
-		c.FFmpeg = "ffmpeg"
-	}
-	if c.FFprobe == "" {
-		c.FFprobe = "ffprobe"
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+	c.Width = cmp.Or(c.Width, 640)
+	c.Height = cmp.Or(c.Height, 360)
+	c.FPS = cmp.Or(c.FPS, 25)
+	c.Shots = cmp.Or(c.Shots, 6)
+	c.MinShotS = cmp.Or(c.MinShotS, 3)
+	c.MaxShotS = cmp.Or(c.MaxShotS, 6)
+	c.CRF = cmp.Or(c.CRF, 26)
+	defaultTools(&c.FFmpeg, &c.FFprobe, &c.Logger)
+	if err := checkFrame(c.Width, c.Height, c.FPS, 5); err != nil {
+		return err
 	}
 	switch {
-	case c.Width < 64 || c.Height < 64 || c.Width%2 != 0 || c.Height%2 != 0:
-		return fmt.Errorf("gen: frame size %dx%d must be even and at least 64x64", c.Width, c.Height)
-	case c.FPS < 5 || c.FPS > 60:
-		return fmt.Errorf("gen: fps %d outside 5..60", c.FPS)
 	case c.Shots < 1 || c.Shots > 100:
 		return fmt.Errorf("gen: shots %d outside 1..100", c.Shots)
 	case c.MinShotS < 1 || c.MaxShotS < c.MinShotS:
@@ -105,6 +83,28 @@ func (c *Config) defaults() error {
 		return errors.New("gen: no catalog directory")
 	case len(c.Backgrounds) == 0:
 		return errors.New("gen: no background videos")
+	}
+	return nil
+}
+
+// defaultTools sets the ffmpeg and ffprobe commands and the logger that a
+// generator's config leaves empty.
+func defaultTools(ffmpeg, ffprobe *string, logger **slog.Logger) {
+	*ffmpeg = cmp.Or(*ffmpeg, "ffmpeg")
+	*ffprobe = cmp.Or(*ffprobe, "ffprobe")
+	if *logger == nil {
+		*logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// checkFrame reports a frame size the encoder cannot take (odd, or under
+// 64x64) or a frame rate outside minFPS..60.
+func checkFrame(width, height, fps, minFPS int) error {
+	switch {
+	case width < 64 || height < 64 || width%2 != 0 || height%2 != 0:
+		return fmt.Errorf("gen: frame size %dx%d must be even and at least 64x64", width, height)
+	case fps < minFPS || fps > 60:
+		return fmt.Errorf("gen: fps %d outside %d..60", fps, minFPS)
 	}
 	return nil
 }

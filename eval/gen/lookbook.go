@@ -10,6 +10,7 @@ package gen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,44 +51,19 @@ type LookbookConfig struct {
 }
 
 func (c *LookbookConfig) defaults() error {
-	if c.Width == 0 {
-		c.Width = 540
-	}
-	if c.Height == 0 {
-		c.Height = 960
-	}
-	if c.FPS == 0 {
-		c.FPS = 25
-	}
-	if c.MinDurationS == 0 {
-		c.MinDurationS = 25
-	}
-	if c.MaxDurationS == 0 {
-		c.MaxDurationS = 40
-	}
-	if c.MinShotS == 0 {
-		c.MinShotS = 1.5
-	}
-	if c.MaxShotS == 0 {
-		c.MaxShotS = 4
-	}
-	if c.CRF == 0 {
-		c.CRF = 26
-	}
-	if c.FFmpeg == "" {
-		c.FFmpeg = "ffmpeg"
-	}
-	if c.FFprobe == "" {
-		c.FFprobe = "ffprobe"
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+	c.Width = cmp.Or(c.Width, 540)
+	c.Height = cmp.Or(c.Height, 960)
+	c.FPS = cmp.Or(c.FPS, 25)
+	c.MinDurationS = cmp.Or(c.MinDurationS, 25)
+	c.MaxDurationS = cmp.Or(c.MaxDurationS, 40)
+	c.MinShotS = cmp.Or(c.MinShotS, 1.5)
+	c.MaxShotS = cmp.Or(c.MaxShotS, 4)
+	c.CRF = cmp.Or(c.CRF, 26)
+	defaultTools(&c.FFmpeg, &c.FFprobe, &c.Logger)
+	if err := checkFrame(c.Width, c.Height, c.FPS, 5); err != nil {
+		return err
 	}
 	switch {
-	case c.Width < 64 || c.Height < 64 || c.Width%2 != 0 || c.Height%2 != 0:
-		return fmt.Errorf("gen: frame size %dx%d must be even and at least 64x64", c.Width, c.Height)
-	case c.FPS < 5 || c.FPS > 60:
-		return fmt.Errorf("gen: fps %d outside 5..60", c.FPS)
 	case c.MinShotS < 1 || c.MaxShotS < c.MinShotS:
 		return fmt.Errorf("gen: shot length %v..%v s invalid (minimum 1 s)", c.MinShotS, c.MaxShotS)
 	case c.MinDurationS < c.MinShotS || c.MaxDurationS < c.MinDurationS || c.MaxDurationS > 600:

@@ -14,6 +14,7 @@ package gen
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,30 +100,18 @@ type ShotSetConfig struct {
 }
 
 func (c *ShotSetConfig) defaults() error {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&c.Width, 360)
-	def(&c.Height, 640)
-	def(&c.FPS, 25)
-	def(&c.Shots, 14)
-	def(&c.CRF, 26)
-	if c.MinShotS == 0 {
-		c.MinShotS = 1.2
-	}
-	if c.MaxShotS == 0 {
-		c.MaxShotS = 3
-	}
-	if c.FFmpeg == "" {
-		c.FFmpeg = "ffmpeg"
+	c.Width = cmp.Or(c.Width, 360)
+	c.Height = cmp.Or(c.Height, 640)
+	c.FPS = cmp.Or(c.FPS, 25)
+	c.Shots = cmp.Or(c.Shots, 14)
+	c.CRF = cmp.Or(c.CRF, 26)
+	c.MinShotS = cmp.Or(c.MinShotS, 1.2)
+	c.MaxShotS = cmp.Or(c.MaxShotS, 3)
+	c.FFmpeg = cmp.Or(c.FFmpeg, "ffmpeg")
+	if err := checkFrame(c.Width, c.Height, c.FPS, 10); err != nil {
+		return err
 	}
 	switch {
-	case c.Width < 64 || c.Height < 64 || c.Width%2 != 0 || c.Height%2 != 0:
-		return fmt.Errorf("gen: frame size %dx%d must be even and at least 64x64", c.Width, c.Height)
-	case c.FPS < 10 || c.FPS > 60:
-		return fmt.Errorf("gen: fps %d outside 10..60", c.FPS)
 	case c.Shots < 1 || c.Shots > 200:
 		return fmt.Errorf("gen: shots %d outside 1..200", c.Shots)
 	case c.MinShotS < 1 || c.MaxShotS < c.MinShotS:

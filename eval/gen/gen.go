@@ -539,30 +539,14 @@ type shotSource interface {
 // outPath, applying fades through black and dissolves, and returns the
 // hash of the raw frames. open is called once per shot, in order.
 func encodeSequence(ctx context.Context, ffmpeg string, fw, fh, fps, crf int, outPath string, shots []*timing, open func(i int) (shotSource, error)) (string, error) {
-	fsize := 3 * fw * fh
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	enc := exec.CommandContext(ctx, ffmpeg, "-v", "error", "-y",
-		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", fw, fh), "-framerate", strconv.Itoa(fps), "-i", "pipe:0",
-		"-c:v", "libx264", "-preset", "veryfast", "-crf", strconv.Itoa(crf), "-pix_fmt", "yuv420p",
-		"-threads", "2", "-movflags", "+faststart", "-an", outPath)
-	var encErr bytes.Buffer
-	enc.Stderr = &encErr
-	stdin, err := enc.StdinPipe()
+	enc, err := startEncoder(ctx, ffmpeg, fw, fh, fps, crf, outPath)
 	if err != nil {
-		return "", fmt.Errorf("gen: encoder pipe: %w", err)
+		return "", err
 	}
-	if err := enc.Start(); err != nil {
-		return "", fmt.Errorf("gen: start encoder: %w", err)
-	}
-	w := bufio.NewWriterSize(stdin, fsize)
 	h := sha256.New()
 	write := func(f []byte) error {
 		h.Write(f)
-		if _, err := w.Write(f); err != nil {
-			return fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(encErr.Bytes()))
-		}
-		return nil
+		return enc.write(f)
 	}
 	renderErr := func() error {
 		var pending [][]byte
@@ -608,21 +592,74 @@ func encodeSequence(ctx context.Context, ffmpeg string, fw, fh, fps, crf int, ou
 		}
 		return nil
 	}()
-	if renderErr == nil {
-		if err := w.Flush(); err != nil {
-			renderErr = fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(encErr.Bytes()))
-		}
-	}
-	stdin.Close()
-	if renderErr != nil {
-		cancel()
-		_ = enc.Wait()
-		return "", renderErr
-	}
-	if err := enc.Wait(); err != nil {
-		return "", fmt.Errorf("gen: encode %s: %w (%s)", filepath.Base(outPath), err, bytes.TrimSpace(encErr.Bytes()))
+	if err := enc.finish(renderErr); err != nil {
+		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// encoder is an ffmpeg process encoding the raw RGB frames written to it
+// into an H.264 MP4.
+type encoder struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	stdin  io.WriteCloser
+	w      *bufio.Writer
+	stderr bytes.Buffer
+	out    string
+}
+
+// startEncoder starts ffmpeg writing outPath from fw x fh frames at fps.
+func startEncoder(ctx context.Context, ffmpeg string, fw, fh, fps, crf int, outPath string) (*encoder, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	e := &encoder{cancel: cancel, out: outPath}
+	e.cmd = exec.CommandContext(ctx, ffmpeg, "-v", "error", "-y",
+		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", fw, fh), "-framerate", strconv.Itoa(fps), "-i", "pipe:0",
+		"-c:v", "libx264", "-preset", "veryfast", "-crf", strconv.Itoa(crf), "-pix_fmt", "yuv420p",
+		"-threads", "2", "-movflags", "+faststart", "-an", outPath)
+	e.cmd.Stderr = &e.stderr
+	stdin, err := e.cmd.StdinPipe()
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("gen: encoder pipe: %w", err)
+	}
+	if err := e.cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("gen: start encoder: %w", err)
+	}
+	e.stdin = stdin
+	e.w = bufio.NewWriterSize(stdin, 3*fw*fh)
+	return e, nil
+}
+
+// write queues one frame for the encoder.
+func (e *encoder) write(f []byte) error {
+	if _, err := e.w.Write(f); err != nil {
+		return fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(e.stderr.Bytes()))
+	}
+	return nil
+}
+
+// finish ends the encoding. After a render error it stops ffmpeg and
+// returns that error; otherwise it hands over the last frames and waits
+// for ffmpeg to write the file.
+func (e *encoder) finish(renderErr error) error {
+	defer e.cancel()
+	if renderErr == nil {
+		if err := e.w.Flush(); err != nil {
+			renderErr = fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(e.stderr.Bytes()))
+		}
+	}
+	e.stdin.Close()
+	if renderErr != nil {
+		e.cancel()
+		_ = e.cmd.Wait()
+		return renderErr
+	}
+	if err := e.cmd.Wait(); err != nil {
+		return fmt.Errorf("gen: encode %s: %w (%s)", filepath.Base(e.out), err, bytes.TrimSpace(e.stderr.Bytes()))
+	}
+	return nil
 }
 
 func drawItems(f []byte, fw, fh int, sp *shotPlan, sprites []*sprite, local, fps int) error {

@@ -12,7 +12,6 @@ package gen
 // the encoder, so the truth is exact.
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -22,9 +21,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
 )
@@ -506,22 +503,10 @@ func shotSetTruth(cfg ShotSetConfig, shots []*ssShot, video string) (*groundtrut
 // renderShotSet draws every frame and pipes it to the encoder.
 func renderShotSet(ctx context.Context, cfg ShotSetConfig, shots []*ssShot, pool []*image.RGBA, outPath string, frames int) error {
 	fw, fh := cfg.Width, cfg.Height
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	enc := exec.CommandContext(ctx, cfg.FFmpeg, "-v", "error", "-y",
-		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", fw, fh), "-framerate", strconv.Itoa(cfg.FPS), "-i", "pipe:0",
-		"-c:v", "libx264", "-preset", "veryfast", "-crf", strconv.Itoa(cfg.CRF), "-pix_fmt", "yuv420p",
-		"-threads", "2", "-movflags", "+faststart", "-an", outPath)
-	var encErr bytes.Buffer
-	enc.Stderr = &encErr
-	stdin, err := enc.StdinPipe()
+	enc, err := startEncoder(ctx, cfg.FFmpeg, fw, fh, cfg.FPS, cfg.CRF, outPath)
 	if err != nil {
-		return fmt.Errorf("gen: encoder pipe: %w", err)
+		return err
 	}
-	if err := enc.Start(); err != nil {
-		return fmt.Errorf("gen: start encoder: %w", err)
-	}
-	w := bufio.NewWriterSize(stdin, 3*fw*fh)
 	rd := &ssRenderer{fw: fw, fh: fh, pool: pool, a: make([]byte, 3*fw*fh), b: make([]byte, 3*fw*fh), tmp: make([]byte, 3*fw*fh)}
 	var werr error
 	cur := 0
@@ -549,25 +534,9 @@ func renderShotSet(ctx context.Context, cfg ShotSetConfig, shots []*ssShot, pool
 				slide(f, rd.b, fw, fh, p, sp.evSeed)
 			}
 		}
-		if _, err := w.Write(f); err != nil {
-			werr = fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(encErr.Bytes()))
-		}
+		werr = enc.write(f)
 	}
-	if werr == nil {
-		if err := w.Flush(); err != nil {
-			werr = fmt.Errorf("gen: encode: %w (%s)", err, bytes.TrimSpace(encErr.Bytes()))
-		}
-	}
-	stdin.Close()
-	if werr != nil {
-		cancel()
-		_ = enc.Wait()
-		return werr
-	}
-	if err := enc.Wait(); err != nil {
-		return fmt.Errorf("gen: encode %s: %w (%s)", filepath.Base(outPath), err, bytes.TrimSpace(encErr.Bytes()))
-	}
-	return nil
+	return enc.finish(werr)
 }
 
 type ssRenderer struct {

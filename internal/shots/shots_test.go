@@ -148,6 +148,32 @@ func (s *seqBuilder) shot(t texture, n int, speed float64) {
 	}
 }
 
+// between appends a still shot of a, n transition frames made from the
+// two textures' still pictures by frame(pa, pb, i) for i = 0..n-1, and a
+// still shot of b.
+func (s *seqBuilder) between(a, b texture, n int, frame func(pa, pb []byte, i int) []byte) {
+	s.shot(a, 30, 0)
+	pa, pb := a.render(0), b.render(0)
+	for i := range n {
+		s.add(frame(pa, pb, i))
+	}
+	s.shot(b, 30, 0)
+}
+
+// fadeThrough appends a still shot of a fading over n frames to the solid
+// picture c, hold frames of c, and n frames fading in a still shot of b.
+func (s *seqBuilder) fadeThrough(a, b texture, c []byte, n, hold int) {
+	s.between(a, b, 2*n+hold, func(pa, pb []byte, i int) []byte {
+		switch {
+		case i < n:
+			return mix(pa, c, float64(i+1)/float64(n))
+		case i < n+hold:
+			return c
+		}
+		return mix(c, pb, float64(i-n-hold+1)/float64(n))
+	})
+}
+
 func (s *seqBuilder) detect(t *testing.T) Result {
 	t.Helper()
 	d := NewDetector(Config{FPS: 25})
@@ -180,41 +206,10 @@ func TestSyntheticTransitions(t *testing.T) {
 		{"one panning shot", func(s *seqBuilder) { s.shot(a, 60, 0.5) }, nil, 0},
 		{"hard cut", func(s *seqBuilder) { s.shot(a, 40, 0.3); s.shot(b, 40, 0.3) }, []want{{Cut, 40, 40}}, 0},
 		{"dissolve", func(s *seqBuilder) {
-			s.shot(a, 30, 0)
-			pa, pb := a.render(0), b.render(0)
-			for i := range 20 {
-				s.add(mix(pa, pb, float64(i+1)/21))
-			}
-			s.shot(b, 30, 0)
+			s.between(a, b, 20, func(pa, pb []byte, i int) []byte { return mix(pa, pb, float64(i+1)/21) })
 		}, []want{{Dissolve, 35, 45}}, 0},
-		{"fade through black", func(s *seqBuilder) {
-			s.shot(a, 30, 0)
-			pa, pb := a.render(0), b.render(0)
-			for i := range 12 {
-				s.add(mix(pa, black, float64(i+1)/12))
-			}
-			for range 4 {
-				s.add(black)
-			}
-			for i := range 12 {
-				s.add(mix(black, pb, float64(i+1)/12))
-			}
-			s.shot(b, 30, 0)
-		}, []want{{Fade, 36, 50}}, 1},
-		{"fade through white", func(s *seqBuilder) {
-			s.shot(a, 30, 0)
-			pa, pb := a.render(0), b.render(0)
-			for i := range 10 {
-				s.add(mix(pa, white, float64(i+1)/10))
-			}
-			for range 2 {
-				s.add(white)
-			}
-			for i := range 10 {
-				s.add(mix(white, pb, float64(i+1)/10))
-			}
-			s.shot(b, 30, 0)
-		}, []want{{Fade, 34, 48}}, 0},
+		{"fade through black", func(s *seqBuilder) { s.fadeThrough(a, b, black, 12, 4) }, []want{{Fade, 36, 50}}, 1},
+		{"fade through white", func(s *seqBuilder) { s.fadeThrough(a, b, white, 10, 2) }, []want{{Fade, 34, 48}}, 0},
 		{"fade through black without a hold", func(s *seqBuilder) {
 			s.shot(a, 30, 0)
 			pa, pb := a.render(0), b.render(0)
@@ -242,20 +237,10 @@ func TestSyntheticTransitions(t *testing.T) {
 			}
 		}, nil, 0},
 		{"wipe", func(s *seqBuilder) {
-			s.shot(a, 30, 0)
-			pa, pb := a.render(0), b.render(0)
-			for i := range 10 {
-				s.add(wipeIn(pa, pb, w, (i+1)*w/11))
-			}
-			s.shot(b, 30, 0)
+			s.between(a, b, 10, func(pa, pb []byte, i int) []byte { return wipeIn(pa, pb, w, (i+1)*w/11) })
 		}, []want{{Wipe, 33, 38}}, 0},
 		{"slide", func(s *seqBuilder) {
-			s.shot(a, 30, 0)
-			pa, pb := a.render(0), b.render(0)
-			for i := range 8 {
-				s.add(slideIn(pa, pb, w, w-(i+1)*w/9))
-			}
-			s.shot(b, 30, 0)
+			s.between(a, b, 8, func(pa, pb []byte, i int) []byte { return slideIn(pa, pb, w, w-(i+1)*w/9) })
 		}, []want{{Wipe, 32, 36}}, 0},
 		{"whip pan", func(s *seqBuilder) {
 			s.shot(a, 30, 0)

@@ -36,6 +36,7 @@ func (s *Server) catalogRoutes() []Route {
 		{Method: "GET", Pattern: "/v1/catalog/search", Scope: apikey.ScopeRead, Handler: s.searchText, Summary: "Search products by text"},
 		{Method: "POST", Pattern: "/v1/catalog/search", Scope: apikey.ScopeRead, Handler: s.searchImage, Summary: "Search products by image, per detected item"},
 		{Method: "GET", Pattern: "/v1/catalog/batches/{id}", Scope: apikey.ScopeRead, Handler: s.getBatch, Summary: "Summary of an import batch"},
+		{Method: "GET", Pattern: "/v1/catalog/feeds", Scope: apikey.ScopeRead, Handler: s.listFeeds, Summary: "Synced shop feeds: last sync, its added/updated/removed/failed counts and workflow, next scheduled run"},
 	}
 }
 
@@ -188,14 +189,24 @@ func searchParams(r *http.Request) (int, catalog.Filter, error) {
 	return int(k), f, nil
 }
 
-func (s *Server) similarProducts(w http.ResponseWriter, r *http.Request) {
+// searchRequest returns the catalog and the k and filter of a search
+// request, or answers 503 or 400 and returns false.
+func (s *Server) searchRequest(w http.ResponseWriter, r *http.Request) (*catalog.Service, int, catalog.Filter, bool) {
 	c := s.catalogService(w)
 	if c == nil {
-		return
+		return nil, 0, catalog.Filter{}, false
 	}
 	k, f, err := searchParams(r)
 	if err != nil {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		return nil, 0, catalog.Filter{}, false
+	}
+	return c, k, f, true
+}
+
+func (s *Server) similarProducts(w http.ResponseWriter, r *http.Request) {
+	c, k, f, ok := s.searchRequest(w, r)
+	if !ok {
 		return
 	}
 	sr, err := c.Searcher(r.Context())
@@ -212,13 +223,8 @@ func (s *Server) similarProducts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) searchText(w http.ResponseWriter, r *http.Request) {
-	c := s.catalogService(w)
-	if c == nil {
-		return
-	}
-	k, f, err := searchParams(r)
-	if err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+	c, k, f, ok := s.searchRequest(w, r)
+	if !ok {
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
@@ -299,13 +305,8 @@ func imageBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
 }
 
 func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
-	c := s.catalogService(w)
-	if c == nil {
-		return
-	}
-	k, f, err := searchParams(r)
-	if err != nil {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+	c, k, f, ok := s.searchRequest(w, r)
+	if !ok {
 		return
 	}
 	b, ok := readImageBody(w, r)
@@ -376,6 +377,58 @@ func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	WriteJSON(w, http.StatusOK, sum)
+}
+
+// FeedStatus is a synced feed as the API shows it: the feed's name (a URL
+// without credentials or query, or a file's base name), the sync summary,
+// and the catalog workflow of its last import.
+type FeedStatus struct {
+	catalog.Feed
+	WorkflowID int64 `json:"workflow_id,omitempty"`
+}
+
+func (s *Server) listFeeds(w http.ResponseWriter, r *http.Request) {
+	c := s.catalogService(w)
+	if c == nil {
+		return
+	}
+	ctx := r.Context()
+	fs, err := c.Store.Feeds(ctx)
+	if err != nil {
+		s.catalogError(w, err)
+		return
+	}
+	out := make([]FeedStatus, 0, len(fs))
+	for _, f := range fs {
+		name := feedName(f.Source)
+		f.Error = scrubPaths(strings.ReplaceAll(f.Error, f.Source, name))
+		f.Source = name
+		st := FeedStatus{Feed: f}
+		if f.Batch > 0 && s.Runner != nil {
+			wfs, err := s.Runner.List(ctx, jobs.ListParams{Kind: catalog.WorkflowKind, Subject: "batch:" + strconv.FormatInt(f.Batch, 10), Limit: 1})
+			if err == nil && len(wfs) == 1 {
+				st.WorkflowID = wfs[0].ID
+			}
+		}
+		out = append(out, st)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	WriteJSON(w, http.StatusOK, map[string]any{"feeds": out})
+}
+
+// feedName shows a feed without what must not leave the server: a URL's
+// credentials and query (shops put access tokens there), a file's
+// directory.
+func feedName(source string) string {
+	if u, err := url.Parse(source); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		u.User = nil
+		if u.RawQuery != "" {
+			u.RawQuery = "…"
+		}
+		u.Fragment = ""
+		return u.String()
+	}
+	return filepath.Base(source)
 }
 
 func nonNil(rs []catalog.Result) []catalog.Result {

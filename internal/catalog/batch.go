@@ -73,14 +73,19 @@ func (in *Ingester) RunStages(ctx context.Context, batch int64, parse func(conte
 	return in.PrepareBatch(ctx, batch, progress)
 }
 
+// batchProducts is the FROM and WHERE of a query over the products a
+// batch put in the catalog (p), by their batch rows (r); it takes the
+// batch id.
+const batchProducts = `catalog_batch_rows r JOIN products p ON p.id = r.product_id
+	WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged')`
+
 // PrepareBatch hands the batch's ready products to Prepare, when set.
 func (in *Ingester) PrepareBatch(ctx context.Context, batch int64, progress ProgressFunc) error {
 	if in.Prepare == nil {
 		return nil
 	}
 	db := in.Store.db
-	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT p.id FROM catalog_batch_rows r JOIN products p ON p.id = r.product_id
-		WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged') AND p.status = 'ready' ORDER BY p.seq`), batch)
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT p.id FROM `+batchProducts+` AND p.status = 'ready' ORDER BY p.seq`), batch)
 	if err != nil {
 		return fmt.Errorf("catalog: prepare batch %d: %w", batch, err)
 	}

@@ -395,8 +395,7 @@ func toRGBA(img image.Image) *image.RGBA {
 func (in *Ingester) markReady(ctx context.Context, batch int64) error {
 	db := in.Store.db
 	return db.Tx(ctx, func(tx *sql.Tx) error {
-		batchSeqs := `SELECT p.seq FROM catalog_batch_rows r JOIN products p ON p.id = r.product_id
-			WHERE r.batch_id = ? AND r.status IN ('added', 'updated', 'unchanged')`
+		batchSeqs := `SELECT p.seq FROM ` + batchProducts
 		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE products SET status = 'ready', error = ''
 			WHERE status = 'pending' AND seq IN (`+batchSeqs+`)
 			AND NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_seq = products.seq AND i.state <> 'embedded')`), batch)

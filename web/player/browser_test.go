@@ -27,20 +27,14 @@ func TestPlayerInChromium(t *testing.T) {
 		t.Skip("drives a real browser")
 	}
 	s := newStack(t, stackOptions{similar: true})
-	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := playertest.LoadDoc(t, raw)
-	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
+	doc, id := s.addFixture(t, "testdata/turntable.shoppable.json", "videoavatars_person_turntable.mp4")
 	s.shop.SetStock("16820", 0) // the jeans sold out
 	tee, _ := s.shop.Item("16647")
 	jeans, _ := s.shop.Item("16820")
 
 	ctx := playertest.Browser(t)
 	errs := playertest.WatchErrors(ctx)
-	playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+id))
-	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+	s.openDemo(t, ctx, id)
 	playerTests(t, ctx, s, doc, tee.Name, jeans.Name)
 	errs.Check(t)
 }
@@ -229,17 +223,10 @@ func TestPlayerNarrowLayout(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			raw, err := os.ReadFile(tc.fixture)
-			if err != nil {
-				t.Fatal(err)
-			}
-			doc := playertest.LoadDoc(t, raw)
-			id := s.addVideo(t, raw, tc.file)
+			doc, id := s.addFixture(t, tc.fixture, tc.file)
 			ctx := playertest.Browser(t)
 			errs := playertest.WatchErrors(ctx)
-			playertest.Do(t, ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
-				chromedp.Navigate(s.srv.URL+"/demo/"+id))
-			playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+			s.openDemo(t, ctx, id, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait))
 			playertest.Seek(t, ctx, tc.at)
 			st := playertest.Read(t, ctx)
 			playertest.CheckHotspots(t, doc, st, 3)
@@ -276,11 +263,7 @@ func TestPlayerOnAnotherSite(t *testing.T) {
 		t.Skip("drives a real browser")
 	}
 	s := newStack(t, stackOptions{})
-	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
+	_, id := s.addFixture(t, "testdata/turntable.shoppable.json", "videoavatars_person_turntable.mp4")
 	var siteKey string
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := siteKey
@@ -324,23 +307,13 @@ func TestPlayerWhenTheShopIsDown(t *testing.T) {
 	}
 	// Details expire at once, so the reload must go to the shop.
 	s := newStack(t, stackOptions{cache: commerce.CacheConfig{TTL: time.Millisecond, StaleWhileRevalidate: -1}})
-	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := playertest.LoadDoc(t, raw)
-	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
-	reel, err := os.ReadFile("testdata/reel.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reelID := s.addVideo(t, reel, "flickd_virgio_reel_2025-05-28.mp4")
+	doc, id := s.addFixture(t, "testdata/turntable.shoppable.json", "videoavatars_person_turntable.mp4")
+	_, reelID := s.addFixture(t, "testdata/reel.shoppable.json", "flickd_virgio_reel_2025-05-28.mp4")
 	tee, _ := s.shop.Item("16647")
 
 	ctx := playertest.Browser(t)
 	errs := playertest.WatchErrors(ctx)
-	playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+id))
-	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+	s.openDemo(t, ctx, id)
 
 	s.shop.SetDown(true)
 	// A new visitor: nothing in the browser's cache, so details come from
@@ -411,11 +384,7 @@ func TestPlayerShowsPublishedItemsOnly(t *testing.T) {
 		t.Skip("drives a real browser")
 	}
 	s := newStack(t, stackOptions{})
-	raw, err := os.ReadFile("testdata/review.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := playertest.LoadDoc(t, raw)
+	doc, id := s.addFixture(t, "testdata/review.shoppable.json", "videoavatars_person_turntable.mp4")
 	status := map[string]string{}
 	for _, it := range doc.Items {
 		status[it.ID] = it.Status
@@ -423,12 +392,10 @@ func TestPlayerShowsPublishedItemsOnly(t *testing.T) {
 	if status["t1"] != shoppable.StatusPublished || status["t2"] != shoppable.StatusNeedsReview {
 		t.Fatalf("fixture statuses %v, want t1 published and t2 needs_review", status)
 	}
-	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
 
 	ctx := playertest.Browser(t)
 	errs := playertest.WatchErrors(ctx)
-	playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+id))
-	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+	s.openDemo(t, ctx, id)
 
 	st := playertest.Read(t, ctx)
 	if len(st.Markers) != 1 || st.Markers[0].Item != "t1" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -59,12 +58,7 @@ func TestPlayerCrowdedFrame(t *testing.T) {
 		t.Skip("drives a real browser")
 	}
 	s := newStack(t, stackOptions{})
-	raw, err := os.ReadFile("testdata/crowd.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := playertest.LoadDoc(t, raw)
-	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
+	doc, id := s.addFixture(t, "testdata/crowd.shoppable.json", "videoavatars_person_turntable.mp4")
 	polo, _ := s.shop.Item("16331")
 	s.shop.SetName("16331", "Zorelle|"+polo.Name)
 
@@ -79,8 +73,7 @@ func TestPlayerCrowdedFrame(t *testing.T) {
 		t.Run(vp.name, func(t *testing.T) {
 			ctx := playertest.Browser(t)
 			errs := playertest.WatchErrors(ctx)
-			playertest.Do(t, ctx, chromedp.EmulateViewport(vp.w, vp.h, vp.opts...), chromedp.Navigate(s.srv.URL+"/demo/"+id))
-			playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+			s.openDemo(t, ctx, id, chromedp.EmulateViewport(vp.w, vp.h, vp.opts...))
 			playertest.Seek(t, ctx, 4)
 			st := playertest.Read(t, ctx)
 			if !st.RootPaused {
@@ -145,18 +138,13 @@ func TestPlayerBuyPath(t *testing.T) {
 	}
 	// Details expire at once: the sold-out case below reloads them.
 	s := newStack(t, stackOptions{cache: commerce.CacheConfig{TTL: time.Millisecond, StaleWhileRevalidate: -1}})
-	raw, err := os.ReadFile("testdata/turntable.shoppable.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := s.addVideo(t, raw, "videoavatars_person_turntable.mp4")
+	_, id := s.addFixture(t, "testdata/turntable.shoppable.json", "videoavatars_person_turntable.mp4")
 	s.shop.SetNoLink("16820", true) // the jeans sell through the host's cart
 	jeans, _ := s.shop.Item("16820")
 
 	ctx := playertest.Browser(t)
 	errs := playertest.WatchErrors(ctx)
-	playertest.Do(t, ctx, chromedp.Navigate(s.srv.URL+"/demo/"+id))
-	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+	s.openDemo(t, ctx, id)
 	// The host page's cart.
 	playertest.Eval[bool](t, ctx, `(() => { window.cart = []; document.addEventListener('vitrine:add-to-cart', (e) => window.cart.push(e.detail)); return true; })()`)
 
@@ -213,8 +201,7 @@ func TestPlayerBuyPath(t *testing.T) {
 		_, err := cdp.Call(ctx, t, network.ClearBrowserCache, cdp.Empty{})
 		return err
 	})
-	playertest.Do(t, ctx, clearCache, chromedp.Navigate(s.srv.URL+"/demo/"+id))
-	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+	s.openDemo(t, ctx, id, clearCache)
 	if st := open("16820"); st.Card.Buy != "" || st.Card.Cart || st.Card.View != s.shop.URL+"/p/16820" {
 		t.Errorf("sold-out card: buy %q, cart %v, view %q; want only View product", st.Card.Buy, st.Card.Cart, st.Card.View)
 	}
@@ -254,11 +241,8 @@ func TestDemoPageFitsTheWindow(t *testing.T) {
 		{"testdata/turntable.shoppable.json", "videoavatars_person_turntable.mp4"},
 		{"testdata/reel.shoppable.json", "flickd_virgio_reel_2025-05-28.mp4"},
 	} {
-		raw, err := os.ReadFile(f.fixture)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, s.addVideo(t, raw, f.file))
+		_, id := s.addFixture(t, f.fixture, f.file)
+		ids = append(ids, id)
 	}
 	for _, vp := range []struct {
 		name string
@@ -272,8 +256,7 @@ func TestDemoPageFitsTheWindow(t *testing.T) {
 		errs := playertest.WatchErrors(ctx)
 		for _, id := range ids {
 			t.Run(vp.name+"/"+id, func(t *testing.T) {
-				playertest.Do(t, ctx, chromedp.EmulateViewport(vp.w, vp.h, vp.opts...), chromedp.Navigate(s.srv.URL+"/demo/"+id))
-				playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
+				s.openDemo(t, ctx, id, chromedp.EmulateViewport(vp.w, vp.h, vp.opts...))
 				got := playertest.Eval[struct {
 					Stage, Bar, Tray playertest.Rect
 					WinW, WinH       float64

@@ -14,11 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/vitrine-dev/vitrine/internal/analytics"
 	"github.com/vitrine-dev/vitrine/internal/commerce"
 	"github.com/vitrine-dev/vitrine/internal/commerce/shoptest"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
+	"github.com/vitrine-dev/vitrine/web/player/playertest"
 )
 
 // stack is everything the public read path needs, wired as the server wires
@@ -166,6 +170,25 @@ func (s *stack) addVideo(t *testing.T, doc []byte, file string) string {
 	s.docs[d.Video.ID] = doc
 	s.videos[d.Video.ID] = DemoVideo{ID: d.Video.ID, Title: file, Src: "/media/" + file, Width: d.Video.Width, Height: d.Video.Height}
 	return d.Video.ID
+}
+
+// addFixture publishes the testdata document at path for a sample video
+// file and returns it parsed, with its video id.
+func (s *stack) addFixture(t *testing.T, path, file string) (*shoppable.Document, string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return playertest.LoadDoc(t, raw), s.addVideo(t, raw, file)
+}
+
+// openDemo loads the demo page of video id in the browser ctx, after steps
+// such as a viewport to emulate, and waits until the player is ready.
+func (s *stack) openDemo(t *testing.T, ctx context.Context, id string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	playertest.Do(t, ctx, append(steps, chromedp.Navigate(s.srv.URL+"/demo/"+id))...)
+	playertest.WaitJS(t, ctx, "player ready", playertest.ReadyJS, 30*time.Second)
 }
 
 func commerceKeys(t *testing.T, s *stack) *commerce.Keys {

@@ -99,7 +99,7 @@ func (sh *shop) init() error {
 		sh.svc = commerce.NewService(sh.cache, similar, sh.cfg.MaxAlternatives, s.log)
 		sh.keys = commerce.NewKeys(s.DB, 0)
 		sh.gate = commerce.NewGate(sh.keys, s.log)
-		sh.docs = commerce.NewDocumentHandler(publishedDocs{s}, 0)
+		sh.docs = commerce.NewDocumentHandler(publishedDocs{s: s, products: sh.cache}, 0)
 		sh.events = analytics.NewStore(s.DB, 0)
 		sh.rec = analytics.NewRecorder(sh.events, analytics.RecorderConfig{}, s.log)
 		sh.ingest = analytics.NewIngest(sh.rec, analytics.IngestConfig{
@@ -236,6 +236,7 @@ func (c catalogSource) Get(ctx context.Context, ids []string) ([]commerce.Produc
 		if p.RatingCount != nil {
 			cp.RatingCount = int(*p.RatingCount)
 		}
+		cp.Removed = p.Attributes[catalog.AttrRemoved] != ""
 		if cp.Availability == "" {
 			cp.Availability = commerce.Unknown
 		}
@@ -402,8 +403,16 @@ func (b *blobSeeker) Close() error {
 	return err
 }
 
-// publishedDocs reads the newest published shoppable document of a video.
-type publishedDocs struct{ s *Server }
+// publishedDocs reads the newest published shoppable document of a video,
+// as viewers get it.
+type publishedDocs struct {
+	s *Server
+	// products, when set, is asked which products the shop still sells:
+	// items of a product a feed sync removed, or one the shop no longer
+	// knows, are left out, so every embed stops drawing them while the
+	// stored document stays as it was published.
+	products commerce.Source
+}
 
 func (p publishedDocs) ShoppableJSON(ctx context.Context, id string) ([]byte, error) {
 	var doc string
@@ -415,21 +424,39 @@ func (p publishedDocs) ShoppableJSON(ctx context.Context, id string) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("api: shoppable document %s: %w", id, err)
 	}
-	return shownOnly([]byte(doc))
+	gone := func([]string) map[string]bool { return nil }
+	if p.products != nil {
+		gone = func(ids []string) map[string]bool { return commerce.Gone(ctx, p.products, ids) }
+	}
+	return shownOnly([]byte(doc), gone)
 }
 
 // shownOnly keeps the items a player shows: viewers get nothing that waits
-// for review or was rejected.
-func shownOnly(js []byte) ([]byte, error) {
+// for review or was rejected, nor items whose product gone reports as no
+// longer sold.
+func shownOnly(js []byte, gone func(ids []string) map[string]bool) ([]byte, error) {
 	var d shoppable.Document
 	if err := json.Unmarshal(js, &d); err != nil {
 		return nil, fmt.Errorf("api: shoppable document: %w", err)
 	}
 	items := d.Items[:0]
+	var ids []string
 	for _, it := range d.Items {
 		if it.Shown() {
 			items = append(items, it)
+			if pid := it.Product(); pid != "" {
+				ids = append(ids, pid)
+			}
 		}
+	}
+	if g := gone(ids); len(g) > 0 {
+		kept := items[:0]
+		for _, it := range items {
+			if !g[it.Product()] {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
 	}
 	d.Items = items
 	return d.Marshal()
@@ -440,7 +467,7 @@ func shownOnly(js []byte) ([]byte, error) {
 type demoSource struct{ sh *shop }
 
 func (d demoSource) DemoVideo(ctx context.Context, id string) (player.DemoVideo, error) {
-	if _, err := (publishedDocs{d.sh.s}).ShoppableJSON(ctx, id); errors.Is(err, commerce.ErrNotFound) {
+	if _, err := (publishedDocs{s: d.sh.s}).ShoppableJSON(ctx, id); errors.Is(err, commerce.ErrNotFound) {
 		return player.DemoVideo{}, player.ErrNotFound
 	} else if err != nil {
 		return player.DemoVideo{}, err

@@ -35,6 +35,9 @@ type Product struct {
 	RatingCount  int      `json:"rating_count,omitempty"`
 	Availability string   `json:"availability"`
 	URL          string   `json:"url,omitempty"`
+	// Removed is set when the shop no longer lists the product (a feed
+	// sync found it gone): players draw no hotspot for it.
+	Removed bool `json:"removed,omitempty"`
 	// Stale is set when the source could not be reached and these are the
 	// last known details.
 	Stale bool `json:"stale,omitempty"`

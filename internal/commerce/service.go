@@ -160,3 +160,47 @@ func (s *Service) alternatives(ctx context.Context, p Product) []Product {
 	}
 	return out
 }
+
+// Gone returns the ids src no longer sells: unknown to it, or known and
+// marked Removed. Ids it could not look up (shop down, nothing cached) are
+// not gone: an outage must not empty a video of its products. Invalid ids
+// are left out of the lookup.
+func Gone(ctx context.Context, src Source, ids []string) map[string]bool {
+	gone := map[string]bool{}
+	ids = dedupe(ids)
+	for start := 0; start < len(ids); start += MaxBatch {
+		var chunk []string
+		for _, id := range ids[start:min(start+MaxBatch, len(ids))] {
+			if ValidID(id) {
+				chunk = append(chunk, id)
+			}
+		}
+		if len(chunk) == 0 {
+			continue
+		}
+		ps, err := src.Get(ctx, chunk)
+		unsure := map[string]bool{}
+		if err != nil {
+			pe, ok := IsPartial(err)
+			if !ok {
+				continue
+			}
+			for _, id := range pe.IDs {
+				unsure[id] = true
+			}
+		}
+		seen := make(map[string]bool, len(ps))
+		for _, p := range ps {
+			seen[p.ID] = true
+			if p.Removed {
+				gone[p.ID] = true
+			}
+		}
+		for _, id := range chunk {
+			if !seen[id] && !unsure[id] {
+				gone[id] = true
+			}
+		}
+	}
+	return gone
+}

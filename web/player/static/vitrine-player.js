@@ -369,17 +369,27 @@ class VitrinePlayer extends HTMLElement {
 
   async _loadProducts() {
     const ids = [...new Set(this._items.map(productOf))];
+    const gone = new Set();
     for (let i = 0; i < ids.length; i += 100) {
       const chunk = ids.slice(i, i + 100);
       try {
         const r = await fetch(this._url('/public/v1/products', { ids: chunk.join(',') }), { credentials: 'omit' });
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
         const d = await r.json();
-        for (const p of d.products || []) this._products.set(p.id, p);
+        for (const p of d.products || []) {
+          this._products.set(p.id, p);
+          if (p.removed) gone.add(p.id);
+        }
+        for (const id of d.missing || []) gone.add(id);
       } catch (err) {
         this.$notice.textContent = 'Product details are unavailable right now.';
       }
     }
+    // The shop no longer sells these (a feed sync removed them, or it does
+    // not know them): their items are not drawn. vitrine's own documents
+    // leave them out already; a copy of a document served from elsewhere
+    // may still hold them.
+    if (gone.size) this._items = this._items.filter((it) => !gone.has(productOf(it)));
   }
 
   // _layout fits the overlay to the picture inside the letterboxed video.

@@ -45,6 +45,7 @@ func (c *catalogCmd) syncCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("catalog sync: %w", err)
 	}
 	s := a.FeedSyncer(a.Catalog.InputOnly())
+	s.Every = *every
 	for {
 		r, err := s.Sync(ctx, pos[0])
 		if err != nil && (*every == 0 || ctx.Err() != nil) {

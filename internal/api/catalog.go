@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 

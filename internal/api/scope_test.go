@@ -44,6 +44,7 @@ var routeScopes = map[string]apikey.Scope{
 	"GET /v1/catalog/search":                apikey.ScopeRead,
 	"POST /v1/catalog/search":               apikey.ScopeRead,
 	"GET /v1/catalog/batches/{id}":          apikey.ScopeRead,
+	"GET /v1/catalog/feeds":                 apikey.ScopeRead,
 
 	"POST /v1/videos":                         apikey.ScopeIngest,
 	"GET /v1/videos":                          apikey.ScopeRead,

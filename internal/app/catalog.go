@@ -83,6 +83,7 @@ func (a *App) RunCatalogFeeds(ctx context.Context) error {
 			in = a.Catalog.InputOnly()
 		}
 		s := a.FeedSyncer(in)
+		s.Every = a.Config.CatalogFeedInterval
 		for _, f := range feeds {
 			r, err := s.Sync(ctx, f)
 			switch {

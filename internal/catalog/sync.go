@@ -59,6 +59,10 @@ type Syncer struct {
 	Dir string
 	// MaxBytes caps a feed download (default 2 GiB).
 	MaxBytes int64
+	// Every is the interval of the schedule that runs Sync, recorded with
+	// each attempt as the feed's next sync time; 0 leaves that time as it
+	// is (a one-off sync of a scheduled feed keeps its schedule).
+	Every time.Duration
 }
 
 type feedState struct {
@@ -67,8 +71,23 @@ type feedState struct {
 }
 
 // Sync brings the catalog in step with the feed at source (an http(s) URL
-// or a file path).
+// or a file path). A failed attempt is recorded with the feed (see Feeds)
+// and changes nothing else.
 func (s *Syncer) Sync(ctx context.Context, source string) (SyncResult, error) {
+	res, err := s.sync(ctx, source)
+	if err != nil && ctx.Err() == nil {
+		key := res.Source
+		if key == "" {
+			key = source
+		}
+		if rerr := s.saveError(ctx, key, err, time.Now().UTC()); rerr != nil {
+			return res, errors.Join(err, rerr)
+		}
+	}
+	return res, err
+}
+
+func (s *Syncer) sync(ctx context.Context, source string) (SyncResult, error) {
 	key := source
 	if !isURL(source) {
 		abs, err := filepath.Abs(source)
@@ -101,7 +120,7 @@ func (s *Syncer) Sync(ctx context.Context, source string) (SyncResult, error) {
 	}
 	now := time.Now().UTC()
 	if res.NotModified {
-		return res, s.saveState(ctx, key, st, now, false)
+		return res, s.saveState(ctx, key, st, now, false, 0)
 	}
 	imp := s.Import
 	if imp == nil {
@@ -125,7 +144,7 @@ func (s *Syncer) Sync(ctx context.Context, source string) (SyncResult, error) {
 		res.Removed = gone
 	}
 	next := feedState{etag: etag, lastModified: lastMod, sha: sha, lastBatch: sum.Batch}
-	return res, s.saveState(ctx, key, next, now, true)
+	return res, s.saveState(ctx, key, next, now, true, len(res.Removed))
 }
 
 func (s *Syncer) loadState(ctx context.Context, key string) (feedState, error) {
@@ -139,22 +158,120 @@ func (s *Syncer) loadState(ctx context.Context, key string) (feedState, error) {
 	return st, nil
 }
 
-func (s *Syncer) saveState(ctx context.Context, key string, st feedState, now time.Time, synced bool) error {
+// nextAt is when the schedule syncs a feed next, or nil to keep the
+// recorded time.
+func (s *Syncer) nextAt(now time.Time) any {
+	if s.Every <= 0 {
+		return nil
+	}
+	return now.Add(s.Every)
+}
+
+// saveState records a successful attempt: synced (a batch imported, which
+// removed removed products) or not modified.
+func (s *Syncer) saveState(ctx context.Context, key string, st feedState, now time.Time, synced bool, removed int) error {
 	db := s.Ingester.Store.db
 	var syncedAt any
 	if synced {
 		syncedAt = now
 	}
-	_, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO catalog_feeds(source, etag, last_modified, content_sha256, last_batch, checked_at, synced_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO catalog_feeds(source, etag, last_modified, content_sha256, last_batch, checked_at, synced_at, removed, error, next_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)
 		ON CONFLICT(source) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
 			content_sha256 = excluded.content_sha256, last_batch = excluded.last_batch, checked_at = excluded.checked_at,
-			synced_at = COALESCE(excluded.synced_at, catalog_feeds.synced_at)`),
-		key, st.etag, st.lastModified, st.sha, st.lastBatch, now, syncedAt)
+			synced_at = COALESCE(excluded.synced_at, catalog_feeds.synced_at),
+			removed = CASE WHEN excluded.synced_at IS NULL THEN catalog_feeds.removed ELSE excluded.removed END,
+			error = '', next_at = COALESCE(excluded.next_at, catalog_feeds.next_at)`),
+		key, st.etag, st.lastModified, st.sha, st.lastBatch, now, syncedAt, removed, s.nextAt(now))
 	if err != nil {
 		return fmt.Errorf("catalog: save sync state of %s: %w", key, err)
 	}
 	return nil
+}
+
+// saveError records a failed attempt; the validators and the last batch
+// stay those of the last sync that worked.
+func (s *Syncer) saveError(ctx context.Context, key string, cause error, now time.Time) error {
+	db := s.Ingester.Store.db
+	msg := cause.Error()
+	if len(msg) > 2000 {
+		msg = strings.ToValidUTF8(msg[:2000], "")
+	}
+	_, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO catalog_feeds(source, checked_at, error, next_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT(source) DO UPDATE SET checked_at = excluded.checked_at, error = excluded.error,
+			next_at = COALESCE(excluded.next_at, catalog_feeds.next_at)`),
+		key, now, msg, s.nextAt(now))
+	if err != nil {
+		return fmt.Errorf("catalog: save sync error of %s: %w", key, err)
+	}
+	return nil
+}
+
+// Feed is the sync summary of one feed: its last attempt, the counts of
+// the last batch a sync imported and when its schedule syncs it next.
+type Feed struct {
+	Source string `json:"source"`
+	// CheckedAt is the last attempt; SyncedAt the last one that imported
+	// a batch (the others found the feed not modified, or failed).
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
+	SyncedAt  *time.Time `json:"synced_at,omitempty"`
+	// NextAt is when the schedule syncs the feed next; nil when no
+	// schedule has run it.
+	NextAt *time.Time `json:"next_at,omitempty"`
+	// Error is why the last attempt failed; empty when it worked.
+	Error string `json:"error,omitempty"`
+	// Batch is the import batch of the last sync (0: none yet), with its
+	// counts; Removed counts the products that sync marked removed.
+	Batch     int64  `json:"batch,omitempty"`
+	Outcome   string `json:"outcome,omitempty"`
+	Total     int    `json:"total"`
+	Added     int    `json:"added"`
+	Updated   int    `json:"updated"`
+	Unchanged int    `json:"unchanged"`
+	Failed    int    `json:"failed"`
+	Removed   int    `json:"removed"`
+}
+
+// Feeds lists the synced feeds, the most recently checked first.
+func (s *Store) Feeds(ctx context.Context) ([]Feed, error) {
+	// A batch's counts are those of its rows (as in Summary).
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT f.source, f.checked_at, f.synced_at, f.next_at, f.error, f.last_batch, f.removed,
+			COALESCE(b.state, ''),
+			(SELECT COUNT(*) FROM catalog_batch_rows r WHERE r.batch_id = f.last_batch),
+			(SELECT COUNT(*) FROM catalog_batch_rows r WHERE r.batch_id = f.last_batch AND r.status = 'added'),
+			(SELECT COUNT(*) FROM catalog_batch_rows r WHERE r.batch_id = f.last_batch AND r.status = 'updated'),
+			(SELECT COUNT(*) FROM catalog_batch_rows r WHERE r.batch_id = f.last_batch AND r.status = 'unchanged'),
+			(SELECT COUNT(*) FROM catalog_batch_rows r WHERE r.batch_id = f.last_batch AND r.status = 'failed')
+		FROM catalog_feeds f LEFT JOIN catalog_batches b ON b.id = f.last_batch
+		ORDER BY f.checked_at DESC, f.source`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: feeds: %w", err)
+	}
+	defer rows.Close()
+	var out []Feed
+	for rows.Next() {
+		var f Feed
+		var checked, synced, next sql.NullTime
+		var state string
+		if err := rows.Scan(&f.Source, &checked, &synced, &next, &f.Error, &f.Batch, &f.Removed,
+			&state, &f.Total, &f.Added, &f.Updated, &f.Unchanged, &f.Failed); err != nil {
+			return nil, fmt.Errorf("catalog: feeds: %w", err)
+		}
+		for _, t := range []struct {
+			n *sql.NullTime
+			p **time.Time
+		}{{&checked, &f.CheckedAt}, {&synced, &f.SyncedAt}, {&next, &f.NextAt}} {
+			if t.n.Valid {
+				v := t.n.Time.UTC()
+				*t.p = &v
+			}
+		}
+		if f.Batch > 0 {
+			f.Outcome = batchOutcome(state, f.Total, f.Failed)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // download fetches the feed at u unless it is unchanged since st, into

@@ -817,10 +817,40 @@ function catalogPage() {
       results(`Products like ${img.files[0].name}`, all.sort((a, b) => b.score - a.score).filter((r) => !seen.has(r.product.id) && seen.add(r.product.id)));
     } catch (e) { toast(e.message, true); }
   });
+  const feeds = h('tbody', { id: 'feeds' });
   setPage('Catalog', h('h1', { text: 'Catalog' }),
+    h('section', { class: 'card', id: 'feed-syncs' }, h('h2', { text: 'Feed syncs' }),
+      h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['Feed', 'Last sync', 'Added', 'Updated', 'Removed', 'Failed', 'Next run'].map((t) => h('th', { text: t })))), feeds)),
     h('section', { class: 'card' }, h('div', { class: 'row' }, q, h('button', { type: 'button', id: 'catalog-search', onclick: search }, 'Search'), status),
       h('label', { class: 'small' }, 'Search by image: ', img), info, grid, pager));
   list().catch((e) => toast(e.message, true));
+  poll(async () => fill(feeds, ...feedRows((await api('GET', '/v1/catalog/feeds')).feeds)), 10000);
+}
+
+// feedRows are the sync summaries of the shop feeds kept in sync: the last
+// sync (linked to its import workflow) and what it changed, the last
+// attempt when it failed or found the feed unchanged, and the next run of
+// the schedule.
+function feedRows(fs) {
+  if (!fs.length) {
+    return [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No feed synced yet: run ', h('code', { text: 'vitrine catalog sync URL' }),
+      ' or list feeds in the server\'s ', h('code', { text: 'catalog_feeds' }), ' setting.'))];
+  }
+  const now = Date.now();
+  return fs.map((f) => {
+    const last = f.synced_at ? (f.workflow_id ? h('a', { href: `#/workflow/${f.workflow_id}`, text: fmtWhen(f.synced_at) }) : fmtWhen(f.synced_at)) : 'never';
+    const checked = f.checked_at && f.checked_at !== f.synced_at && !f.error ? h('div', { class: 'muted small', text: `checked ${fmtWhen(f.checked_at)}: not modified` }) : null;
+    const next = f.next_at ? (Date.parse(f.next_at) < now ? `due (${fmtWhen(f.next_at)})` : fmtWhen(f.next_at)) : 'not scheduled';
+    return h('tr', { class: `feed ${f.error ? 'state-failed' : ''}`, 'data-feed': f.source },
+      h('td', {}, h('span', { class: 'feed-name', text: f.source }), f.outcome ? [' ', badge(f.outcome)] : null,
+        f.error ? h('div', { class: 'error small clamp feed-error', title: f.error, text: `${fmtWhen(f.checked_at)}: ${f.error}` }) : null),
+      h('td', { class: 'feed-last' }, last, checked),
+      h('td', { class: 'feed-added', text: String(f.added) }),
+      h('td', { class: 'feed-updated', text: String(f.updated) }),
+      h('td', { class: 'feed-removed', text: String(f.removed) }),
+      h('td', { class: `feed-failed ${f.failed ? 'error' : ''}`, text: String(f.failed) }),
+      h('td', { class: 'feed-next', text: next }));
+  });
 }
 
 // ---------- search across videos ----------

@@ -23,6 +23,9 @@ type ui struct {
 	st  *stack
 }
 
+// in returns the ui of the same tab for subtest t.
+func (u *ui) in(t *testing.T) *ui { return &ui{t: t, ctx: u.ctx, st: u.st} }
+
 func (u *ui) do(steps ...chromedp.Action[chromedp.Void]) {
 	u.t.Helper()
 	playertest.Do(u.t, u.ctx, steps...)
@@ -185,7 +188,7 @@ func TestConsoleInChromium(t *testing.T) {
 	u.screenshot("video-workflow-succeeded.png")
 
 	t.Run("review changes the shoppable JSON", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		v1 := st.published(t, vid)
 		var matched []string
 		top := map[string]string{}
@@ -285,7 +288,7 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 
 	t.Run("text search across videos", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		doc := st.published(t, vid)
 		if len(doc.Items) == 0 {
 			t.Fatal("no items")
@@ -314,7 +317,7 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 
 	t.Run("preview as shopper", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		u.goTo("#/video/"+vid, "#preview-link")
 		href := u.str(`document.getElementById('preview-link').getAttribute('href')`)
 		if href != "/demo/"+vid {
@@ -331,7 +334,7 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 
 	t.Run("a failing step shows red and can be retried", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		raw, err := os.ReadFile(clip)
 		if err != nil {
 			t.Fatal(err)
@@ -376,7 +379,7 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 
 	t.Run("cancel a running workflow", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		var started struct {
 			WorkflowID int64 `json:"workflow_id"`
 		}
@@ -392,7 +395,7 @@ func TestConsoleInChromium(t *testing.T) {
 	})
 
 	t.Run("catalog browser", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		u.goTo("#/catalog", ".pcard")
 		u.wait("product images", `[...document.querySelectorAll('.pcard img')].some((i) => i.complete && i.naturalWidth > 0)`, 20*time.Second)
 		if info := u.str(`document.getElementById('catalog-info').textContent`); !strings.Contains(info, "ready") {

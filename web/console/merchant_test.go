@@ -30,6 +30,17 @@ func (u *ui) login() {
 	u.wait("the dashboard", `!document.getElementById('nav').hidden && !!document.getElementById('videos')`, 20*time.Second)
 }
 
+// signedIn opens a browser tab on the stack's console, signed in with the
+// admin key; the page errors of the tab are watched.
+func (st *stack) signedIn(t *testing.T) (*ui, *playertest.PageErrors) {
+	t.Helper()
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	u := &ui{t: t, ctx: ctx, st: st}
+	u.login()
+	return u, errs
+}
+
 // importFile uploads a catalog file from the dashboard and waits for its
 // workflow to end; it returns the workflow page's hash.
 func (u *ui) importFile(path string) string {
@@ -83,10 +94,7 @@ func TestConsoleCatalogImportOutcome(t *testing.T) {
 	}
 	samples := testenv.Samples(t)
 	st := newStack(t)
-	ctx := playertest.Browser(t)
-	errs := playertest.WatchErrors(ctx)
-	u := &ui{t: t, ctx: ctx, st: st}
-	u.login()
+	u, errs := st.signedIn(t)
 
 	dir := t.TempDir()
 	partial := filepath.Join(dir, "half.csv")
@@ -112,7 +120,7 @@ func TestConsoleCatalogImportOutcome(t *testing.T) {
 		{"every row failed", lone, "failed", "rgb(251, 225, 225)", "0 added · 0 updated · 2 failed", []string{"line 2 (14976)", "not found"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := &ui{t: t, ctx: ctx, st: st}
+			u := u.in(t)
 			wf := u.importFile(tc.file)
 			// The workflow page: the badge says how the rows fared.
 			u.wait("the batch summary", `!!document.getElementById('batch-summary')`, 20*time.Second)
@@ -147,7 +155,7 @@ func TestConsoleCatalogImportOutcome(t *testing.T) {
 
 			// The dashboard row: badge colour, counts, first reasons.
 			u.goTo("#/", fmt.Sprintf(`#batches tr[data-batch="%d"]`, batch))
-			got := playertest.Eval[*batchView](t, ctx, fmt.Sprintf(batchRowJS, batch))
+			got := playertest.Eval[*batchView](t, u.ctx, fmt.Sprintf(batchRowJS, batch))
 			if got == nil {
 				t.Fatalf("no dashboard row for batch %d (from %s)", batch, wf)
 			}
@@ -189,10 +197,7 @@ func TestConsoleErrorsInWords(t *testing.T) {
 	}
 	samples := testenv.Samples(t)
 	st := newStack(t)
-	ctx := playertest.Browser(t)
-	errs := playertest.WatchErrors(ctx)
-	u := &ui{t: t, ctx: ctx, st: st}
-	u.login()
+	u, errs := st.signedIn(t)
 
 	raw, err := os.ReadFile(filepath.Join(samples, "videos", "videoavatars_person_turntable.mp4"))
 	if err != nil {
@@ -212,7 +217,7 @@ func TestConsoleErrorsInWords(t *testing.T) {
 	private := []string{st.dir, dir, "file:"}
 	for _, f := range []string{cut, text} {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			u := &ui{t: t, ctx: ctx, st: st}
+			u := u.in(t)
 			id := u.uploadVideo(f)
 			u.wait("the failure in words", `!!document.querySelector('#wf-problem .summary')`, 3*time.Minute)
 			if got := u.str(`document.querySelector('#wf-problem .summary').textContent`); got != "The file is truncated or not a video." {
@@ -267,7 +272,14 @@ func TestConsoleErrorsInWords(t *testing.T) {
 // products.csv, whose images are paths (images/ID.jpg).
 func virgioRows(t *testing.T, samples string, n int) ([]string, [][]string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(samples, "catalog_virgio", "products.csv"))
+	rows := readCSV(t, filepath.Join(samples, "catalog_virgio", "products.csv"))
+	return rows[0], rows[1 : n+1]
+}
+
+// readCSV returns every record of a CSV file, its header first.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +288,7 @@ func virgioRows(t *testing.T, samples string, n int) ([]string, [][]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rows[0], rows[1 : n+1]
+	return rows
 }
 
 func csvBytes(t *testing.T, rows ...[]string) []byte {
@@ -324,15 +336,12 @@ func TestConsoleCatalogOnboarding(t *testing.T) {
 	}
 	samples := testenv.Samples(t)
 	st := newStack(t)
-	ctx := playertest.Browser(t)
-	errs := playertest.WatchErrors(ctx)
-	u := &ui{t: t, ctx: ctx, st: st}
-	u.login()
+	u, errs := st.signedIn(t)
 	head, rows := virgioRows(t, samples, 4)
 	dir := t.TempDir()
 
 	t.Run("a CSV naming image files needs a ZIP", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		p := filepath.Join(dir, "products.csv")
 		if err := os.WriteFile(p, csvBytes(t, append([][]string{head}, rows...)...), 0o640); err != nil {
 			t.Fatal(err)
@@ -345,7 +354,7 @@ func TestConsoleCatalogOnboarding(t *testing.T) {
 	})
 
 	t.Run("a ZIP with the CSV and its images", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		var zb bytes.Buffer
 		zw := zip.NewWriter(&zb)
 		add := func(name string, b []byte) {
@@ -401,7 +410,7 @@ func TestConsoleCatalogOnboarding(t *testing.T) {
 	})
 
 	t.Run("a feed with image URLs, mapped by hand and remembered", func(t *testing.T) {
-		u := &ui{t: t, ctx: ctx, st: st}
+		u := u.in(t)
 		shop := httptest.NewServer(http.StripPrefix("/img/", http.FileServer(http.Dir(filepath.Join(samples, "catalog_virgio", "images")))))
 		defer shop.Close()
 		feed := func(n int) string {

@@ -162,15 +162,7 @@ func (st *stack) call(t *testing.T, method, path string, body io.Reader, out any
 // would do.
 func (st *stack) catalogFile(t *testing.T, samples string, n int, extra ...string) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(samples, "catalog", "products.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(samples, "catalog", "products.csv"))
 	head := rows[0]
 	col := map[string]int{}
 	for i, c := range head {

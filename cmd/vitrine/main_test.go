@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -180,62 +178,24 @@ func TestModelsInstall(t *testing.T) {
 	}
 }
 
-// server is a running `vitrine serve` child process.
-type server struct {
-	cmd  *exec.Cmd
-	url  string
-	mu   sync.Mutex
-	logs bytes.Buffer
-	done chan struct{}
-}
+// server is a node running `vitrine serve` with one worker.
+type server = node
 
 func startServer(t *testing.T, env []string, dataDir string) *server {
 	t.Helper()
-	s := &server{done: make(chan struct{})}
-	s.cmd = exec.Command(binPath, "serve", "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--workers", "1")
-	s.cmd.Env = env
-	pipe, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.logs.WriteString(line + "\n")
-			s.mu.Unlock()
-			if _, rest, ok := strings.Cut(line, "listening on "); ok {
-				urlc <- strings.Fields(rest)[0]
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-			s.cmd.Wait()
-		}
-	})
-	select {
-	case s.url = <-urlc:
-	case <-s.done:
-		s.cmd.Wait()
-		t.Fatalf("server exited before listening:\n%s", s.log())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("server did not start:\n%s", s.log())
-	}
+	s := startNode(t, "server", env, "serve", "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--workers", "1")
+	// Cleanups run last first: the server is killed before startNode's
+	// graceful stop, which the end of a test need not wait for.
+	t.Cleanup(s.kill)
 	return s
 }
 
-func (s *server) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.logs.String()
+// kill ends the process at once if it still runs.
+func (n *node) kill() {
+	if n.cmd.ProcessState == nil {
+		n.cmd.Process.Kill()
+		n.cmd.Wait()
+	}
 }
 
 // request sends one request to base+path with the API key and the given

@@ -144,38 +144,24 @@ func (s *Shop) SetDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() }
 func (s *Shop) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
 
 // SetStock sets a product's stock count.
-func (s *Shop) SetStock(id string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if it, ok := s.items[id]; ok {
-		it.Stock = n
-	}
-}
+func (s *Shop) SetStock(id string, n int) { s.edit(id, func(it *Item) { it.Stock = n }) }
 
 // SetPrice sets a product's price.
-func (s *Shop) SetPrice(id string, p float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if it, ok := s.items[id]; ok {
-		it.Price = p
-	}
-}
+func (s *Shop) SetPrice(id string, p float64) { s.edit(id, func(it *Item) { it.Price = p }) }
 
 // SetName sets a product's name.
-func (s *Shop) SetName(id, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if it, ok := s.items[id]; ok {
-		it.Name = name
-	}
-}
+func (s *Shop) SetName(id, name string) { s.edit(id, func(it *Item) { it.Name = name }) }
 
 // SetNoLink removes (or restores) a product's page link.
-func (s *Shop) SetNoLink(id string, none bool) {
+func (s *Shop) SetNoLink(id string, none bool) { s.edit(id, func(it *Item) { it.NoLink = none }) }
+
+// edit changes a product the shop has, under the lock; unknown ids are
+// left alone.
+func (s *Shop) edit(id string, change func(*Item)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if it, ok := s.items[id]; ok {
-		it.NoLink = none
+		change(it)
 	}
 }
 

@@ -227,3 +227,99 @@ func TestSyncFile(t *testing.T) {
 		t.Errorf("B removed on a broken feed's word: %+v", p)
 	}
 }
+
+// TestSyncFeedSummary: each attempt leaves the feed's summary (what the
+// console shows) on each database: the last sync's counts and removed
+// products, a not-modified check, a failed attempt's error beside the
+// last good counts, and the schedule's next run, which a one-off sync
+// keeps.
+func TestSyncFeedSummary(t *testing.T) {
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { testSyncFeedSummary(t, newEnvOn(t, o, fetch.Config{})) })
+	}
+}
+
+func testSyncFeedSummary(t *testing.T, e *env) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	img, err := os.ReadFile(filepath.Join(testenv.Samples(t, "catalog/images/16331.jpg"), "catalog", "images", "16331.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.jpg"), img, 0o644)
+	feed := filepath.Join(dir, "feed.tsv")
+	write := func(rows string) {
+		t.Helper()
+		if err := os.WriteFile(feed, []byte("id\ttitle\tprice\timage_link\n"+rows), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	summary := func() catalog.Feed {
+		t.Helper()
+		fs, err := e.st.Feeds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != 1 || fs[0].Source != feed {
+			t.Fatalf("feeds %+v, want %s", fs, feed)
+		}
+		return fs[0]
+	}
+	s := &catalog.Syncer{Ingester: e.in, Dir: t.TempDir(), Every: 6 * time.Hour}
+
+	write("A\tA\t1.00 EUR\ta.jpg\nB\tB\t2.00 EUR\ta.jpg\n")
+	before := time.Now().UTC()
+	if _, err := s.Sync(ctx, feed); err != nil {
+		t.Fatal(err)
+	}
+	f := summary()
+	if f.Batch == 0 || f.Added != 2 || f.Removed != 0 || f.Error != "" || f.SyncedAt == nil || f.CheckedAt == nil || !f.SyncedAt.Equal(*f.CheckedAt) {
+		t.Errorf("after the first sync: %+v", f)
+	}
+	if f.NextAt == nil || f.NextAt.Before(before.Add(6*time.Hour-time.Minute)) || f.NextAt.After(time.Now().Add(6*time.Hour+time.Minute)) {
+		t.Errorf("next run %v, want about 6 h from now", f.NextAt)
+	}
+	synced := *f.SyncedAt
+
+	time.Sleep(10 * time.Millisecond)
+	if r, err := s.Sync(ctx, feed); err != nil || !r.NotModified {
+		t.Fatalf("unchanged feed: %+v %v", r, err)
+	}
+	if f = summary(); !f.SyncedAt.Equal(synced) || !f.CheckedAt.After(synced) || f.Added != 2 {
+		t.Errorf("after a not-modified check: %+v, want the first sync's time and counts, a later check", f)
+	}
+
+	write("A\tA\t1.50 EUR\ta.jpg\n")
+	if _, err := s.Sync(ctx, feed); err != nil {
+		t.Fatal(err)
+	}
+	f = summary()
+	if f.Added != 0 || f.Updated != 1 || f.Removed != 1 || f.Failed != 0 || !f.SyncedAt.After(synced) || f.Outcome != catalog.BatchSucceeded {
+		t.Errorf("after B vanished: %+v, want 1 updated and 1 removed", f)
+	}
+	good := f
+
+	// A one-off sync that fails: its error is kept beside the last good
+	// counts, and the schedule's next run stays.
+	os.Remove(feed)
+	oneOff := &catalog.Syncer{Ingester: e.in, Dir: t.TempDir()}
+	if _, err := oneOff.Sync(ctx, feed); err == nil {
+		t.Fatal("sync of a missing file worked")
+	}
+	f = summary()
+	if f.Error == "" || f.Batch != good.Batch || f.Updated != 1 || f.Removed != 1 || !f.SyncedAt.Equal(*good.SyncedAt) || !f.CheckedAt.After(*good.SyncedAt) {
+		t.Errorf("after a failed attempt: %+v, want its error and the last sync's counts", f)
+	}
+	if f.NextAt == nil || !f.NextAt.Equal(*good.NextAt) {
+		t.Errorf("a one-off sync moved the next run %v -> %v", good.NextAt, f.NextAt)
+	}
+
+	// The next good sync clears the error.
+	write("A\tA\t1.50 EUR\ta.jpg\nB\tB\t2.00 EUR\ta.jpg\n")
+	if _, err := s.Sync(ctx, feed); err != nil {
+		t.Fatal(err)
+	}
+	if f = summary(); f.Error != "" || f.Removed != 0 || f.Updated != 1 {
+		t.Errorf("after B came back: %+v, want no error, B updated, none removed", f)
+	}
+}

@@ -30,7 +30,7 @@ func TestDemoScriptOnFreshClone(t *testing.T) {
 	models := testenv.Models(t, "yolox_nano_coco_416.onnx")
 	lib := testenv.ORTLib(t)
 	testenv.NeedFFmpeg(t)
-	samples := testenv.Samples(t, "catalog/images/16331.jpg")
+	testenv.Samples(t, "catalog/images/16331.jpg")
 	repo := testenv.RepoRoot(t)
 	for _, tool := range []string{"git", "tar", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -65,11 +65,7 @@ func TestDemoScriptOnFreshClone(t *testing.T) {
 	var csv strings.Builder
 	csv.WriteString("id,title,category,price,image\n")
 	for _, id := range []string{"16331", "12644", "14942"} {
-		b, err := os.ReadFile(filepath.Join(samples, "catalog", "images", id+".jpg"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(shop, id+".jpg"), b, 0o644)
+		os.WriteFile(filepath.Join(shop, id+".jpg"), testenv.SampleImage(t, id), 0o644)
 		csv.WriteString(id + ",Product " + id + ",Tops,10," + id + ".jpg\n")
 	}
 	os.WriteFile(filepath.Join(shop, "products.csv"), []byte(csv.String()), 0o644)

@@ -33,11 +33,7 @@ func TestModelsInstallFromManifest(t *testing.T) {
 	lib := strings.TrimPrefix(sharedEnv(t)[1], "VITRINE_ORT_LIB=")
 	env := cleanEnv("VITRINE_DATA_DIR="+data, "VITRINE_MODELS_URL="+srv.URL+"/models-v1/", "VITRINE_ORT_LIB="+lib)
 	shop := t.TempDir()
-	img, err := os.ReadFile(filepath.Join(testenv.Samples(t, "catalog/images/16331.jpg"), "catalog", "images", "16331.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(shop, "a.jpg"), img, 0o644)
+	os.WriteFile(filepath.Join(shop, "a.jpg"), testenv.SampleImage(t, "16331"), 0o644)
 	csv := filepath.Join(shop, "products.csv")
 	os.WriteFile(csv, []byte("id,title,image\np1,Shirt,a.jpg\n"), 0o644)
 

@@ -24,6 +24,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/blob/blobtest"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/store/storetest"
+	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
 // node is a running vitrine child process (serve or worker) of a
@@ -165,11 +166,7 @@ func (s *scaleOut) catalogFeed(t testing.TB, dir string, from, to int) string {
 	for _, l := range lines[from:to] {
 		out = append(out, l)
 		id, _, _ := strings.Cut(l, ",")
-		img, err := os.ReadFile(filepath.Join(s.samples, "catalog", "images", id+".jpg"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(dir, "images", id+".jpg"), img, 0o644)
+		os.WriteFile(filepath.Join(dir, "images", id+".jpg"), testenv.SampleImage(t, id), 0o644)
 	}
 	p := filepath.Join(dir, fmt.Sprintf("products-%d.csv", from))
 	os.WriteFile(p, []byte(strings.Join(out, "\n")+"\n"), 0o644)

@@ -7,8 +7,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,25 +92,18 @@ func multipartImage(t *testing.T, b []byte) ([]byte, string) {
 }
 
 func TestCatalogRoutes(t *testing.T) {
-	samples := testenv.Samples(t)
+	testenv.Samples(t) // skip before building the catalog
 	e := newCatalogEnv(t)
-	img := func(id string) []byte {
-		b, err := os.ReadFile(filepath.Join(samples, "catalog", "images", id+".jpg"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 
 	// Upload two images, multipart and raw.
 	var up1, up2 struct {
 		Ref string `json:"ref"`
 	}
-	body, ct := multipartImage(t, img("16331"))
+	body, ct := multipartImage(t, testenv.SampleImage(t, "16331"))
 	if code := e.call(t, "POST", "/v1/catalog/images", e.ingest, ct, body, &up1); code != http.StatusCreated || !strings.HasPrefix(up1.Ref, "blob:catalog/images/") {
 		t.Fatalf("upload: %d %+v", code, up1)
 	}
-	if code := e.call(t, "POST", "/v1/catalog/images", e.ingest, "image/jpeg", img("12644"), &up2); code != http.StatusCreated {
+	if code := e.call(t, "POST", "/v1/catalog/images", e.ingest, "image/jpeg", testenv.SampleImage(t, "12644"), &up2); code != http.StatusCreated {
 		t.Fatalf("raw upload: %d", code)
 	}
 	if code := e.call(t, "POST", "/v1/catalog/images", e.ingest, "image/jpeg", []byte("not an image at all"), nil); code != http.StatusBadRequest {
@@ -121,7 +112,7 @@ func TestCatalogRoutes(t *testing.T) {
 	if code := e.call(t, "POST", "/v1/catalog/images", e.ingest, "image/jpeg", make([]byte, maxImageUpload+10), nil); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversize upload: %d, want 413", code)
 	}
-	if code := e.call(t, "POST", "/v1/catalog/images", e.read, "image/jpeg", img("12644"), nil); code != http.StatusForbidden {
+	if code := e.call(t, "POST", "/v1/catalog/images", e.read, "image/jpeg", testenv.SampleImage(t, "12644"), nil); code != http.StatusForbidden {
 		t.Errorf("upload with a read key: %d, want 403", code)
 	}
 
@@ -174,7 +165,7 @@ func TestCatalogRoutes(t *testing.T) {
 	var byImage struct {
 		Items []catalog.ItemResults `json:"items"`
 	}
-	body, ct = multipartImage(t, img("12644"))
+	body, ct = multipartImage(t, testenv.SampleImage(t, "12644"))
 	if code := e.call(t, "POST", "/v1/catalog/search?k=2", e.read, ct, body, &byImage); code != http.StatusOK || len(byImage.Items) == 0 {
 		t.Fatalf("image search: %d %+v", code, byImage)
 	}

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,10 +22,7 @@ import (
 func TestRunCatalogFeeds(t *testing.T) {
 	models := testenv.Models(t, "yolox_nano_coco_416.onnx")
 	lib := testenv.ORTLib(t)
-	img, err := os.ReadFile(filepath.Join(testenv.Samples(t, "catalog/images/16331.jpg"), "catalog", "images", "16331.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testenv.SampleImage(t, "16331")
 	var feedHits atomic.Int32
 	var srvURL string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

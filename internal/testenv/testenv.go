@@ -86,6 +86,18 @@ func SampleVideo(t testing.TB, name string) string {
 	return filepath.Join(Samples(t, filepath.Join("videos", name)), "videos", name)
 }
 
+// SampleImage returns the bytes of the sample catalog's packshot of
+// product id, skipping the test when it is absent.
+func SampleImage(t testing.TB, id string) []byte {
+	t.Helper()
+	name := filepath.Join("catalog", "images", id+".jpg")
+	b, err := os.ReadFile(filepath.Join(Samples(t, name), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // ORTLib returns the ONNX Runtime library ($VITRINE_ORT_LIB, default
 // .deps/onnxruntime/libonnxruntime.so.1 in the repository), skipping the
 // test when it is absent.

@@ -59,10 +59,7 @@ func (u *ui) importFile(path string) string {
 // blob: reference.
 func (st *stack) uploadedRef(t *testing.T, samples, id string) string {
 	t.Helper()
-	img, err := os.ReadFile(filepath.Join(samples, "catalog", "images", id+".jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testenv.SampleImage(t, id)
 	var up struct {
 		Ref string `json:"ref"`
 	}

@@ -128,15 +128,7 @@ func TestBenchReport(t *testing.T) {
 // products.csv and their images) to a temporary directory.
 func smallCatalog(t *testing.T, dir string, n int) string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "products.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := testenv.CatalogRows(t, dir)
 	img := slices.Index(rows[0], "image")
 	if img < 0 {
 		t.Fatalf("%s/products.csv has no image column", dir)

@@ -7,6 +7,7 @@
 package testenv
 
 import (
+	"encoding/csv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +97,22 @@ func SampleImage(t testing.TB, id string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// CatalogRows returns the records of the products.csv of the catalog in
+// dir, its header first.
+func CatalogRows(t testing.TB, dir string) [][]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "products.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", f.Name(), err)
+	}
+	return rows
 }
 
 // ORTLib returns the ONNX Runtime library ($VITRINE_ORT_LIB, default

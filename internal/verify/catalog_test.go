@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image"
 	"image/color"
@@ -32,15 +31,7 @@ type product struct{ id, category string }
 
 func loadProducts(t testing.TB, dir string) []product {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "products.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := testenv.CatalogRows(t, dir)
 	var out []product
 	for _, r := range rows[1:] {
 		out = append(out, product{id: r[0], category: r[2]})

@@ -269,23 +269,8 @@ func TestConsoleErrorsInWords(t *testing.T) {
 // products.csv, whose images are paths (images/ID.jpg).
 func virgioRows(t *testing.T, samples string, n int) ([]string, [][]string) {
 	t.Helper()
-	rows := readCSV(t, filepath.Join(samples, "catalog_virgio", "products.csv"))
+	rows := testenv.CatalogRows(t, filepath.Join(samples, "catalog_virgio"))
 	return rows[0], rows[1 : n+1]
-}
-
-// readCSV returns every record of a CSV file, its header first.
-func readCSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
 }
 
 func csvBytes(t *testing.T, rows ...[]string) []byte {

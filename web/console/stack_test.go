@@ -162,7 +162,7 @@ func (st *stack) call(t *testing.T, method, path string, body io.Reader, out any
 // would do.
 func (st *stack) catalogFile(t *testing.T, samples string, n int, extra ...string) string {
 	t.Helper()
-	rows := readCSV(t, filepath.Join(samples, "catalog", "products.csv"))
+	rows := testenv.CatalogRows(t, filepath.Join(samples, "catalog"))
 	head := rows[0]
 	col := map[string]int{}
 	for i, c := range head {

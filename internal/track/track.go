@@ -293,73 +293,136 @@ func (c *Config) affinity(l *live, d Detection) float64 {
 // are processed in time order; the returned tracks have IDs 1..n in order of
 // their first appearance and Shot set to shot.
 func Shot(cfg Config, shot int, frames []Frame) []Track {
-	c := cfg.withDefaults()
 	fs := append([]Frame(nil), frames...)
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].T < fs[j].T })
-	var active, done []*live
+	tr := NewTracker(cfg, shot)
+	var done []Track
 	for _, f := range fs {
-		dets := make([]Detection, 0, len(f.Dets))
-		for _, d := range f.Dets {
-			if d.Box.Area() <= 0 || math.IsNaN(d.Box.Area()) {
-				continue // degenerate boxes carry nothing to track
-			}
-			d.T, d.Frame = f.T, f.Frame
-			dets = append(dets, d)
-		}
-		aff := make([][]float64, len(active))
-		for i, l := range active {
-			aff[i] = make([]float64, len(dets))
-			for j, d := range dets {
-				aff[i][j] = c.affinity(l, d)
-			}
-		}
-		assign := maxAssign(aff, c.MinAffinity)
-		used := make([]bool, len(dets))
-		var next []*live
-		for i, l := range active {
-			if j := assign[i]; j >= 0 {
-				l.add(dets[j])
-				used[j] = true
-				next = append(next, l)
-				continue
-			}
-			l.missed++
-			if l.missed > c.MaxMissed {
-				done = append(done, l)
-			} else {
-				next = append(next, l)
-			}
-		}
-		for j, d := range dets {
-			if !used[j] {
-				l := &live{t: Track{Shot: shot, Label: d.Label}}
-				l.add(d)
-				next = append(next, l)
-			}
-		}
-		active = next
+		done = append(done, tr.Add(f)...)
 	}
-	done = append(done, active...)
+	done = append(done, tr.Flush()...)
+	sort.SliceStable(done, func(i, j int) bool {
+		if done[i].StartS() != done[j].StartS() {
+			return done[i].StartS() < done[j].StartS()
+		}
+		return done[i].Dets[0].Box.X0 < done[j].Dets[0].Box.X0
+	})
+	for i := range done {
+		done[i].ID = i + 1
+	}
+	return done
+}
+
+// Tracker links detections into tracks one frame at a time, for streams
+// whose frames arrive as they are decoded (Shot runs one over a whole
+// shot). Track IDs are given in order of creation, from 1; a track keeps
+// its ID from its first detection to its end.
+type Tracker struct {
+	c      Config
+	shot   int
+	active []*live
+	nextID int
+}
+
+// NewTracker returns a Tracker for the frames of one shot.
+func NewTracker(cfg Config, shot int) *Tracker {
+	return &Tracker{c: cfg.withDefaults(), shot: shot}
+}
+
+// Add associates the detections of f, the next frame in time order, with
+// the active tracks and returns the tracks that ended before it (missed
+// more than MaxMissed frames) and are kept (see Config.MinLength).
+func (tr *Tracker) Add(f Frame) []Track {
+	c := tr.c
+	dets := make([]Detection, 0, len(f.Dets))
+	for _, d := range f.Dets {
+		if d.Box.Area() <= 0 || math.IsNaN(d.Box.Area()) {
+			continue // degenerate boxes carry nothing to track
+		}
+		d.T, d.Frame = f.T, f.Frame
+		dets = append(dets, d)
+	}
+	aff := make([][]float64, len(tr.active))
+	for i, l := range tr.active {
+		aff[i] = make([]float64, len(dets))
+		for j, d := range dets {
+			aff[i][j] = c.affinity(l, d)
+		}
+	}
+	assign := maxAssign(aff, c.MinAffinity)
+	used := make([]bool, len(dets))
+	var next, done []*live
+	for i, l := range tr.active {
+		if j := assign[i]; j >= 0 {
+			l.add(dets[j])
+			used[j] = true
+			next = append(next, l)
+			continue
+		}
+		l.missed++
+		if l.missed > c.MaxMissed {
+			done = append(done, l)
+		} else {
+			next = append(next, l)
+		}
+	}
+	for j, d := range dets {
+		if !used[j] {
+			tr.nextID++
+			l := &live{t: Track{ID: tr.nextID, Shot: tr.shot, Label: d.Label}}
+			l.add(d)
+			next = append(next, l)
+		}
+	}
+	tr.active = next
+	return tr.kept(done)
+}
+
+// Flush ends every active track and returns the kept ones.
+func (tr *Tracker) Flush() []Track {
+	done := tr.active
+	tr.active = nil
+	return tr.kept(done)
+}
+
+// Active returns the tracks still open, with their detections so far (the
+// slices are shared with the tracker: do not modify them), seen in the
+// last frame or missed fewer than MaxMissed times since.
+func (tr *Tracker) Active() []Track {
+	out := make([]Track, 0, len(tr.active))
+	for _, l := range tr.active {
+		t := l.t
+		t.Label = majorityLabel(t.Dets)
+		out = append(out, t)
+	}
+	return out
+}
+
+// Missed returns how many frames in a row the active track id has missed
+// (-1 when it is not active).
+func (tr *Tracker) Missed(id int) int {
+	for _, l := range tr.active {
+		if l.t.ID == id {
+			return l.missed
+		}
+	}
+	return -1
+}
+
+// kept returns the ended tracks long or confident enough to keep, labelled
+// by their majority label.
+func (tr *Tracker) kept(done []*live) []Track {
 	var out []Track
 	for _, l := range done {
 		best := 0.0
 		for _, d := range l.t.Dets {
 			best = math.Max(best, d.Score)
 		}
-		if len(l.t.Dets) < c.MinLength && best < c.KeepScore {
+		if len(l.t.Dets) < tr.c.MinLength && best < tr.c.KeepScore {
 			continue
 		}
 		l.t.Label = majorityLabel(l.t.Dets)
 		out = append(out, l.t)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].StartS() != out[j].StartS() {
-			return out[i].StartS() < out[j].StartS()
-		}
-		return out[i].Dets[0].Box.X0 < out[j].Dets[0].Box.X0
-	})
-	for i := range out {
-		out[i].ID = i + 1
 	}
 	return out
 }

@@ -339,3 +339,67 @@ func TestExtent(t *testing.T) {
 		})
 	}
 }
+
+// TestTracker checks that feeding frames one at a time gives the tracks
+// Shot gives, that a track keeps its ID while active and that it is
+// returned by the Add of the frame that ends it.
+func TestTracker(t *testing.T) {
+	tests := []struct {
+		name    string
+		objs    []object
+		dur     float64
+		wantEnd map[int64]float64 // object -> time of the frame whose Add returns its track
+	}{
+		{
+			name: "item leaving at 3 s ends after MaxMissed frames",
+			objs: []object{{ref: 1, label: "handbag", x: 100, y: 200, w: 80, h: 60, vx: 10, feature: unit(0),
+				visible: func(t float64) bool { return t < 3 }}},
+			dur: 6, wantEnd: map[int64]float64{1: 4},
+		},
+		{
+			name: "two items, one staying to the end",
+			objs: []object{
+				{ref: 1, label: "tie", x: 300, y: 300, w: 50, h: 120, visible: func(t float64) bool { return t >= 1 && t < 2 }},
+				{ref: 2, label: "handbag", x: 800, y: 300, w: 80, h: 60},
+			},
+			dur: 4, wantEnd: map[int64]float64{1: 3},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := frames(tc.objs, 0, tc.dur, 2, 1)
+			want := Shot(Config{}, 0, fs)
+			tr := NewTracker(Config{}, 0)
+			var got []Track
+			ids := map[int64]int{}
+			for _, f := range fs {
+				for _, a := range tr.Active() {
+					ref := a.Dets[0].Ref
+					if id, ok := ids[ref]; ok && id != a.ID {
+						t.Fatalf("object %d changed track ID %d -> %d", ref, id, a.ID)
+					}
+					ids[ref] = a.ID
+				}
+				for _, e := range tr.Add(f) {
+					if w, ok := tc.wantEnd[e.Dets[0].Ref]; !ok || math.Abs(w-f.T) > 1e-9 {
+						t.Errorf("track of object %d ended at %.1f s, want %v", e.Dets[0].Ref, f.T, w)
+					}
+					got = append(got, e)
+				}
+			}
+			got = append(got, tr.Flush()...)
+			if len(got) != len(want) {
+				t.Fatalf("tracker gave %d tracks, Shot %d", len(got), len(want))
+			}
+			n := map[int64]int{}
+			for _, g := range got {
+				n[g.Dets[0].Ref] = len(g.Dets)
+			}
+			for _, w := range want {
+				if n[w.Dets[0].Ref] != len(w.Dets) {
+					t.Errorf("object %d: tracker track has %d detections, Shot's %d", w.Dets[0].Ref, n[w.Dets[0].Ref], len(w.Dets))
+				}
+			}
+		})
+	}
+}

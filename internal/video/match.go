@@ -268,45 +268,64 @@ func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matche
 		if len(matches[tid]) == 0 {
 			continue
 		}
-		var ds []detRow
-		for _, d := range tracks[tid] {
-			if len(d.Embedding) > 0 {
-				ds = append(ds, d)
-			}
-		}
-		if len(ds) == 0 {
-			continue
-		}
 		product := matches[tid][0].ProductID
-		first, last, n := -1, -1, 0
-		for i, d := range ds {
-			z, err := m.Support(ctx, d.Embedding, product)
-			if err != nil {
-				return nil, nil, fmt.Errorf("track %d: %w", tid, err)
-			}
-			if z >= m.MinSupportZ() {
-				if first < 0 {
-					first = i
-				}
-				last = i
-				n++
-			}
+		sp, ok, sh, err := trackSupport(tracks[tid], extent[tid], m.MinSupportZ(), func(d detRow) (float64, error) {
+			return m.Support(ctx, d.Embedding, product)
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("track %d: %w", tid, err)
 		}
-		share[tid] = float64(n) / float64(len(ds))
-		if len(ds) < 2 || first < 0 || first == 0 && last == len(ds)-1 {
-			continue
+		if sh >= 0 {
+			share[tid] = sh
 		}
-		ext := extent[tid]
-		start, end := ext[0], ext[1]
-		if first > 0 {
-			start = (ds[first-1].T + ds[first].T) / 2
+		if ok {
+			out[tid] = sp
 		}
-		if last < len(ds)-1 {
-			end = (ds[last].T + ds[last+1].T) / 2
-		}
-		out[tid] = [2]float64{start, end}
 	}
 	return out, share, nil
+}
+
+// trackSupport measures which of a track's detections (in time order)
+// support its best product (z gives a detection's support, see
+// match.Matcher.Support) and returns the span narrowed to them within
+// extent (ok false when the track keeps its extent) and the share of
+// supporting detections (-1 when no detection has a crop vector).
+func trackSupport(dets []detRow, extent [2]float64, minZ float64, z func(d detRow) (float64, error)) (span [2]float64, ok bool, share float64, err error) {
+	var ds []detRow
+	for _, d := range dets {
+		if len(d.Embedding) > 0 {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 {
+		return span, false, -1, nil
+	}
+	first, last, n := -1, -1, 0
+	for i, d := range ds {
+		v, err := z(d)
+		if err != nil {
+			return span, false, 0, err
+		}
+		if v >= minZ {
+			if first < 0 {
+				first = i
+			}
+			last = i
+			n++
+		}
+	}
+	share = float64(n) / float64(len(ds))
+	if len(ds) < 2 || first < 0 || first == 0 && last == len(ds)-1 {
+		return span, false, share, nil
+	}
+	start, end := extent[0], extent[1]
+	if first > 0 {
+		start = (ds[first-1].T + ds[first].T) / 2
+	}
+	if last < len(ds)-1 {
+		end = (ds[last].T + ds[last+1].T) / 2
+	}
+	return [2]float64{start, end}, true, share, nil
 }
 
 // trackExtents returns the stored time span of each track of a video.

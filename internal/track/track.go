@@ -322,7 +322,13 @@ type Tracker struct {
 	shot   int
 	active []*live
 	nextID int
+	keep   int
 }
+
+// KeepLast bounds the detections an active track keeps to its latest n
+// (n <= 0: all), so a stream's long-lived tracks take bounded memory.
+// Association reads only the latest detection and running averages.
+func (tr *Tracker) KeepLast(n int) { tr.keep = n }
 
 // NewTracker returns a Tracker for the frames of one shot.
 func NewTracker(cfg Config, shot int) *Tracker {
@@ -355,6 +361,9 @@ func (tr *Tracker) Add(f Frame) []Track {
 	for i, l := range tr.active {
 		if j := assign[i]; j >= 0 {
 			l.add(dets[j])
+			if n := len(l.t.Dets) - tr.keep; tr.keep > 0 && n > 0 {
+				l.t.Dets = append(l.t.Dets[:0:0], l.t.Dets[n:]...)
+			}
 			used[j] = true
 			next = append(next, l)
 			continue

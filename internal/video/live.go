@@ -1,0 +1,392 @@
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/vitrine-dev/vitrine/internal/confidence"
+	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/track"
+)
+
+// Live event types, in the order an item sends them.
+const (
+	LiveItemStart  = "item.start"  // the item passed the publish decision
+	LiveItemUpdate = "item.update" // the announced item was seen again (new box)
+	LiveItemEnd    = "item.end"    // its track ended: the item left the picture
+)
+
+// LiveItem is an item of a live stream as its events carry it.
+type LiveItem struct {
+	ID         string            `json:"id"` // "t<track>", unique within the stream
+	Label      string            `json:"label"`
+	ProductID  string            `json:"product_id"`
+	Matches    []shoppable.Match `json:"matches"`
+	Confidence float64           `json:"confidence"`
+	// FirstS is the stream time of the track's first detection, T the
+	// stream time of the frame that caused the event.
+	FirstS float64 `json:"first_s"`
+	T      float64 `json:"t"`
+	// Box is the item's latest box (absent on item.end).
+	Box *shoppable.Box `json:"box,omitempty"`
+}
+
+// LiveEvent is one change of a live stream's items.
+type LiveEvent struct {
+	Type string   `json:"type"`
+	Item LiveItem `json:"item"`
+}
+
+// LiveConfig tunes the rolling analysis of a live stream. Zero fields take
+// their defaults.
+type LiveConfig struct {
+	// Window is how many of a track's latest detections are kept and
+	// matched (default 20: 10 s at 2 frames per second); older ones are
+	// dropped, so a product that stays on screen for an hour costs what
+	// one that stays for Window frames does.
+	Window int
+	// MatchEvery re-matches an active track after this many new
+	// detections (default 2); a track is first matched when it has
+	// Track.MinLength detections.
+	MatchEvery int
+}
+
+func (c LiveConfig) withDefaults() LiveConfig {
+	if c.Window <= 0 {
+		c.Window = 20
+	}
+	if c.MatchEvery <= 0 {
+		c.MatchEvery = 2
+	}
+	return c
+}
+
+// liveTrack is what the analyser keeps of an active track.
+type liveTrack struct {
+	first     float64
+	dets      []detRow // the latest Window detections, in time order
+	matchedAt int      // detections seen when last matched (0: never)
+	seen      int      // detections seen in all
+	item      *shoppable.Item
+	feats     confidence.Features
+	announced *LiveItem
+	support   map[int]float64 // by frame, for the current best product
+	product   string          // whose support is cached
+}
+
+// LiveAnalyzer runs the video pipeline's detection, tracking, matching and
+// confidence decision over a stream's frames as they arrive: a track's
+// item is announced (item.start) on the first frame its confidence passes
+// the publish decision, updated while it is seen and ended when the
+// tracker ends its track. It is not safe for concurrent use; frames must
+// come in time order.
+type LiveAnalyzer struct {
+	s       *Service
+	cfg     LiveConfig
+	m       *match.Matcher
+	tracker *track.Tracker
+	tracks  map[int]*liveTrack
+	frame   int
+	start   float64 // stream time of the first frame
+}
+
+// NewLiveAnalyzer loads the models and the catalog's matcher and returns
+// an analyser for one stream.
+func (s *Service) NewLiveAnalyzer(ctx context.Context, cfg LiveConfig) (*LiveAnalyzer, error) {
+	if s.deps.Catalog == nil {
+		return nil, errors.New("live: no catalog")
+	}
+	if err := s.ensureModels(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.prepareCatalog(ctx); err != nil {
+		return nil, err
+	}
+	m, err := match.New(s.cfg.Match, s.deps.Catalog, s.deps.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	tr := track.NewTracker(s.cfg.Track, 0)
+	tr.KeepLast(cfg.Window)
+	return &LiveAnalyzer{s: s, cfg: cfg, m: m, tracker: tr, tracks: map[int]*liveTrack{}, start: math.NaN()}, nil
+}
+
+// DetectSize bounds the longer side of the frames the analyser expects
+// (the video pipeline's detection size).
+func (a *LiveAnalyzer) DetectSize() int { return a.s.cfg.DetectSize }
+
+// Frame analyses one frame at stream time t and returns the events it
+// causes.
+func (a *LiveAnalyzer) Frame(ctx context.Context, img *image.RGBA, t float64) ([]LiveEvent, error) {
+	if math.IsNaN(a.start) {
+		a.start = t
+	}
+	a.frame++
+	rows, err := a.s.detectFrame(ctx, img, sampledFrame{Frame: a.frame, T: t})
+	if err != nil {
+		return nil, fmt.Errorf("live: frame at %.2f s: %w", t, err)
+	}
+	b := img.Bounds()
+	w, h := float64(b.Dx()), float64(b.Dy())
+	tf := track.Frame{T: t, Frame: a.frame}
+	for i, d := range rows {
+		feat := d.Appearance
+		if len(feat) == 0 {
+			feat = d.Embedding
+		}
+		tf.Dets = append(tf.Dets, track.Detection{
+			Box:   track.Box{X0: d.Box[0] * w, Y0: d.Box[1] * h, X1: d.Box[2] * w, Y1: d.Box[3] * h},
+			Label: d.Group, Score: d.Score, Feature: feat, Ref: int64(i),
+		})
+	}
+	var events []LiveEvent
+	for _, e := range a.tracker.Add(tf) {
+		events = append(events, a.end(e.ID, t)...)
+	}
+	// Tracks the tracker dropped without keeping (too short) end too.
+	active := a.tracker.Active()
+	open := map[int]bool{}
+	for _, tr := range active {
+		open[tr.ID] = true
+		lt := a.tracks[tr.ID]
+		if lt == nil {
+			lt = &liveTrack{first: tr.Dets[0].T}
+			a.tracks[tr.ID] = lt
+		}
+		if last := tr.Dets[len(tr.Dets)-1]; last.Frame == a.frame {
+			lt.dets = append(lt.dets, rows[last.Ref])
+			lt.seen++
+			if n := len(lt.dets) - a.cfg.Window; n > 0 {
+				lt.dets = append(lt.dets[:0:0], lt.dets[n:]...)
+			}
+		}
+	}
+	for _, id := range sortedKeys(a.tracks) {
+		if !open[id] {
+			events = append(events, a.end(id, t)...)
+		}
+	}
+	if err := a.matchTracks(ctx, t); err != nil {
+		return events, err
+	}
+	return append(events, a.decide(ctx, t)...), nil
+}
+
+// Close ends every open item (the stream ended) and returns the events.
+func (a *LiveAnalyzer) Close(t float64) []LiveEvent {
+	var events []LiveEvent
+	for _, id := range sortedKeys(a.tracks) {
+		events = append(events, a.end(id, t)...)
+	}
+	a.tracker.Flush()
+	return events
+}
+
+// end forgets a track and returns its item.end when it was announced.
+func (a *LiveAnalyzer) end(id int, t float64) []LiveEvent {
+	lt, ok := a.tracks[id]
+	if !ok {
+		return nil
+	}
+	delete(a.tracks, id)
+	if lt.announced == nil {
+		return nil
+	}
+	it := *lt.announced
+	it.T, it.Box = t, nil
+	return []LiveEvent{{Type: LiveItemEnd, Item: it}}
+}
+
+// matchTracks (re)matches the active tracks that gained MatchEvery
+// detections since their last match, as the match step does for a
+// video's tracks: the best crops of the window, ranked against the
+// catalog, the span that supports the best product and the evidence.
+func (a *LiveAnalyzer) matchTracks(ctx context.Context, t float64) error {
+	minLen := max(a.s.cfg.Track.MinLength, 2)
+	for _, id := range sortedKeys(a.tracks) {
+		lt := a.tracks[id]
+		if lt.seen < minLen || lt.matchedAt > 0 && lt.seen-lt.matchedAt < a.cfg.MatchEvery || len(lt.dets) == 0 {
+			continue
+		}
+		lt.matchedAt = lt.seen
+		q, err := a.query(lt.dets)
+		if err != nil {
+			continue // no crop vector yet
+		}
+		res, err := a.m.Match(ctx, q)
+		if err != nil {
+			return fmt.Errorf("live: match track %d: %w", id, err)
+		}
+		res.Crops = len(q.Crops)
+		var ms []shoppable.Match
+		for _, mt := range res.Matches {
+			ms = append(ms, shoppable.Match{ProductID: mt.ProductID, Score: min(1, max(0, mt.Score))})
+		}
+		if len(ms) == 0 {
+			lt.item, lt.feats = nil, nil
+			continue
+		}
+		product := ms[0].ProductID
+		if product != lt.product {
+			lt.product, lt.support = product, map[int]float64{}
+		}
+		extent := [2]float64{lt.dets[0].T, lt.dets[len(lt.dets)-1].T}
+		span, ok, share, err := trackSupport(lt.dets, extent, a.m.MinSupportZ(), func(d detRow) (float64, error) {
+			if v, ok := lt.support[d.Frame]; ok {
+				return v, nil
+			}
+			v, err := a.m.Support(ctx, d.Embedding, product)
+			lt.support[d.Frame] = v
+			return v, err
+		})
+		if err != nil {
+			return fmt.Errorf("live: track %d support: %w", id, err)
+		}
+		in := evidenceInput{results: map[int]match.Result{id: res}, matches: map[int][]shoppable.Match{id: ms},
+			tracks: map[int][]detRow{id: lt.dets}, support: map[int]float64{}, spans: map[int][2]float64{}}
+		if share >= 0 {
+			in.support[id] = share
+		}
+		if ok {
+			in.spans[id] = span
+		}
+		ev, err := a.s.trackEvidence(ctx, in)
+		if err != nil {
+			return fmt.Errorf("live: track %d: %w", id, err)
+		}
+		it := shoppable.Item{ID: "t" + strconv.Itoa(id), Label: lt.dets[0].Label, StartS: extent[0], EndS: extent[1],
+			Matches: ms, Review: shoppable.ReviewAuto}
+		if ok {
+			it.StartS, it.EndS = span[0], span[1]
+		}
+		for _, d := range lt.dets {
+			if d.T >= it.StartS && d.T <= it.EndS {
+				it.Boxes = append(it.Boxes, shoppable.NormBox(d.T, d.Box[0], d.Box[1], d.Box[2], d.Box[3], 1, 1))
+			}
+		}
+		// The stream so far plays the part of the shot.
+		lt.item, lt.feats = &it, itemFeatures([]confidence.Features{ev[id]}, 0, it, [2]float64{a.start, t})
+	}
+	return nil
+}
+
+// query builds a track's match query from the best crops of dets, as the
+// embed step chooses them.
+func (a *LiveAnalyzer) query(dets []detRow) (match.Query, error) {
+	infos := make([]match.CropInfo, len(dets))
+	for j, d := range dets {
+		infos[j] = match.CropInfo{T: d.T, Score: d.Score, AreaFrac: (d.Box[2] - d.Box[0]) * (d.Box[3] - d.Box[1]),
+			Sharpness: d.Sharpness, EdgeCut: d.EdgeCut, Occlusion: d.Occlusion}
+	}
+	q := match.Query{Label: dets[0].Label}
+	for _, j := range match.SelectCrops(infos, a.s.cfg.CropsPerTrack, 0.4) {
+		d := dets[j]
+		if len(d.Embedding) == 0 {
+			continue
+		}
+		q.Crops = append(q.Crops, d.Embedding)
+		q.Appearance = append(q.Appearance, d.Appearance)
+		q.Colour = append(q.Colour, d.Colour)
+	}
+	if len(q.Crops) == 0 {
+		return q, errors.New("no crop vector")
+	}
+	return q, nil
+}
+
+// decide runs the publish decision over the matched active tracks, as
+// the video's decide step does over a document's items (rivalry between
+// items on screen together, calibrated confidence, one product per place,
+// at most MaxHotspots at once), and returns the starts of newly published
+// items and the updates of announced ones seen in this frame. An
+// announced item stays until its track ends.
+func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
+	var items []shoppable.Item
+	feats := map[string]confidence.Features{}
+	byID := map[string]*liveTrack{}
+	for _, id := range sortedKeys(a.tracks) {
+		lt := a.tracks[id]
+		if lt.item == nil {
+			continue
+		}
+		items = append(items, *lt.item)
+		f := confidence.Features{}
+		for k, v := range lt.feats {
+			f[k] = v
+		}
+		feats[lt.item.ID] = f
+		byID[lt.item.ID] = lt
+	}
+	addRivalry(items, feats)
+	m := a.s.model()
+	for i := range items {
+		c := math.Round(m.Confidence(feats[items[i].ID])*1000) / 1000
+		items[i].Confidence = &c
+	}
+	published := map[string]shoppable.Item{}
+	for _, it := range decideItems(items, m, a.s.cfg.PublishAt, a.s.cfg.ReviewAt, a.s.maxHotspots()) {
+		if it.Status == shoppable.StatusPublished {
+			published[it.ID] = it
+		}
+	}
+	var starts []shoppable.Item
+	for _, it := range published {
+		if byID[it.ID].announced == nil {
+			starts = append(starts, it)
+		}
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i].ID < starts[j].ID })
+	if len(starts) > 0 {
+		doc := &shoppable.Document{Items: starts}
+		if err := a.s.labelItems(ctx, doc); err != nil {
+			a.s.log.Warn("live: label items", "err", err)
+		}
+		starts = doc.Items
+	}
+	var events []LiveEvent
+	for _, it := range starts {
+		lt := byID[it.ID]
+		li := LiveItem{ID: it.ID, Label: it.Label, ProductID: it.Product(), Matches: it.Matches, Confidence: *it.Confidence,
+			FirstS: lt.first, T: t, Box: lastBox(lt, a.frame)}
+		lt.announced = &li
+		events = append(events, LiveEvent{Type: LiveItemStart, Item: li})
+	}
+	for _, id := range sortedKeys(a.tracks) {
+		lt := a.tracks[id]
+		if lt.announced == nil || lt.announced.T == t {
+			continue
+		}
+		b := lastBox(lt, a.frame)
+		if b == nil {
+			continue // not seen in this frame
+		}
+		li := *lt.announced
+		li.T, li.Box = t, b
+		if it, ok := published[li.ID]; ok && it.Confidence != nil {
+			li.Confidence = *it.Confidence
+		}
+		lt.announced = &li
+		events = append(events, LiveEvent{Type: LiveItemUpdate, Item: li})
+	}
+	return events
+}
+
+// lastBox returns the track's box in frame, nil when it was not seen in it.
+func lastBox(lt *liveTrack, frame int) *shoppable.Box {
+	if len(lt.dets) == 0 {
+		return nil
+	}
+	d := lt.dets[len(lt.dets)-1]
+	if d.Frame != frame {
+		return nil
+	}
+	b := shoppable.NormBox(d.T, d.Box[0], d.Box[1], d.Box[2], d.Box[3], 1, 1)
+	return &b
+}

@@ -266,56 +266,107 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 	return nil
 }
 
+// cacheCandidates bounds the products sharing a photo whose vectors
+// cachedVectors reads: usually the first one has every kind.
+const cacheCandidates = 4
+
 // cachedVectors returns the vectors already computed for this image content
-// with the current model, and its main item, when they include every kind
-// an image of a product of this category needs.
+// with the current model, and its main item, when one product that has the
+// same content stored every kind an image of a product of this category
+// needs: just those kinds, as embedding the image again would give. Its
+// cost does not grow with the products sharing the photo.
 func (in *Ingester) cachedVectors(ctx context.Context, sha, category string) (Item, map[string][]float32, error) {
 	if in.Embedder == nil {
 		return Item{}, nil, nil
 	}
 	db := in.Store.db
-	// The appearance vector comes along when the same content has one
-	// from the current appearance model; without one, while an appearance
-	// model is set, the image is embedded again.
-	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT v.kind, v.vector, i.item_label, i.item_box
-		FROM product_vectors v JOIN product_images i ON i.product_seq = v.product_seq AND i.sha256 = v.image_sha256
-		WHERE v.image_sha256 = ? AND i.state = 'embedded'
-		AND ((v.model = ? AND v.kind IN (`+kindList(indexedKinds)+`)) OR (v.model = ? AND v.kind = 'appearance'))`), sha, in.Model, in.AppearanceModel)
+	type candidate struct {
+		seq  int64
+		item Item
+	}
+	var cands []candidate
+	err := func() error {
+		rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT i.product_seq, i.item_label, i.item_box FROM product_images i
+			WHERE i.sha256 = ? AND i.state = 'embedded' AND EXISTS (SELECT 1 FROM product_vectors v
+				WHERE v.product_seq = i.product_seq AND v.image_sha256 = i.sha256 AND v.kind = ? AND v.model = ?)
+			ORDER BY i.product_seq LIMIT ?`), sha, KindScene, in.Model, cacheCandidates)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c candidate
+			var box string
+			if err := rows.Scan(&c.seq, &c.item.Label, &box); err != nil {
+				return err
+			}
+			c.item.Box = parseBox(box)
+			cands = append(cands, c)
+		}
+		return rows.Err()
+	}()
 	if err != nil {
 		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
 	}
-	defer rows.Close()
-	out := map[string][]float32{}
-	var item Item
-	for rows.Next() {
-		var kind, box string
-		var blob []byte
-		if err := rows.Scan(&kind, &blob, &item.Label, &box); err != nil {
-			return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
-		}
-		v, err := decodeVector(blob)
+	for _, c := range cands {
+		vecs, err := in.productVectors(ctx, c.seq, sha)
 		if err != nil {
 			return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
 		}
-		out[kind] = v
-		item.Box = parseBox(box)
-	}
-	if err := rows.Err(); err != nil {
-		return Item{}, nil, fmt.Errorf("catalog: look up cached vectors: %w", err)
-	}
-	if out[KindCrop] == nil || out[KindWhole] == nil || out[KindScene] == nil || (in.Appearance != nil && out[KindAppearance] == nil) {
-		return Item{}, nil, nil
-	}
-	if in.Views != nil {
-		// The same picture in a product of another category, or embedded
-		// before views existed, may lack views this one needs.
-		for _, k := range in.Views.ViewKinds(item.Label, category) {
-			if out[k] == nil {
-				return Item{}, nil, nil
+		out := map[string][]float32{}
+		for _, k := range in.imageKinds(c.item.Label, category) {
+			if vecs[k] == nil {
+				out = nil
+				break
 			}
+			out[k] = vecs[k]
+		}
+		if out != nil {
+			return c.item, out, nil
 		}
 	}
-	return item, out, nil
+	return Item{}, nil, nil
+}
+
+// productVectors returns the vectors of one product's image from the
+// current models (the appearance vector from the appearance model).
+func (in *Ingester) productVectors(ctx context.Context, seq int64, sha string) (map[string][]float32, error) {
+	db := in.Store.db
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT kind, vector FROM product_vectors
+		WHERE product_seq = ? AND image_sha256 = ?
+		AND ((model = ? AND kind IN (`+kindList(indexedKinds)+`)) OR (model = ? AND kind = 'appearance'))`), seq, sha, in.Model, in.AppearanceModel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]float32{}
+	for rows.Next() {
+		var kind string
+		var blob []byte
+		if err := rows.Scan(&kind, &blob); err != nil {
+			return nil, err
+		}
+		v, err := decodeVector(blob)
+		if err != nil {
+			return nil, err
+		}
+		out[kind] = v
+	}
+	return out, rows.Err()
+}
+
+// imageKinds lists the kinds of vectors embedding an image whose main item
+// has this label stores for a product of this category (a view whose box
+// falls outside the image aside).
+func (in *Ingester) imageKinds(label, category string) []string {
+	kinds := []string{KindWhole, KindCrop, KindScene}
+	if in.Appearance != nil {
+		kinds = append(kinds, KindAppearance)
+	}
+	if in.Views != nil {
+		kinds = append(kinds, in.Views.ViewKinds(label, category)...)
+	}
+	return kinds
 }
 
 func (in *Ingester) loadImage(ctx context.Context, key string) (image.Image, error) {

@@ -63,4 +63,17 @@ func TestGalleryViews(t *testing.T) {
 	if u, l := kinds("pants", catalog.KindViewUpper), kinds("pants", catalog.KindViewLower); l != 1 {
 		t.Errorf("pants: %d upper and %d lower views, want a lower one", u, l)
 	}
+	// The dress's picture sold as a skirt reuses the dress's vectors, but
+	// only the kinds a skirt needs: the lower view, not the upper one.
+	if _, err := e.in.ImportFile(ctx, write("c.csv", "skirt,Skirt,Skirt,14976.jpg\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if u, l := kinds("skirt", catalog.KindViewUpper), kinds("skirt", catalog.KindViewLower); u != 0 || l != 1 {
+		t.Errorf("skirt: %d upper and %d lower views, want 0 and 1", u, l)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM product_vectors s JOIN products ps ON ps.seq = s.product_seq
+		JOIN product_vectors d ON d.image_sha256 = s.image_sha256 AND d.kind = s.kind AND d.model = s.model AND d.vector = s.vector
+		JOIN products pd ON pd.seq = d.product_seq WHERE ps.id = 'skirt' AND pd.id = 'dress'`); n != 5 {
+		t.Errorf("skirt shares %d vectors with the dress, want 5 (whole, crop, scene, appearance, lower view)", n)
+	}
 }

@@ -45,7 +45,11 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if secret != "" {
 		fmt.Fprintf(stderr, "vitrine: bootstrap admin API key (shown once, store it now): %s\n", secret)
 	}
-	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Catalog: a.Catalog, Logger: a.Log, Registry: a.Registry})
+	lm, err := a.NewLive()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv, err := api.New(api.Deps{Config: a.Config, DB: a.DB, Blob: a.Blob, Runner: a.Runner, Keys: a.Keys, Catalog: a.Catalog, Live: lm, Logger: a.Log, Registry: a.Registry})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -103,7 +107,23 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 			runRetention(inboxCtx, a, a.Config.RetentionInterval)
 		}
 	}()
-	waitInbox := func() { stopInbox(); <-inboxDone; <-feedsDone; <-videoDone; <-retentionDone }
+	// Live streams run on nodes that run steps; a restarted server resumes
+	// the streams it left running.
+	liveDone := make(chan struct{})
+	go func() {
+		defer close(liveDone)
+		if a.Owner && a.Config.Workers > 0 {
+			lm.Run(inboxCtx)
+		}
+	}()
+	waitInbox := func() {
+		stopInbox()
+		<-inboxDone
+		<-feedsDone
+		<-videoDone
+		<-retentionDone
+		<-liveDone
+	}
 	defer waitInbox()
 	fmt.Fprintf(stderr, "vitrine: listening on http://%s (data dir %s, %d workers)\n", ln.Addr(), a.Config.DataDir, a.Config.Workers)
 	fmt.Fprintf(stderr, "vitrine: operator console at http://%s/console/ (sign in with an API key)\n", ln.Addr())

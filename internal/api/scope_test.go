@@ -48,6 +48,11 @@ var routeScopes = map[string]apikey.Scope{
 
 	"POST /v1/videos":                         apikey.ScopeIngest,
 	"GET /v1/videos":                          apikey.ScopeRead,
+	"POST /v1/live":                           apikey.ScopeIngest,
+	"GET /v1/live":                            apikey.ScopeRead,
+	"GET /v1/live/{id}":                       apikey.ScopeRead,
+	"POST /v1/live/{id}/stop":                 apikey.ScopeIngest,
+	"GET /public/v1/live/{id}/events":         apikey.ScopeNone,
 	"GET /v1/videos/{id}":                     apikey.ScopeRead,
 	"GET /v1/videos/{id}/workflow":            apikey.ScopeRead,
 	"GET /v1/videos/{id}/shoppable":           apikey.ScopeRead,

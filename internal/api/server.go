@@ -20,6 +20,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
+	"github.com/vitrine-dev/vitrine/internal/live"
 	"github.com/vitrine-dev/vitrine/internal/store"
 )
 
@@ -32,7 +33,9 @@ type Deps struct {
 	Keys   *apikey.Store
 	// Catalog serves the /v1/catalog routes (503 when nil).
 	Catalog *catalog.Service
-	Logger  *slog.Logger
+	// Live runs live streams and serves their events (503 when nil).
+	Live   *live.Manager
+	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics; the
 	// runner's step metrics should be registered on it too.
 	Registry *prometheus.Registry

@@ -223,6 +223,11 @@ func (m *Manager) ServeEvents(w http.ResponseWriter, r *http.Request, id string,
 		if closed {
 			<-run.done
 			s, _ = Get(context.WithoutCancel(ctx), m.cfg.DB, id)
+			if s.State == StateRunning {
+				// The server is shutting down: the client reconnects to
+				// the next one with its Last-Event-ID.
+				return nil
+			}
 			return write(0, StreamEnd, sseEvent{Type: StreamEnd, Stream: id, State: s.State})
 		}
 		select {

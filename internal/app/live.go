@@ -1,0 +1,30 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/fetch"
+	"github.com/vitrine-dev/vitrine/internal/live"
+	"github.com/vitrine-dev/vitrine/internal/media"
+	"github.com/vitrine-dev/vitrine/internal/video"
+)
+
+// NewLive returns the live-stream manager of a serving process: streams
+// are analysed by the video service's models and catalog, and HLS sources
+// fetched under the same address rules as catalog images
+// (fetch_allow_private).
+func (a *App) NewLive() (*live.Manager, error) {
+	tool := &media.Tool{MaxMemory: a.Config.FFmpegMaxMemory, MaxPixels: a.Config.MaxVideoPixels, MaxDuration: a.Config.MaxVideoDuration, Logger: a.Log}
+	return live.New(live.Config{
+		DB:    a.DB,
+		Media: tool,
+		// Segments are a few seconds of video: well under 64 MiB.
+		Fetcher: fetch.New(fetch.Config{MaxBytes: 64 << 20, Timeout: 30 * time.Second, AllowPrivate: a.Config.FetchAllowPrivate}),
+		NewAnalyzer: func(ctx context.Context) (live.Analyzer, error) {
+			return a.Video.NewLiveAnalyzer(ctx, video.LiveConfig{})
+		},
+		Exclusive: a.Owner && !a.Shared,
+		Logger:    a.Log,
+	})
+}

@@ -94,7 +94,10 @@ func TestLiveRoutes(t *testing.T) {
 	if st != 201 || json.Unmarshal(raw, &pk) != nil {
 		t.Fatalf("publishable key: %d %s", st, raw)
 	}
-	body := func(src string) string { b, _ := json.Marshal(map[string]string{"source": src, "name": "show"}); return string(b) }
+	body := func(src string) string {
+		b, _ := json.Marshal(map[string]string{"source": src, "name": "show"})
+		return string(b)
+	}
 	for _, tc := range []struct {
 		name, key, body string
 		want            int

@@ -25,7 +25,8 @@ func newCatalog(a *App) *catalog.Service {
 		if err := a.checkModels(); err != nil {
 			return nil, err
 		}
-		m, err := catvision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log})
+		m, err := catvision.Open(ctx, vision.Options{ModelsDir: a.ModelsDir(), RuntimeLib: a.Config.ORTLib, Logger: a.Log,
+			Runs: catalog.DefaultEmbedWorkers})
 		if err == nil && a.Config.GalleryViews {
 			m.Views = catvision.Views{}
 		}

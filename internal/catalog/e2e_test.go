@@ -31,7 +31,7 @@ func loadModels(t testing.TB) *catalog.Models {
 	t.Helper()
 	dir := testenv.Models(t)
 	modelsOnce.Do(func() {
-		models, modelsErr = catvision.Open(context.Background(), vision.Options{ModelsDir: dir, Threads: 2})
+		models, modelsErr = catvision.Open(context.Background(), vision.Options{ModelsDir: dir, Threads: 2, Runs: catalog.DefaultEmbedWorkers})
 	})
 	if modelsErr != nil {
 		t.Fatalf("open models in %s: %v", dir, modelsErr)

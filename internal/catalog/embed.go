@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
@@ -116,43 +118,76 @@ func (in *Ingester) Embed(ctx context.Context, batch int64, progress ProgressFun
 		args = []any{KindScene, in.Model}
 	}
 	total := in.countBatchImages(ctx, batch, where, args)
-	var done int64
+	var (
+		mu   sync.Mutex // serialises progress
+		done int64
+	)
 	shop := in.shoppable()
 	err := in.batchImages(ctx, batch, where, args, func(page []workImage) error {
-		// Decoding (pure Go) of the next images overlaps with the models
-		// running on the current one.
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		prepared := make(chan prepared, 2)
-		go func() {
-			defer close(prepared)
-			for _, w := range page {
-				p := in.prepare(ctx, w)
-				select {
-				case prepared <- p:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-		for p := range prepared {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := in.embedOne(ctx, batch, p, shop); err != nil {
-				return err
-			}
+		return in.embedPage(ctx, batch, page, shop, func() {
+			mu.Lock()
+			defer mu.Unlock()
 			done++
 			if progress != nil {
 				progress(Progress{Step: StageEmbed, Done: done, Total: total})
 			}
-		}
-		return ctx.Err()
+		})
 	})
 	if err != nil {
 		return err
 	}
 	return in.markReady(ctx, batch)
+}
+
+// DefaultEmbedWorkers is how many images the embed stage decodes and runs
+// through the models at once when Ingester.EmbedWorkers is zero. Two keep
+// two cores busy: one image is decoded (pure Go) while the other's models
+// run, and the small models leave a core idle on their own.
+const DefaultEmbedWorkers = 2
+
+// embedPage embeds a page of images on EmbedWorkers goroutines. The images
+// of one content (products sharing a photo) go to one worker, in order, so
+// the first one's vectors are stored before the next looks them up and
+// each photo is run through the models once.
+func (in *Ingester) embedPage(ctx context.Context, batch int64, page []workImage, shop map[string]bool, step func()) error {
+	var groups [][]workImage
+	bySHA := map[string]int{}
+	for _, w := range page {
+		if i, ok := bySHA[w.sha]; ok && w.sha != "" {
+			groups[i] = append(groups[i], w)
+			continue
+		}
+		bySHA[w.sha] = len(groups)
+		groups = append(groups, []workImage{w})
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan []workImage)
+	var wg sync.WaitGroup
+	for range min(cmp.Or(in.EmbedWorkers, DefaultEmbedWorkers), len(groups)) {
+		wg.Go(func() {
+			for g := range work {
+				for _, w := range g {
+					if err := in.embedOne(ctx, batch, in.prepare(ctx, w), shop); err != nil {
+						cancel(err)
+						return
+					}
+					step()
+				}
+			}
+		})
+	}
+feed:
+	for _, g := range groups {
+		select {
+		case work <- g:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // prepared is an image ready for the models: its cached vectors, or its

@@ -99,6 +99,10 @@ type Ingester struct {
 	// Views, when set, gives extra views of each image's main item to
 	// embed and index beside it (gallery augmentation; see Viewer).
 	Views Viewer
+	// EmbedWorkers is how many images the embed stage works on at once
+	// (0: DefaultEmbedWorkers). The models should allow as many concurrent
+	// runs (vision.Options.Runs).
+	EmbedWorkers int
 	// Prepare, when set, runs after a batch's products are indexed (the
 	// features stage) with their ids; it precomputes what other services
 	// derive from product images. It must be idempotent: a resumed stage

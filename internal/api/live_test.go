@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
@@ -19,6 +23,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/video"
+	"github.com/vitrine-dev/vitrine/web/player/playertest"
 )
 
 // announcer stands in for the model-backed analysis (internal/live's
@@ -54,12 +59,22 @@ func (a *announcer) Close(t float64) []video.LiveEvent {
 // admin keys for local files), follows its events on the public path under
 // the publishable key's origin rules with the product's details, and reads
 // and stops it.
-func TestLiveRoutes(t *testing.T) {
+// liveEnv is a server with a live manager whose analysis announces
+// tee-red, a catalog holding it and a publishable key for site.
+type liveEnv struct {
+	*shopEnv
+	admin, ingest, read, pk, clip string
+}
+
+const liveSite = "https://shop.example"
+
+func newLiveEnv(t *testing.T, site string) *liveEnv {
+	t.Helper()
 	testenv.NeedFFmpeg(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	clip := filepath.Join(dir, "clip.mp4")
-	testenv.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=30", "-pix_fmt", "yuv420p", clip)
+	le := &liveEnv{clip: filepath.Join(dir, "clip.mp4")}
+	testenv.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=30", "-pix_fmt", "yuv420p", le.clip)
 	cfg := testConfig(t, dir, nil)
 	db := testDB(t, dir)
 	bs := testBlobs(t, dir)
@@ -68,9 +83,9 @@ func TestLiveRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := apikey.New(db)
-	admin, _, _ := keys.Create(ctx, apikey.ScopeAdmin, "admin")
-	ingest, _, _ := keys.Create(ctx, apikey.ScopeIngest, "ingest")
-	read, _, _ := keys.Create(ctx, apikey.ScopeRead, "read")
+	le.admin, _, _ = keys.Create(ctx, apikey.ScopeAdmin, "admin")
+	le.ingest, _, _ = keys.Create(ctx, apikey.ScopeIngest, "ingest")
+	le.read, _, _ = keys.Create(ctx, apikey.ScopeRead, "read")
 	price := 12.0
 	if _, err := catalog.NewStore(db).Upsert(ctx, catalog.Product{ID: "tee-red", Title: "Red tee", Category: "Tshirts", Price: &price, Currency: "EUR"}); err != nil {
 		t.Fatal(err)
@@ -84,16 +99,35 @@ func TestLiveRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &shopEnv{handler: s.Handler(), db: db}
-	e.srv = httptest.NewServer(e.handler)
-	t.Cleanup(e.srv.Close)
-
-	const site = "https://shop.example"
-	st, _, raw := e.req(t, "POST", "/v1/publishable-keys", admin, "", `{"name":"shop","origins":["`+site+`"]}`)
+	le.shopEnv = &shopEnv{handler: s.Handler(), db: db}
+	le.srv = httptest.NewServer(le.handler)
+	t.Cleanup(le.srv.Close)
+	st, _, raw := le.req(t, "POST", "/v1/publishable-keys", le.admin, "", `{"name":"shop","origins":["`+site+`"]}`)
 	var pk struct{ Key string }
 	if st != 201 || json.Unmarshal(raw, &pk) != nil {
 		t.Fatalf("publishable key: %d %s", st, raw)
 	}
+	le.pk = pk.Key
+	return le
+}
+
+// start starts a stream of the clip.
+func (le *liveEnv) start(t *testing.T) live.Stream {
+	t.Helper()
+	st, _, raw := le.req(t, "POST", "/v1/live", le.admin, "", `{"source":"`+le.clip+`","name":"show"}`)
+	var ls live.Stream
+	if st != 201 || json.Unmarshal(raw, &ls) != nil || ls.State != live.StateRunning {
+		t.Fatalf("start: %d %s", st, raw)
+	}
+	return ls
+}
+
+func TestLiveRoutes(t *testing.T) {
+	le := newLiveEnv(t, liveSite)
+	e, admin, ingest, read, clip := le, le.admin, le.ingest, le.read, le.clip
+	ctx := context.Background()
+	const site = liveSite
+	pk := struct{ Key string }{le.pk}
 	body := func(src string) string {
 		b, _ := json.Marshal(map[string]string{"source": src, "name": "show"})
 		return string(b)
@@ -112,11 +146,7 @@ func TestLiveRoutes(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tc.name, st, raw, tc.want)
 		}
 	}
-	st, _, raw = e.req(t, "POST", "/v1/live", admin, "", body(clip))
-	var ls live.Stream
-	if st != 201 || json.Unmarshal(raw, &ls) != nil || ls.State != live.StateRunning {
-		t.Fatalf("start: %d %s", st, raw)
-	}
+	ls := le.start(t)
 	events := "/public/v1/live/" + ls.ID + "/events"
 	if st, _, _ := e.req(t, "GET", events+"?key="+pk.Key, "", "https://evil.example", ""); st != 403 {
 		t.Errorf("other origin: %d, want 403", st)
@@ -161,7 +191,7 @@ func TestLiveRoutes(t *testing.T) {
 		t.Fatalf("first event %+v", start)
 	}
 	// The status shows the item; the stream is listed and stops.
-	st, _, raw = e.req(t, "GET", "/v1/live/"+ls.ID, read, "", "")
+	st, _, raw := e.req(t, "GET", "/v1/live/"+ls.ID, read, "", "")
 	var status struct{ Items []live.Item }
 	if st != 200 || json.Unmarshal(raw, &status) != nil || len(status.Items) != 1 || status.Items[0].ProductID != "tee-red" {
 		t.Errorf("status: %d %s", st, raw)
@@ -186,4 +216,43 @@ func TestLiveRoutes(t *testing.T) {
 	if n := len(rest); n < 2 || rest[n-2] != video.LiveItemEnd || rest[n-1] != live.StreamEnd {
 		t.Errorf("events after the stop end with %v, want %s, %s", rest[max(0, len(rest)-3):], video.LiveItemEnd, live.StreamEnd)
 	}
+}
+
+// TestLivePlayerHotspot opens a shop page with the player in live mode in
+// Chromium: the announced product's hotspot appears where its box is, with
+// its title and price, and goes when the stream stops.
+func TestLivePlayerHotspot(t *testing.T) {
+	page := httptest.NewServer(nil) // its URL is the page's origin
+	defer page.Close()
+	le := newLiveEnv(t, page.URL)
+	ls := le.start(t)
+	page.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body style="margin:0">
+<script type="module" src="%[1]s/player/vitrine-player.js"></script>
+<vitrine-player api="%[1]s" key="%[2]s" live="%[3]s" src="%[1]s/none.mp4" muted style="display:block;width:640px"></vitrine-player>
+</body></html>`, le.srv.URL, le.pk, ls.ID)
+	})
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	playertest.Do(t, ctx, chromedp.Navigate(page.URL+"/"))
+	spot := playertest.Shadow + `.querySelector('.hotspot[data-product="tee-red"]')`
+	playertest.WaitJS(t, ctx, "the live hotspot", `!!(`+spot+`)`, 20*time.Second)
+	// The dot sits at the centre of the announced box (0.2+0.3/2 of the
+	// picture in each direction).
+	got := playertest.Eval[map[string]float64](t, ctx, `(() => { const s = `+spot+`.getBoundingClientRect();
+  const l = `+playertest.Shadow+`.querySelector('.layer').getBoundingClientRect();
+  return {x: (s.left + s.width/2 - l.left) / l.width, y: (s.top + s.height/2 - l.top) / l.height}; })()`)
+	if math.Abs(got["x"]-0.35) > 0.02 || math.Abs(got["y"]-0.35) > 0.02 {
+		t.Errorf("hotspot at %.3f, %.3f of the picture, want 0.35, 0.35", got["x"], got["y"])
+	}
+	label := playertest.Eval[string](t, ctx, spot+`.getAttribute('aria-label')`)
+	if !strings.Contains(label, "Red tee") || !strings.Contains(label, "12") {
+		t.Errorf("hotspot label %q, want the product's title and price", label)
+	}
+	if st, _, raw := le.req(t, "POST", "/v1/live/"+ls.ID+"/stop", le.ingest, "", ""); st != 200 {
+		t.Fatalf("stop: %d %s", st, raw)
+	}
+	playertest.WaitJS(t, ctx, "the hotspot to go", `!(`+spot+`)`, 10*time.Second)
+	errs.Check(t)
 }

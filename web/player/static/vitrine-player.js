@@ -10,7 +10,9 @@
 // shoppable (URL of the document, overrides api+video), poster, autoplay,
 // muted, loop, locale (for prices; defaults to the page's language),
 // max-hotspots (most hotspots on screen at once, best matches first;
-// default 3).
+// default 3), live (a vitrine live stream id: hotspots come from its
+// events as the products show, whatever the video's time; src is then the
+// stream's playback URL).
 //
 // Events on the element: vitrine-ready {document}, vitrine-product
 // {product, item} when a card opens, vitrine-error {message}, and
@@ -222,7 +224,7 @@ export function productOf(item) {
 }
 
 class VitrinePlayer extends HTMLElement {
-  static get observedAttributes() { return ['src', 'video', 'shoppable', 'key', 'api', 'poster']; }
+  static get observedAttributes() { return ['src', 'video', 'shoppable', 'key', 'api', 'poster', 'live']; }
 
   constructor() {
     super();
@@ -296,6 +298,7 @@ class VitrinePlayer extends HTMLElement {
     window.removeEventListener('pagehide', this._onHide);
     clearInterval(this._timer);
     cancelAnimationFrame(this._raf);
+    if (this._es) { this._es.close(); this._es = null; }
     this._flush(true);
   }
 
@@ -318,6 +321,10 @@ class VitrinePlayer extends HTMLElement {
     const src = this.getAttribute('src');
     if (src && this.$video.getAttribute('src') !== src) this.$video.src = src;
     if (this.hasAttribute('poster')) this.$video.poster = this.getAttribute('poster');
+    const stream = this.getAttribute('live');
+    if (stream) { this._startLive(stream); return; }
+    if (this._es) { this._es.close(); this._es = null; }
+    this._live = null;
     const id = this.getAttribute('video');
     const docURL = this.getAttribute('shoppable') || (id ? this._url(`/public/v1/videos/${encodeURIComponent(id)}/shoppable`) : null);
     if (!docURL) return;
@@ -336,6 +343,48 @@ class VitrinePlayer extends HTMLElement {
       this.dispatchEvent(new CustomEvent('vitrine-ready', { detail: { document: doc } }));
     } catch (err) {
       this._error(err.message || String(err));
+    }
+  }
+
+  // _startLive follows a live stream's events: item.start and item.update
+  // put the item on screen at its latest box (with the product details the
+  // event carries), item.end takes it off. EventSource reconnects by itself
+  // with the last event id, so a dropped connection misses nothing.
+  _startLive(stream) {
+    if (this._es) this._es.close();
+    this._live = new Map();
+    this._doc = { schema: 'vitrine.shoppable/v1', video: {}, shots: [], items: [] };
+    this._items = [];
+    const es = new EventSource(this._url(`/public/v1/live/${encodeURIComponent(stream)}/events`));
+    this._es = es;
+    const apply = (e) => {
+      let d;
+      try { d = JSON.parse(e.data); } catch { return; }
+      const it = d.item;
+      if (!it || !it.id) return;
+      if (e.type === 'item.end') {
+        this._live.delete(it.id);
+      } else if (it.box) {
+        const item = { ...it, review: 'auto', status: 'published', boxes: [it.box] };
+        const pid = productOf(item);
+        if (d.product && pid) this._products.set(pid, d.product);
+        const old = this._live.get(it.id);
+        if (old) Object.assign(old, item); else this._live.set(it.id, item);
+      }
+      this._items = [...this._live.values()];
+      this._render();
+    };
+    for (const t of ['item.start', 'item.update', 'item.end']) es.addEventListener(t, apply);
+    es.addEventListener('stream.end', () => {
+      es.close();
+      this._live.clear();
+      this._items = [];
+      this._render();
+      this.dispatchEvent(new CustomEvent('vitrine-live-end'));
+    });
+    if (!this.ready) {
+      this.ready = true;
+      this.dispatchEvent(new CustomEvent('vitrine-ready', { detail: { document: this._doc, live: stream } }));
     }
   }
 
@@ -473,6 +522,13 @@ class VitrinePlayer extends HTMLElement {
   // top of each other (a person and their shirt, both matched to the shirt)
   // get one hotspot: the better match.
   visibleAt(t) {
+    if (this._live) {
+      // A live item is where it was last seen: its stream time is not the
+      // video element's.
+      const on = this._items.map((it) => ({ item: it, box: it.boxes[it.boxes.length - 1] }));
+      on.sort((a, b) => (b.item.confidence || 0) - (a.item.confidence || 0));
+      return on.slice(0, this._cap());
+    }
     const on = [];
     for (const it of this._items) {
       if (t < it.start_s || t > it.end_s) continue;

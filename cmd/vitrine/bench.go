@@ -113,6 +113,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		Shots:        shotDetector{},
 		Pipeline:     ba,
 		API:          ba.API,
+		Live:         ba,
 	}
 	if err := vision.InitRuntime(cfg.ORTLib); err == nil {
 		env.Versions["onnxruntime"] = ort.GetVersion()

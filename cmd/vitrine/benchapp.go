@@ -43,6 +43,8 @@ func newBenchApp(cfg *config.Config, workDir, catalogDir string) *benchApp {
 	c.Blob = filepath.Join(c.DataDir, "blobs")
 	// The API suite measures the server, not the per-key rate limiter.
 	c.RateAPIKey, c.RatePublicIP, c.RatePublicKey = 0, 0, 0
+	// The live suite streams from a loopback HTTP server.
+	c.FetchAllowPrivate = true
 	return &benchApp{cfg: c, catalogDir: catalogDir}
 }
 

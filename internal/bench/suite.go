@@ -67,6 +67,8 @@ type Env struct {
 	Shots    ShotDetector
 	Pipeline Pipeline
 	API      APIFactory
+	// Live runs live streams for the live suite.
+	Live LiveStreamer
 	// ANN tunes the ann suite; zero values take its defaults.
 	ANN ANNOptions
 
@@ -317,6 +319,7 @@ func Suites() []Suite {
 		{Name: "ingest", Title: "Catalog ingestion", Run: runIngest},
 		{Name: "e2e", Title: "End to end: accuracy and speed", Run: runE2E},
 		{Name: "api", Title: "API under bounded loopback load", Run: runAPI},
+		{Name: "live", Title: "Live streams: latency to viewers", Run: runLive},
 	}
 }
 

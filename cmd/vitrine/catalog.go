@@ -54,6 +54,7 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	detach := fs.Bool("detach", false, "print the batch and workflow ids and return without waiting")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof); the stages run in this process unless a server owns the data directory")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -62,6 +63,11 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("catalog import: want exactly one PATH")
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return fmt.Errorf("catalog import: %w", err)
+	}
+	defer stopProfile()
 	a, err := openApp(ctx, quietForBar(load, *quiet), app.Options{RunSteps: true})
 	if err != nil {
 		return fmt.Errorf("catalog import: %w", err)

@@ -39,10 +39,14 @@ func TestCatalogCommand(t *testing.T) {
 		!strings.Contains(out, "bad price") || !strings.Contains(out, "not found") {
 		t.Fatalf("import: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	out, errOut, code = vitrine(t, env, "catalog", "import", csv, "--data-dir", data, "--quiet", "--json")
+	prof := filepath.Join(t.TempDir(), "import.prof")
+	out, errOut, code = vitrine(t, env, "catalog", "import", csv, "--data-dir", data, "--quiet", "--json", "--cpuprofile", prof)
 	var s struct{ Unchanged, Failed, Added int }
 	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Unchanged != 2 || s.Added != 0 {
 		t.Fatalf("re-import: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("re-import --cpuprofile: %d bytes, %v; want a gzipped profile", len(b), err)
 	}
 
 	out, _, code = vitrine(t, env, "catalog", "search", "--data-dir", data, "--text", "striped")

@@ -164,7 +164,7 @@ func (in *Ingester) embedPage(ctx context.Context, batch int64, page []workImage
 	defer cancel(nil)
 	work := make(chan []workImage)
 	var wg sync.WaitGroup
-	for range min(cmp.Or(in.EmbedWorkers, DefaultEmbedWorkers), len(groups)) {
+	for range min(max(1, cmp.Or(in.EmbedWorkers, DefaultEmbedWorkers)), len(groups)) {
 		wg.Go(func() {
 			for g := range work {
 				for _, w := range g {

@@ -13,9 +13,9 @@ import (
 )
 
 // TestEmbedSharedPhotos imports products that share a few photos, on one
-// and on several embed workers: each photo goes through the models once,
-// every product gets the same vectors as the first one on its photo, and
-// an unreadable image fails only its product.
+// and on several embed workers (a negative count is one): each photo goes
+// through the models once, every product gets the same vectors as the
+// first one on its photo, and an unreadable image fails only its product.
 func TestEmbedSharedPhotos(t *testing.T) {
 	dir := t.TempDir()
 	photos := []string{"10000", "10092", "10099"}
@@ -38,7 +38,7 @@ func TestEmbedSharedPhotos(t *testing.T) {
 	if err := os.WriteFile(path, []byte(csv.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, workers := range []int{1, 3} {
+	for _, workers := range []int{-1, 1, 3} {
 		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
 			e := newEnv(t, fetch.Config{})
 			emb := &countingEmbedder{Embedder: e.in.Embedder}

@@ -100,8 +100,8 @@ type Ingester struct {
 	// embed and index beside it (gallery augmentation; see Viewer).
 	Views Viewer
 	// EmbedWorkers is how many images the embed stage works on at once
-	// (0: DefaultEmbedWorkers). The models should allow as many concurrent
-	// runs (vision.Options.Runs).
+	// (0: DefaultEmbedWorkers; negative: one). The models should allow as
+	// many concurrent runs (vision.Options.Runs).
 	EmbedWorkers int
 	// Prepare, when set, runs after a batch's products are indexed (the
 	// features stage) with their ids; it precomputes what other services

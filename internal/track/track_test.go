@@ -403,3 +403,20 @@ func TestTracker(t *testing.T) {
 		})
 	}
 }
+
+// TestTrackerKeepLast checks that a long-lived track keeps only its latest
+// detections and its identity.
+func TestTrackerKeepLast(t *testing.T) {
+	fs := frames([]object{{ref: 1, label: "handbag", x: 100, y: 200, w: 80, h: 60, vx: 5, feature: unit(0)}}, 0, 30, 2, 1)
+	tr := NewTracker(Config{}, 0)
+	tr.KeepLast(4)
+	for _, f := range fs {
+		if ended := tr.Add(f); len(ended) > 0 {
+			t.Fatalf("track ended at %.1f s", f.T)
+		}
+	}
+	act := tr.Active()
+	if len(act) != 1 || act[0].ID != 1 || len(act[0].Dets) != 4 || act[0].Dets[3].T != 30 {
+		t.Fatalf("active tracks %+v, want track 1 with its last 4 detections", act)
+	}
+}

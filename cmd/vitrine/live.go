@@ -126,6 +126,9 @@ func printStream(s live.Stream) {
 	if s.Name != "" {
 		fmt.Fprintf(stdout, "  (%s)", s.Name)
 	}
+	if s.VideoID != "" {
+		fmt.Fprintf(stdout, "  recording: video %s", s.VideoID)
+	}
 	if s.Error != "" {
 		fmt.Fprintf(stdout, "  error: %s", s.Error)
 	}

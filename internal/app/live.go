@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/fetch"
@@ -25,6 +27,25 @@ func (a *App) NewLive() (*live.Manager, error) {
 			return a.Video.NewLiveAnalyzer(ctx, video.LiveConfig{})
 		},
 		Exclusive: a.Owner && !a.Shared,
-		Logger:    a.Log,
+		// An HLS stream's recording becomes a video, analysed and
+		// reviewable like any upload, when the stream ends.
+		Recordings: filepath.Join(a.Config.DataDir, "live"),
+		OnRecorded: func(ctx context.Context, s live.Stream, path string) (string, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return "", err
+			}
+			defer f.Close()
+			name := "live-" + s.ID + ".ts"
+			if s.Name != "" {
+				name = s.Name + " - " + name
+			}
+			v, err := a.Video.Add(ctx, f, name, a.Config.MaxUploadBytes)
+			if err != nil {
+				return "", err
+			}
+			return v.ID, nil
+		},
+		Logger: a.Log,
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
 	"github.com/vitrine-dev/vitrine/internal/fetch"
+	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/store"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/video"
@@ -226,7 +227,17 @@ func TestLiveHLSEndToEnd(t *testing.T) {
 	srv := httptest.NewServer(origin)
 	defer srv.Close()
 
+	// The recording becomes a video when the stream ends: here, the test
+	// probes it.
+	var recorded media.Info
+	recDir := t.TempDir()
+	onRecorded := func(ctx context.Context, s Stream, path string) (string, error) {
+		info, err := media.Probe(ctx, path)
+		recorded = info
+		return "v_recorded", err
+	}
 	m, err := New(Config{DB: e.db, Fetcher: fetch.New(fetch.Config{AllowPrivate: true}), Poll: 200 * time.Millisecond,
+		Recordings: recDir, OnRecorded: onRecorded,
 		Backoff:     Backoff{Base: 200 * time.Millisecond, Max: time.Second, Attempts: 20},
 		NewAnalyzer: func(ctx context.Context) (Analyzer, error) { return e.svc.NewLiveAnalyzer(ctx, video.LiveConfig{}) }})
 	if err != nil {
@@ -307,6 +318,16 @@ func TestLiveHLSEndToEnd(t *testing.T) {
 		final.State, final.Frames, final.Dropped, final.LagS, final.Reconnects, final.Items, final.Error)
 	if final.State != StateStopped {
 		t.Errorf("stream ended %s (%s), want %s", final.State, final.Error, StateStopped)
+	}
+	// Joined at the first segment, the recording holds nearly the whole
+	// broadcast, the cut included (segments are kept while it lasts).
+	dur := float64(truth.Frames) / truth.FPS
+	t.Logf("recording: %.1f s of the %.1f s broadcast", recorded.Duration, dur)
+	if final.VideoID != "v_recorded" || recorded.Duration < dur-3 || recorded.Duration > dur+1 {
+		t.Errorf("recording: video %q, %.1f s long, want v_recorded of about %.1f s", final.VideoID, recorded.Duration, dur)
+	}
+	if left, _ := filepath.Glob(filepath.Join(recDir, "*")); len(left) > 0 {
+		t.Errorf("recording files left after the video was made: %v", left)
 	}
 	if final.Reconnects < 1 {
 		t.Errorf("reconnects = %d, want at least 1 after the origin dropped", final.Reconnects)

@@ -22,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -49,19 +50,21 @@ var (
 
 // Stream is a live stream as stored.
 type Stream struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Source     string     `json:"source"`
-	State      string     `json:"state"`
-	Error      string     `json:"error,omitempty"`
-	LagS       float64    `json:"lag_s"`
-	Frames     int64      `json:"frames"`
-	Dropped    int64      `json:"dropped"`
-	Reconnects int64      `json:"reconnects"`
-	Items      int64      `json:"items"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Source     string  `json:"source"`
+	State      string  `json:"state"`
+	Error      string  `json:"error,omitempty"`
+	LagS       float64 `json:"lag_s"`
+	Frames     int64   `json:"frames"`
+	Dropped    int64   `json:"dropped"`
+	Reconnects int64   `json:"reconnects"`
+	Items      int64   `json:"items"`
+	// VideoID is the video the recording became after the stream ended.
+	VideoID   string     `json:"video_id,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
 }
 
 // Analyzer is the rolling analysis of one stream (video.LiveAnalyzer).
@@ -94,7 +97,15 @@ type Config struct {
 	// embedded SQLite mode): it resumes every running stream at start
 	// whoever ran it before.
 	Exclusive bool
-	Logger    *slog.Logger
+	// Recordings, when set, is the directory where an HLS stream's
+	// segments are kept as they are fetched (one MPEG-TS file per
+	// stream, continued when a restarted server resumes it). When the
+	// stream ends, OnRecorded turns the file into a video (the app adds it
+	// as an upload, analysed by the video workflow) and the file is
+	// removed once it succeeds.
+	Recordings string
+	OnRecorded func(ctx context.Context, s Stream, path string) (videoID string, err error)
+	Logger     *slog.Logger
 }
 
 // Manager starts, runs and stops the live streams of one server process.
@@ -209,12 +220,12 @@ func create(ctx context.Context, db *store.DB, source, name, owner string, now t
 	return Get(ctx, db, id)
 }
 
-const streamCols = `id, name, source, state, error, lag_s, frames, dropped, reconnects, items, created_at, updated_at, ended_at`
+const streamCols = `id, name, source, state, error, lag_s, frames, dropped, reconnects, items, video_id, created_at, updated_at, ended_at`
 
 func scanStream(sc interface{ Scan(...any) error }) (Stream, error) {
 	var s Stream
 	var ended sql.NullTime
-	err := sc.Scan(&s.ID, &s.Name, &s.Source, &s.State, &s.Error, &s.LagS, &s.Frames, &s.Dropped, &s.Reconnects, &s.Items,
+	err := sc.Scan(&s.ID, &s.Name, &s.Source, &s.State, &s.Error, &s.LagS, &s.Frames, &s.Dropped, &s.Reconnects, &s.Items, &s.VideoID,
 		&s.CreatedAt, &s.UpdatedAt, &ended)
 	if ended.Valid {
 		t := ended.Time.UTC()
@@ -394,7 +405,7 @@ func (m *Manager) reconcileWith(ctx context.Context, takeAll bool) {
 		var r row
 		var ended sql.NullTime
 		if err := rows.Scan(&r.s.ID, &r.s.Name, &r.s.Source, &r.s.State, &r.s.Error, &r.s.LagS, &r.s.Frames, &r.s.Dropped, &r.s.Reconnects,
-			&r.s.Items, &r.s.CreatedAt, &r.s.UpdatedAt, &ended, &r.owner, &r.hb); err != nil {
+			&r.s.Items, &r.s.VideoID, &r.s.CreatedAt, &r.s.UpdatedAt, &ended, &r.owner, &r.hb); err != nil {
 			m.log.WarnContext(ctx, "live: reconcile", "err", err)
 			rows.Close()
 			return
@@ -474,8 +485,55 @@ func (m *Manager) launch(s Stream) {
 		m.saveStatsOf(fctx, s.ID, r)
 		if state != "" {
 			m.finish(fctx, s.ID, state, msg)
+			m.recorded(fctx, s)
 		}
 	}()
+}
+
+// recordingPath is where a stream's recording is kept.
+func (m *Manager) recordingPath(id string) string {
+	return filepath.Join(m.cfg.Recordings, id+".ts")
+}
+
+// recorded hands an ended stream's recording to OnRecorded and stores the
+// video it became.
+func (m *Manager) recorded(ctx context.Context, s Stream) {
+	if m.cfg.Recordings == "" || m.cfg.OnRecorded == nil || IsFile(s.Source) {
+		return
+	}
+	path := m.recordingPath(s.ID)
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		return
+	}
+	vid, err := m.cfg.OnRecorded(ctx, s, path)
+	if err != nil {
+		m.log.Warn("live: recording not added as a video (kept)", "stream", s.ID, "path", path, "err", err)
+		return
+	}
+	db := m.cfg.DB
+	if _, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE live_streams SET video_id = ?, updated_at = ? WHERE id = ?`), vid, m.now(), s.ID); err != nil {
+		m.log.Warn("live: record video id", "stream", s.ID, "err", err)
+	}
+	if err := os.Remove(path); err != nil {
+		m.log.Warn("live: remove recording", "path", path, "err", err)
+	}
+}
+
+// recorder keeps a copy of what the decoder gets; a failing disk stops
+// the recording, never the stream.
+type recorder struct {
+	f   *os.File
+	log *slog.Logger
+	err error
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.err == nil {
+		if _, r.err = r.f.Write(p); r.err != nil {
+			r.log.Warn("live: recording stopped", "path", r.f.Name(), "err", r.err)
+		}
+	}
+	return len(p), nil
 }
 
 func (m *Manager) finish(ctx context.Context, id, state, msg string) {
@@ -539,9 +597,21 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 				r.lastError = err.Error()
 				r.mu.Unlock()
 			}}
+		var sink io.Writer = pw
+		if m.cfg.Recordings != "" {
+			if err := os.MkdirAll(m.cfg.Recordings, 0o750); err != nil {
+				return fmt.Errorf("live: recordings: %w", err)
+			}
+			f, err := os.OpenFile(m.recordingPath(s.ID), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+			if err != nil {
+				return fmt.Errorf("live: recording: %w", err)
+			}
+			defer f.Close()
+			sink = io.MultiWriter(pw, &recorder{f: f, log: m.log})
+		}
 		go func() {
 			defer close(pullDone)
-			pullErr = p.run(ctx, pw)
+			pullErr = p.run(ctx, sink)
 			pw.CloseWithError(pullErr) // nil: the decoder sees the end of the stream
 		}()
 		defer func() { pr.CloseWithError(errors.New("stream ended")) }()

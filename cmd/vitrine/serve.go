@@ -112,7 +112,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	liveDone := make(chan struct{})
 	go func() {
 		defer close(liveDone)
-		if a.Owner && a.Config.Workers > 0 {
+		if a.RunsLive() {
 			lm.Run(inboxCtx)
 		}
 	}()

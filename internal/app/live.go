@@ -27,6 +27,7 @@ func (a *App) NewLive() (*live.Manager, error) {
 			return a.Video.NewLiveAnalyzer(ctx, video.LiveConfig{})
 		},
 		Exclusive: a.Owner && !a.Shared,
+		Remote:    !a.RunsLive(),
 		// An HLS stream's recording becomes a video, analysed and
 		// reviewable like any upload, when the stream ends.
 		Recordings: filepath.Join(a.Config.DataDir, "live"),
@@ -49,3 +50,7 @@ func (a *App) NewLive() (*live.Manager, error) {
 		Logger: a.Log,
 	})
 }
+
+// RunsLive reports whether this process runs live streams: it runs
+// workflow steps (serve with workers).
+func (a *App) RunsLive() bool { return a.Owner && a.Config.Workers > 0 }

@@ -97,6 +97,9 @@ type Config struct {
 	// embedded SQLite mode): it resumes every running stream at start
 	// whoever ran it before.
 	Exclusive bool
+	// Remote says this process runs no streams (an API-only node): Start
+	// records a stream for a node that runs them, as the CLI does.
+	Remote bool
 	// Recordings, when set, is the directory where an HLS stream's
 	// segments are kept as they are fetched (one MPEG-TS file per
 	// stream, continued when a restarted server resumes it). When the
@@ -315,8 +318,12 @@ func Items(ctx context.Context, db *store.DB, id string) ([]Item, error) {
 	return out, rows.Err()
 }
 
-// Start records a new stream and runs it in this process.
+// Start records a new stream and runs it in this process (unless
+// Config.Remote).
 func (m *Manager) Start(ctx context.Context, source, name string) (Stream, error) {
+	if m.cfg.Remote {
+		return Create(ctx, m.cfg.DB, source, name)
+	}
 	s, err := create(ctx, m.cfg.DB, source, name, m.node, m.now())
 	if err != nil {
 		return Stream{}, err

@@ -304,6 +304,31 @@ func TestStopAndResume(t *testing.T) {
 	if _, err := m2.Stop(ctx, "ls_missing"); err == nil {
 		t.Error("stopping a missing stream succeeded")
 	}
+	// An API-only node (Remote) records a stream; the running server
+	// runs it, and the node's stop reaches it.
+	api, err := New(Config{DB: db, Remote: true, NewAnalyzer: func(context.Context) (Analyzer, error) {
+		t.Error("a remote manager started an analysis")
+		return nil, context.Canceled
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3, err := api.Start(ctx, src, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if st, _ := Get(ctx, db, s3.ID); st.Frames > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the running server did not take up the remote node's stream")
+		}
+	}
+	if _, err := api.Stop(ctx, s3.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, db, s3.ID, StateStopped, 5*time.Second)
 }
 
 // newEventServer serves a manager's event streams at /{id}.

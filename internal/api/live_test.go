@@ -94,7 +94,11 @@ func newLiveEnv(t *testing.T, site string) *liveEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(lm.Wait)
+	// As serve does: Run keeps the streams' counters and heartbeats.
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); lm.Run(rctx) }()
+	t.Cleanup(func() { stop(); <-done })
 	s, err := New(Deps{Config: cfg, DB: db, Blob: bs, Runner: r, Keys: keys, Catalog: catalog.NewService(db, bs, nil, nil, nil), Live: lm})
 	if err != nil {
 		t.Fatal(err)
@@ -254,5 +258,29 @@ func TestLivePlayerHotspot(t *testing.T) {
 		t.Fatalf("stop: %d %s", st, raw)
 	}
 	playertest.WaitJS(t, ctx, "the hotspot to go", `!(`+spot+`)`, 10*time.Second)
+	errs.Check(t)
+}
+
+// TestLiveConsole signs in to the console in Chromium and follows a live
+// stream on its Live page: running with its item, then stopped.
+func TestLiveConsole(t *testing.T) {
+	le := newLiveEnv(t, liveSite)
+	ls := le.start(t)
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	playertest.Do(t, ctx, chromedp.Navigate(le.srv.URL+"/console/"))
+	playertest.WaitJS(t, ctx, "the login form", `!!document.getElementById('login-key')`, 20*time.Second)
+	playertest.Do(t, ctx, chromedp.SendKeys("#login-key", le.admin), chromedp.Click(`#login-form button[type=submit]`))
+	playertest.WaitJS(t, ctx, "the dashboard", `!document.getElementById('nav').hidden`, 20*time.Second)
+	playertest.Do(t, ctx, chromedp.Click(`#nav a[data-nav="live"]`))
+	row := `document.querySelector('tr.live-stream[data-stream="` + ls.ID + `"]')`
+	playertest.WaitJS(t, ctx, "the stream running with its item", `!!`+row+` && `+row+`.textContent.includes('running') && `+row+`.querySelector('.live-items').textContent === '1'`, 20*time.Second)
+	playertest.Do(t, ctx, chromedp.Navigate(le.srv.URL+"/console/#/live/"+ls.ID))
+	playertest.WaitJS(t, ctx, "the stream's items", `!!document.querySelector('#live-items tr.live-item[data-product="tee-red"]')`, 20*time.Second)
+	playertest.Do(t, ctx, chromedp.Click(row[len("document.querySelector('"):len(row)-2]+` .live-stop`))
+	playertest.WaitJS(t, ctx, "the stream stopped", row+`.textContent.includes('stopped') && !`+row+`.querySelector('.live-stop')`, 20*time.Second)
+	if left := playertest.Eval[string](t, ctx, `document.querySelector('#live-items tr.live-item td:last-child').textContent`); left == "on screen" {
+		t.Errorf("a stopped stream's item is still on screen")
+	}
 	errs.Check(t)
 }

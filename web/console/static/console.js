@@ -890,6 +890,47 @@ function searchPage(params) {
   if (q.value) go();
 }
 
+// ---------- live streams ----------
+
+// livePage lists the live streams with their state, lag, dropped frames,
+// reconnects and items so far, and the items of the chosen stream; it
+// refreshes every 2 s.
+function livePage(id) {
+  const rows = h('tbody', { id: 'live-streams' });
+  const items = h('section', { class: 'card', id: 'live-items', hidden: !id });
+  setPage('Live streams', h('h1', { text: 'Live streams' }),
+    h('p', { class: 'muted', text: 'Start one with vitrine live start URL or POST /v1/live; products that pass the publish decision reach viewers as they show.' }),
+    h('section', { class: 'card' }, h('table', { class: 'list' },
+      h('thead', {}, h('tr', {}, ['Stream', 'State', 'Lag', 'Frames', 'Dropped', 'Reconnects', 'Items', 'Recording'].map((t) => h('th', { text: t })))), rows)),
+    items);
+  const stop = async (sid) => {
+    try { await api('POST', `/v1/live/${encodeURIComponent(sid)}/stop`); toast('Stream stopped'); } catch (e) { toast(e.message, true); }
+  };
+  poll(async () => {
+    const { streams } = await api('GET', '/v1/live');
+    fill(rows, streams.length ? streams.map((s) => h('tr', { class: `live-stream ${s.state === 'failed' ? 'state-failed' : ''}`, 'data-stream': s.id },
+      h('td', {}, h('a', { href: `#/live/${encodeURIComponent(s.id)}`, text: s.name || s.id }), h('div', { class: 'muted small clamp', title: s.source, text: s.source }),
+        s.error ? h('div', { class: 'error small clamp', title: s.error, text: s.error }) : null),
+      h('td', {}, badge(s.state === 'stopped' ? 'succeeded' : s.state, s.state),
+        s.state === 'running' ? [' ', h('button', { type: 'button', class: 'small live-stop', onclick: () => stop(s.id) }, 'Stop')] : null),
+      h('td', { class: 'live-lag', text: `${s.lag_s.toFixed(1)} s` }),
+      h('td', { text: String(s.frames) }),
+      h('td', { class: s.dropped ? 'warn' : '', text: String(s.dropped) }),
+      h('td', { text: String(s.reconnects) }),
+      h('td', { class: 'live-items', text: String(s.items) }),
+      h('td', {}, s.video_id ? h('a', { href: `#/video/${s.video_id}`, text: s.video_id }) : '–')))
+      : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No live stream yet.'))]);
+    if (!id) return;
+    const d = await api('GET', `/v1/live/${encodeURIComponent(id)}`);
+    fill(items, h('h2', { text: `Items of ${d.stream.name || d.stream.id}` }), h('table', { class: 'list' },
+      h('thead', {}, h('tr', {}, ['Item', 'Product', 'Label', 'Confidence', 'First seen', 'Announced', 'Left'].map((t) => h('th', { text: t })))),
+      h('tbody', {}, d.items.length ? d.items.map((it) => h('tr', { class: 'live-item', 'data-product': it.product_id },
+        h('td', { text: it.id }), h('td', { text: it.product_id }), h('td', { text: it.label }), h('td', { text: it.confidence.toFixed(2) }),
+        h('td', { text: fmtTime(it.first_s) }), h('td', { text: fmtTime(it.start_s) }), h('td', { text: it.end_s == null ? 'on screen' : fmtTime(it.end_s) })))
+        : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Nothing announced yet.')))));
+  }, 2000);
+}
+
 // ---------- router ----------
 
 function route() {
@@ -905,6 +946,7 @@ function route() {
     case 'video': videoPage(decodeURIComponent(parts[1] || ''), params); break;
     case 'catalog': catalogPage(); break;
     case 'search': searchPage(params); break;
+    case 'live': livePage(parts[1] ? decodeURIComponent(parts[1]) : ''); break;
     default: dashboard();
   }
 }

@@ -263,6 +263,11 @@ func (a *LiveAnalyzer) matchTracks(ctx context.Context, t float64) error {
 		if err != nil {
 			return fmt.Errorf("live: track %d support: %w", id, err)
 		}
+		for f := range lt.support {
+			if f < lt.dets[0].Frame {
+				delete(lt.support, f) // left the window
+			}
+		}
 		in := evidenceInput{results: map[int]match.Result{id: res}, matches: map[int][]shoppable.Match{id: ms},
 			tracks: map[int][]detRow{id: lt.dets}, support: map[int]float64{}, spans: map[int][2]float64{}}
 		if share >= 0 {

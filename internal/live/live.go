@@ -120,6 +120,7 @@ type Manager struct {
 
 	mu      sync.Mutex
 	running map[string]*runner
+	closed  bool // shut down: no stream starts here any more
 	wg      sync.WaitGroup
 }
 
@@ -377,6 +378,7 @@ func (m *Manager) Run(ctx context.Context) {
 // shutdown ends the streams running here without changing their state.
 func (m *Manager) shutdown() {
 	m.mu.Lock()
+	m.closed = true
 	for _, r := range m.running {
 		r.cancel(context.Canceled)
 	}
@@ -460,7 +462,9 @@ func (m *Manager) launch(s Stream) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &runner{cancel: cancel, hub: newHub(), done: make(chan struct{})}
 	m.mu.Lock()
-	if _, ok := m.running[s.ID]; ok {
+	if _, ok := m.running[s.ID]; ok || m.closed {
+		// A stream started while the server stops stays running in the
+		// database for the next start.
 		m.mu.Unlock()
 		cancel(nil)
 		return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/store"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/video"
 )
@@ -249,12 +250,18 @@ func TestEventsResume(t *testing.T) {
 	}
 }
 
-// TestStopAndResume checks the lifecycle: a stream left running by a
-// server that shuts down is resumed by the next one, a stop asked for
-// through the database (the CLI) ends it, and a bad source is refused.
+// TestStopAndResume checks the lifecycle on SQLite and PostgreSQL: a
+// stream left running by a server that shuts down is resumed by the next
+// one, a stop asked for through the database (the CLI) ends it, and a bad
+// source is refused.
 func TestStopAndResume(t *testing.T) {
 	src := clip(t, 30)
-	db := openDB(t)
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { stopAndResume(t, src, o.Open(t)) })
+	}
+}
+
+func stopAndResume(t *testing.T, src string, db *store.DB) {
 	newManager := func() (*Manager, *pacedAnalyzer) {
 		an := &pacedAnalyzer{per: 5 * time.Millisecond}
 		m, err := New(Config{DB: db, Poll: 100 * time.Millisecond, Exclusive: true, NewAnalyzer: func(context.Context) (Analyzer, error) { return an, nil }})

@@ -5,17 +5,20 @@ package confidence
 // are ignored, and names it has that a candidate lacks count as neutral.
 const (
 	// Of the best product, from the track's crops (internal/match).
-	Score            = "score"             // fused score
-	Margin           = "margin"            // fused score minus the second product's
-	Z                = "z"                 // embedding similarity, standard deviations above the neighbours' mean
-	ZMargin          = "z_margin"          // Z minus the second product's
-	Cosine           = "cosine"            // raw embedding cosine similarity
-	AppearanceZ      = "appearance_z"      // re-ID similarity relative to the neighbours
-	AppearanceCosine = "appearance_cosine" // raw re-ID cosine similarity
-	Colour           = "colour"            // colour histogram intersection with the product image
-	Votes            = "votes"             // share of crops that rank the product first
-	Crops            = "crops"             // log(1 + crops matched)
-	Category         = "category"          // detected label / product category compatibility, 0..1
+	Score            = "score"              // fused score
+	Margin           = "margin"             // fused score minus the second product's
+	Z                = "z"                  // embedding similarity, standard deviations above the neighbours' mean
+	ZMargin          = "z_margin"           // Z minus the second product's
+	Cosine           = "cosine"             // raw embedding cosine similarity
+	AppearanceZ      = "appearance_z"       // re-ID similarity relative to the neighbours
+	AppearanceCosine = "appearance_cosine"  // raw re-ID cosine similarity
+	ProjectedZ       = "projected_z"        // Z in the catalog's learned projection (0 without one)
+	ProjectedZMargin = "projected_z_margin" // ProjectedZ minus the second product's
+	ProjectedCosine  = "projected_cosine"   // cosine similarity in the learned projection
+	Colour           = "colour"             // colour histogram intersection with the product image
+	Votes            = "votes"              // share of crops that rank the product first
+	Crops            = "crops"              // log(1 + crops matched)
+	Category         = "category"           // detected label / product category compatibility, 0..1
 	// Of the track's best crop against the product image's main item
 	// (local features, internal/verify).
 	Inliers      = "inliers"       // log(1 + keypoint pairs one transform explains)
@@ -47,7 +50,7 @@ const (
 // DefaultInputs are the features and signs `vitrine bench calibrate` fits.
 var DefaultInputs = []Input{
 	{Score, +1}, {Margin, +1}, {Z, +1}, {ZMargin, +1}, {Cosine, +1},
-	{AppearanceZ, +1}, {AppearanceCosine, +1}, {Colour, +1}, {Votes, +1}, {Crops, 0}, {Category, +1},
+	{AppearanceZ, +1}, {AppearanceCosine, +1}, {ProjectedZ, +1}, {ProjectedZMargin, +1}, {ProjectedCosine, +1}, {Colour, +1}, {Votes, +1}, {Crops, 0}, {Category, +1},
 	{Support, +1}, {Duration, 0}, {Detections, 0}, {DetScore, 0}, {Area, 0},
 	{FromWindow, 0}, {FromPerson, 0}, {FromGarment, 0}, {FromObject, 0}, {FromOther, 0},
 	{Tracks, 0}, {ShotShare, 0}, {Stitched, 0},

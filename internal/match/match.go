@@ -42,6 +42,16 @@ type AppearanceSearcher interface {
 	SearchAppearance(ctx context.Context, vec []float32, k int) ([]Candidate, error)
 }
 
+// ProjectedSearcher is a Searcher that can also search the catalog in its
+// learned projection (internal/project): the same embeddings mapped to
+// the directions that tell one product from another across changes of
+// light, pose, framing and cover. SearchProjected takes the crop's raw
+// embedding and returns no candidates when the catalog has no projection,
+// so matching then ranks by the raw embedding alone.
+type ProjectedSearcher interface {
+	SearchProjected(ctx context.Context, vec []float32, k int) ([]Candidate, error)
+}
+
 // ProductInfo is what re-ranking needs to know about a product beyond its
 // embedding similarity. Zero fields are treated as unknown.
 type ProductInfo struct {
@@ -120,6 +130,12 @@ type Config struct {
 	// floor even when its embedding similarity does not. Default 0.7;
 	// negative disables it.
 	MinAppearanceCosine float64
+	// IgnoreProjection ranks by the raw embedding even when the searcher
+	// is a ProjectedSearcher with a projection (for comparisons). By
+	// default the projected similarity replaces the raw one in the score
+	// and the ranking; the raw similarity still decides, with MinZ and
+	// MinCosine, whether the track matches at all.
+	IgnoreProjection bool
 	// MinSupportZ is the Support a detection of a matched track needs to
 	// count as showing the matched product; the item's time span is cut to
 	// the detections between the first and last that do. Default 2.
@@ -192,6 +208,9 @@ type Scored struct {
 	// Z and Cosine (AppearanceZ is zero without appearance search;
 	// AppearanceCosine zero without appearance vectors).
 	AppearanceZ, AppearanceCosine float64
+	// ProjectedZ and ProjectedCosine are Z and Cosine in the catalog's
+	// learned projection (zero without one).
+	ProjectedZ, ProjectedCosine float64
 	// Colour is the mean colour histogram intersection with the product's
 	// image (zero without colour histograms).
 	Colour float64
@@ -233,6 +252,12 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	if len(hits) == 0 {
 		return Result{NoMatch: true}, nil
 	}
+	var projHits []cropHits
+	if ps, ok := m.search.(ProjectedSearcher); ok && !m.cfg.IgnoreProjection {
+		if projHits, err = searchEach(ctx, q.Crops, m.cfg.K, ps.SearchProjected, cands); err != nil {
+			return Result{}, fmt.Errorf("match: projected search %w", err)
+		}
+	}
 	if as, ok := m.search.(AppearanceSearcher); ok && m.cfg.AppearanceSearch && w.Appearance > 0 {
 		if appHits, err = searchEach(ctx, q.Appearance, m.cfg.K, as.SearchAppearance, cands); err != nil {
 			return Result{}, fmt.Errorf("match: search appearance of %w", err)
@@ -256,11 +281,20 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	for k := range appHits {
 		appHits[k].summarise(nil)
 	}
+	for k := range projHits {
+		projHits[k].summarise(nil)
+	}
+	// The neighbour lists that rank products: the projection's when the
+	// catalog has one.
+	ranking := hits
+	if len(projHits) > 0 {
+		ranking = projHits
+	}
 	var all []Scored
 	for _, id := range ids {
 		pi := info[id]
 		s := Scored{ProductID: id}
-		for _, h := range hits {
+		for _, h := range ranking {
 			if h.bestProduct == id {
 				s.Votes++
 			}
@@ -268,7 +302,12 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 		// Mean of the better half of the crops: one blurred or occluded
 		// crop should not sink a product the other crops agree on.
 		s.Z, s.Cosine = relative(hits, id)
-		num := w.Embedding * clamp01(s.Z/m.cfg.ZScale)
+		emb := s.Z
+		if len(projHits) > 0 {
+			s.ProjectedZ, s.ProjectedCosine = relative(projHits, id)
+			emb = s.ProjectedZ
+		}
+		num := w.Embedding * clamp01(emb/m.cfg.ZScale)
 		den := w.Embedding
 		switch {
 		case len(appHits) > 0:
@@ -301,6 +340,9 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Result, error) {
 	sort.SliceStable(all, func(i, j int) bool {
 		if all[i].Score != all[j].Score {
 			return all[i].Score > all[j].Score
+		}
+		if all[i].ProjectedZ != all[j].ProjectedZ {
+			return all[i].ProjectedZ > all[j].ProjectedZ
 		}
 		return all[i].Z > all[j].Z
 	})

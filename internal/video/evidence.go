@@ -66,6 +66,8 @@ func (s *Service) trackEvidence(ctx context.Context, in evidenceInput) (map[int]
 			f[confidence.Cosine] = best.Cosine
 			f[confidence.AppearanceZ] = best.AppearanceZ
 			f[confidence.AppearanceCosine] = best.AppearanceCosine
+			f[confidence.ProjectedZ] = best.ProjectedZ
+			f[confidence.ProjectedCosine] = best.ProjectedCosine
 			f[confidence.Colour] = best.Colour
 			if r.Crops > 0 {
 				f[confidence.Votes] = float64(best.Votes) / float64(r.Crops)
@@ -74,9 +76,11 @@ func (s *Service) trackEvidence(ctx context.Context, in evidenceInput) (map[int]
 			if len(r.Matches) > 1 {
 				f[confidence.Margin] = best.Score - r.Matches[1].Score
 				f[confidence.ZMargin] = best.Z - r.Matches[1].Z
+				f[confidence.ProjectedZMargin] = best.ProjectedZ - r.Matches[1].ProjectedZ
 			} else {
 				f[confidence.Margin] = best.Score
 				f[confidence.ZMargin] = best.Z
+				f[confidence.ProjectedZMargin] = best.ProjectedZ
 			}
 		}
 		f[confidence.Support] = in.support[tid]

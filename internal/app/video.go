@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,7 +81,15 @@ func newVideo(a *App) (*video.Service, error) {
 	if hotspots == 0 {
 		hotspots = -1 // video.Config: negative is no cap, 0 the default
 	}
+	proj := video.ProjectionOptions{Views: a.Config.ProjectionViews}
+	if proj.Views == 0 {
+		proj.Views = -1 // video.ProjectionOptions: negative is off, 0 the default
+	}
+	if a.Config.GalleryViews {
+		proj.Viewer = catvision.Views{}
+	}
 	cfg := video.Config{
+		Projection:      proj,
 		Confidence:      model,
 		PublishAt:       a.Config.PublishThreshold,
 		ReviewAt:        a.Config.ReviewThreshold,
@@ -98,7 +107,7 @@ func newVideo(a *App) (*video.Service, error) {
 		MaxMemory: a.Config.FFmpegMaxMemory, MaxPixels: a.Config.MaxVideoPixels, MaxDuration: a.Config.MaxVideoDuration, Logger: a.Log}
 	return video.New(cfg, video.Deps{
 		DB: a.DB, Blobs: a.Blob, Runner: a.Runner, Logger: a.Log, LoadModels: load, Media: tool,
-		Catalog: &video.ServiceCatalog{Svc: a.Catalog, Blobs: a.Blob},
+		Catalog: &video.ServiceCatalog{Svc: a.Catalog, Blobs: a.Blob, Logger: a.Log},
 		// Operators' review edits go into every assembled document.
 		Review: review.New(a.DB),
 	})

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/project"
 	"github.com/vitrine-dev/vitrine/internal/vecindex"
 	"github.com/vitrine-dev/vitrine/internal/vision"
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
@@ -58,13 +60,35 @@ type CatalogSource struct {
 	appIx      *vecindex.Index
 	appIxVer   int64
 
+	// The learned projection (UseProjection, projection.go): the embedder
+	// its synthetic views are embedded with, and the projection and index
+	// of projected vectors for catalog version projVer.
+	projMu    sync.Mutex // serialises fits
+	projEmb   Embedder
+	projModel string
+	projOpts  ProjectionOptions
+	proj      *project.Projection
+	projIx    *vecindex.Index
+	projVer   int64
+
+	// Logger receives build messages (nil: discarded).
+	Logger *slog.Logger
+
 	stats derivedCounters
+}
+
+func (c *CatalogSource) log() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
 }
 
 // derivedCounters count how the catalog-derived state was obtained.
 type derivedCounters struct {
 	coloursComputed, coloursLoaded    atomic.Int64
 	appearanceBuilt, appearanceLoaded atomic.Int64
+	projectionBuilt, projectionLoaded atomic.Int64
 }
 
 // DerivedStats tells how a CatalogSource obtained what matching derives
@@ -74,6 +98,7 @@ type derivedCounters struct {
 type DerivedStats struct {
 	ColoursComputed, ColoursLoaded    int64
 	AppearanceBuilt, AppearanceLoaded int64
+	ProjectionBuilt, ProjectionLoaded int64
 }
 
 // Stats returns the counts so far.
@@ -81,6 +106,7 @@ func (c *CatalogSource) Stats() DerivedStats {
 	return DerivedStats{
 		ColoursComputed: c.stats.coloursComputed.Load(), ColoursLoaded: c.stats.coloursLoaded.Load(),
 		AppearanceBuilt: c.stats.appearanceBuilt.Load(), AppearanceLoaded: c.stats.appearanceLoaded.Load(),
+		ProjectionBuilt: c.stats.projectionBuilt.Load(), ProjectionLoaded: c.stats.projectionLoaded.Load(),
 	}
 }
 
@@ -229,15 +255,15 @@ func (c *CatalogSource) storedColours(ctx context.Context, ids []string) (map[st
 
 // imageRef is a product's first image as stored by the catalog.
 type imageRef struct {
-	id, key, box, sha string
-	attrs             vecindex.Attrs
+	id, key, box, sha, label string
+	attrs                    vecindex.Attrs
 }
 
 // imageRefs looks up the first image of the given products, or of every
 // ready product when ids is nil (read-only access to the catalog's tables).
 func (c *CatalogSource) imageRefs(ctx context.Context, ids []string) ([]imageRef, error) {
 	db := c.Store.DB()
-	q := `SELECT p.id, p.category, p.availability, p.price, i.blob_key, i.item_box, i.sha256
+	q := `SELECT p.id, p.category, p.availability, p.price, i.blob_key, i.item_box, i.sha256, i.item_label
 		FROM products p JOIN product_images i ON i.product_seq = p.seq
 		WHERE i.position = 0 AND i.blob_key <> ''`
 	var args []any
@@ -259,7 +285,7 @@ func (c *CatalogSource) imageRefs(ctx context.Context, ids []string) ([]imageRef
 		var r imageRef
 		var cat, avail string
 		var price sql.NullFloat64
-		if err := rows.Scan(&r.id, &cat, &avail, &price, &r.key, &r.box, &r.sha); err != nil {
+		if err := rows.Scan(&r.id, &cat, &avail, &price, &r.key, &r.box, &r.sha, &r.label); err != nil {
 			return nil, fmt.Errorf("catalog images: %w", err)
 		}
 		r.attrs = vecindex.Attrs{Product: r.id, Category: strings.ToLower(cat), Availability: avail, Price: price.Float64}
@@ -418,13 +444,17 @@ func appearanceSnapshotKey(model string, ver int64) string {
 
 // appearanceModelPrefix is the key prefix of model's snapshots.
 func appearanceModelPrefix(model string) string {
-	safe := strings.Map(func(r rune) rune {
+	return AppearanceSnapshotPrefix + safeKey(model) + "-"
+}
+
+// safeKey is a model name made safe for a blob key.
+func safeKey(model string) string {
+	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' {
 			return r
 		}
 		return '_'
 	}, model)
-	return AppearanceSnapshotPrefix + safe + "-"
 }
 
 // loadAppearance reads the appearance index snapshot of model for catalog
@@ -664,11 +694,36 @@ func (c *CatalogSource) Version(ctx context.Context) (string, error) {
 type ServiceCatalog struct {
 	Svc   *catalog.Service
 	Blobs BlobStore
+	// Logger receives build messages (nil: discarded).
+	Logger *slog.Logger
 
-	mu      sync.Mutex
-	src     *CatalogSource
-	app     Embedder
-	appName string
+	mu        sync.Mutex
+	src       *CatalogSource
+	app       Embedder
+	appName   string
+	projEmb   Embedder
+	projModel string
+	projOpts  ProjectionOptions
+}
+
+// UseProjection sets the learned projection's embedder (see
+// CatalogSource.UseProjection).
+func (c *ServiceCatalog) UseProjection(e Embedder, model string, o ProjectionOptions) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.projEmb, c.projModel, c.projOpts = e, model, o
+	if c.src != nil {
+		c.src.UseProjection(e, model, o)
+	}
+}
+
+// SearchProjected delegates to the catalog source.
+func (c *ServiceCatalog) SearchProjected(ctx context.Context, vec []float32, k int) ([]match.Candidate, error) {
+	src, err := c.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return src.SearchProjected(ctx, vec, k)
 }
 
 // UseAppearance sets the appearance model (see CatalogSource.UseAppearance).
@@ -691,8 +746,11 @@ func (c *ServiceCatalog) source(ctx context.Context) (*CatalogSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.src = &CatalogSource{Index: s.Index, Store: s.Store, Blobs: c.Blobs}
+	c.src = &CatalogSource{Index: s.Index, Store: s.Store, Blobs: c.Blobs, Logger: c.Logger}
 	c.src.UseAppearance(c.app, c.appName)
+	if c.projEmb != nil {
+		c.src.UseProjection(c.projEmb, c.projModel, c.projOpts)
+	}
 	return c.src, nil
 }
 
@@ -736,6 +794,8 @@ func (c *ServiceCatalog) Version(ctx context.Context) (string, error) {
 var (
 	_ match.AppearanceSearcher = (*CatalogSource)(nil)
 	_ match.AppearanceSearcher = (*ServiceCatalog)(nil)
+	_ match.ProjectedSearcher  = (*CatalogSource)(nil)
+	_ match.ProjectedSearcher  = (*ServiceCatalog)(nil)
 )
 
 // localModel names the local-feature model in product_local_features:
@@ -925,7 +985,10 @@ func (c *CatalogSource) warm(ctx context.Context, ids []string) error {
 			return err
 		}
 	}
-	_, err := c.appearanceIndex(ctx)
+	if _, err := c.appearanceIndex(ctx); err != nil {
+		return err
+	}
+	_, _, err := c.projected(ctx)
 	return err
 }
 

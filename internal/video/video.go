@@ -158,6 +158,9 @@ type Config struct {
 	MaxHotspots int
 	// Models names the models in the shoppable document.
 	DetectorName, EmbedderName, AppearanceName string
+	// Projection configures the catalog's learned projection, which ranks
+	// products when the catalog supports it (ProjectionOptions).
+	Projection ProjectionOptions
 }
 
 // defaultWindowProposals is Config.WindowProposals when unset.
@@ -292,6 +295,12 @@ type appearanceUser interface {
 	UseAppearance(e Embedder, name string)
 }
 
+// projectionUser is a Catalog that fits a learned projection of the
+// embedder's vectors to rank matches (CatalogSource, ServiceCatalog).
+type projectionUser interface {
+	UseProjection(e Embedder, model string, o ProjectionOptions)
+}
+
 // prepareCatalog gives the catalog the appearance model the detect step
 // embedded crops with, loading the models if this process has not, so a
 // match step resumed elsewhere scores the same cues.
@@ -305,6 +314,9 @@ func (s *Service) prepareCatalog(ctx context.Context) error {
 	}
 	if s.deps.Appearance != nil {
 		au.UseAppearance(s.deps.Appearance, s.cfg.AppearanceName)
+	}
+	if pu, ok := s.deps.Catalog.(projectionUser); ok && s.deps.Embedder != nil && s.cfg.EmbedderName != "" {
+		pu.UseProjection(s.deps.Embedder, s.cfg.EmbedderName, s.cfg.Projection)
 	}
 	return nil
 }

@@ -102,4 +102,3 @@ func rank1(gallery, queries [][]float32, owner []int, f func([]float32) []float3
 	}
 	return float64(hit) / float64(len(queries))
 }
-

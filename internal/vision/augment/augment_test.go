@@ -83,3 +83,12 @@ func TestViewDeterministicAndBounded(t *testing.T) {
 		t.Error("an empty source gave an empty view")
 	}
 }
+
+func BenchmarkView(b *testing.B) {
+	src := pattern(600, 800)
+	p := Default()
+	rng := rand.New(rand.NewPCG(1, 1))
+	for b.Loop() {
+		View(src, p, rng)
+	}
+}

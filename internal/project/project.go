@@ -80,6 +80,47 @@ func (p *Projection) Apply(v []float32) []float32 {
 	return out
 }
 
+// ApplyAll projects many vectors at once (a blocked matrix product: several
+// times faster than Apply in a loop on a catalog's worth of vectors).
+func (p *Projection) ApplyAll(vs [][]float32) [][]float32 {
+	const chunk = 1024 // bounds the float64 copies
+	out := make([][]float32, 0, len(vs))
+	w := mat.NewDense(p.Out, p.In, nil)
+	for r := range p.Out {
+		for c := range p.In {
+			w.Set(r, c, float64(p.W[r*p.In+c]))
+		}
+	}
+	for lo := 0; lo < len(vs); lo += chunk {
+		part := vs[lo:min(lo+chunk, len(vs))]
+		x := mat.NewDense(len(part), p.In, nil)
+		for i, v := range part {
+			for c := range p.In {
+				x.Set(i, c, float64(v[c]-p.Mean[c]))
+			}
+		}
+		var y mat.Dense
+		y.Mul(x, w.T())
+		for i := range part {
+			row := y.RawRowView(i)
+			o := make([]float32, p.Out)
+			var n float64
+			for k, f := range row {
+				o[k] = float32(f)
+				n += f * f
+			}
+			if n > 0 {
+				inv := float32(1 / math.Sqrt(n))
+				for k := range o {
+					o[k] *= inv
+				}
+			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // ErrTooFew is returned when the groups cannot define a projection.
 var ErrTooFew = errors.New("project: too few groups with two or more vectors")
 

@@ -100,6 +100,15 @@ func TestFitRanksHeldOutViewsBetter(t *testing.T) {
 	if proj <= raw || proj < 0.9 {
 		t.Errorf("projected rank-1 %.2f, raw %.2f: the projection should remove the nuisance", proj, raw)
 	}
+	// ApplyAll agrees with Apply.
+	all := p.ApplyAll(queries)
+	for i, q := range queries {
+		for k, x := range p.Apply(q) {
+			if math.Abs(float64(x-all[i][k])) > 1e-4 {
+				t.Fatalf("ApplyAll[%d][%d] = %v, Apply %v", i, k, all[i][k], x)
+			}
+		}
+	}
 	// Unit length out.
 	var n float64
 	for _, x := range p.Apply(queries[0]) {
@@ -175,6 +184,22 @@ func TestMarshalRoundTrip(t *testing.T) {
 	for _, bad := range [][]byte{nil, []byte("nope"), data[:len(data)-4], append([]byte("VTPROJ1\n"), 0, 0, 0, 0, 1, 0, 0, 0)} {
 		if err := new(Projection).UnmarshalBinary(bad); err == nil {
 			t.Errorf("decoded %d bad bytes", len(bad))
+		}
+	}
+}
+
+// BenchmarkFit fits a projection of 1280-dimensional vectors (the
+// MobileNetV2 embedder's) to 512 dimensions from 2,000 products with 11
+// vectors each: the sample video.CatalogSource reads of a catalog of
+// 10,000 products or more (5 catalog vectors and 6 synthetic views per
+// product image).
+func BenchmarkFit(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	_, groups := synthetic(rng, 2000, 11, 1280)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Fit(groups, Config{Dim: 512}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -188,9 +188,14 @@ func (c *CatalogSource) fitProjected(ctx context.Context) (*project.Projection, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("catalog projection: %w", err)
 	}
-	for _, x := range indexed {
+	vecs := make([][]float32, len(indexed))
+	for i, x := range indexed {
+		vecs[i] = x.v.Vec
+	}
+	vecs = p.ApplyAll(vecs)
+	for i, x := range indexed {
 		id := x.v.ProductID + "#" + x.v.Kind + "#" + x.v.Image[:min(16, len(x.v.Image))]
-		if err := ix.Upsert(id, p.Apply(x.v.Vec), x.a); err != nil {
+		if err := ix.Upsert(id, vecs[i], x.a); err != nil {
 			return nil, nil, fmt.Errorf("catalog projection: %w", err)
 		}
 	}

@@ -396,3 +396,74 @@ func TestMatchAppearanceSearch(t *testing.T) {
 		})
 	}
 }
+
+// projSearcher is a ProjectedSearcher whose projection maps every crop
+// near one product of a second index (as a learned projection maps a
+// re-shot garment near its catalog photo).
+type projSearcher struct {
+	indexSearcher
+	proj   indexSearcher
+	toward []float32
+	rng    *rand.Rand
+}
+
+func (s projSearcher) SearchProjected(ctx context.Context, _ []float32, k int) ([]Candidate, error) {
+	return s.proj.Search(ctx, noisy(s.rng, s.toward, 0.2), k)
+}
+
+func TestMatchProjection(t *testing.T) {
+	ctx := context.Background()
+	raw := newFixture(t, 300)
+	proj := newFixture(t, 0)
+	proj.rng = rand.New(rand.NewPCG(11, 12))
+	for id := range raw.vecs {
+		proj.vecs[id] = cnnLike(proj.rng)
+		if err := proj.ix.Upsert(id, proj.vecs[id], vecindex.Attrs{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const target, rawFirst = "p042", "p007"
+	// The raw crops point at another product; the projection at the target.
+	q := Query{Crops: [][]float32{noisy(raw.rng, raw.vecs[rawFirst], 0.3), noisy(raw.rng, raw.vecs[rawFirst], 0.3)}}
+	tests := []struct {
+		name      string
+		cfg       Config
+		noMatch   bool
+		wantFirst string
+	}{
+		{"ranked in the projection", Config{}, false, target},
+		{"projection ignored", Config{IgnoreProjection: true}, false, rawFirst},
+		{"raw gate missed, projected gate passes", Config{MinZ: 50}, false, target},
+		{"raw gate missed, projected gate off", Config{MinZ: 50, MinProjectedZ: -1}, true, ""},
+		{"raw gate missed, projected gate too high", Config{MinZ: 50, MinProjectedZ: 50}, true, ""},
+		{"raw gate missed, projection ignored", Config{MinZ: 50, IgnoreProjection: true}, true, ""},
+		{"projected gate needs the raw cosine near its floor", Config{MinZ: 50, MinCosine: 0.999}, true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := projSearcher{indexSearcher{raw.ix}, indexSearcher{proj.ix}, proj.vecs[target], rand.New(rand.NewPCG(1, 2))}
+			cfg := tc.cfg
+			cfg.K = 50
+			m, err := New(cfg, s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := m.Match(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.NoMatch != tc.noMatch {
+				t.Fatalf("NoMatch %v, want %v (best %+v)", res.NoMatch, tc.noMatch, res.Best)
+			}
+			if tc.noMatch {
+				return
+			}
+			if got := res.Matches[0].ProductID; got != tc.wantFirst {
+				t.Errorf("first %s, want %s (%+v)", got, tc.wantFirst, res.Matches[0])
+			}
+			if !cfg.IgnoreProjection && res.Matches[0].ProjectedZ < 4 {
+				t.Errorf("projected z %.2f of the first product, want >= 4", res.Matches[0].ProjectedZ)
+			}
+		})
+	}
+}

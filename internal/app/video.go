@@ -82,9 +82,6 @@ func newVideo(a *App) (*video.Service, error) {
 		hotspots = -1 // video.Config: negative is no cap, 0 the default
 	}
 	proj := video.ProjectionOptions{Views: a.Config.ProjectionViews}
-	if proj.Views == 0 {
-		proj.Views = -1 // video.ProjectionOptions: negative is off, 0 the default
-	}
 	if a.Config.GalleryViews {
 		proj.Viewer = catvision.Views{}
 	}

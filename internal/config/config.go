@@ -69,7 +69,7 @@ type Config struct {
 	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
 	VerifyLocal           bool    `toml:"verify_local" env:"VITRINE_VERIFY_LOCAL" default:"true" usage:"verify each matched track's best crop against its first products with local features (XFeat keypoints and a RANSAC homography) as evidence for the confidence"`
 	GalleryViews          bool    `toml:"gallery_views" env:"VITRINE_GALLERY_VIEWS" default:"true" usage:"also embed and index the upper- and lower-body regions of on-model catalog photos (by product category), as videos crop them from people; applies to images embedded from now on"`
-	ProjectionViews       int     `toml:"projection_views" env:"VITRINE_PROJECTION_VIEWS" default:"6" usage:"synthetic views (tilted, folded, mirrored, relit, partly covered) of each catalog image that fit the catalog's learned projection, in which matching ranks products (0 = off: rank by the raw embedding)"`
+	ProjectionViews       int     `toml:"projection_views" env:"VITRINE_PROJECTION_VIEWS" default:"0" usage:"synthetic views (tilted, folded, mirrored, relit, partly covered) of each catalog image that fit the catalog's learned projection, in which matching then ranks products (0 = off, the default; 6 was measured: refit the confidence calibration with it on)"`
 	// GarmentDetector names an opt-in garment detector model (empty: none
 	// is ever opened or downloaded). The one vitrine knows,
 	// yolov5n-deepfashion2, has AGPL-3.0 weights trained on data licensed

@@ -51,8 +51,9 @@ const (
 
 // ProjectionOptions configures the learned projection.
 type ProjectionOptions struct {
-	// Views is the number of synthetic views per product image (default 6;
-	// negative turns the projection off).
+	// Views is the number of synthetic views per product image; 0 (the
+	// default) or negative leaves the projection off. 6 is what was
+	// measured (docs/ARCHITECTURE.md).
 	Views int
 	// Dim is the projected dimension (default 512).
 	Dim int
@@ -62,9 +63,6 @@ type ProjectionOptions struct {
 }
 
 func (o ProjectionOptions) withDefaults() ProjectionOptions {
-	if o.Views == 0 {
-		o.Views = 6
-	}
 	if o.Dim <= 0 {
 		o.Dim = 512
 	}
@@ -73,7 +71,7 @@ func (o ProjectionOptions) withDefaults() ProjectionOptions {
 
 // UseProjection sets the embedder whose vectors the catalog index holds
 // (model names them) and turns on ranking in the learned projection; a
-// nil embedder or negative Views turns it off.
+// nil embedder or no Views turns it off.
 func (c *CatalogSource) UseProjection(e Embedder, model string, o ProjectionOptions) {
 	o = o.withDefaults()
 	c.projMu.Lock()
@@ -98,7 +96,7 @@ func (c *CatalogSource) projected(ctx context.Context) (*project.Projection, *ve
 	}
 	c.projMu.Lock()
 	defer c.projMu.Unlock()
-	if c.projEmb == nil || c.projOpts.Views < 0 {
+	if c.projEmb == nil || c.projOpts.Views <= 0 {
 		return nil, nil, nil
 	}
 	if c.projIx != nil && c.projVer == ver {

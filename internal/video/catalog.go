@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -487,23 +488,30 @@ func (c *CatalogSource) saveAppearance(ctx context.Context, model string, ver in
 	if err := c.Blobs.Put(ctx, key, &buf, "application/octet-stream"); err != nil {
 		return fmt.Errorf("appearance snapshot: %w", err)
 	}
+	c.pruneSnapshots(ctx, appearanceModelPrefix(model), key)
+	return nil
+}
+
+// pruneSnapshots deletes the blobs under prefix other than keep, when the
+// blob store can list and delete: snapshots of older catalog versions are
+// garbage either way, so a failure only leaves them for the next save.
+func (c *CatalogSource) pruneSnapshots(ctx context.Context, prefix string, keep ...string) {
 	lb, ok := c.Blobs.(interface {
 		List(ctx context.Context, prefix string) ([]string, error)
 		Delete(ctx context.Context, key string) error
 	})
 	if !ok {
-		return nil
+		return
 	}
-	keys, err := lb.List(ctx, appearanceModelPrefix(model))
+	keys, err := lb.List(ctx, prefix)
 	if err != nil {
-		return nil
+		return
 	}
 	for _, k := range keys {
-		if k != key {
-			_ = lb.Delete(ctx, k) // garbage either way; the next save retries
+		if !slices.Contains(keep, k) {
+			_ = lb.Delete(ctx, k)
 		}
 	}
-	return nil
 }
 
 // SearchAppearance returns the k products whose main item's appearance

@@ -123,15 +123,15 @@ func (c *CatalogSource) projected(ctx context.Context) (*project.Projection, *ve
 // builds the index of projected vectors.
 func (c *CatalogSource) fitProjected(ctx context.Context) (*project.Projection, *vecindex.Index, error) {
 	start := time.Now()
-	if err := c.embedViews(ctx); err != nil {
-		return nil, nil, err
-	}
-	viewModel := c.projModel + viewModelSuffix
-	// Products read for the fit: all, or an even sample by id hash.
 	refs, err := c.imageRefs(ctx, nil)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := c.embedViews(ctx, refs); err != nil {
+		return nil, nil, err
+	}
+	viewModel := c.projModel + viewModelSuffix
+	// Products read for the fit: all, or an even sample by id hash.
 	sampled := map[string]bool{}
 	step := max(1, (len(refs)+projectionProducts-1)/projectionProducts)
 	for _, r := range refs {
@@ -201,9 +201,9 @@ func (c *CatalogSource) fitProjected(ctx context.Context) (*project.Projection, 
 	return p, ix, nil
 }
 
-// embedViews embeds Views synthetic views of every ready product's first
-// image whose views are not stored yet, and stores them.
-func (c *CatalogSource) embedViews(ctx context.Context) error {
+// embedViews embeds Views synthetic views of each of refs (every ready
+// product's first image) whose views are not stored yet, and stores them.
+func (c *CatalogSource) embedViews(ctx context.Context, refs []imageRef) error {
 	viewModel := c.projModel + viewModelSuffix
 	have := map[string]int{}
 	err := c.Store.EachVector(ctx, viewModel, func(v catalog.Vector, _ catalog.Product) error {
@@ -212,10 +212,6 @@ func (c *CatalogSource) embedViews(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("catalog views: %w", err)
-	}
-	refs, err := c.imageRefs(ctx, nil)
-	if err != nil {
-		return err
 	}
 	var todo []imageRef
 	seen := map[string]bool{}
@@ -296,7 +292,7 @@ func (c *CatalogSource) loadProjected(ctx context.Context, ver int64) (*project.
 	if err := p.UnmarshalBinary(data); err != nil {
 		return nil, nil, err
 	}
-	if p.Out != c.projOpts.Dim && p.Out > c.projOpts.Dim {
+	if p.Out > c.projOpts.Dim {
 		return nil, nil, fmt.Errorf("projection of dimension %d, want at most %d", p.Out, c.projOpts.Dim)
 	}
 	r, err := c.Blobs.Get(ctx, ik)
@@ -343,22 +339,7 @@ func (c *CatalogSource) saveProjected(ctx context.Context, ver int64, p *project
 	if err := c.Blobs.Put(ctx, ik, &buf, "application/octet-stream"); err != nil {
 		return fmt.Errorf("projected snapshot: %w", err)
 	}
-	lb, ok := c.Blobs.(interface {
-		List(ctx context.Context, prefix string) ([]string, error)
-		Delete(ctx context.Context, key string) error
-	})
-	if !ok {
-		return nil
-	}
-	keys, err := lb.List(ctx, ProjectedSnapshotPrefix+safeKey(c.projModel)+"-")
-	if err != nil {
-		return nil
-	}
-	for _, k := range keys {
-		if k != pk && k != ik {
-			_ = lb.Delete(ctx, k) // garbage either way; the next save retries
-		}
-	}
+	c.pruneSnapshots(ctx, ProjectedSnapshotPrefix+safeKey(c.projModel)+"-", pk, ik)
 	return nil
 }
 

@@ -24,7 +24,7 @@ const (
 	Inliers      = "inliers"       // log(1 + keypoint pairs one transform explains)
 	InlierMargin = "inlier_margin" // log(1 + inliers) minus that of the best next product
 	InlierRatio  = "inlier_ratio"  // inliers over mutual nearest neighbours
-	Promoted     = "promoted"      // 1 when verification moved a lower-ranked product first (no longer done; kept for stored evidence and fitted models)
+	Promoted     = "promoted"      // 1 when verification moved a lower-ranked product first
 	// Of the track.
 	Support    = "support"    // share of detections whose own crop supports the product
 	Duration   = "duration"   // log(1 + seconds on screen)

@@ -13,6 +13,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/verify"
 )
 
 // trackQuery loads the stored crop vectors of every track of a video.
@@ -192,10 +193,26 @@ func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, p
 	if err != nil {
 		return nil, err
 	}
+	// Verification comes first: a candidate it promotes is the track's
+	// product for stitching, spans and evidence.
+	searched := time.Now()
+	ver := &verification{results: map[int][]verify.Result{}}
+	if err := s.verifyTracks(ctx, id, tracks, byTrack, ver); err != nil {
+		return nil, err
+	}
+	promoted := promoteVerified(ver, byTrack, results)
+	verifyS := time.Since(searched).Seconds()
 	stitched, err := stitchTracks(ctx, m, tracks, byTrack)
 	if err != nil {
 		return nil, err
 	}
+	// Promotion and stitching make new leads: their evidence needs
+	// verifying too.
+	again := time.Now()
+	if err := s.verifyTracks(ctx, id, tracks, byTrack, ver); err != nil {
+		return nil, err
+	}
+	verifyS += time.Since(again).Seconds()
 	spans, support, err := s.supportedSpans(ctx, id, m, tracks, byTrack)
 	if err != nil {
 		return nil, err
@@ -204,13 +221,9 @@ func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, p
 	if err != nil {
 		return nil, err
 	}
-	searched := time.Now()
-	local, err := s.verifyTracks(ctx, id, tracks, byTrack, ev)
-	if err != nil {
-		return nil, err
-	}
-	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev, local: local,
-		searchS: searched.Sub(start).Seconds(), verifyS: time.Since(searched).Seconds()}, nil
+	addVerifiedEvidence(ver, promoted, ev)
+	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev, local: ver.fresh,
+		searchS: time.Since(start).Seconds() - verifyS, verifyS: verifyS}, nil
 }
 
 // matchTracks matches every track query; tracks without a crop vector

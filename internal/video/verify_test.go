@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/confidence"
+	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/verify"
 	"github.com/vitrine-dev/vitrine/internal/vision"
@@ -106,5 +109,77 @@ func TestPrepareProducts(t *testing.T) {
 	plain, mirrored := verify.Match(q, got[ids[0]].plain, verify.Options{}), verify.Match(q, got[ids[0]].mirrored, verify.Options{})
 	if mirrored.Inliers < confirmInliers || mirrored.Inliers < 3*plain.Inliers {
 		t.Errorf("mirrored picture: %d inliers with the mirrored features, %d with the plain ones; want >= %d and 3x", mirrored.Inliers, plain.Inliers, confirmInliers)
+	}
+}
+
+func TestPromote(t *testing.T) {
+	res := func(inliers ...int) []verify.Result {
+		out := make([]verify.Result, len(inliers))
+		for i, n := range inliers {
+			out[i] = verify.Result{Inliers: n}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		res  []verify.Result
+		want int
+	}{
+		{"none verified", nil, 0},
+		{"first leads", res(60, 10, 5), 0},
+		{"dominant second", res(8, 52, 26), 1},
+		{"dominant last", res(5, 4, 0, 6, 58), 4},
+		{"too few inliers", res(4, 24, 0), 0},
+		{"at the floor", res(10, 25), 1},
+		{"look-alike within the ratio", res(30, 45, 10), 0},
+		{"rival below the first within the ratio", res(5, 40, 21), 0},
+		{"tie", res(30, 30), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := promote(c.res); got != c.want {
+				t.Errorf("promote(%v) = %d, want %d", c.res, got, c.want)
+			}
+		})
+	}
+}
+
+func TestPromoteVerified(t *testing.T) {
+	ms := func(ids ...string) []shoppable.Match {
+		out := make([]shoppable.Match, len(ids))
+		for i, id := range ids {
+			out[i] = shoppable.Match{ProductID: id, Score: 1 - float64(i)/10}
+		}
+		return out
+	}
+	matches := map[int][]shoppable.Match{1: ms("a", "b", "c"), 2: ms("d", "e"), 3: ms("f", "g")}
+	results := map[int]match.Result{1: {Matches: []match.Scored{{ProductID: "a"}, {ProductID: "b"}, {ProductID: "c"}}}}
+	v := &verification{results: map[int][]verify.Result{
+		1: {{Inliers: 3}, {Inliers: 4}, {Inliers: 40}},
+		2: {{Inliers: 50}, {Inliers: 5}},
+	}}
+	promoted := promoteVerified(v, matches, results)
+	if !promoted[1] || promoted[2] || promoted[3] {
+		t.Fatalf("promoted %v, want track 1 only", promoted)
+	}
+	var got []string
+	for _, m := range matches[1] {
+		got = append(got, m.ProductID)
+	}
+	if strings.Join(got, ",") != "c,a,b" {
+		t.Errorf("track 1 matches %v, want c,a,b", got)
+	}
+	if matches[1][0].Score < matches[1][1].Score {
+		t.Errorf("promoted match scores %v below the next %v: a document would reorder them", matches[1][0].Score, matches[1][1].Score)
+	}
+	if results[1].Matches[0].ProductID != "c" || v.results[1][0].Inliers != 40 {
+		t.Errorf("results not reordered with the matches: %v, %v", results[1].Matches, v.results[1])
+	}
+	ev := map[int]confidence.Features{1: {}, 2: {}}
+	addVerifiedEvidence(v, promoted, ev)
+	if ev[1][confidence.Promoted] != 1 || ev[2][confidence.Promoted] != 0 {
+		t.Errorf("promoted evidence %v, %v", ev[1], ev[2])
+	}
+	if ev[1][confidence.InlierMargin] <= 0 || ev[2][confidence.InlierMargin] <= 0 {
+		t.Errorf("inlier margins %v, %v; want > 0 for both first products", ev[1][confidence.InlierMargin], ev[2][confidence.InlierMargin])
 	}
 }

@@ -23,6 +23,14 @@ type Candidate struct {
 	Features confidence.Features
 }
 
+// maxTracksEvidence caps the count of an item's tracks that its confidence
+// sees. On the calibration videos right items had 1 to 10 tracks, and more
+// tracks meant more often right; the one item with more (16) was a
+// background window proposed again and again through the pedestrian
+// video's single 79 s shot, and a weight fitted on 1 to 10 tracks, carried
+// that far, published it.
+const maxTracksEvidence = 8
+
 // itemFeatures combines the evidence of the tracks merged into one item:
 // the best member's, with the count of tracks and the item's share of its
 // shot added.
@@ -31,7 +39,7 @@ func itemFeatures(members []confidence.Features, best int, it shoppable.Item, sh
 	for k, v := range members[best] {
 		f[k] = v
 	}
-	f[confidence.Tracks] = math.Log1p(float64(len(members)))
+	f[confidence.Tracks] = math.Log1p(float64(min(len(members), maxTracksEvidence)))
 	if d := shot[1] - shot[0]; d > 0 {
 		f[confidence.ShotShare] = min(1, max(0, (it.EndS-it.StartS)/d))
 	}

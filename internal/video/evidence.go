@@ -44,7 +44,9 @@ func (s *Service) trackEvidence(ctx context.Context, in evidenceInput) (map[int]
 		if len(ms) == 0 {
 			continue
 		}
-		f := confidence.Features{}
+		// Stitched is 0 as well as 1: a feature a sample lacks counts as
+		// average.
+		f := confidence.Features{confidence.Stitched: 0}
 		src := tid
 		if from, ok := in.stitched[tid]; ok {
 			// A stitched track's own crops missed the gate; the match is

@@ -104,7 +104,7 @@ func (x *Index) Rebuild(ctx context.Context, dim int) error {
 		if !Indexed(v.Kind) {
 			return nil
 		}
-		return ix.Upsert(vectorID(v), v.Vec, attrsOf(p))
+		return ix.Upsert(VectorID(v), v.Vec, AttrsOf(p))
 	})
 	if err != nil {
 		return fmt.Errorf("catalog: build index: %w", err)
@@ -114,11 +114,15 @@ func (x *Index) Rebuild(ctx context.Context, dim int) error {
 	return nil
 }
 
-func vectorID(v Vector) string {
+// VectorID is the id of v in an index of catalog vectors: product, kind
+// and image, so one product's vectors of one image and kind replace each
+// other.
+func VectorID(v Vector) string {
 	return v.ProductID + "#" + v.Kind + "#" + v.Image[:min(16, len(v.Image))]
 }
 
-func attrsOf(p Product) vecindex.Attrs {
+// AttrsOf returns the filter attributes of p's vectors in an index.
+func AttrsOf(p Product) vecindex.Attrs {
 	a := vecindex.Attrs{Product: p.ID, Category: strings.ToLower(p.Category), Availability: p.Availability}
 	if p.Price != nil {
 		a.Price = *p.Price
@@ -176,7 +180,7 @@ func (x *Index) refresh(ctx context.Context, ids []string, unchanged map[string]
 		if unchanged[id] && len(vs) > 0 {
 			present := true
 			for _, v := range vs {
-				present = present && ix.Has(vectorID(v))
+				present = present && ix.Has(VectorID(v))
 			}
 			if present {
 				continue
@@ -184,7 +188,7 @@ func (x *Index) refresh(ctx context.Context, ids []string, unchanged map[string]
 		}
 		ix.DeleteProduct(id)
 		for _, v := range vs {
-			if err := ix.Upsert(vectorID(v), v.Vec, attrsOf(p)); err != nil {
+			if err := ix.Upsert(VectorID(v), v.Vec, AttrsOf(p)); err != nil {
 				return fmt.Errorf("catalog: index %s: %w", id, err)
 			}
 		}

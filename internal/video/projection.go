@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
@@ -151,11 +150,7 @@ func (c *CatalogSource) fitProjected(ctx context.Context) (*project.Projection, 
 				if !catalog.Indexed(v.Kind) {
 					return nil
 				}
-				a := vecindex.Attrs{Product: p.ID, Category: strings.ToLower(p.Category), Availability: p.Availability}
-				if p.Price != nil {
-					a.Price = *p.Price
-				}
-				indexed = append(indexed, iv{v, a})
+				indexed = append(indexed, iv{v, catalog.AttrsOf(p)})
 			}
 			if sampled[p.ID] {
 				groups[p.ID] = append(groups[p.ID], v.Vec)
@@ -192,7 +187,7 @@ func (c *CatalogSource) fitProjected(ctx context.Context) (*project.Projection, 
 	}
 	vecs = p.ApplyAll(vecs)
 	for i, x := range indexed {
-		id := x.v.ProductID + "#" + x.v.Kind + "#" + x.v.Image[:min(16, len(x.v.Image))]
+		id := catalog.VectorID(x.v)
 		if err := ix.Upsert(id, vecs[i], x.a); err != nil {
 			return nil, nil, fmt.Errorf("catalog projection: %w", err)
 		}

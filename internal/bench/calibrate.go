@@ -104,7 +104,8 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 	}
 	out.Samples = append(out.Samples, opt.Extra...)
 	if opt.Fit.Version == "" {
-		opt.Fit.Version = time.Now().UTC().Format("2006-01-02") + fmt.Sprintf("-seed%d", opt.Seed)
+		// To the minute: two fits of one day stay apart.
+		opt.Fit.Version = time.Now().UTC().Format("2006-01-02T1504Z") + fmt.Sprintf("-seed%d", opt.Seed)
 	}
 	if opt.Fit.Note == "" {
 		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos, %d lookbook reels and %d re-shot reels from seed %d, and %d negative sample videos, and %d reviewed items: %d candidate items",

@@ -48,12 +48,16 @@ const (
 )
 
 // DefaultInputs are the features and signs `vitrine bench calibrate` fits.
+// Stitched may only lower a confidence: a stitched track's own crops
+// missed the match gate and it borrows its match, and as a rare 0/1
+// feature (5 of 462 calibration items) a free weight fitted on a handful
+// of them moved a stitched item's score by two logits.
 var DefaultInputs = []Input{
 	{Score, +1}, {Margin, +1}, {Z, +1}, {ZMargin, +1}, {Cosine, +1},
 	{AppearanceZ, +1}, {AppearanceCosine, +1}, {ProjectedZ, +1}, {ProjectedZMargin, +1}, {ProjectedCosine, +1}, {Colour, +1}, {Votes, +1}, {Crops, 0}, {Category, +1},
 	{Support, +1}, {Duration, 0}, {Detections, 0}, {DetScore, 0}, {Area, 0},
 	{FromWindow, 0}, {FromPerson, 0}, {FromGarment, 0}, {FromObject, 0}, {FromOther, 0},
-	{Tracks, 0}, {ShotShare, 0}, {Stitched, 0},
+	{Tracks, 0}, {ShotShare, 0}, {Stitched, -1},
 	{ShotMargin, +1}, {PlaceMargin, +1}, {Rivals, 0},
 	{Inliers, +1}, {InlierMargin, +1}, {InlierRatio, +1}, {Promoted, 0},
 }

@@ -77,7 +77,21 @@ type verification struct {
 	fresh []trackLocal
 	// feats are the crop features by track, stored or extracted.
 	feats map[int]*vision.LocalFeatures
+	// frames are the frames decoded so far (at most keptFrames), from
+	// which a later call cuts new leads' crops instead of decoding the
+	// video again.
+	frames map[int]*image.RGBA
 }
+
+// A track that becomes a lead after promotion or stitching is verified on
+// its largest box among the frames decoded already when that box is at
+// least reuseShare of its largest one; a second decode of the video cost
+// about a second. keptFrames bounds the frames kept for that (about 1 MB
+// each at the default detect size).
+const (
+	reuseShare = 0.5
+	keptFrames = 48
+)
 
 // verifyTracks verifies each shot's lead track per product (the one whose
 // first match scores best: a shot's tracks of one product become one item
@@ -133,19 +147,54 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 	// The crop of each such track still without features: its largest
 	// box, where the most keypoints are.
 	want := map[int]detRow{}
-	for tid := range verified {
+	reuse := map[int]detRow{}
+	for _, tid := range sortedKeys(verified) {
 		if feats[tid] != nil {
 			continue
 		}
-		var best detRow
-		bestArea := -1.0
+		var best, kept detRow
+		bestArea, keptArea := -1.0, -1.0
 		for _, d := range tracks[tid] {
-			if a := (d.Box[2] - d.Box[0]) * (d.Box[3] - d.Box[1]); a > bestArea {
+			a := (d.Box[2] - d.Box[0]) * (d.Box[3] - d.Box[1])
+			if a > bestArea {
 				best, bestArea = d, a
 			}
+			if out.frames[d.Frame] != nil && a > keptArea {
+				kept, keptArea = d, a
+			}
 		}
-		if bestArea > 0 {
+		switch {
+		case bestArea <= 0:
+		case keptArea >= reuseShare*bestArea:
+			reuse[tid] = kept
+		default:
 			want[tid] = best
+		}
+	}
+	// extract describes track tid's crop d of img and keeps its features.
+	extract := func(img *image.RGBA, tid int, d detRow) error {
+		b := img.Bounds()
+		w, h := d.Box[2]-d.Box[0], d.Box[3]-d.Box[1]
+		r := image.Rect(int((d.Box[0]-verifyMargin*w)*float64(b.Dx())), int((d.Box[1]-verifyMargin*h)*float64(b.Dy())),
+			int((d.Box[2]+verifyMargin*w)*float64(b.Dx())), int((d.Box[3]+verifyMargin*h)*float64(b.Dy()))).Intersect(b)
+		if r.Dx() < 16 || r.Dy() < 16 {
+			return nil
+		}
+		lf, err := s.deps.Local.Extract(ctx, img, r, verifyPoints)
+		if err != nil {
+			return fmt.Errorf("track %d: %w", tid, err)
+		}
+		data, err := lf.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("track %d: %w", tid, err)
+		}
+		feats[tid] = lf
+		out.fresh = append(out.fresh, trackLocal{tid, data})
+		return nil
+	}
+	for _, tid := range sortedKeys(reuse) {
+		if err := extract(out.frames[reuse[tid].Frame], tid, reuse[tid]); err != nil {
+			return fmt.Errorf("verify: %w", err)
 		}
 	}
 	if len(want) > 0 {
@@ -162,29 +211,20 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 			}
 			byFrame[d.Frame] = append(byFrame[d.Frame], tid)
 		}
+		if out.frames == nil {
+			out.frames = map[int]*image.RGBA{}
+		}
 		err = s.deps.Media.ExtractFrames(ctx, path, idx, media.FrameOptions{MaxWidth: s.cfg.DetectSize, MaxHeight: s.cfg.DetectSize}, func(f media.Frame) error {
 			img := f.RGBA()
-			b := img.Bounds()
+			if len(out.frames) < keptFrames {
+				out.frames[f.Index] = img
+			}
 			tids := byFrame[f.Index]
 			sort.Ints(tids)
 			for _, tid := range tids {
-				d := want[tid]
-				w, h := d.Box[2]-d.Box[0], d.Box[3]-d.Box[1]
-				r := image.Rect(int((d.Box[0]-verifyMargin*w)*float64(b.Dx())), int((d.Box[1]-verifyMargin*h)*float64(b.Dy())),
-					int((d.Box[2]+verifyMargin*w)*float64(b.Dx())), int((d.Box[3]+verifyMargin*h)*float64(b.Dy()))).Intersect(b)
-				if r.Dx() < 16 || r.Dy() < 16 {
-					continue
+				if err := extract(img, tid, want[tid]); err != nil {
+					return err
 				}
-				lf, err := s.deps.Local.Extract(ctx, img, r, verifyPoints)
-				if err != nil {
-					return fmt.Errorf("track %d: %w", tid, err)
-				}
-				data, err := lf.MarshalBinary()
-				if err != nil {
-					return fmt.Errorf("track %d: %w", tid, err)
-				}
-				feats[tid] = lf
-				out.fresh = append(out.fresh, trackLocal{tid, data})
 			}
 			return nil
 		})

@@ -97,10 +97,11 @@ const (
 // first match scores best: a shot's tracks of one product become one item
 // whose evidence is its best track's, see mergeGroups and itemFeatures)
 // against its first candidates, plain and mirrored, and adds the results
-// to out; leads out holds results for already are left as they are, so a
+// to out. Leads out already has results for are left as they are, so a
 // second call after promotion and stitching verifies only the tracks that
 // have become leads. It reuses the crop features stored by an earlier
-// match of the video and extracts the missing ones from frames decoded
+// match of the video, cuts crops from the frames an earlier call decoded
+// where it can (see reuseShare), and extracts the rest from frames decoded
 // for the purpose (only those frames). Without a local-feature model, a
 // catalog that gives product features, or the video file, it verifies
 // nothing.

@@ -3,7 +3,6 @@ package project_test
 import (
 	"context"
 	"image"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -70,35 +69,10 @@ func TestProjectionOnCatalogViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := rank1(gallery, queries, owner, func(v []float32) []float32 { return v })
-	fitted := rank1(gallery, queries, owner, proj.Apply)
+	raw := project.Rank1(gallery, queries, owner, func(v []float32) []float32 { return v })
+	fitted := project.Rank1(gallery, queries, owner, proj.Apply)
 	t.Logf("held-out views of %d products: right product first %.2f raw, %.2f projected", len(files), raw, fitted)
 	if fitted <= raw {
 		t.Errorf("projected rank-1 %.2f is not above the frozen embedding's %.2f", fitted, raw)
 	}
-}
-
-func rank1(gallery, queries [][]float32, owner []int, f func([]float32) []float32) float64 {
-	g := make([][]float32, len(gallery))
-	for i, v := range gallery {
-		g[i] = f(v)
-	}
-	hit := 0
-	for qi, q := range queries {
-		fq := f(q)
-		best, bi := math.Inf(-1), -1
-		for i, v := range g {
-			var s float64
-			for k := range v {
-				s += float64(v[k]) * float64(fq[k])
-			}
-			if s > best {
-				best, bi = s, i
-			}
-		}
-		if bi == owner[qi] {
-			hit++
-		}
-	}
-	return float64(hit) / float64(len(queries))
 }

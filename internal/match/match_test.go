@@ -104,6 +104,22 @@ func newFixture(t *testing.T, n int) *fixture {
 	return f
 }
 
+// secondFixture indexes fresh vectors (drawn from a generator seeded with
+// seed1, seed2) for every product of f: a second model's view of one
+// catalog.
+func secondFixture(t *testing.T, f *fixture, seed1, seed2 uint64) *fixture {
+	t.Helper()
+	g := newFixture(t, 0)
+	g.rng = rand.New(rand.NewPCG(seed1, seed2))
+	for id := range f.vecs {
+		g.vecs[id] = cnnLike(g.rng)
+		if err := g.ix.Upsert(id, g.vecs[id], vecindex.Attrs{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return g
+}
+
 func TestMatch(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, 300)
@@ -350,14 +366,7 @@ func (s bothSearcher) SearchAppearance(ctx context.Context, v []float32, k int) 
 func TestMatchAppearanceSearch(t *testing.T) {
 	ctx := context.Background()
 	emb := newFixture(t, 300)
-	app := newFixture(t, 0)
-	app.rng = rand.New(rand.NewPCG(9, 10))
-	for id := range emb.vecs {
-		app.vecs[id] = cnnLike(app.rng)
-		if err := app.ix.Upsert(id, app.vecs[id], vecindex.Attrs{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app := secondFixture(t, emb, 9, 10)
 	s := bothSearcher{indexSearcher{emb.ix}, indexSearcher{app.ix}}
 	const target = "p042"
 	q := Query{
@@ -414,14 +423,7 @@ func (s projSearcher) SearchProjected(ctx context.Context, _ []float32, k int) (
 func TestMatchProjection(t *testing.T) {
 	ctx := context.Background()
 	raw := newFixture(t, 300)
-	proj := newFixture(t, 0)
-	proj.rng = rand.New(rand.NewPCG(11, 12))
-	for id := range raw.vecs {
-		proj.vecs[id] = cnnLike(proj.rng)
-		if err := proj.ix.Upsert(id, proj.vecs[id], vecindex.Attrs{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	proj := secondFixture(t, raw, 11, 12)
 	const target, rawFirst = "p042", "p007"
 	// The raw crops point at another product; the projection at the target.
 	q := Query{Crops: [][]float32{noisy(raw.rng, raw.vecs[rawFirst], 0.3), noisy(raw.rng, raw.vecs[rawFirst], 0.3)}}

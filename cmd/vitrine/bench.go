@@ -55,6 +55,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of the generated evaluation set")
 	videos := fs.Int("videos", 5, "number of generated evaluation videos")
 	reshots := fs.Int("reshots", 3, "re-shot reels in the e2e suite (lookbook-like reels with every photo warped, relit, covered, …); 0 for none")
+	unseen := fs.Int("unseen", 2, "reels of on-model products held out of the import in the e2e suite (every item published on them is false); 0 for none, importing the whole catalog")
 	annN := fs.Int("ann-n", 20000, "vectors in the ANN measurement")
 	// Suites may come before or after flags.
 	var suites []string
@@ -97,6 +98,10 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	if nReshots <= 0 {
 		nReshots = -1 // none: zero would take the default
 	}
+	nUnseen := *unseen
+	if nUnseen <= 0 {
+		nUnseen = -1
+	}
 	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{
@@ -109,6 +114,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		GenSeed:      *seed,
 		GenVideos:    *videos,
 		ReshotVideos: nReshots,
+		UnseenVideos: nUnseen,
 		ANN:          bench.ANNOptions{N: *annN},
 		Shots:        shotDetector{},
 		Pipeline:     ba,

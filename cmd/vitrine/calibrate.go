@@ -18,8 +18,8 @@ import (
 // on generated videos and writes the model file.
 func benchCalibrate(ctx context.Context, args []string) error {
 	fs := newFlagSet("bench calibrate", "bench calibrate [flags]",
-		"Runs generated packshot videos, on-model lookbook reels and re-shot reels (seeds apart from the\n"+
-			"report's) and the negative sample videos through the pipeline in a scratch installation, labels every\n"+
+		"Runs generated packshot videos, on-model lookbook reels, re-shot reels and reels of on-model products\n"+
+			"held out of the import (seeds apart from the report's) and the negative sample videos through the pipeline in a scratch installation, labels every\n"+
 			"candidate item against the ground truth and fits the confidence calibration: the probability\n"+
 			"that an item's product is right, and the publish and review thresholds. Writes the model file\n"+
 			"(the one vitrine ships is internal/confidence/calibration.json; an install can point\n"+
@@ -34,6 +34,7 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	packshots := fs.Int("packshots", 8, "generated packshot videos")
 	lookbooks := fs.Int("lookbooks", 6, "generated lookbook reels")
 	reshots := fs.Int("reshots", 4, "generated re-shot reels (lookbook-like reels with every photo warped, relit, covered, …); 0 for none")
+	unseen := fs.Int("unseen", 3, "reels of on-model products held out of the import (every item on them is wrong); 0 for none, importing the whole catalog")
 	target := fs.Float64("precision", 0.95, "published-item precision the publish threshold is chosen for")
 	samplesOut := fs.String("samples-out", "", "also write the labelled samples the fit saw (JSON lines: features, right, group)")
 	reviews := fs.Bool("reviews", false, "also learn from the review decisions (approve, reject, replace) stored in this installation (--data-dir)")
@@ -87,9 +88,13 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	if nReshots <= 0 {
 		nReshots = -1 // none: zero would take the default
 	}
+	nUnseen := *unseen
+	if nUnseen <= 0 {
+		nUnseen = -1
+	}
 	var bar *progressbar.ProgressBar
 	res, err := bench.Calibrate(ctx, env, bench.CalibrateOptions{
-		Seed: *seed, Packshots: *packshots, Lookbooks: *lookbooks, Reshots: nReshots, Extra: extra,
+		Seed: *seed, Packshots: *packshots, Lookbooks: *lookbooks, Reshots: nReshots, Unseen: nUnseen, Extra: extra,
 		Fit: confidence.FitOptions{TargetPrecision: *target},
 		Progress: func(done, total int, video string) {
 			if bar == nil {

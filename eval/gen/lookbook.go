@@ -300,6 +300,21 @@ func reuseReel(cfg LookbookConfig, outDir, name, version string) *Result {
 	if st, err := os.Stat(res.VideoPath); err != nil || st.Size() == 0 {
 		return nil
 	}
+	// A catalog of the same name may hold other products now (the bench
+	// holds some out): a reel showing one it lacks is made again.
+	products, err := LoadCatalog(cfg.CatalogDir)
+	if err != nil {
+		return nil
+	}
+	ids := make(map[string]bool, len(products))
+	for _, p := range products {
+		ids[p.ID] = true
+	}
+	for _, it := range v.Items {
+		if !ids[it.ProductID] {
+			return nil
+		}
+	}
 	res.Truth = v
 	return res
 }

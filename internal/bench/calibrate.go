@@ -24,6 +24,11 @@ type CalibrateOptions struct {
 	// Reshots is the size of the re-shot set, so the fit sees products
 	// shown unlike their catalog photos (default 4; negative: none).
 	Reshots int
+	// Unseen is the size of the unseen set (default 3; negative: none, and
+	// the whole on-model catalog is imported): lookbook reels of products
+	// held out of the import, so the fit sees look-alikes of products the
+	// catalog lacks, as on real footage, and learns not to trust them.
+	Unseen int
 	// Fit tunes the fit; Inputs default to confidence.DefaultInputs.
 	Fit confidence.FitOptions
 	// Extra samples join the generated ones (reviewers' decisions, say).
@@ -39,10 +44,11 @@ type Calibration struct {
 	Videos  int
 }
 
-// Calibrate runs generated packshot, lookbook and re-shot videos and the
-// negative sample videos through the pipeline, labels every candidate item
-// (right when its top-1 product is a true item overlapping it in time;
-// every candidate on a negative video is wrong) and fits the confidence
+// Calibrate runs generated packshot, lookbook and re-shot videos, reels of
+// products held out of the catalog and the negative sample videos through
+// the pipeline, labels every candidate item (right when its top-1 product
+// is a true item overlapping it in time; every candidate on a negative
+// video or a held-out product's reel is wrong) and fits the confidence
 // calibration on them.
 func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibration, error) {
 	if env.Pipeline == nil {
@@ -63,11 +69,14 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 	if opt.Reshots == 0 {
 		opt.Reshots = 4
 	}
+	if opt.Unseen == 0 {
+		opt.Unseen = 3
+	}
 	if len(opt.Fit.Inputs) == 0 {
 		opt.Fit.Inputs = confidence.DefaultInputs
 	}
 	e := &Env{Log: env.Log, SamplesDir: env.SamplesDir, CatalogDir: env.CatalogDir, LookbookCatalogDir: env.LookbookCatalogDir,
-		WorkDir: env.WorkDir, Pipeline: env.Pipeline, GenSeed: opt.Seed, GenVideos: opt.Packshots, LookbookVideos: opt.Lookbooks, ReshotVideos: opt.Reshots}
+		WorkDir: env.WorkDir, Pipeline: env.Pipeline, GenSeed: opt.Seed, GenVideos: opt.Packshots, LookbookVideos: opt.Lookbooks, ReshotVideos: opt.Reshots, UnseenVideos: opt.Unseen}
 	if _, err := e.ingestAll(ctx); err != nil {
 		return nil, fmt.Errorf("calibrate: ingest: %w", err)
 	}
@@ -83,9 +92,17 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
+	unseen, err := e.unseen(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
+	}
 	var vs []evalVideo
 	for _, r := range slices.Concat(packshots, lookbooks, reshots) {
 		vs = append(vs, evalVideo{r.VideoPath, r.Truth})
+	}
+	for _, r := range unseen {
+		// No product of theirs is in the catalog: every candidate is wrong.
+		vs = append(vs, evalVideo{path: r.VideoPath})
 	}
 	for _, p := range e.negativePaths() {
 		vs = append(vs, evalVideo{path: p})
@@ -108,8 +125,8 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 		opt.Fit.Version = time.Now().UTC().Format("2006-01-02T1504Z") + fmt.Sprintf("-seed%d", opt.Seed)
 	}
 	if opt.Fit.Note == "" {
-		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos, %d lookbook reels and %d re-shot reels from seed %d, and %d negative sample videos, and %d reviewed items: %d candidate items",
-			len(packshots), len(lookbooks), len(reshots), opt.Seed, len(e.negativePaths()), len(opt.Extra), len(out.Samples))
+		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos, %d lookbook reels, %d re-shot reels and %d reels of products held out of the catalog from seed %d, and %d negative sample videos, and %d reviewed items: %d candidate items",
+			len(packshots), len(lookbooks), len(reshots), len(unseen), opt.Seed, len(e.negativePaths()), len(opt.Extra), len(out.Samples))
 	}
 	m, err := confidence.Fit(out.Samples, opt.Fit)
 	if err != nil {

@@ -178,24 +178,22 @@ func (s *setScore) add(p *processed) {
 	s.videos++
 	sc := score.Items(p.truth, p.shown, score.ItemOptions{K: 5, TimeTolerance: 1})
 	s.shown.Merge(sc)
+	var cand *score.ItemScore
+	if p.cand != nil {
+		c := score.Items(p.truth, p.cand, score.ItemOptions{K: 5, TimeTolerance: 1})
+		cand = &c
+		s.cand.Merge(c)
+		for i, t := range curveThresholds {
+			s.curve[i].Merge(score.Items(p.truth, p.cand.AtConfidence(t), score.ItemOptions{K: 5, TimeTolerance: 1}))
+		}
+	}
 	if p.truth.Negative {
 		return
 	}
 	s.cond.add(p.truth, sc)
 	s.misses = append(s.misses, missRows(filepath.Base(p.path), sc)...)
 	s.shots.Add(score.Shots(score.TruthBoundaries(p.truth), score.PredBoundaries(p.shown, p.truth.FPS), shotTolerance))
-	var cand *score.ItemScore
-	if p.cand != nil {
-		c := score.Items(p.truth, p.cand, score.ItemOptions{K: 5, TimeTolerance: 1})
-		cand = &c
-	}
 	s.strength.add(p.truth, sc, cand)
-	if cand != nil {
-		s.cand.Merge(*cand)
-		for i, t := range curveThresholds {
-			s.curve[i].Merge(score.Items(p.truth, p.cand.AtConfidence(t), score.ItemOptions{K: 5, TimeTolerance: 1}))
-		}
-	}
 }
 
 // report adds the set's metrics and tables to a section.
@@ -250,15 +248,20 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	if err != nil {
 		return fmt.Errorf("generate re-shot set: %w", err)
 	}
+	unseen, err := env.unseen(ctx)
+	if err != nil {
+		return fmt.Errorf("generate unseen set: %w", err)
+	}
 	s.Method = fmt.Sprintf("Both sample catalogs are imported. Every generated video goes through the full video workflow: the packshot set (catalog packshots composited onto footage at known times and places), "+
 		"the on-model lookbook set (reels made from the on-model catalog's photos with pan/zoom, split screens, picture-in-picture, grading, cuts, fades and dissolves), "+
 		"the re-shot set (reels like the lookbook's, with more photos small over footage, where every photo is first cut to the garment, warped, tilted, relit, covered by blobs, blurred, JPEG-compressed and half mirrored, each at a strength drawn from 0..1; eval/README.md), "+
+		"the unseen set (lookbook reels of on-model products held out of the import, one product family in %d: every item published there shows a look-alike of a product the catalog lacks, as on real footage), "+
 		"then the negative sample videos (%s; no catalog product). Scores are of the items a player shows (published): precision is the share whose top-1 product is on screen at that time; "+
-		"found@1 and found@5 the share of true items that a published item overlapping them in time has at rank 1 or within the top 5.", joinNames(negativeVideos))
+		"found@1 and found@5 the share of true items that a published item overlapping them in time has at rank 1 or within the top 5.", unseenMod, joinNames(negativeVideos))
 	peakReset := resetPeakRSS()
 	stages := map[string]time.Duration{}
 	parts := map[string]bool{} // stage names that are parts of another stage
-	sets := map[string]*setScore{"packshot": {}, "lookbook": {}, "reshot": {}, "negative": {}}
+	sets := map[string]*setScore{"packshot": {}, "lookbook": {}, "reshot": {}, "unseen": {}, "negative": {}}
 	var videoS, procS float64
 	per := Table{Title: "Per video", Columns: []string{"set", "video", "duration s", "true items", "published", "right", "found@1", "candidates", "x real time"}}
 	var failures []string
@@ -313,6 +316,12 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 			return err
 		}
 	}
+	for _, r := range unseen {
+		// No product of theirs is in the catalog: scored as negatives.
+		if err := run("unseen", evalVideo{path: r.VideoPath}); err != nil {
+			return err
+		}
+	}
 	for _, path := range env.negativePaths() {
 		if err := run("negative", evalVideo{path: path}); err != nil {
 			return err
@@ -324,6 +333,17 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	sets["reshot"].report(s, "reshot")
 	sets["reshot"].strength.report(s, "reshot")
 	sets["packshot"].report(s, "packshot")
+	if un := sets["unseen"]; un.videos > 0 {
+		s.Headline("unseen products: false published items per minute", un.shown.FalseMatchesPerMin, "/min")
+		s.Add("unseen products: published items", float64(un.shown.MatchedItems), "")
+		s.Add("unseen products: candidate items (before the publish decision)", float64(un.cand.MatchedItems), "")
+		t := Table{Title: "unseen: false items per minute against the publish threshold (candidates' confidence alone)", Columns: []string{"threshold", "items", "false per minute"}}
+		for i, th := range curveThresholds {
+			c := un.curve[i]
+			t.Rows = append(t.Rows, []string{strconv.FormatFloat(th, 'f', 2, 64), strconv.Itoa(c.MatchedItems), f1(c.FalseMatchesPerMin)})
+		}
+		s.Tables = append(s.Tables, t)
+	}
 	if neg := sets["negative"]; neg.videos > 0 {
 		s.Headline("negative videos: false published items per minute", neg.shown.FalseMatchesPerMin, "/min")
 		s.Add("negative videos: published items", float64(neg.shown.MatchedItems), "")

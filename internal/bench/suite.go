@@ -60,6 +60,12 @@ type Env struct {
 	// leaves it out), from GenSeed on: lookbook-like reels with every photo
 	// re-shot. It needs the on-model catalog too.
 	ReshotVideos int
+	// UnseenVideos is the size of the unseen set (default 2; negative
+	// leaves it out and imports the whole on-model catalog): lookbook reels
+	// of on-model products held out of the import, from GenSeed+500 on.
+	// Every item published on them is a look-alike of a product the
+	// catalog lacks (unseen.go).
+	UnseenVideos int
 	// ShotSetVideos and ShotSetStills size the harder shot set of the shots
 	// suite: edited reels and pan/zoom-only videos (defaults 8 and 3).
 	ShotSetVideos, ShotSetStills int
@@ -83,6 +89,14 @@ type Env struct {
 	reshotOnce sync.Once
 	reshotSet  []*gen.Result
 	reshotErr  error
+
+	splitOnce sync.Once
+	split     catalogSplit
+	splitErr  error
+
+	unseenOnce sync.Once
+	unseenSet  []*gen.Result
+	unseenErr  error
 
 	shotSetOnce sync.Once
 	shotSetRes  []*gen.ShotSetResult
@@ -141,12 +155,33 @@ func (e *Env) lookbookCatalogDir() string {
 	return e.LookbookCatalogDir
 }
 
+// onModel returns the on-model catalog split into the products the bench
+// imports and those it holds out for the unseen set, writing the split on
+// first use; both are "" without an on-model catalog, and unseen is ""
+// when the unseen set is left out or the catalog is too small to split.
+func (e *Env) onModel() (catalogSplit, error) {
+	e.splitOnce.Do(func() {
+		dir := e.lookbookCatalogDir()
+		switch {
+		case dir == "":
+		case e.UnseenVideos < 0:
+			e.split = catalogSplit{seen: dir}
+		default:
+			_, seed := e.genParams()
+			e.split, e.splitErr = splitCatalog(dir, filepath.Join(e.WorkDir, "catalogs"), seed)
+		}
+	})
+	return e.split, e.splitErr
+}
+
 // lookbooks returns the generated lookbook set, writing it on first use;
 // none without an on-model catalog.
 func (e *Env) lookbooks(ctx context.Context) ([]*gen.Result, error) {
 	e.lookOnce.Do(func() {
-		dir := e.lookbookCatalogDir()
-		if dir == "" {
+		split, err := e.onModel()
+		dir := split.seen
+		if err != nil || dir == "" {
+			e.lookErr = err
 			return
 		}
 		n := e.LookbookVideos
@@ -162,17 +197,39 @@ func (e *Env) lookbooks(ctx context.Context) ([]*gen.Result, error) {
 // none without an on-model catalog.
 func (e *Env) reshots(ctx context.Context) ([]*gen.Result, error) {
 	e.reshotOnce.Do(func() {
-		dir := e.lookbookCatalogDir()
+		split, err := e.onModel()
+		dir := split.seen
 		n := e.ReshotVideos
 		if n == 0 {
 			n = 3
 		}
-		if dir == "" || n < 0 {
+		if err != nil || dir == "" || n < 0 {
+			e.reshotErr = err
 			return
 		}
 		e.reshotSet, e.reshotErr = gen.ReshotSet(ctx, e.reelConfig(dir), filepath.Join(e.WorkDir, "reshot"), n)
 	})
 	return e.reshotSet, e.reshotErr
+}
+
+// unseen returns the generated unseen set, writing it on first use: none
+// without a split on-model catalog.
+func (e *Env) unseen(ctx context.Context) ([]*gen.Result, error) {
+	e.unseenOnce.Do(func() {
+		split, err := e.onModel()
+		n := e.UnseenVideos
+		if n == 0 {
+			n = 2
+		}
+		if err != nil || split.unseen == "" || n < 0 {
+			e.unseenErr = err
+			return
+		}
+		cfg := e.reelConfig(split.unseen)
+		cfg.Seed += unseenSeedOffset
+		e.unseenSet, e.unseenErr = gen.LookbookSet(ctx, cfg, filepath.Join(e.WorkDir, "unseen"), n)
+	})
+	return e.unseenSet, e.unseenErr
 }
 
 // reelConfig configures the lookbook and re-shot reels of the on-model
@@ -267,7 +324,11 @@ func (e *Env) ingestAll(ctx context.Context) ([]IngestResult, error) {
 		return nil, err
 	}
 	out := []IngestResult{first}
-	dir := e.lookbookCatalogDir()
+	split, err := e.onModel()
+	if err != nil {
+		return nil, err
+	}
+	dir := split.seen
 	if dir == "" || dir == e.catalogDir() {
 		return out, nil
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/track"
+	"github.com/vitrine-dev/vitrine/internal/verify"
+	"github.com/vitrine-dev/vitrine/internal/vision"
 )
 
 // Live event types, in the order an item sends them.
@@ -91,7 +93,18 @@ type liveTrack struct {
 	support   map[int]float64 // by frame, for the current best product
 	product   string          // whose support is cached
 	agree     int             // matches in a row that ranked product first
+	// local is the local features of the track's largest crop described
+	// so far (liveLocalGrowth), localArea that crop's box area.
+	local     *vision.LocalFeatures
+	localArea float64
 }
+
+// A live track's crop is described again for verification when its box
+// in the current frame covers at least liveLocalGrowth times the area of
+// the one described: the largest crop has the most keypoints (the video
+// pipeline takes the track's largest), but a stream's frames are gone once
+// analysed and extraction costs about as much as a detection.
+const liveLocalGrowth = 2
 
 // LiveAnalyzer runs the video pipeline's detection, tracking, matching and
 // confidence decision over a stream's frames as they arrive: a track's
@@ -105,8 +118,11 @@ type LiveAnalyzer struct {
 	m       *match.Matcher
 	tracker *track.Tracker
 	tracks  map[int]*liveTrack
-	frame   int
-	start   float64 // stream time of the first frame
+	// local gives products' local features for verification; nil without
+	// a local-feature model or a catalog that stores them.
+	local productLocal
+	frame int
+	start float64 // stream time of the first frame
 }
 
 // NewLiveAnalyzer loads the models and the catalog's matcher and returns
@@ -128,7 +144,11 @@ func (s *Service) NewLiveAnalyzer(ctx context.Context, cfg LiveConfig) (*LiveAna
 	cfg = cfg.withDefaults()
 	tr := track.NewTracker(s.cfg.Track, 0)
 	tr.KeepLast(cfg.Window)
-	return &LiveAnalyzer{s: s, cfg: cfg, m: m, tracker: tr, tracks: map[int]*liveTrack{}, start: math.NaN()}, nil
+	a := &LiveAnalyzer{s: s, cfg: cfg, m: m, tracker: tr, tracks: map[int]*liveTrack{}, start: math.NaN()}
+	if pl, ok := s.deps.Catalog.(productLocal); ok && s.deps.Local != nil {
+		a.local = pl
+	}
+	return a, nil
 }
 
 // DetectSize bounds the longer side of the frames the analyser expects
@@ -186,7 +206,7 @@ func (a *LiveAnalyzer) Frame(ctx context.Context, img *image.RGBA, t float64) ([
 			events = append(events, a.end(id, t)...)
 		}
 	}
-	if err := a.matchTracks(ctx, t); err != nil {
+	if err := a.matchTracks(ctx, img, t); err != nil {
 		return events, err
 	}
 	return append(events, a.decide(ctx, t)...), nil
@@ -220,8 +240,10 @@ func (a *LiveAnalyzer) end(id int, t float64) []LiveEvent {
 // matchTracks (re)matches the active tracks that gained MatchEvery
 // detections since their last match, as the match step does for a
 // video's tracks: the best crops of the window, ranked against the
-// catalog, the span that supports the best product and the evidence.
-func (a *LiveAnalyzer) matchTracks(ctx context.Context, t float64) error {
+// catalog, verified by local features (which may put a lower candidate
+// first), the span that supports the best product and the evidence. img
+// is the current frame.
+func (a *LiveAnalyzer) matchTracks(ctx context.Context, img *image.RGBA, t float64) error {
 	minLen := max(a.s.cfg.Track.MinLength, 2)
 	for _, id := range sortedKeys(a.tracks) {
 		lt := a.tracks[id]
@@ -246,6 +268,11 @@ func (a *LiveAnalyzer) matchTracks(ctx context.Context, t float64) error {
 			lt.item, lt.feats, lt.product, lt.agree = nil, nil, "", 0
 			continue
 		}
+		ver, err := a.verifyTrack(ctx, id, lt, img, ms)
+		if err != nil {
+			return fmt.Errorf("live: verify track %d: %w", id, err)
+		}
+		promoted := promoteVerified(ver, map[int][]shoppable.Match{id: ms}, map[int]match.Result{id: res})
 		product := ms[0].ProductID
 		if product != lt.product {
 			lt.product, lt.support, lt.agree = product, map[int]float64{}, 0
@@ -280,6 +307,7 @@ func (a *LiveAnalyzer) matchTracks(ctx context.Context, t float64) error {
 		if err != nil {
 			return fmt.Errorf("live: track %d: %w", id, err)
 		}
+		addVerifiedEvidence(ver, promoted, ev)
 		it := shoppable.Item{ID: "t" + strconv.Itoa(id), Label: lt.dets[0].Label, StartS: extent[0], EndS: extent[1],
 			Matches: ms, Review: shoppable.ReviewAuto}
 		if ok {
@@ -294,6 +322,45 @@ func (a *LiveAnalyzer) matchTracks(ctx context.Context, t float64) error {
 		lt.item, lt.feats = &it, itemFeatures([]confidence.Features{ev[id]}, 0, it, [2]float64{a.start, t})
 	}
 	return nil
+}
+
+// verifyTrack verifies live track id's crop against its first candidates
+// ms, as the match step verifies a video's lead tracks. The crop is cut
+// from the current frame img when the track is seen there and its box has
+// grown enough since the crop described last (liveLocalGrowth); otherwise
+// that one's features are used again.
+func (a *LiveAnalyzer) verifyTrack(ctx context.Context, id int, lt *liveTrack, img *image.RGBA, ms []shoppable.Match) (*verification, error) {
+	v := &verification{results: map[int][]verify.Result{}}
+	if a.local == nil {
+		return v, nil
+	}
+	if last := lt.dets[len(lt.dets)-1]; last.Frame == a.frame {
+		area := (last.Box[2] - last.Box[0]) * (last.Box[3] - last.Box[1])
+		if lt.local == nil || area >= liveLocalGrowth*lt.localArea {
+			lf, err := a.s.cropLocal(ctx, img, last.Box)
+			if err != nil {
+				return nil, err
+			}
+			if lf != nil {
+				lt.local, lt.localArea = lf, area
+			}
+		}
+	}
+	if lt.local == nil {
+		return v, nil
+	}
+	ids := make([]string, 0, verifyCandidates)
+	for _, m := range ms[:min(len(ms), verifyCandidates)] {
+		ids = append(ids, m.ProductID)
+	}
+	prod, err := a.local.ProductLocalFeatures(ctx, a.s.deps.Local, ids)
+	if err != nil {
+		return nil, fmt.Errorf("product features: %w", err)
+	}
+	if res := verifyAgainst(lt.local, ms, prod); res != nil {
+		v.results[id] = res
+	}
+	return v, nil
 }
 
 // query builds a track's match query from the best crops of dets, as the

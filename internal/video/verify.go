@@ -174,16 +174,12 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 	}
 	// extract describes track tid's crop d of img and keeps its features.
 	extract := func(img *image.RGBA, tid int, d detRow) error {
-		b := img.Bounds()
-		w, h := d.Box[2]-d.Box[0], d.Box[3]-d.Box[1]
-		r := image.Rect(int((d.Box[0]-verifyMargin*w)*float64(b.Dx())), int((d.Box[1]-verifyMargin*h)*float64(b.Dy())),
-			int((d.Box[2]+verifyMargin*w)*float64(b.Dx())), int((d.Box[3]+verifyMargin*h)*float64(b.Dy()))).Intersect(b)
-		if r.Dx() < 16 || r.Dy() < 16 {
-			return nil
-		}
-		lf, err := s.deps.Local.Extract(ctx, img, r, verifyPoints)
+		lf, err := s.cropLocal(ctx, img, d.Box)
 		if err != nil {
 			return fmt.Errorf("track %d: %w", tid, err)
+		}
+		if lf == nil {
+			return nil
 		}
 		data, err := lf.MarshalBinary()
 		if err != nil {
@@ -254,26 +250,49 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 		return fmt.Errorf("verify: product features: %w", err)
 	}
 	for tid := range verified {
-		q, ms := feats[tid], matches[tid]
-		if q == nil || prod[ms[0].ProductID] == nil {
-			continue
+		if res := verifyAgainst(feats[tid], matches[tid], prod); res != nil {
+			out.results[tid] = res
 		}
-		res := make([]verify.Result, min(len(ms), verifyCandidates))
-		for i, m := range ms[:len(res)] {
-			if o := prod[m.ProductID]; o != nil {
-				// The garment may be shown mirrored.
-				res[i] = verify.Match(q, o.plain, verify.Options{})
-				if o.mirrored != nil {
-					if r := verify.Match(q, o.mirrored, verify.Options{}); r.Inliers > res[i].Inliers {
-						r.Mirrored = true
-						res[i] = r
-					}
+	}
+	return nil
+}
+
+// cropLocal extracts the local features of the crop of img in box
+// (normalised x0, y0, x1, y1), widened by verifyMargin; nil for a crop too
+// small to describe.
+func (s *Service) cropLocal(ctx context.Context, img image.Image, box [4]float64) (*vision.LocalFeatures, error) {
+	b := img.Bounds()
+	w, h := box[2]-box[0], box[3]-box[1]
+	r := image.Rect(b.Min.X+int((box[0]-verifyMargin*w)*float64(b.Dx())), b.Min.Y+int((box[1]-verifyMargin*h)*float64(b.Dy())),
+		b.Min.X+int((box[2]+verifyMargin*w)*float64(b.Dx())), b.Min.Y+int((box[3]+verifyMargin*h)*float64(b.Dy()))).Intersect(b)
+	if r.Dx() < 16 || r.Dy() < 16 {
+		return nil, nil
+	}
+	return s.deps.Local.Extract(ctx, img, r, verifyPoints)
+}
+
+// verifyAgainst verifies crop features q against the products of the
+// first verifyCandidates matches, plain and mirrored, and returns a result
+// per candidate in the order of ms; nil when there is nothing to compare
+// (no crop features, or none for the first product).
+func verifyAgainst(q *vision.LocalFeatures, ms []shoppable.Match, prod map[string]*productFeatures) []verify.Result {
+	if q == nil || len(ms) == 0 || prod[ms[0].ProductID] == nil {
+		return nil
+	}
+	res := make([]verify.Result, min(len(ms), verifyCandidates))
+	for i, m := range ms[:len(res)] {
+		if o := prod[m.ProductID]; o != nil {
+			// The garment may be shown mirrored.
+			res[i] = verify.Match(q, o.plain, verify.Options{})
+			if o.mirrored != nil {
+				if r := verify.Match(q, o.mirrored, verify.Options{}); r.Inliers > res[i].Inliers {
+					r.Mirrored = true
+					res[i] = r
 				}
 			}
 		}
-		out.results[tid] = res
 	}
-	return nil
+	return res
 }
 
 // promote returns the index of the verified candidate that the rule above

@@ -183,3 +183,51 @@ func TestPromoteVerified(t *testing.T) {
 		t.Errorf("inlier margins %v, %v; want > 0 for both first products", ev[1][confidence.InlierMargin], ev[2][confidence.InlierMargin])
 	}
 }
+
+func TestForVerification(t *testing.T) {
+	// A person box from y=100 to y=600: its top fifth ends at y=200.
+	feats := func() *vision.LocalFeatures {
+		f := &vision.LocalFeatures{W: 400, H: 800, Region: image.Rect(50, 100, 350, 600)}
+		for i, y := range []float32{110, 199, 200, 350, 599} {
+			f.Points = append(f.Points, [2]float32{100, y})
+			f.Scores = append(f.Scores, 1-float32(i)/10)
+			d := make([]int8, vision.DescriptorDim)
+			d[0] = int8(i)
+			f.Desc = append(f.Desc, d...)
+		}
+		return f
+	}
+	for _, tc := range []struct {
+		label string
+		want  []float32 // y of the points kept
+	}{
+		{"person", []float32{200, 350, 599}},
+		{"Person", []float32{200, 350, 599}},
+		{"dress", []float32{110, 199, 200, 350, 599}},
+		{"", []float32{110, 199, 200, 350, 599}},
+	} {
+		t.Run(tc.label, func(t *testing.T) {
+			p := &productFeatures{plain: feats(), mirrored: feats()}
+			got := p.forVerification(tc.label)
+			for _, f := range []*vision.LocalFeatures{got.plain, got.mirrored} {
+				var ys []float32
+				for i, pt := range f.Points {
+					ys = append(ys, pt[1])
+					// Each point keeps its own descriptor.
+					if want := []float32{110, 199, 200, 350, 599}; want[f.Descriptor(i)[0]] != pt[1] {
+						t.Errorf("point at y=%v carries descriptor %d", pt[1], f.Descriptor(i)[0])
+					}
+				}
+				if fmt.Sprint(ys) != fmt.Sprint(tc.want) {
+					t.Errorf("kept points at y %v, want %v", ys, tc.want)
+				}
+			}
+			if p.plain.Len() != 5 {
+				t.Errorf("the stored features lost points: %d left", p.plain.Len())
+			}
+		})
+	}
+	if got := (&productFeatures{plain: feats()}).forVerification("person"); got.mirrored != nil || got.plain.Len() != 3 {
+		t.Errorf("without mirrored features: %+v", got)
+	}
+}

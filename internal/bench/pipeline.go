@@ -70,7 +70,7 @@ func runIngest(ctx context.Context, env *Env, s *Section) error {
 		return fmt.Errorf("ingest catalog: %w", err)
 	}
 	names := []string{filepath.Base(env.catalogDir()), filepath.Base(env.lookbookCatalogDir())}
-	s.Method = "Each catalog (" + strings.Join(names[:len(res)], ", ") + ") is imported, in turn, into one fresh SQLite database: every image is decoded, the main item detected and embedded, and the vectors indexed; then, with the products already searchable, the features stage stores the local features that verification compares video crops with. The wall time covers the whole run; the rate until ready leaves the features stage out."
+	s.Method = "Each catalog (" + strings.Join(names[:len(res)], ", ") + ") is imported, in turn, into one fresh SQLite database (the on-model one without the products the e2e suite holds out for its unseen set): every image is decoded, the main item detected and embedded, and the vectors indexed; then, with the products already searchable, the features stage stores the local features that verification compares video crops with. The wall time covers the whole run; the rate until ready leaves the features stage out."
 	t := Table{Title: "Per stage", Columns: []string{"catalog", "stage", "seconds", "images/s"}}
 	for i, r := range res {
 		sec := r.Elapsed.Seconds()
@@ -252,7 +252,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	if err != nil {
 		return fmt.Errorf("generate unseen set: %w", err)
 	}
-	s.Method = fmt.Sprintf("Both sample catalogs are imported. Every generated video goes through the full video workflow: the packshot set (catalog packshots composited onto footage at known times and places), "+
+	s.Method = fmt.Sprintf("Both sample catalogs are imported, the on-model one without the products held out for the unseen set. Every generated video goes through the full video workflow: the packshot set (catalog packshots composited onto footage at known times and places), "+
 		"the on-model lookbook set (reels made from the on-model catalog's photos with pan/zoom, split screens, picture-in-picture, grading, cuts, fades and dissolves), "+
 		"the re-shot set (reels like the lookbook's, with more photos small over footage, where every photo is first cut to the garment, warped, tilted, relit, covered by blobs, blurred, JPEG-compressed and half mirrored, each at a strength drawn from 0..1; eval/README.md), "+
 		"the unseen set (lookbook reels of on-model products held out of the import, one product family in %d: every item published there shows a look-alike of a product the catalog lacks, as on real footage), "+

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -222,7 +223,9 @@ func (a *LiveAnalyzer) Close(t float64) []LiveEvent {
 	return events
 }
 
-// end forgets a track and returns its item.end when it was announced.
+// end forgets a track and returns its item.end when it was announced,
+// unless another open track shows the same product: that one carries the
+// item on (see decide).
 func (a *LiveAnalyzer) end(id int, t float64) []LiveEvent {
 	lt, ok := a.tracks[id]
 	if !ok {
@@ -232,9 +235,55 @@ func (a *LiveAnalyzer) end(id int, t float64) []LiveEvent {
 	if lt.announced == nil {
 		return nil
 	}
+	if heir := a.showing(lt.announced.ProductID); heir != nil {
+		heir.announced = lt.announced
+		return nil
+	}
 	it := *lt.announced
 	it.T, it.Box = t, nil
 	return []LiveEvent{{Type: LiveItemEnd, Item: it}}
+}
+
+// newProducts returns the most confident of starts for each product that
+// announced lacks, by item id.
+func newProducts(starts []shoppable.Item, announced map[string]bool) []shoppable.Item {
+	conf := func(it shoppable.Item) float64 {
+		if it.Confidence == nil {
+			return 0
+		}
+		return *it.Confidence
+	}
+	sort.Slice(starts, func(i, j int) bool {
+		if ci, cj := conf(starts[i]), conf(starts[j]); ci != cj {
+			return ci > cj
+		}
+		return starts[i].ID < starts[j].ID
+	})
+	var out []shoppable.Item
+	seen := maps.Clone(announced)
+	if seen == nil {
+		seen = map[string]bool{}
+	}
+	for _, it := range starts {
+		if !seen[it.Product()] {
+			seen[it.Product()] = true
+			out = append(out, it)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// showing returns an open track without an announced item whose current
+// item has product, the lowest id first; nil when there is none.
+func (a *LiveAnalyzer) showing(product string) *liveTrack {
+	for _, id := range sortedKeys(a.tracks) {
+		lt := a.tracks[id]
+		if lt.announced == nil && lt.item != nil && lt.item.Product() == product {
+			return lt
+		}
+	}
+	return nil
 }
 
 // matchTracks (re)matches the active tracks that gained MatchEvery
@@ -422,13 +471,24 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 			published[it.ID] = it
 		}
 	}
+	// One item per product on screen, as a video has one per product and
+	// shot: several tracks of one product (a person's garment region and
+	// the whole person, a track broken and picked up again) would show the
+	// viewer the same product several times. The most confident is
+	// announced; the others wait and carry it on when its track ends.
+	announced := map[string]bool{}
+	for _, lt := range a.tracks {
+		if lt.announced != nil {
+			announced[lt.announced.ProductID] = true
+		}
+	}
 	var starts []shoppable.Item
 	for _, it := range published {
 		if lt := byID[it.ID]; lt.announced == nil && lt.agree >= a.cfg.Confirm {
 			starts = append(starts, it)
 		}
 	}
-	sort.Slice(starts, func(i, j int) bool { return starts[i].ID < starts[j].ID })
+	starts = newProducts(starts, announced)
 	if len(starts) > 0 {
 		doc := &shoppable.Document{Items: starts}
 		if err := a.s.labelItems(ctx, doc); err != nil {

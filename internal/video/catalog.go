@@ -893,40 +893,9 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 		c.mu.Lock()
 		c.local[l.r.sha] = f
 		c.mu.Unlock()
-		out[l.r.id] = f.forVerification(l.r.label)
+		out[l.r.id] = f
 	}
 	return out, nil
-}
-
-// headShare is the top share of a person box whose keypoints verification
-// leaves out. On-model photos of one shoot share the model's face and hair
-// and the studio, so another product worn by the same model matched its
-// keypoints there: on the bench's stored tracks (AMD EPYC run, seed 1),
-// the share of tracks whose best wrong candidate reached 25 inliers went
-// from 0.35 to 0.06 on reels of products the catalog lacks (64 to 11 of
-// 184), 0.33 to 0.12 on lookbook reels and 0.19 to 0.04 on re-shot ones,
-// while the right product won (25 inliers and twice any other's) for 176
-// lookbook tracks instead of 179 and 104 re-shot ones instead of 106.
-// 0.15 left twice as many wrong candidates at 25; 0.25 lost 10 right
-// lookbook wins. Garment regions of video persons start at 0.15 of the
-// person's height (vision.PersonRegions), so they lose nothing.
-const headShare = 0.20
-
-// forVerification returns the features verification compares video crops
-// with: for a main item that is a person, those below its head.
-func (p *productFeatures) forVerification(label string) *productFeatures {
-	if !strings.EqualFold(label, "person") {
-		return p
-	}
-	below := func(f *vision.LocalFeatures) *vision.LocalFeatures {
-		if f == nil {
-			return nil
-		}
-		r := f.Region
-		r.Min.Y += int(headShare * float64(r.Dy()))
-		return f.Subset(r)
-	}
-	return &productFeatures{plain: below(p.plain), mirrored: below(p.mirrored)}
 }
 
 // localLoad is a product image's stored local features, or its decoded

@@ -117,6 +117,14 @@ func TestEndToEndDemoPage(t *testing.T) {
 		vdeps.Appearance = vm.Appearance
 		vcfg.AppearanceName = vm.Appearance.Spec().Name
 	}
+	// Local-feature verification, as `vitrine serve` wires it: the
+	// calibrated confidence counts on its inlier evidence.
+	local, err := vision.OpenLocalFeatures(modelsDir, vision.LocalFeatureOptions{SessionOptions: vision.SessionOptions{Threads: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { local.Close() })
+	vdeps.Local = local
 	vsvc, err := video.New(vcfg, vdeps)
 	if err != nil {
 		t.Fatal(err)

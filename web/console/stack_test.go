@@ -101,6 +101,13 @@ func newStack(t *testing.T) *stack {
 	if vm.Appearance != nil {
 		deps.Appearance, vcfg.AppearanceName = vm.Appearance, vm.Appearance.Spec().Name
 	}
+	// Local-feature verification, as `vitrine serve` wires it.
+	local, err := vision.OpenLocalFeatures(models, vision.LocalFeatureOptions{SessionOptions: vision.SessionOptions{Threads: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { local.Close() })
+	deps.Local = local
 	if st.videos, err = video.New(vcfg, deps); err != nil {
 		t.Fatal(err)
 	}

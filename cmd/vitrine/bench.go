@@ -94,14 +94,6 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	if catDir == "" {
 		catDir = filepath.Join(*samples, "catalog")
 	}
-	nReshots := *reshots
-	if nReshots <= 0 {
-		nReshots = -1 // none: zero would take the default
-	}
-	nUnseen := *unseen
-	if nUnseen <= 0 {
-		nUnseen = -1
-	}
 	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{
@@ -113,8 +105,8 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		Versions:     map[string]string{"vitrine": version},
 		GenSeed:      *seed,
 		GenVideos:    *videos,
-		ReshotVideos: nReshots,
-		UnseenVideos: nUnseen,
+		ReshotVideos: setSize(*reshots),
+		UnseenVideos: setSize(*unseen),
 		ANN:          bench.ANNOptions{N: *annN},
 		Shots:        shotDetector{},
 		Pipeline:     ba,
@@ -242,4 +234,13 @@ func benchGen(ctx context.Context, args []string) error {
 		fmt.Fprintf(stdout, "%s  %d frames, %d shots, %d items  %s\n", r.VideoPath, r.Truth.Frames, len(r.Truth.Shots), len(r.Truth.Items), r.TruthPath)
 	}
 	return nil
+}
+
+// setSize turns a set-size flag into a bench size: a flag of 0 (or less)
+// asks for none, which the bench spells -1 (its zero takes the default).
+func setSize(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

@@ -84,17 +84,9 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{Log: log, SamplesDir: *samples, CatalogDir: *catalog, LookbookCatalogDir: *lookCat, WorkDir: workDir, Pipeline: ba}
-	nReshots := *reshots
-	if nReshots <= 0 {
-		nReshots = -1 // none: zero would take the default
-	}
-	nUnseen := *unseen
-	if nUnseen <= 0 {
-		nUnseen = -1
-	}
 	var bar *progressbar.ProgressBar
 	res, err := bench.Calibrate(ctx, env, bench.CalibrateOptions{
-		Seed: *seed, Packshots: *packshots, Lookbooks: *lookbooks, Reshots: nReshots, Unseen: nUnseen, Extra: extra,
+		Seed: *seed, Packshots: *packshots, Lookbooks: *lookbooks, Reshots: setSize(*reshots), Unseen: setSize(*unseen), Extra: extra,
 		Fit: confidence.FitOptions{TargetPrecision: *target},
 		Progress: func(done, total int, video string) {
 			if bar == nil {

@@ -130,8 +130,9 @@ func TestSplitCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, rows := readRows(t, again.unseen)
 	var ids []string
-	for _, r := range func() [][]string { _, r := readRows(t, again.unseen); return r }() {
+	for _, r := range rows {
 		ids = append(ids, r[0])
 	}
 	if !slices.Equal(ids, unseenBySeed[1]) {

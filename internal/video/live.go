@@ -260,10 +260,8 @@ func newProducts(starts []shoppable.Item, announced map[string]bool) []shoppable
 		return starts[i].ID < starts[j].ID
 	})
 	var out []shoppable.Item
-	seen := maps.Clone(announced)
-	if seen == nil {
-		seen = map[string]bool{}
-	}
+	seen := map[string]bool{}
+	maps.Copy(seen, announced)
 	for _, it := range starts {
 		if !seen[it.Product()] {
 			seen[it.Product()] = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/draw"
 	"os"
 	"path/filepath"
 	"sync"
@@ -178,5 +179,25 @@ func BenchmarkPreprocess(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkPreprocessCrop measures the preprocessing of one garment-sized
+// crop of a video frame for the embedder, the path every analysed region
+// takes.
+func BenchmarkPreprocessCrop(b *testing.B) {
+	frame := turntableFrame(b, "1")
+	rgba, ok := frame.(*image.RGBA)
+	if !ok {
+		rgba = image.NewRGBA(frame.Bounds())
+		draw.Draw(rgba, rgba.Bounds(), frame, frame.Bounds().Min, draw.Src)
+	}
+	crop := rgba.SubImage(image.Rect(200, 150, 380, 420))
+	s, _ := DefaultManifest().First(RoleImageEmbedder)
+	buf := make([]float32, 3*s.Input.Width*s.Input.Height)
+	for b.Loop() {
+		if _, err := preprocess(crop, s.Input, buf); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -52,7 +52,7 @@ func newVideo(a *App) (*video.Service, error) {
 			// the model file matching works as before.
 			if _, err := os.Stat(filepath.Join(a.ModelsDir(), vision.XFeatFile)); err == nil {
 				x, err := vision.OpenLocalFeatures(a.ModelsDir(), vision.LocalFeatureOptions{RuntimeLib: a.Config.ORTLib,
-					SessionOptions: vision.SessionOptions{Threads: runtime.NumCPU()}})
+					SessionOptions: vision.SessionOptions{Threads: runtime.NumCPU()}, Tiles: a.Config.VerifyTiles})
 				if err != nil {
 					return nil, err
 				}

@@ -68,6 +68,7 @@ type Config struct {
 	MatchMinCosine        float64 `toml:"match_min_cosine" env:"VITRINE_MATCH_MIN_COSINE" default:"0.68" usage:"least mean cosine similarity of a track's best product to match (-1 = no floor)"`
 	MatchAppearanceSearch bool    `toml:"match_appearance_search" env:"VITRINE_MATCH_APPEARANCE_SEARCH" default:"false" usage:"also search the catalog by appearance (re-ID) vector and score appearance relative to those neighbours: fewer false matches, a few fewer items found"`
 	VerifyLocal           bool    `toml:"verify_local" env:"VITRINE_VERIFY_LOCAL" default:"true" usage:"verify matched tracks' largest crops against their first products with local features (XFeat keypoints and a RANSAC homography): a product the keypoints clearly confirm moves first, and the inliers are evidence for the confidence"`
+	VerifyTiles           int     `toml:"verify_tiles" env:"VITRINE_VERIFY_TILES" default:"0" usage:"regions local-feature verification describes per XFeat run: 1 (each at the model's 640x640), 2 (320x640 halves) or 4 (320x320 quarters); fewer runs, a little less evidence (0 = vision's default; changing it extracts the catalog's features again)"`
 	GalleryViews          bool    `toml:"gallery_views" env:"VITRINE_GALLERY_VIEWS" default:"true" usage:"also embed and index the upper- and lower-body regions of on-model catalog photos (by product category), as videos crop them from people; applies to images embedded from now on"`
 	ProjectionViews       int     `toml:"projection_views" env:"VITRINE_PROJECTION_VIEWS" default:"0" usage:"synthetic views (tilted, folded, mirrored, relit, partly covered) of each catalog image that fit the catalog's learned projection, in which matching then ranks products (0 = off, the default; 6 was measured: refit the confidence calibration with it on)"`
 	// GarmentDetector names an opt-in garment detector model (empty: none
@@ -359,6 +360,9 @@ func (c *Config) resolve() error {
 	}
 	if c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("poll interval must be positive"))
+	}
+	if c.VerifyTiles != 0 && c.VerifyTiles != 1 && c.VerifyTiles != 2 && c.VerifyTiles != 4 {
+		errs = append(errs, fmt.Errorf("verify tiles must be 0, 1, 2 or 4, got %d", c.VerifyTiles))
 	}
 	if !(c.SampleFPS > 0 && c.SampleFPS <= 60) {
 		errs = append(errs, fmt.Errorf("sample fps must be in (0, 60], got %v", c.SampleFPS))

@@ -49,7 +49,7 @@ type CatalogSource struct {
 	hubness map[string]float64
 	colVer  int64
 	colour  map[string][]float32
-	// local holds product local features by image content.
+	// local holds product local features by model and image content.
 	local map[string]*productFeatures
 
 	// The appearance model (UseAppearance), its vectors of product images
@@ -808,8 +808,14 @@ var (
 
 // localModel names the local-feature model in product_local_features:
 // XFeat features of the main item and of its mirror image, stored as one
-// blob (see productFeatures). Rows of another model are extracted again.
-const localModel = "xfeat+mirror"
+// blob (see productFeatures), described at the scale of the extractor's
+// tiles. Rows of another model are extracted again.
+func localModel(x LocalFeatures) string {
+	if t := x.Tiles(); t > 1 {
+		return fmt.Sprintf("xfeat/%d+mirror", t)
+	}
+	return "xfeat+mirror"
+}
 
 // productPoints bounds the keypoints of a product image's main item.
 const productPoints = 1024
@@ -876,7 +882,7 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 	// extraction (two threads) slowed the features stage of catalog_virgio
 	// from 77 s to 110 s on two cores.
 	for _, r := range refs {
-		l := c.loadLocal(ctx, r)
+		l := c.loadLocal(ctx, x, r)
 		if l.err != nil {
 			return nil, l.err
 		}
@@ -891,7 +897,7 @@ func (c *CatalogSource) ProductLocalFeatures(ctx context.Context, x LocalFeature
 			}
 		}
 		c.mu.Lock()
-		c.local[l.r.sha] = f
+		c.local[localModel(x)+" "+l.r.sha] = f
 		c.mu.Unlock()
 		out[l.r.id] = f
 	}
@@ -911,10 +917,11 @@ type localLoad struct {
 // loadLocal finds r's local features in memory or the database, and
 // decodes its main item when they are missing (img stays nil when the
 // image cannot be read).
-func (c *CatalogSource) loadLocal(ctx context.Context, r imageRef) localLoad {
+func (c *CatalogSource) loadLocal(ctx context.Context, x LocalFeatures, r imageRef) localLoad {
 	l := localLoad{r: r}
+	model := localModel(x)
 	c.mu.Lock()
-	f, ok := c.local[r.sha]
+	f, ok := c.local[model+" "+r.sha]
 	c.mu.Unlock()
 	if ok {
 		l.f = f
@@ -922,7 +929,7 @@ func (c *CatalogSource) loadLocal(ctx context.Context, r imageRef) localLoad {
 	}
 	db := c.Store.DB()
 	var b []byte
-	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), r.sha, localModel).Scan(&b)
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), r.sha, model).Scan(&b)
 	switch {
 	case err == nil:
 		var pf productFeatures
@@ -961,7 +968,7 @@ func (c *CatalogSource) extractLocal(ctx context.Context, x LocalFeatures, l loc
 	}
 	db := c.Store.DB()
 	if _, err := db.Write.ExecContext(ctx, db.Rebind(`INSERT INTO product_local_features(image_sha256, model, features) VALUES (?, ?, ?)
-		ON CONFLICT (image_sha256) DO UPDATE SET model = excluded.model, features = excluded.features`), r.sha, localModel, data); err != nil {
+		ON CONFLICT (image_sha256) DO UPDATE SET model = excluded.model, features = excluded.features`), r.sha, localModel(x), data); err != nil {
 		return nil, fmt.Errorf("store product local features: %w", err)
 	}
 	return f, nil

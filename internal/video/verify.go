@@ -20,9 +20,14 @@ import (
 // image region for instance verification (vision.LocalFeatureExtractor).
 type LocalFeatures interface {
 	Extract(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (*vision.LocalFeatures, error)
+	// ExtractMany describes several regions, several per model run.
+	ExtractMany(ctx context.Context, rs []vision.LocalRegion, maxPoints int) ([]*vision.LocalFeatures, error)
 	// ExtractMirrored gives the features of the region and of its mirror
 	// image.
 	ExtractMirrored(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (plain, mirrored *vision.LocalFeatures, err error)
+	// Tiles is how many regions share a model run: the scale regions are
+	// described at, which compared features must share.
+	Tiles() int
 }
 
 // productLocal is a Catalog that gives the local features of products'
@@ -117,8 +122,9 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 		}
 		out.feats = map[int]*vision.LocalFeatures{}
 		for tid, b := range stored {
+			// Features described at another scale are extracted again.
 			var f vision.LocalFeatures
-			if err := f.UnmarshalBinary(b); err == nil {
+			if err := f.UnmarshalBinary(b); err == nil && f.Tiles == s.deps.Local.Tiles() {
 				out.feats[tid] = &f
 			}
 		}
@@ -172,22 +178,42 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 			want[tid] = best
 		}
 	}
-	// extract describes track tid's crop d of img and keeps its features.
-	extract := func(img *image.RGBA, tid int, d detRow) error {
-		lf, err := s.cropLocal(ctx, img, d.Box)
-		if err != nil {
-			return fmt.Errorf("track %d: %w", tid, err)
-		}
-		if lf == nil {
+	// Crops are described as many per model run as the extractor packs:
+	// extract queues track tid's crop d of img, flush describes the queue
+	// and keeps the features.
+	var (
+		queue  []vision.LocalRegion
+		queued []int
+	)
+	flush := func() error {
+		if len(queue) == 0 {
 			return nil
 		}
-		data, err := lf.MarshalBinary()
+		fs, err := s.deps.Local.ExtractMany(ctx, queue, verifyPoints)
 		if err != nil {
-			return fmt.Errorf("track %d: %w", tid, err)
+			return fmt.Errorf("tracks %v: %w", queued, err)
 		}
-		feats[tid] = lf
-		out.fresh = append(out.fresh, trackLocal{tid, data})
+		for i, lf := range fs {
+			data, err := lf.MarshalBinary()
+			if err != nil {
+				return fmt.Errorf("track %d: %w", queued[i], err)
+			}
+			feats[queued[i]] = lf
+			out.fresh = append(out.fresh, trackLocal{queued[i], data})
+		}
+		queue, queued = queue[:0], queued[:0]
 		return nil
+	}
+	extract := func(img *image.RGBA, tid int, d detRow) error {
+		r, ok := cropRect(img, d.Box)
+		if !ok {
+			return nil
+		}
+		queue, queued = append(queue, vision.LocalRegion{Image: img, Region: r}), append(queued, tid)
+		if len(queue) < s.deps.Local.Tiles() {
+			return nil
+		}
+		return flush()
 	}
 	for _, tid := range sortedKeys(reuse) {
 		if err := extract(out.frames[reuse[tid].Frame], tid, reuse[tid]); err != nil {
@@ -229,6 +255,9 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 			return fmt.Errorf("verify: %w", err)
 		}
 	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
 	// Products' features, for every product to be compared.
 	var ids []string
 	seen := map[string]bool{}
@@ -261,14 +290,21 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 // (normalised x0, y0, x1, y1), widened by verifyMargin; nil for a crop too
 // small to describe.
 func (s *Service) cropLocal(ctx context.Context, img image.Image, box [4]float64) (*vision.LocalFeatures, error) {
+	r, ok := cropRect(img, box)
+	if !ok {
+		return nil, nil
+	}
+	return s.deps.Local.Extract(ctx, img, r, verifyPoints)
+}
+
+// cropRect is the pixel rectangle of img that cropLocal describes for box;
+// false for a crop too small to describe.
+func cropRect(img image.Image, box [4]float64) (image.Rectangle, bool) {
 	b := img.Bounds()
 	w, h := box[2]-box[0], box[3]-box[1]
 	r := image.Rect(b.Min.X+int((box[0]-verifyMargin*w)*float64(b.Dx())), b.Min.Y+int((box[1]-verifyMargin*h)*float64(b.Dy())),
 		b.Min.X+int((box[2]+verifyMargin*w)*float64(b.Dx())), b.Min.Y+int((box[3]+verifyMargin*h)*float64(b.Dy()))).Intersect(b)
-	if r.Dx() < 16 || r.Dy() < 16 {
-		return nil, nil
-	}
-	return s.deps.Local.Extract(ctx, img, r, verifyPoints)
+	return r, r.Dx() >= 16 && r.Dy() >= 16
 }
 
 // verifyAgainst verifies crop features q against the products of the

@@ -20,8 +20,19 @@ import (
 )
 
 // failingLocal is a LocalFeatures that fails the test when asked to
-// extract: features must come from the store.
-type failingLocal struct{ t *testing.T }
+// extract: features must come from the store. It describes regions at the
+// scale of tiles.
+type failingLocal struct {
+	t     *testing.T
+	tiles int
+}
+
+func (f failingLocal) Tiles() int { return f.tiles }
+
+func (f failingLocal) ExtractMany(ctx context.Context, rs []vision.LocalRegion, maxPoints int) ([]*vision.LocalFeatures, error) {
+	f.t.Errorf("extracted features of %d regions; they should have been stored", len(rs))
+	return nil, errors.New("not stored")
+}
 
 func (f failingLocal) Extract(ctx context.Context, img image.Image, region image.Rectangle, maxPoints int) (*vision.LocalFeatures, error) {
 	f.t.Errorf("extracted features of a %v region; they should have been stored by PrepareProducts", region.Size())
@@ -80,7 +91,7 @@ func TestPrepareProducts(t *testing.T) {
 	}
 	// A fresh catalog source (another process) reads them.
 	src := &CatalogSource{Index: e.catalog.Index, Store: e.catalog.Store, Model: e.catalog.Model, Blobs: e.catalog.Blobs}
-	got, err := src.ProductLocalFeatures(ctx, failingLocal{t}, ids)
+	got, err := src.ProductLocalFeatures(ctx, failingLocal{t, local.Tiles()}, ids)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,20 +64,21 @@ func TestLocalFeaturesBlobRoundTrip(t *testing.T) {
 		{"one point", sampleFeatures(1)},
 		{"1024 points", sampleFeatures(1024)},
 		{"largest image", &LocalFeatures{W: 65535, H: 65535, Region: image.Rect(0, 0, 65535, 65535), Points: [][2]float32{{65534.5, 0}}, Scores: []float32{0.5}, Desc: make([]int8, DescriptorDim)}},
+		{"tiles", func() *LocalFeatures { f := sampleFeatures(5); f.Tiles = 4; return f }()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := tc.f.MarshalBinary()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := 19 + 70*tc.f.Len(); len(b) != want {
+			if want := 20 + 70*tc.f.Len(); len(b) != want {
 				t.Errorf("%d bytes, want %d", len(b), want)
 			}
 			var g LocalFeatures
 			if err := g.UnmarshalBinary(b); err != nil {
 				t.Fatal(err)
 			}
-			if g.W != tc.f.W || g.H != tc.f.H || g.Region != tc.f.Region || !slices.Equal(g.Desc, tc.f.Desc) || g.Len() != tc.f.Len() {
+			if g.W != tc.f.W || g.H != tc.f.H || g.Region != tc.f.Region || !slices.Equal(g.Desc, tc.f.Desc) || g.Len() != tc.f.Len() || g.Tiles != max(tc.f.Tiles, 1) {
 				t.Fatalf("round trip changed the features: %+v", g)
 			}
 			for i := range g.Points {
@@ -95,6 +96,24 @@ func TestLocalFeaturesBlobRoundTrip(t *testing.T) {
 	}
 }
 
+// TestLocalFeaturesBlobVersion1 checks that blobs stored before tiles
+// existed still decode, as features of the whole model input.
+func TestLocalFeaturesBlobVersion1(t *testing.T) {
+	f := sampleFeatures(3)
+	b, err := f.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := append([]byte{'V', 'L', 'F', 1, DescriptorDim}, b[6:]...)
+	var g LocalFeatures
+	if err := g.UnmarshalBinary(v1); err != nil {
+		t.Fatal(err)
+	}
+	if g.Tiles != 1 || g.Region != f.Region || !slices.Equal(g.Desc, f.Desc) {
+		t.Fatalf("version 1 blob decoded as %+v", g)
+	}
+}
+
 func TestLocalFeaturesBlobRejects(t *testing.T) {
 	good, err := sampleFeatures(3).MarshalBinary()
 	if err != nil {
@@ -108,14 +127,16 @@ func TestLocalFeaturesBlobRejects(t *testing.T) {
 		{"nil", nil},
 		{"short header", good[:10]},
 		{"magic", edit(func(b []byte) []byte { b[0] = 'X'; return b })},
-		{"version", edit(func(b []byte) []byte { b[3] = 2; return b })},
+		{"version", edit(func(b []byte) []byte { b[3] = 3; return b })},
 		{"descriptor length", edit(func(b []byte) []byte { b[4] = 32; return b })},
-		{"zero width", edit(func(b []byte) []byte { b[5], b[6] = 0, 0; return b })},
-		{"region outside", edit(func(b []byte) []byte { b[13], b[14] = 0xff, 0xff; return b })},
-		{"empty region", edit(func(b []byte) []byte { b[13], b[14] = b[9], b[10]; return b })},
+		{"tiles", edit(func(b []byte) []byte { b[5] = 3; return b })},
+		{"zero width", edit(func(b []byte) []byte { b[6], b[7] = 0, 0; return b })},
+		{"region outside", edit(func(b []byte) []byte { b[14], b[15] = 0xff, 0xff; return b })},
+		{"empty region", edit(func(b []byte) []byte { b[14], b[15] = b[10], b[11]; return b })},
 		{"truncated", good[:len(good)-1]},
 		{"trailing byte", append(slices.Clone(good), 0)},
-		{"count too large", edit(func(b []byte) []byte { b[17] = 200; return b })},
+		{"count too large", edit(func(b []byte) []byte { b[18] = 200; return b })},
+		{"version 1 truncated", edit(func(b []byte) []byte { b[3] = 1; return b })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var f LocalFeatures
@@ -338,6 +359,69 @@ func TestXFeatMirrored(t *testing.T) {
 	}
 }
 
+// TestXFeatTiles checks the mosaics: every region's features come back in
+// order inside its region, and a region's keypoints do not depend much on
+// what the other tiles show.
+func TestXFeatTiles(t *testing.T) {
+	dir := testenv.Models(t, XFeatFile)
+	lib := testenv.ORTLib(t)
+	if _, err := OpenLocalFeatures(dir, LocalFeatureOptions{RuntimeLib: lib, Tiles: 3}); err == nil {
+		t.Error("3 tiles: no error")
+	}
+	garment := image.Rect(102, 154, 410, 653)
+	var rs []LocalRegion
+	for _, id := range []string{"15108", "15071", "15053", "15130", "15108"} {
+		rs = append(rs, LocalRegion{Image: virgioPhoto(t, id), Region: garment})
+	}
+	rs[4].Region = image.Rect(150, 200, 300, 400) // a run with one tile used
+	for _, tiles := range []int{2, 4} {
+		t.Run(fmt.Sprint(tiles), func(t *testing.T) {
+			x, err := OpenLocalFeatures(dir, LocalFeatureOptions{SessionOptions: SessionOptions{Threads: 2}, RuntimeLib: lib, Tiles: tiles})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer x.Close()
+			ctx := context.Background()
+			fs, err := x.ExtractMany(ctx, rs, 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != len(rs) {
+				t.Fatalf("%d results for %d regions", len(fs), len(rs))
+			}
+			for i, f := range fs {
+				checkFeatures(t, f)
+				if f.Region != rs[i].Region || f.Len() < 100 || f.Tiles != tiles {
+					t.Errorf("region %d: %v with %d points, %d tiles, want %v with >= 100, %d tiles", i, f.Region, f.Len(), f.Tiles, rs[i].Region, tiles)
+				}
+			}
+			alone, err := x.Extract(ctx, rs[1].Image, rs[1].Region, 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := 0
+			for _, p := range alone.Points {
+				for _, q := range fs[1].Points {
+					if math.Hypot(float64(p[0]-q[0]), float64(p[1]-q[1])) <= 2 {
+						again++
+						break
+					}
+				}
+			}
+			t.Logf("%d of %d keypoints of a region alone reappear in a mosaic", again, alone.Len())
+			if again < alone.Len()*2/3 {
+				t.Errorf("%d of %d keypoints reappear in the mosaic, want two thirds", again, alone.Len())
+			}
+			plain, mirrored, err := x.ExtractMirrored(ctx, rs[0].Image, garment, 300)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFeatures(t, plain)
+			checkFeatures(t, mirrored)
+		})
+	}
+}
+
 // BenchmarkXFeatExtract reports ms per extraction of a 512x768 photo
 // (model input 640x640) with 1024 points, and with a small crop.
 func BenchmarkXFeatExtract(b *testing.B) {
@@ -383,7 +467,7 @@ func TestXFeatResizeMatchesBiLinear(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			crop := Crop(tc.img, tc.region)
 			bufs := &xfeatBuffers{input: make([]float32, 3*xfeatSide*xfeatSide)}
-			got, err := resizeToTensor(crop, tc.mode, bufs)
+			got, err := resizeToTensor(crop, tc.mode, bufs, image.Rect(0, 0, xfeatSide, xfeatSide))
 			if err != nil {
 				t.Fatal(err)
 			}

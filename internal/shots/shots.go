@@ -116,8 +116,9 @@ type Config struct {
 	DissolveLinear float64
 	// MaxTransition is the longest gradual transition in seconds. Default 3.
 	MaxTransition float64
-	// WipeMin is the smallest colour-histogram change (0..1) across a wipe.
-	// Default 0.2.
+	// WipeMin is the smallest colour-histogram change (0..1) across a wipe;
+	// three quarters of it do between shots of like colours when the
+	// pixels change by twice DissolveMin. Default 0.2.
 	WipeMin float64
 	// MaxFlash is the longest white or black run, in seconds, entered and
 	// left abruptly, that is a flash rather than a shot of its own.
@@ -861,13 +862,14 @@ func (d *Detector) wipes(busy, cutLike []bool) []Boundary {
 	near := int(math.Round(0.2 * d.cfg.FPS))
 	for j, k := range d.ks {
 		for c := k; c+k < n; c++ {
-			H := d.hk[j][c]
-			if float64(H) < d.cfg.WipeMin || float64(d.dk[j][c]) < d.cfg.DissolveMin {
+			H, D := float64(d.hk[j][c]), float64(d.dk[j][c])
+			// Shots of like colours need the pixels to change the more.
+			if H < 0.75*d.cfg.WipeMin || H < d.cfg.WipeMin && D < 2*d.cfg.DissolveMin || D < d.cfg.DissolveMin {
 				continue
 			}
 			// A wipe replaces the whole picture; an object entering the
 			// frame changes only part of it.
-			if d.bk[j][c] > 0.25 || d.mk[j][c] < 0.3*H || d.fk[j][c] < wipeCover {
+			if d.bk[j][c] > 0.25 || float64(d.mk[j][c]) < 0.3*H || d.fk[j][c] < wipeCover {
 				continue
 			}
 			if busy[c-k] || busy[c+k] || busy[c] {
@@ -877,13 +879,13 @@ func (d *Detector) wipes(busy, cutLike []bool) []Boundary {
 			// beside the window: the motion-blurred frames around the cut
 			// of a whip pan also drift in colour. (The first step of a
 			// slide may look like a cut on its own.)
-			if d.maxOf(d.hdiff, c-k+1, c+k) > 0.5*float64(H) || d.cutInside(cutLike, c-k+1, c+k, d.dk[j][c]) ||
+			if d.maxOf(d.hdiff, c-k+1, c+k) > 0.5*H || d.cutInside(cutLike, c-k+1, c+k, d.dk[j][c]) ||
 				slices.Contains(cutLike[max(0, c-k-near):c-k+1], true) || slices.Contains(cutLike[c+k+1:min(n, c+k+near+1)], true) {
 				continue
 			}
 			cand[c] = true
-			if H > score[c] {
-				score[c], kOf[c] = H, k
+			if float32(H) > score[c] {
+				score[c], kOf[c] = float32(H), k
 			}
 		}
 	}
@@ -981,6 +983,14 @@ func (d *Detector) cuts(busy []bool) []Boundary {
 			p := float64(d.pjdiff[i])
 			stands = p >= 0.3*d.cfg.CutMin && p >= d.cfg.CutRatio*(d.median(d.pjdiff, i, w, buf)+0.01)
 		}
+		if !stands {
+			// At the cut of a whip pan the smear keeps every frame's
+			// change high, but only the cut moves the profiles beyond a
+			// shift: their change is twice any other around, while the
+			// colours change there most.
+			p := d.pjdiff[i]
+			stands = float64(p) >= 0.3*d.cfg.CutMin && p >= 2*d.maxAround(d.pjdiff, i, w) && d.hdiff[i] >= d.maxAround(d.hdiff, i, w)
+		}
 		if !stands || d.isFlash(i) {
 			continue
 		}
@@ -1007,8 +1017,23 @@ func (d *Detector) isFlash(i int) bool {
 	return false
 }
 
+// join is the one gradual transition spanning a and b: a fade when it
+// dips to black or white, else of the kind of the stronger.
+func (d *Detector) join(a, b Boundary) Boundary {
+	lo, hi := min(a.SpanStart, b.SpanStart), max(a.SpanEnd, b.SpanEnd)
+	t := a.Transition
+	if b.Score > a.Score {
+		t = b.Transition
+	}
+	if d.dip(lo, hi) {
+		t = Fade
+	}
+	return Boundary{Frame: (lo + hi + 1) / 2, Transition: t, SpanStart: lo, SpanEnd: hi, Score: max(a.Score, b.Score)}
+}
+
 // enforceMinShot sorts boundaries and, where two are closer than the
-// minimum shot length, keeps the stronger (gradual transitions first).
+// minimum shot length, keeps the stronger (gradual transitions first);
+// gradual transitions whose spans touch become one.
 func (d *Detector) enforceMinShot(bs []Boundary) []Boundary {
 	slices.SortFunc(bs, func(a, b Boundary) int { return a.Frame - b.Frame })
 	minGap := max(1, int(math.Round(d.cfg.MinShot*d.cfg.FPS)))
@@ -1030,6 +1055,13 @@ func (d *Detector) enforceMinShot(bs []Boundary) []Boundary {
 				if strength(b) > strength(*last) {
 					*last = b
 				}
+				continue
+			}
+			if last.Transition.Gradual() && b.Transition.Gradual() && b.SpanStart == last.SpanEnd+1 {
+				// Gradual transitions that touch leave no shot between
+				// them: they are one, such as the two halves of a fade
+				// whose darkest frame is not quite flat.
+				*last = d.join(*last, b)
 				continue
 			}
 		}

@@ -108,3 +108,53 @@ func TestShotSet(t *testing.T) {
 		t.Errorf("%d false boundaries on the pan/zoom-only video", stillFP)
 	}
 }
+
+// TestShotSetCases renders single shot-set reels, each with a transition
+// the detector once got wrong, and checks it: one boundary near it, of
+// the right kind, within its span ± 1 frame. The seeds lie away from the
+// bench's.
+func TestShotSetCases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders evaluation videos")
+	}
+	dir := testenv.Samples(t, "catalog_virgio")
+	tests := []struct {
+		name   string
+		seed   uint64
+		lo, hi int // frames of the true transition
+		want   shots.Transition
+	}{
+		// The smear grows up to the cut and its colours change little:
+		// only the row and column profiles jump at the cut.
+		{"whip pan between like photos", 4015, 746, 746, shots.Cut},
+		// The two photos have like colours, so only the pixels show
+		// the slide.
+		{"slide between like photos", 4011, 720, 729, shots.Wipe},
+		// The darkest frame of the fade is not quite flat, so its two
+		// halves were found as two transitions.
+		{"fade through a dark grey frame", 4001, 390, 401, shots.Fade},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := gen.ShotSetConfig{CatalogDir: filepath.Join(dir, "catalog_virgio"), Seed: tc.seed}
+			r, err := gen.ShotSet(context.Background(), cfg, t.TempDir(), "case")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, _, err := Detect(context.Background(), r.VideoPath, shots.Config{}, media.FrameOptions{SkipLoopFilter: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var near []shots.Boundary
+			for _, b := range res.Boundaries {
+				if b.Frame >= tc.lo-12 && b.Frame <= tc.hi+12 {
+					near = append(near, b)
+				}
+			}
+			// Within the transition ± 1 frame, as the bench matches.
+			if len(near) != 1 || near[0].Transition != tc.want || near[0].Frame < tc.lo-1 || near[0].Frame > tc.hi+1 {
+				t.Errorf("boundaries near frames %d..%d: %+v, want one %s", tc.lo, tc.hi, near, tc.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/csv"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
 	"github.com/vitrine-dev/vitrine/internal/bench"
+	"github.com/vitrine-dev/vitrine/internal/config"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
@@ -159,4 +162,50 @@ func smallCatalog(t *testing.T, dir string, n int) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestBenchColdProcess checks the e2e suite's cold run: vitrine video add
+// in a fresh process on a copy of the bench's installation, while the
+// bench's own process holds the data directory.
+func TestBenchColdProcess(t *testing.T) {
+	samples := samplesEnv(t)
+	shared := sharedEnv(t)
+	cfg, err := config.Load(func(k string) (string, bool) {
+		for _, kv := range shared {
+			if name, v, _ := strings.Cut(kv, "="); name == k {
+				return v, true
+			}
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	work := t.TempDir()
+	cat := smallCatalog(t, filepath.Join(samples, "catalog"), 10)
+	ba := newBenchApp(cfg, work, cat)
+	ba.exe = binPath
+	defer ba.Close(ctx)
+	if _, err := ba.IngestCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	video := filepath.Join(samples, "videos", "flickd_virgio_reel_2025-05-22_textonly.mp4")
+	d, err := ba.ColdProcess(ctx, video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(work, "cold", "vitrine.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM shoppable_docs`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the cold run's copy holds %d documents (%v), want 1", n, err)
+	}
+	t.Logf("cold run of a %s took %v", filepath.Base(video), d)
+	if _, err := ba.ColdProcess(ctx, filepath.Join(work, "missing.mp4")); err == nil {
+		t.Error("cold run of a missing file: no error")
+	}
 }

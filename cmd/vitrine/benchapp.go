@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,9 +34,11 @@ type benchApp struct {
 	cfg config.Config
 	// catalogDir is the catalog the API suite asks about.
 	catalogDir string
-	once       sync.Once
-	a          *app.App
-	err        error
+	// exe is the vitrine binary ColdProcess runs (default: this one).
+	exe  string
+	once sync.Once
+	a    *app.App
+	err  error
 }
 
 func newBenchApp(cfg *config.Config, workDir, catalogDir string) *benchApp {
@@ -153,6 +158,58 @@ func (b *benchApp) ProcessVideo(ctx context.Context, path string) (*score.Predic
 	}
 	st, err := stageTimes(ctx, a.Runner, wf.ID)
 	return pred, st, err
+}
+
+// ColdProcess runs `vitrine video add` on path in a fresh process against
+// a copy of the installation (its database copied with VACUUM INTO, the
+// catalog's blobs and index snapshots read in place), so the time includes
+// what a one-off command pays: opening the models and loading the
+// catalog's index and derived state. The bench's own process keeps the
+// data directory's lock, so the copy is what lets the child run the
+// workflow itself.
+func (b *benchApp) ColdProcess(ctx context.Context, path string) (time.Duration, error) {
+	a, err := b.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	dir := filepath.Join(filepath.Dir(b.cfg.DataDir), "cold")
+	if err := os.RemoveAll(dir); err != nil {
+		return 0, err
+	}
+	blobs := filepath.Join(dir, "blobs")
+	if err := os.MkdirAll(blobs, 0o750); err != nil {
+		return 0, err
+	}
+	db := filepath.Join(dir, "vitrine.db")
+	if _, err := a.DB.Write.ExecContext(ctx, `VACUUM INTO ?`, db); err != nil {
+		return 0, fmt.Errorf("cold run: copy the database: %w", err)
+	}
+	for _, sub := range []string{"catalog", "index"} {
+		if err := os.Symlink(filepath.Join(b.cfg.Blob, sub), filepath.Join(blobs, sub)); err != nil {
+			return 0, fmt.Errorf("cold run: %w", err)
+		}
+	}
+	exe := b.exe
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return 0, fmt.Errorf("cold run: %w", err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, exe, "video", "add", "--data-dir", dir, "--db", db, "--blob", blobs,
+		"--models", b.cfg.ModelsDir, "--log-level", "warn", path)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("cold run of %s: %w: %s", filepath.Base(path), err, lastLines(stderr.String(), 3))
+	}
+	return time.Since(start), nil
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // API serves the installation's HTTP API with a read key.

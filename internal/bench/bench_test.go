@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/eval/gen"
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
 	"github.com/vitrine-dev/vitrine/eval/score"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
@@ -325,5 +326,48 @@ func TestPeakRSS(t *testing.T) {
 		if got := PeakRSS(); got >= after {
 			t.Errorf("peak %d MiB after the reset, want below %d MiB", got>>20, after>>20)
 		}
+	}
+}
+
+// coldFake is a ColdPipeline whose cold runs take a fixed time, or fail
+// for one file.
+type coldFake struct {
+	d    time.Duration
+	fail string
+}
+
+func (c coldFake) ColdProcess(ctx context.Context, path string) (time.Duration, error) {
+	if filepath.Base(path) == c.fail {
+		return 0, errors.New("exit status 1")
+	}
+	return c.d, nil
+}
+
+// TestColdRuns checks the cold-run rows: the first coldVideos lookbook
+// reels that ran warm, their speeds, and a failed run reported, not
+// hidden.
+func TestColdRuns(t *testing.T) {
+	lbs := []*gen.Result{{VideoPath: "/w/lookbook-1.mp4"}, {VideoPath: "/w/lookbook-2.mp4"}, {VideoPath: "/w/lookbook-3.mp4"}}
+	warm := map[string][2]float64{"/w/lookbook-1.mp4": {30, 10}, "/w/lookbook-2.mp4": {30, 15}, "/w/lookbook-3.mp4": {30, 15}}
+	var s Section
+	if err := coldRuns(context.Background(), coldFake{d: 20 * time.Second}, lbs, warm, &s); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Metric("cold vitrine video add speed"); m.Value != 1.5 || !m.Headline {
+		t.Errorf("cold speed %+v, want 1.5 x (60 s of video in 40 s)", m)
+	}
+	if m, _ := s.Metric("warm speed on the same reels"); m.Value != 60.0/25 {
+		t.Errorf("warm speed %+v, want %v", m, 60.0/25)
+	}
+	if len(s.Tables) != 1 || len(s.Tables[0].Rows) != coldVideos {
+		t.Fatalf("tables %+v", s.Tables)
+	}
+	var f Section
+	err := coldRuns(context.Background(), coldFake{d: 20 * time.Second, fail: "lookbook-1.mp4"}, lbs, warm, &f)
+	if err == nil || !strings.Contains(err.Error(), "exit status 1") {
+		t.Errorf("failed cold run: %v", err)
+	}
+	if m, _ := f.Metric("cold vitrine video add speed"); m.Value != 1.5 {
+		t.Errorf("after a failure the next reels run: cold speed %+v", m)
 	}
 }

@@ -105,6 +105,18 @@ func runIngest(ctx context.Context, env *Env, s *Section) error {
 	return nil
 }
 
+// ColdPipeline is a Pipeline that can also run a video in a fresh
+// process, for the time a one-off command (vitrine video add) takes with
+// the loading of models and catalog state counted.
+type ColdPipeline interface {
+	// ColdProcess runs the whole video workflow on a file in a fresh
+	// process and returns its wall time.
+	ColdProcess(ctx context.Context, path string) (time.Duration, error)
+}
+
+// coldVideos is how many lookbook reels the e2e suite also runs cold.
+const coldVideos = 2
+
 // CandidatePipeline is a Pipeline that can also return a processed
 // video's items before the publish decision, each with its confidence
 // (Prediction items) and the evidence it was computed from, by item id.
@@ -263,6 +275,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	parts := map[string]bool{} // stage names that are parts of another stage
 	sets := map[string]*setScore{"packshot": {}, "lookbook": {}, "reshot": {}, "unseen": {}, "negative": {}}
 	var videoS, procS float64
+	warm := map[string][2]float64{} // path: duration, wall time
 	per := Table{Title: "Per video", Columns: []string{"set", "video", "duration s", "true items", "published", "right", "found@1", "candidates", "x real time"}}
 	var failures []string
 	attempted := 0
@@ -289,6 +302,7 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 		sc := score.Items(p.truth, p.shown, score.ItemOptions{K: 5, TimeTolerance: 1})
 		videoS += p.durationS
 		procS += p.elapsedS
+		warm[v.path] = [2]float64{p.durationS, p.elapsedS}
 		cands := "–"
 		if p.cand != nil {
 			cands = strconv.Itoa(len(p.cand.Items))
@@ -325,6 +339,11 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	for _, path := range env.negativePaths() {
 		if err := run("negative", evalVideo{path: path}); err != nil {
 			return err
+		}
+	}
+	if cp, ok := env.Pipeline.(ColdPipeline); ok {
+		if err := coldRuns(ctx, cp, lookbooks, warm, s); err != nil {
+			failures = append(failures, err.Error())
 		}
 	}
 	_, seed := env.genParams()
@@ -397,6 +416,45 @@ func runE2E(ctx context.Context, env *Env, s *Section) error {
 	}
 	if len(failures) > 0 {
 		return fmt.Errorf("%d of %d videos failed, numbers cover the others: %s", len(failures), attempted, strings.Join(failures, "; "))
+	}
+	return nil
+}
+
+// coldRuns runs the first coldVideos lookbook reels again in a fresh
+// process each and reports their speed beside the warm runs' of the same
+// reels.
+func coldRuns(ctx context.Context, cp ColdPipeline, lookbooks []*gen.Result, warm map[string][2]float64, s *Section) error {
+	t := Table{Title: "Cold and warm runs of the same reels (cold: vitrine video add in a fresh process on a copy of the installation, opening the models and loading the catalog's index and features; warm: the run above, in this process)",
+		Columns: []string{"video", "duration s", "warm s", "warm x real time", "cold s", "cold x real time"}}
+	var durS, warmS, coldS float64
+	var errs []string
+	for _, r := range lookbooks {
+		if len(t.Rows) == coldVideos {
+			break
+		}
+		w, ok := warm[r.VideoPath]
+		if !ok {
+			continue
+		}
+		d, err := cp.ColdProcess(ctx, r.VideoPath)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			errs = append(errs, err.Error())
+			continue
+		}
+		c := d.Seconds()
+		durS, warmS, coldS = durS+w[0], warmS+w[1], coldS+c
+		t.Rows = append(t.Rows, []string{filepath.Base(r.VideoPath), f1(w[0]), f1(w[1]), f1(w[0] / w[1]), f1(c), f1(w[0] / c)})
+	}
+	if coldS > 0 {
+		s.Headline("cold vitrine video add speed", durS/coldS, "x real time")
+		s.Add("warm speed on the same reels", durS/warmS, "x real time")
+		s.Tables = append(s.Tables, t)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("cold runs: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }

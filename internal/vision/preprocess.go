@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 	"golang.org/x/image/draw"
@@ -113,23 +114,8 @@ func scaleRGBA(dst *image.RGBA, dr image.Rectangle, src *image.RGBA, sr image.Re
 	}
 	xs := filterTaps(w, nw, float64(nw)/float64(w))
 	ys := filterTaps(h, dr.Dy(), float64(dr.Dy())/float64(h))
-	// Horizontal pass over the source rows the vertical taps use, then
-	// vertical into dst.
-	rows := make([]float32, h*nw*3)
-	for y := 0; y < h; y++ {
-		row := src.Pix[src.PixOffset(sr.Min.X, sr.Min.Y+y):]
-		out := rows[y*nw*3 : (y+1)*nw*3]
-		for ox, tp := range xs {
-			var r, g, b float32
-			for i, wt := range tp.w {
-				p := row[4*(tp.first+i):]
-				r += wt * float32(p[0])
-				g += wt * float32(p[1])
-				b += wt * float32(p[2])
-			}
-			out[3*ox], out[3*ox+1], out[3*ox+2] = r, g, b
-		}
-	}
+	// Horizontal pass over the source rows, then vertical into dst.
+	rows := resampleRows(src, sr, xs, nil)
 	acc := make([]float32, nw*3)
 	for oy, tp := range ys {
 		clear(acc)
@@ -147,6 +133,29 @@ func scaleRGBA(dst *image.RGBA, dr image.Rectangle, src *image.RGBA, sr image.Re
 			out[4*ox+3] = 0xff
 		}
 	}
+}
+
+// resampleRows applies the horizontal taps xs to every row of the part sr
+// of src and returns the rows, 3 interleaved channels each, in buf's
+// storage when it is large enough.
+func resampleRows(src *image.RGBA, sr image.Rectangle, xs []taps, buf []float32) []float32 {
+	h, nw := sr.Dy(), len(xs)
+	rows := slices.Grow(buf[:0], h*nw*3)[:h*nw*3]
+	for y := 0; y < h; y++ {
+		row := src.Pix[src.PixOffset(sr.Min.X, sr.Min.Y+y):]
+		out := rows[y*nw*3 : (y+1)*nw*3]
+		for ox, tp := range xs {
+			var r, g, b float32
+			for i, wt := range tp.w {
+				p := row[4*(tp.first+i):]
+				r += wt * float32(p[0])
+				g += wt * float32(p[1])
+				b += wt * float32(p[2])
+			}
+			out[3*ox], out[3*ox+1], out[3*ox+2] = r, g, b
+		}
+	}
+	return rows
 }
 
 // clampByte rounds v to the nearest byte value.

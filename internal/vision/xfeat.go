@@ -643,21 +643,7 @@ func resizeToTensor(img image.Image, mode string, bufs *xfeatBuffers, tile image
 	ys := filterTaps(h, dr.Dy(), t.sy)
 	// Horizontal pass over every source row, then vertical into the planes.
 	nw := dr.Dx()
-	bufs.rows = slices.Grow(bufs.rows[:0], h*nw*3)[:h*nw*3]
-	for y := 0; y < h; y++ {
-		row := src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+y):]
-		out := bufs.rows[y*nw*3 : (y+1)*nw*3]
-		for ox, tp := range xs {
-			var r, g, bl float32
-			for i, wt := range tp.w {
-				p := row[4*(tp.first+i):]
-				r += wt * float32(p[0])
-				g += wt * float32(p[1])
-				bl += wt * float32(p[2])
-			}
-			out[3*ox], out[3*ox+1], out[3*ox+2] = r, g, bl
-		}
-	}
+	bufs.rows = resampleRows(src, src.Rect, xs, bufs.rows)
 	const inv = 1.0 / 255
 	for oy, tp := range ys {
 		base := (dr.Min.Y+oy)*S + dr.Min.X

@@ -65,6 +65,7 @@ type Config struct {
 type Fetcher struct {
 	cfg    Config
 	client *http.Client
+	dialer *net.Dialer
 }
 
 // New returns a Fetcher for cfg.
@@ -118,7 +119,55 @@ func New(cfg Config) *Fetcher {
 			return checkURL(req.URL)
 		},
 	}
-	return &Fetcher{cfg: cfg, client: client}
+	return &Fetcher{cfg: cfg, client: client, dialer: dialer}
+}
+
+// CheckAddr reports whether f may connect to addr: nil, or an error
+// wrapping ErrBlockedAddress.
+func (f *Fetcher) CheckAddr(addr netip.Addr) error {
+	if f.cfg.AllowPrivate || !Blocked(addr) {
+		return nil
+	}
+	return fmt.Errorf("fetch: %s: %w", addr.Unmap(), ErrBlockedAddress)
+}
+
+// Resolve looks host up (an IP literal stands for itself) and checks every
+// address it resolves to: one refused address refuses the host, so a name
+// that mixes public and internal addresses cannot be used to reach the
+// internal one. It is for clients that connect by other means than the
+// Fetcher (ffmpeg for RTMP and SRT streams), which must then connect to one
+// of the returned addresses, not to host, so that a second lookup cannot
+// answer differently.
+func (f *Fetcher) Resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if host == "" {
+		return nil, errors.New("fetch: no host")
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if err := f.CheckAddr(a); err != nil {
+			return nil, err
+		}
+		return []netip.Addr{a.Unmap()}, nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, fmt.Errorf("fetch: resolve %s: %w", host, err)
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("fetch: resolve %s: no address", host)
+	}
+	for i, a := range addrs {
+		if err := f.CheckAddr(a); err != nil {
+			return nil, fmt.Errorf("fetch: %s: %w", host, err)
+		}
+		addrs[i] = a.Unmap()
+	}
+	return addrs, nil
+}
+
+// DialContext connects like the Fetcher's own requests: the address rules
+// apply, at dial time, to the address actually dialled.
+func (f *Fetcher) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return f.dialer.DialContext(ctx, network, address)
 }
 
 // Blocked reports whether addr is an address a Fetcher refuses unless

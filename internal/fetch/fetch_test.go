@@ -189,3 +189,62 @@ func TestBlocked(t *testing.T) {
 		}
 	}
 }
+
+// TestResolve checks the look-up that RTMP and SRT sources go through
+// before ffmpeg connects: every address must pass the rules, and
+// AllowPrivate lifts them. Only literals and localhost (from the hosts
+// file) are looked up, so the test sends no DNS query.
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		host    string
+		want    string // first address
+		wantErr error  // nil: no error; errAnyResolve: any error
+	}{
+		{name: "public literal", host: "93.184.216.34", want: "93.184.216.34"},
+		{name: "public IPv6 literal", host: "2606:4700::1111", want: "2606:4700::1111"},
+		{name: "loopback literal refused", host: "127.0.0.1", wantErr: ErrBlockedAddress},
+		{name: "private literal refused", host: "10.0.0.7", wantErr: ErrBlockedAddress},
+		{name: "metadata literal refused", host: "169.254.169.254", wantErr: ErrBlockedAddress},
+		{name: "mapped loopback refused", host: "::ffff:127.0.0.1", wantErr: ErrBlockedAddress},
+		{name: "localhost refused", host: "localhost", wantErr: ErrBlockedAddress},
+		{name: "loopback allowed", cfg: Config{AllowPrivate: true}, host: "127.0.0.1", want: "127.0.0.1"},
+		{name: "mapped loopback allowed unmapped", cfg: Config{AllowPrivate: true}, host: "::ffff:127.0.0.1", want: "127.0.0.1"},
+		{name: "no host", host: "", wantErr: errAnyResolve},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := New(tc.cfg).Resolve(context.Background(), tc.host)
+			switch {
+			case tc.wantErr == errAnyResolve:
+				if err == nil {
+					t.Fatalf("Resolve(%q) = %v, want an error", tc.host, got)
+				}
+			case tc.wantErr != nil:
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Resolve(%q) error = %v, want %v", tc.host, err, tc.wantErr)
+				}
+			case err != nil:
+				t.Fatalf("Resolve(%q): %v", tc.host, err)
+			case len(got) == 0 || got[0].String() != tc.want:
+				t.Fatalf("Resolve(%q) = %v, want %s first", tc.host, got, tc.want)
+			}
+		})
+	}
+}
+
+var errAnyResolve = errors.New("any error")
+
+func TestDialContextRules(t *testing.T) {
+	srv := newServer(t)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if _, err := New(Config{}).DialContext(context.Background(), "tcp", addr); !errors.Is(err, ErrBlockedAddress) {
+		t.Fatalf("dial %s without AllowPrivate: err = %v, want %v", addr, err, ErrBlockedAddress)
+	}
+	c, err := New(Config{AllowPrivate: true}).DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s with AllowPrivate: %v", addr, err)
+	}
+	c.Close()
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -198,4 +199,73 @@ func readPPMInt(r *bufio.Reader) (int, error) {
 			return 0, fmt.Errorf("bad byte %q in PPM header", c)
 		}
 	}
+}
+
+// NetInput is a network stream that ffmpeg opens itself for Receive (an
+// RTMP or SRT URL). The caller has checked the address it connects to.
+type NetInput struct {
+	// URL is what ffmpeg opens.
+	URL string
+	// Protocols is ffmpeg's protocol whitelist for the input, such as
+	// {"rtmp", "tcp"}: nothing else can be opened.
+	Protocols []string
+	// Options are input options placed before -i, such as read timeouts.
+	Options []string
+	// TSOffset is added to the output timestamps, so that the sessions of
+	// a source that reconnects continue one timeline.
+	TSOffset time.Duration
+	// Redact, when set, removes secrets (stream keys, passphrases) from
+	// ffmpeg's messages before they go into an error.
+	Redact func(string) string
+}
+
+// Receive reads a network stream and writes its video and first audio
+// stream to w as MPEG-TS, copied without decoding (as an HLS stream's
+// segments would come), until the source ends (nil), ctx ends or ffmpeg
+// fails. ffmpeg's stderr never carries the URL into the error unredacted.
+func (t *Tool) Receive(ctx context.Context, in NetInput, w io.Writer) error {
+	if in.URL == "" || len(in.Protocols) == 0 {
+		return errors.New("media: receive: URL and Protocols are required")
+	}
+	if err := t.lookPath(t.ffmpeg()); err != nil {
+		return fmt.Errorf("media: receive: %w", err)
+	}
+	const op = "receive"
+	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "warning", "-protocol_whitelist", strings.Join(in.Protocols, ",")}
+	args = append(args, in.Options...)
+	args = append(args, "-i", in.URL, "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-dn", "-sn")
+	if in.TSOffset > 0 {
+		args = append(args, "-output_ts_offset", strconv.FormatFloat(in.TSOffset.Seconds(), 'f', 3, 64))
+	}
+	args = append(args, "-f", "mpegts", "pipe:1")
+	timeout := t.maxDuration()
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := t.command(rctx, timeout, t.ffmpeg(), args...)
+	tail := &tailBuffer{n: 8192}
+	cmd.Stderr = tail
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("media: %s: %w", op, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("media: %s: start ffmpeg: %w", op, err)
+	}
+	_, copyErr := io.Copy(w, stdout)
+	if copyErr != nil {
+		// The writer failed (or the pipe broke): stop ffmpeg.
+		cancel()
+	}
+	waitErr := cmd.Wait()
+	stderr := tail.String()
+	if in.Redact != nil {
+		stderr = in.Redact(stderr)
+	}
+	switch {
+	case copyErr != nil && ctx.Err() == nil:
+		return fmt.Errorf("media: %s: write: %w", op, copyErr)
+	case waitErr != nil:
+		return runError(rctx, op, waitErr, stderr)
+	}
+	return nil
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +75,81 @@ func TestLiveFrames(t *testing.T) {
 			}
 			if elapsed < tc.minElapsed {
 				t.Errorf("took %v, want at least %v (real time)", elapsed, tc.minElapsed)
+			}
+		})
+	}
+}
+
+// TestReceive reads network streams that a helper ffmpeg serves on
+// loopback (RTMP from its listen mode, SRT as a listener) and copies them
+// to MPEG-TS; a source that refuses the connection fails with an error
+// that does not show the secrets of its URL.
+func TestReceive(t *testing.T) {
+	testenv.NeedFFmpegProtocols(t, "rtmp", "srt")
+	dir := t.TempDir()
+	mp4 := filepath.Join(dir, "clip.mp4")
+	testenv.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=2", "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", mp4)
+	rtmpPort, srtPort, deadPort := testenv.FreePort(t, "tcp"), testenv.FreePort(t, "udp"), testenv.FreePort(t, "udp")
+	redact := func(s string) string { return strings.ReplaceAll(s, "sekrit-key-42", "…") }
+	tests := []struct {
+		name    string
+		serve   []string // the helper's output arguments (none: no server)
+		in      NetInput
+		wantErr bool
+	}{
+		{name: "rtmp", serve: []string{"-f", "flv", "-listen", "1", fmt.Sprintf("rtmp://127.0.0.1:%d/live/sekrit-key-42", rtmpPort)},
+			in: NetInput{URL: fmt.Sprintf("rtmp://127.0.0.1:%d/live/sekrit-key-42", rtmpPort), Protocols: []string{"rtmp", "tcp"}, Options: []string{"-rw_timeout", "5000000"}}},
+		{name: "srt", serve: []string{"-f", "mpegts", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&passphrase=sekrit-key-42", srtPort)},
+			in: NetInput{URL: fmt.Sprintf("srt://127.0.0.1:%d?mode=caller&passphrase=sekrit-key-42&timeout=5000000&connect_timeout=1000", srtPort), Protocols: []string{"srt"}}},
+		{name: "nobody listening", wantErr: true,
+			in: NetInput{URL: fmt.Sprintf("srt://127.0.0.1:%d?mode=caller&passphrase=sekrit-key-42&timeout=1000000&connect_timeout=500", deadPort), Protocols: []string{"srt"}}},
+		{name: "protocol not whitelisted", wantErr: true,
+			in: NetInput{URL: fmt.Sprintf("srt://127.0.0.1:%d?passphrase=sekrit-key-42", deadPort), Protocols: []string{"rtmp", "tcp"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if tc.serve != nil {
+				srv := exec.CommandContext(ctx, "ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-re", "-i", mp4, "-c", "copy"}, tc.serve...)...)
+				if err := srv.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer func() { srv.Process.Kill(); srv.Wait() }()
+			}
+			tc.in.Redact = redact
+			var out bytes.Buffer
+			var err error
+			// The helper may not listen yet: a refused connection is retried.
+			for try := 0; try < 20; try++ {
+				out.Reset()
+				if err = Default.Receive(ctx, tc.in, &out); err == nil || tc.wantErr {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error, want one")
+				}
+				if strings.Contains(err.Error(), "sekrit") {
+					t.Errorf("error shows the secret: %v", err)
+				}
+				t.Logf("error: %v", err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Len() < 188*10 || out.Bytes()[0] != 0x47 {
+				t.Fatalf("%d bytes starting %x, want MPEG-TS", out.Len(), out.Bytes()[:min(4, out.Len())])
+			}
+			n := 0
+			if err := Default.LiveFrames(ctx, LiveInput{Reader: &out}, FrameOptions{MaxWidth: 160, MaxHeight: 160, FPS: 2}, func(Frame) error { n++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if n < 3 {
+				t.Errorf("%d frames decoded from the received stream, want about 4", n)
 			}
 		})
 	}

@@ -8,9 +8,11 @@ package testenv
 
 import (
 	"encoding/csv"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -177,5 +179,51 @@ func FFmpeg(t testing.TB, args ...string) {
 	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+	}
+}
+
+// NeedFFmpegProtocols skips the test unless ffmpeg (checked with
+// NeedFFmpeg) reads every named protocol, such as "rtmp" or "srt" (a build
+// without libsrt lacks "srt").
+func NeedFFmpegProtocols(t testing.TB, names ...string) {
+	t.Helper()
+	NeedFFmpeg(t)
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-protocols").Output()
+	if err != nil {
+		t.Skipf("ffmpeg -protocols: %v", err)
+	}
+	// The input protocols are listed first, one a line, before "Output:".
+	input, _, _ := strings.Cut(string(out), "Output:")
+	have := map[string]bool{}
+	for _, f := range strings.Fields(input) {
+		have[f] = true
+	}
+	for _, n := range names {
+		if !have[n] {
+			t.Skipf("ffmpeg cannot read the %s protocol", n)
+		}
+	}
+}
+
+// FreePort returns a loopback port that was free a moment ago on network
+// ("tcp" or "udp"), for a helper process that listens on a port it is
+// given.
+func FreePort(t testing.TB, network string) int {
+	t.Helper()
+	switch network {
+	case "udp":
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("testenv: free port: %v", err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	default:
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("testenv: free port: %v", err)
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
 	}
 }

@@ -21,7 +21,7 @@ type liveCmd struct{}
 const liveUsage = `Usage: vitrine live <subcommand> [flags] [args]
 
 Subcommands:
-  start URL|FILE    start a live stream from an HLS playlist URL or a local file read in real time (prints its id)
+  start URL|FILE    start a live stream from an HLS playlist, RTMP or SRT URL, or a local file read in real time (prints its id)
   list              the most recent streams
   status ID         a stream's state, lag, dropped frames, reconnects and items so far
   stop ID           stop a stream
@@ -59,11 +59,12 @@ func (c *liveCmd) start(ctx context.Context, args []string) error {
 	var name *string
 	var asJSON *bool
 	src, load, err := c.oneArg("start", "live start [flags] URL|FILE",
-		"Starts a live stream: an http(s) URL of an HLS playlist (MPEG-TS segments,\n"+
-			"fetched under the same address rules as catalog images), or a local file\n"+
-			"read in real time. Its frames are analysed at 2 per second and the items\n"+
-			"that pass the publish decision are pushed to viewers on\n"+
-			"/public/v1/live/ID/events. Prints the stream id.", "URL or file", args,
+		"Starts a live stream: an http(s) URL of an HLS playlist (MPEG-TS segments),\n"+
+			"an rtmp://, rtmps:// or srt:// URL (srt://host:port?streamid=S&passphrase=P;\n"+
+			"vitrine calls the source), all connected to under the same address rules as\n"+
+			"catalog images, or a local file read in real time. Its frames are analysed\n"+
+			"at 2 per second and the items that pass the publish decision are pushed\n"+
+			"to viewers on /public/v1/live/ID/events. Prints the stream id.", "URL or file", args,
 		func(fs *flag.FlagSet) {
 			name = fs.String("name", "", "a name for the stream")
 			asJSON = fs.Bool("json", false, "print the stream as JSON")

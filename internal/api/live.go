@@ -67,7 +67,7 @@ func (s *Server) startLive(w http.ResponseWriter, r *http.Request) {
 	}
 	// A file source reads the server's disk: admins only.
 	if k, ok := KeyFrom(r.Context()); live.IsFile(in.Source) && (!ok || !k.ScopeValue().Allows(apikey.ScopeAdmin)) {
-		WriteError(w, http.StatusForbidden, CodeInsufficientScope, "a local file source needs an admin key; ingest keys may start HLS URLs")
+		WriteError(w, http.StatusForbidden, CodeInsufficientScope, "a local file source needs an admin key; ingest keys may start HLS, RTMP and SRT URLs")
 		return
 	}
 	st, err := m.Start(r.Context(), in.Source, in.Name)

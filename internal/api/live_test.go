@@ -141,7 +141,11 @@ func TestLiveRoutes(t *testing.T) {
 		want            int
 	}{
 		{"read key", read, body("https://cdn.example/live.m3u8"), 403},
-		{"not http or a file", ingest, body("rtmp://cdn.example/live"), 400},
+		{"unsupported scheme", ingest, body("rtsp://cdn.example/live"), 400},
+		{"rtmp without a stream", ingest, body("rtmp://cdn.example/live"), 400},
+		{"srt listener", ingest, body("srt://0.0.0.0:9000?mode=listener"), 400},
+		{"loopback rtmp", ingest, body("rtmp://127.0.0.1/live/key"), 400},
+		{"private srt", ingest, body("srt://10.0.0.7:9000?streamid=show"), 400},
 		{"relative file", admin, body("clip.mp4"), 400},
 		{"file with an ingest key", ingest, body(clip), 403},
 		{"no source", ingest, `{}`, 400},

@@ -13,9 +13,9 @@ import (
 )
 
 // NewLive returns the live-stream manager of a serving process: streams
-// are analysed by the video service's models and catalog, and HLS sources
-// fetched under the same address rules as catalog images
-// (fetch_allow_private).
+// are analysed by the video service's models and catalog, and HLS, RTMP
+// and SRT sources connected to under the same address rules as catalog
+// images (fetch_allow_private).
 func (a *App) NewLive() (*live.Manager, error) {
 	tool := &media.Tool{MaxMemory: a.Config.FFmpegMaxMemory, MaxPixels: a.Config.MaxVideoPixels, MaxDuration: a.Config.MaxVideoDuration, Logger: a.Log}
 	return live.New(live.Config{
@@ -28,7 +28,7 @@ func (a *App) NewLive() (*live.Manager, error) {
 		},
 		Exclusive: a.Owner && !a.Shared,
 		Remote:    !a.RunsLive(),
-		// An HLS stream's recording becomes a video, analysed and
+		// A network stream's recording becomes a video, analysed and
 		// reviewable like any upload, when the stream ends.
 		Recordings: filepath.Join(a.Config.DataDir, "live"),
 		OnRecorded: func(ctx context.Context, s live.Stream, path string) (string, error) {

@@ -1,5 +1,6 @@
-// Package live runs live shopping streams: an HLS stream (or a local file
-// read in real time) decoded by ffmpeg at the analysis rate, its frames run
+// Package live runs live shopping streams: an HLS, RTMP or SRT stream (or
+// a local file read in real time) decoded by ffmpeg at the analysis rate,
+// its frames run
 // through the video pipeline's detection, tracking, matching and
 // confidence decision as they arrive (video.LiveAnalyzer), and the items
 // that pass pushed to viewers as Server-Sent Events.
@@ -15,12 +16,14 @@ package live
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
 	"image"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -78,15 +81,23 @@ type Analyzer interface {
 type Config struct {
 	DB    *store.DB
 	Media *media.Tool
-	// Fetcher fetches HLS playlists and segments (its address rules apply).
+	// Fetcher fetches HLS playlists and segments, and checks the addresses
+	// of RTMP and SRT sources before ffmpeg connects (its address rules
+	// apply to every source).
 	Fetcher *fetch.Fetcher
+	// NetTimeout bounds connecting to an RTMP or SRT source and each read
+	// from it (DefaultNetTimeout when 0).
+	NetTimeout time.Duration
+	// TLS is the base TLS configuration of rtmps sources (nil: the system
+	// roots); the server name is always the source's host.
+	TLS *tls.Config
 	// NewAnalyzer starts the analysis of a stream.
 	NewAnalyzer func(ctx context.Context) (Analyzer, error)
 	// FPS is the analysis rate in frames per second (default 2).
 	FPS float64
 	// Queue is how many decoded frames wait for the analysis (default 2).
 	Queue int
-	// Backoff is the reconnect policy of a failing HLS source.
+	// Backoff is the reconnect policy of a failing HLS, RTMP or SRT source.
 	Backoff Backoff
 	// Poll is how often the manager looks for streams to start or stop
 	// (started by another process, the CLI) and beats its heartbeat
@@ -100,8 +111,9 @@ type Config struct {
 	// Remote says this process runs no streams (an API-only node): Start
 	// records a stream for a node that runs them, as the CLI does.
 	Remote bool
-	// Recordings, when set, is the directory where an HLS stream's
-	// segments are kept as they are fetched (one MPEG-TS file per
+	// Recordings, when set, is the directory where a network stream's
+	// bytes (an HLS stream's segments, an RTMP or SRT stream copied to
+	// MPEG-TS) are kept as they arrive (one MPEG-TS file per
 	// stream, continued when a restarted server resumes it). When the
 	// stream ends, OnRecorded turns the file into a video (the app adds it
 	// as an upload, analysed by the video workflow) and the file is
@@ -173,10 +185,16 @@ func New(cfg Config) (*Manager, error) {
 // NewID returns a new stream id.
 func NewID() string { return "ls_" + strings.ToLower(rand.Text()[:16]) }
 
-// CheckSource validates a source: an http(s) URL of an HLS playlist, or an
-// absolute path of a local file. The fetcher checks a URL's address when
-// it connects.
+// CheckSource validates a source: an http(s) URL of an HLS playlist, an
+// rtmp, rtmps or srt URL (an SRT source is called: mode=caller, with a
+// port and only the parameters ffmpeg's srt protocol takes for a stream:
+// streamid, passphrase, pbkeylen, latency, rcvlatency, peerlatency), or an
+// absolute path of a local file. The fetcher's address rules apply when a
+// stream connects (and at once to a literal address, in Manager.Start).
 func CheckSource(src string) error {
+	if isNet(src) {
+		return checkNetSource(src)
+	}
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
 		u, err := url.Parse(src)
 		if err != nil || u.Host == "" {
@@ -187,8 +205,8 @@ func CheckSource(src string) error {
 		}
 		return nil
 	}
-	if strings.Contains(src, "://") {
-		return fmt.Errorf("%w: %q: only http(s) HLS URLs and local files", ErrBadSource, src)
+	if scheme, _, ok := strings.Cut(src, "://"); ok {
+		return fmt.Errorf("%w: %.20q sources are not supported: only http(s) HLS, rtmp(s) and srt URLs and local files", ErrBadSource, scheme)
 	}
 	if !filepath.IsAbs(src) {
 		return fmt.Errorf("%w: %q: a local file must be an absolute path", ErrBadSource, src)
@@ -322,6 +340,9 @@ func Items(ctx context.Context, db *store.DB, id string) ([]Item, error) {
 // Start records a new stream and runs it in this process (unless
 // Config.Remote).
 func (m *Manager) Start(ctx context.Context, source, name string) (Stream, error) {
+	if err := m.checkAddress(source); err != nil {
+		return Stream{}, err
+	}
 	if m.cfg.Remote {
 		return Create(ctx, m.cfg.DB, source, name)
 	}
@@ -331,6 +352,25 @@ func (m *Manager) Start(ctx context.Context, source, name string) (Stream, error
 	}
 	m.launch(s)
 	return s, nil
+}
+
+// checkAddress refuses at once a URL source whose host is a literal
+// address the fetcher's rules refuse; names are checked when the stream
+// connects.
+func (m *Manager) checkAddress(source string) error {
+	if err := CheckSource(source); err != nil || IsFile(source) {
+		return err
+	}
+	u, err := url.Parse(source)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSource, err)
+	}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+		if err := m.cfg.Fetcher.CheckAddr(a); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadSource, err)
+		}
+	}
+	return nil
 }
 
 // Stop stops a stream: at once when it runs here, else through the
@@ -600,14 +640,22 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 	if !IsFile(s.Source) {
 		pr, pw := io.Pipe()
 		in = media.LiveInput{Reader: pr}
-		p := &hlsPuller{url: s.Source, fetcher: m.cfg.Fetcher, backoff: m.cfg.Backoff,
-			onRetry: func(attempt int, wait time.Duration, err error) {
-				m.log.Warn("live: source failed, reconnecting", "stream", s.ID, "attempt", attempt, "wait", wait, "err", err)
-				r.mu.Lock()
-				r.reconnects++
-				r.lastError = err.Error()
-				r.mu.Unlock()
-			}}
+		onRetry := func(attempt int, wait time.Duration, err error) {
+			m.log.Warn("live: source failed, reconnecting", "stream", s.ID, "attempt", attempt, "wait", wait, "err", err)
+			r.mu.Lock()
+			r.reconnects++
+			r.lastError = err.Error()
+			r.mu.Unlock()
+		}
+		// Both pullers write an MPEG-TS byte stream: what follows (the
+		// decoder, the recording) does not depend on the source's kind.
+		var p interface {
+			run(ctx context.Context, w io.Writer) error
+		} = &hlsPuller{url: s.Source, fetcher: m.cfg.Fetcher, backoff: m.cfg.Backoff, onRetry: onRetry}
+		if isNet(s.Source) {
+			p = &netPuller{url: s.Source, fetcher: m.cfg.Fetcher, media: m.cfg.Media, backoff: m.cfg.Backoff,
+				timeout: m.cfg.NetTimeout, tls: m.cfg.TLS, onRetry: onRetry}
+		}
 		var sink io.Writer = pw
 		if m.cfg.Recordings != "" {
 			if err := os.MkdirAll(m.cfg.Recordings, 0o750); err != nil {
@@ -713,11 +761,31 @@ func (m *Manager) publish(id string, r *runner, evs []video.LiveEvent) {
 	}
 }
 
-// redact drops a URL's query (it may hold a token) for logs.
+// redact hides a source's secrets for logs and errors: an http(s) or SRT
+// URL's query (a token; SRT's passphrase and streamid), an RTMP URL's
+// stream key (what follows the application) and query, and credentials.
 func redact(src string) string {
-	if u, err := url.Parse(src); err == nil && u.RawQuery != "" {
-		u.RawQuery = "…"
-		return u.String()
+	if IsFile(src) {
+		return src
 	}
-	return src
+	u, err := url.Parse(src)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.User, u.Fragment, u.RawFragment = nil, "", ""
+	switch u.Scheme {
+	case "rtmp", "rtmps":
+		base := u.Scheme + "://" + u.Host
+		if app := rtmpApp(u); app != "" {
+			return base + "/" + app + "/…"
+		}
+		if strings.Trim(u.Path, "/") == "" && u.RawQuery == "" {
+			return base
+		}
+		return base + "/…"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	return u.String()
 }

@@ -114,8 +114,9 @@ type Config struct {
 	KEKFile string `toml:"kek_file" env:"VITRINE_KEK_FILE" flag:"kek-file" usage:"file with the key-encryption key(s), one base64 key per line, active first (mode 600)"`
 
 	// FetchAllowPrivate lets URL fetches (catalog images, videos by URL)
-	// reach private, loopback and link-local addresses.
-	FetchAllowPrivate bool `toml:"fetch_allow_private" env:"VITRINE_FETCH_ALLOW_PRIVATE" default:"false" usage:"allow fetching URLs on private/loopback/link-local addresses"`
+	// and live sources (HLS, RTMP, SRT) reach private, loopback and
+	// link-local addresses.
+	FetchAllowPrivate bool `toml:"fetch_allow_private" env:"VITRINE_FETCH_ALLOW_PRIVATE" default:"false" usage:"allow fetching URLs and live sources on private/loopback/link-local addresses"`
 }
 
 // field describes one Config field from its tags.

@@ -6,8 +6,6 @@ import (
 	"image/draw"
 	"math"
 	"testing"
-
-	xdraw "golang.org/x/image/draw"
 )
 
 func TestPreprocessModes(t *testing.T) {
@@ -85,61 +83,5 @@ func TestPreprocessNormalisationAndAlpha(t *testing.T) {
 		if _, err := preprocess(bad, in, buf); err == nil {
 			t.Errorf("image %T %v: want an error", bad, bad)
 		}
-	}
-}
-
-// TestScaleRGBAMatchesBiLinear checks the fast RGBA path of preprocess
-// against x/image/draw's BiLinear, which it replaces for opaque RGBA
-// images: embeddings of video crops must stay comparable with those of
-// catalog images embedded before it.
-func TestScaleRGBAMatchesBiLinear(t *testing.T) {
-	src := image.NewRGBA(image.Rect(0, 0, 640, 360))
-	for y := 0; y < 360; y++ {
-		for x := 0; x < 640; x++ {
-			// Smooth gradients plus a fine texture, as on fabric.
-			v := uint8((x*7 + y*3) % 256)
-			src.SetRGBA(x, y, color.RGBA{v, uint8(x * 255 / 640), uint8((x ^ y) & 0xff), 255})
-		}
-	}
-	cases := []struct {
-		name   string
-		sr, dr image.Rectangle
-	}{
-		{"shrink", image.Rect(100, 20, 500, 340), image.Rect(0, 0, 224, 224)},
-		{"enlarge", image.Rect(300, 100, 380, 200), image.Rect(0, 0, 224, 224)},
-		{"mixed", image.Rect(10, 10, 60, 350), image.Rect(0, 0, 128, 256)},
-		{"offset destination", image.Rect(0, 0, 640, 360), image.Rect(0, 52, 224, 178)},
-		{"identity", image.Rect(5, 5, 229, 229), image.Rect(0, 0, 224, 224)},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := image.NewRGBA(image.Rect(0, 0, 224, 256))
-			want := image.NewRGBA(got.Rect)
-			scaleRGBA(got, c.dr, src, c.sr)
-			xdraw.BiLinear.Scale(want, c.dr, src, c.sr, xdraw.Src, nil)
-			var sum, n float64
-			worst := 0
-			for y := c.dr.Min.Y; y < c.dr.Max.Y; y++ {
-				for x := c.dr.Min.X; x < c.dr.Max.X; x++ {
-					i := got.PixOffset(x, y)
-					for k := 0; k < 4; k++ {
-						d := int(got.Pix[i+k]) - int(want.Pix[i+k])
-						if d < 0 {
-							d = -d
-						}
-						worst = max(worst, d)
-						sum += float64(d)
-						n++
-					}
-				}
-			}
-			// Edge pixels weigh their taps a little differently; the
-			// mean difference is what an embedding sees.
-			mean := sum / n
-			t.Logf("mean difference %.3f, worst %d", mean, worst)
-			if mean > 0.5 || worst > 24 {
-				t.Errorf("mean difference %.3f, worst %d (want <= 0.5, <= 24)", mean, worst)
-			}
-		})
 	}
 }

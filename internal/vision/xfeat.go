@@ -452,6 +452,24 @@ func tileRects(n int) []image.Rectangle {
 	return []image.Rectangle{image.Rect(0, 0, S, S)}
 }
 
+// innerTile is the part of tile where keypoints are kept: tileMargin in
+// from the edges it shares with other tiles.
+func innerTile(tile image.Rectangle) image.Rectangle {
+	if tile.Min.X > 0 {
+		tile.Min.X += tileMargin
+	}
+	if tile.Min.Y > 0 {
+		tile.Min.Y += tileMargin
+	}
+	if tile.Max.X < xfeatSide {
+		tile.Max.X -= tileMargin
+	}
+	if tile.Max.Y < xfeatSide {
+		tile.Max.Y -= tileMargin
+	}
+	return tile
+}
+
 // extractJobs describes the jobs, Tiles at a time per model run.
 func (x *LocalFeatureExtractor) extractJobs(ctx context.Context, jobs []localJob) ([]*LocalFeatures, error) {
 	out := make([]*LocalFeatures, 0, len(jobs))
@@ -521,19 +539,7 @@ func (x *LocalFeatureExtractor) extractRun(ctx context.Context, jobs []localJob)
 			maxPoints = 1024
 		}
 		k := min(maxPoints, max(1, j.region.Dx()*j.region.Dy()/x.opts.PixelsPerPoint), MaxLocalFeatures)
-		keep := tiles[i]
-		if keep.Min.X > 0 {
-			keep.Min.X += tileMargin
-		}
-		if keep.Min.Y > 0 {
-			keep.Min.Y += tileMargin
-		}
-		if keep.Max.X < xfeatSide {
-			keep.Max.X -= tileMargin
-		}
-		if keep.Max.Y < xfeatSide {
-			keep.Max.Y -= tileMargin
-		}
+		keep := innerTile(tiles[i])
 		f := &LocalFeatures{W: j.w, H: j.h, Region: j.region, Tiles: x.opts.Tiles}
 		cw, ch := float64(j.crop.Bounds().Dx()), float64(j.crop.Bounds().Dy())
 		for _, kp := range kps {
@@ -594,11 +600,11 @@ func standardiseTile(planes []float32, tile image.Rectangle) {
 	}
 }
 
-// resizeToTensor resizes img to a tile of the 640x640 model input
-// in bufs.input (RGB planes, 0..1): stretched, or letterboxed (centred,
-// aspect kept, padded with the image's mean grey). It resamples with a triangle filter
-// whose support widens when shrinking (like x/image/draw's BiLinear, about
-// five times faster on these sizes). Transparent pixels are composited on
+// resizeToTensor resizes img to a tile of the 640x640 model input in
+// bufs.input (RGB planes, 0..1): stretched, or letterboxed (centred, aspect
+// kept, padded with the image's mean grey). It resamples with a triangle
+// filter whose support widens when shrinking (like x/image/draw's
+// BiLinear, about five times faster on these sizes). Transparent pixels are composited on
 // white. The returned transform maps input pixels back to img's pixels,
 // relative to its top-left corner.
 func resizeToTensor(img image.Image, mode string, bufs *xfeatBuffers, tile image.Rectangle) (transform, error) {
@@ -645,7 +651,21 @@ func resizeToTensor(img image.Image, mode string, bufs *xfeatBuffers, tile image
 	ys := filterTaps(h, dr.Dy(), t.sy)
 	// Horizontal pass over every source row, then vertical into the planes.
 	nw := dr.Dx()
-	bufs.rows = resampleRows(src, src.Rect, xs, bufs.rows)
+	bufs.rows = slices.Grow(bufs.rows[:0], h*nw*3)[:h*nw*3]
+	for y := 0; y < h; y++ {
+		row := src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+y):]
+		out := bufs.rows[y*nw*3 : (y+1)*nw*3]
+		for ox, tp := range xs {
+			var r, g, bl float32
+			for i, wt := range tp.w {
+				p := row[4*(tp.first+i):]
+				r += wt * float32(p[0])
+				g += wt * float32(p[1])
+				bl += wt * float32(p[2])
+			}
+			out[3*ox], out[3*ox+1], out[3*ox+2] = r, g, bl
+		}
+	}
 	const inv = 1.0 / 255
 	for oy, tp := range ys {
 		base := (dr.Min.Y+oy)*S + dr.Min.X
@@ -706,29 +726,6 @@ func filterTaps(src, n int, scale float64) []taps {
 		out[o] = taps{first: first, w: w}
 	}
 	return out
-}
-
-// resampleRows applies the horizontal taps xs to every row of the part sr
-// of src and returns the rows, 3 interleaved channels each, in buf's
-// storage when it is large enough.
-func resampleRows(src *image.RGBA, sr image.Rectangle, xs []taps, buf []float32) []float32 {
-	h, nw := sr.Dy(), len(xs)
-	rows := slices.Grow(buf[:0], h*nw*3)[:h*nw*3]
-	for y := 0; y < h; y++ {
-		row := src.Pix[src.PixOffset(sr.Min.X, sr.Min.Y+y):]
-		out := rows[y*nw*3 : (y+1)*nw*3]
-		for ox, tp := range xs {
-			var r, g, b float32
-			for i, wt := range tp.w {
-				p := row[4*(tp.first+i):]
-				r += wt * float32(p[0])
-				g += wt * float32(p[1])
-				b += wt * float32(p[2])
-			}
-			out[3*ox], out[3*ox+1], out[3*ox+2] = r, g, b
-		}
-	}
-	return rows
 }
 
 // meanGrey is the mean luminance of img, sampled on a grid of about 64x64.

@@ -88,11 +88,16 @@ func preprocess(img image.Image, in InputSpec, dst []float32) (transform, error)
 		draw.Draw(canvas, dr, image.NewUniform(color.White), image.Point{}, draw.Src)
 		op = draw.Over
 	}
-	// x/image/draw's BiLinear, not resizeToTensor's faster triangle
-	// filter: with the filter (mean difference 0.15 of 255 a pixel), a
-	// few borderline tracks of the bench's reels crossed the match gate
-	// the other way, and 5 of 49 re-shot products were no longer found.
-	draw.BiLinear.Scale(canvas, dr, img, sr, op, nil)
+	// x/image/draw's BiLinear (scaleBiLinear gives its values faster),
+	// not resizeToTensor's triangle filter: with the filter (mean
+	// difference 0.15 of 255 a pixel), a few borderline tracks of the
+	// bench's reels crossed the match gate the other way, and 5 of 49
+	// re-shot products were no longer found.
+	if op == draw.Src {
+		scaleBiLinear(canvas, dr, img, sr)
+	} else {
+		draw.BiLinear.Scale(canvas, dr, img, sr, op, nil)
+	}
 	fillTensor(canvas, in, dst)
 	return t, nil
 }
@@ -111,25 +116,36 @@ func fillTensor(c *image.RGBA, in InputSpec, dst []float32) {
 			mean[k] /= in.Std[k]
 		}
 	}
-	// v = (p*scale - mean)/std = p*inv - mean/std, per model channel.
+	// v = (p*scale - mean)/std = p*inv - mean/std, per model channel,
+	// by table: the same float32 values for each byte value.
 	order := [3]int{0, 1, 2}
 	if in.Channels == "bgr" {
 		order = [3]int{2, 1, 0}
 	}
+	var lut [3][256]float32
+	for k := range lut {
+		for p := range lut[k] {
+			lut[k][p] = float32(p)*inv[k] - mean[k]
+		}
+	}
+	l0, l1, l2 := &lut[0], &lut[1], &lut[2]
+	o0, o1, o2 := order[0], order[1], order[2]
 	plane := W * H
-	nhwc := in.Layout == "nhwc"
 	for y := 0; y < H; y++ {
 		row := c.Pix[y*c.Stride : y*c.Stride+4*W]
+		if in.Layout == "nhwc" {
+			out := dst[y*W*3 : (y+1)*W*3]
+			for x := 0; x < W; x++ {
+				p := row[4*x : 4*x+3 : 4*x+3]
+				o := out[3*x : 3*x+3 : 3*x+3]
+				o[0], o[1], o[2] = l0[p[o0]], l1[p[o1]], l2[p[o2]]
+			}
+			continue
+		}
+		r, g, b := dst[y*W:(y+1)*W], dst[plane+y*W:plane+(y+1)*W], dst[2*plane+y*W:2*plane+(y+1)*W]
 		for x := 0; x < W; x++ {
 			p := row[4*x : 4*x+3 : 4*x+3]
-			for k := 0; k < 3; k++ {
-				v := float32(p[order[k]])*inv[k] - mean[k]
-				if nhwc {
-					dst[(y*W+x)*3+k] = v
-				} else {
-					dst[k*plane+y*W+x] = v
-				}
-			}
+			r[x], g[x], b[x] = l0[p[o0]], l1[p[o1]], l2[p[o2]]
 		}
 	}
 }

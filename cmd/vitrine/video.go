@@ -138,33 +138,58 @@ func (c *videoCmd) add(ctx context.Context, args []string) error {
 	return nil
 }
 
-// follow waits for a workflow, drawing a progress bar of its steps.
+// follow waits for a workflow, drawing a progress bar of its steps: the
+// bar moves with the running step's own progress (frames decoded, tracks
+// matched), which the description counts, so a long step does not sit
+// still. No time left is predicted: the steps' costs differ too much.
 func follow(ctx context.Context, r *jobs.Runner, id int64, quiet bool) (*jobs.Workflow, error) {
 	var bar *progressbar.ProgressBar
 	w, err := r.Wait(ctx, id, func(w *jobs.Workflow) {
 		if quiet {
 			return
 		}
-		done, current := 0, ""
-		for _, s := range w.Steps {
-			if s.State == jobs.StateSucceeded {
-				done++
-			} else if current == "" {
-				current = s.Name
-			}
-		}
 		if bar == nil {
-			bar = progressbar.NewOptions(len(w.Steps), progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
+			bar = progressbar.NewOptions(progressUnits, progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetPredictTime(false), progressbar.OptionSetElapsedTime(true), progressbar.OptionShowElapsedTimeOnFinish())
 		}
-		bar.Describe(fmt.Sprintf("%-9s", current))
-		bar.Set(done)
+		desc, units := stepProgress(w)
+		bar.Describe(desc)
+		bar.Set(units)
 	})
 	if bar != nil {
 		bar.Finish()
 		fmt.Fprintln(stderr)
 	}
 	return w, err
+}
+
+// progressUnits is the progress bar's full scale.
+const progressUnits = 1000
+
+// stepProgress describes a workflow's running step ("detect 120/750") and
+// says how far the whole workflow is, in progressUnits: the steps done
+// and the running step's share of its own work.
+func stepProgress(w *jobs.Workflow) (string, int) {
+	if len(w.Steps) == 0 {
+		return "", 0
+	}
+	done := 0.0
+	desc := ""
+	for _, s := range w.Steps {
+		if s.State == jobs.StateSucceeded {
+			done++
+			continue
+		}
+		if desc == "" {
+			desc = fmt.Sprintf("%-9s", s.Name)
+			if s.Total > 0 {
+				desc += fmt.Sprintf(" %d/%d", s.Done, s.Total)
+				done += float64(min(s.Done, s.Total)) / float64(s.Total)
+			}
+		}
+	}
+	return desc, int(done / float64(len(w.Steps)) * progressUnits)
 }
 
 func workflowError(w *jobs.Workflow) string {

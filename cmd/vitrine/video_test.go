@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
@@ -68,5 +69,30 @@ func TestVideoCommand(t *testing.T) {
 	}
 	if _, errOut, code = vitrine(t, env, "video", "status", "v_missing", dd); code == 0 || !strings.Contains(errOut, "not found") {
 		t.Fatalf("status of an unknown id: exit %d, %q", code, errOut)
+	}
+}
+
+func TestStepProgress(t *testing.T) {
+	step := func(name, state string, done, total int64) jobs.StepStatus {
+		return jobs.StepStatus{Name: name, State: state, Done: done, Total: total}
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []jobs.StepStatus
+		desc  string
+		units int
+	}{
+		{"no steps", nil, "", 0},
+		{"first step, no progress yet", []jobs.StepStatus{step("probe", jobs.StateRunning, 0, 0), step("detect", jobs.StatePending, 0, 0)}, "probe    ", 0},
+		{"running step counts its share", []jobs.StepStatus{step("probe", jobs.StateSucceeded, 0, 0), step("detect", jobs.StateRunning, 150, 300), step("match", jobs.StatePending, 0, 0), step("publish", jobs.StatePending, 0, 0)}, "detect    150/300", 375},
+		{"progress past its total is capped", []jobs.StepStatus{step("detect", jobs.StateRunning, 9, 4), step("match", jobs.StatePending, 0, 0)}, "detect    9/4", 500},
+		{"all done", []jobs.StepStatus{step("probe", jobs.StateSucceeded, 0, 0), step("detect", jobs.StateSucceeded, 3, 3)}, "", progressUnits},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			desc, units := stepProgress(&jobs.Workflow{Steps: tc.steps})
+			if desc != tc.desc || units != tc.units {
+				t.Fatalf("stepProgress = %q, %d; want %q, %d", desc, units, tc.desc, tc.units)
+			}
+		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
+	"github.com/vitrine-dev/vitrine/internal/taxonomy"
+	"github.com/vitrine-dev/vitrine/internal/vision"
 )
 
 // BuildDocument assembles the current shoppable document of a video from
@@ -19,7 +21,7 @@ import (
 // applied and the publish decision made (version and time left to the
 // caller).
 func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Document, error) {
-	doc, _, err := s.Candidates(ctx, id)
+	doc, _, whole, err := s.candidates(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +33,25 @@ func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Docu
 	if err := s.decide(ctx, doc); err != nil {
 		return nil, err
 	}
+	showWholeBody(doc, whole)
 	return doc, nil
+}
+
+// showWholeBody gives each item of a product worn over the whole body (a
+// dress, a co-ord set: its label is the product's category) the boxes of
+// its whole person, where one of the tracks merged into it framed that
+// person (whole, by item id): its match may have come from the upper
+// body's region, and a hotspot over half a dress misplaces it. Only what
+// is shown changes: the confidence and the publish decision were made on
+// the boxes that matched.
+func showWholeBody(doc *shoppable.Document, whole map[string][]shoppable.Box) {
+	for i, it := range doc.Items {
+		if bs, ok := whole[it.ID]; ok {
+			if c := taxonomy.FromCategory(it.Label); c == taxonomy.Dress || c == taxonomy.CoOrd {
+				doc.Items[i].Boxes = bs
+			}
+		}
+	}
 }
 
 // Candidates returns the document of a video before reviewers' edits and
@@ -39,15 +59,44 @@ func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Docu
 // confidence, and the evidence of each item by id. The calibration is
 // fitted on these (`vitrine bench calibrate`).
 func (s *Service) Candidates(ctx context.Context, id string) (*shoppable.Document, map[string]confidence.Features, error) {
+	doc, ev, _, err := s.candidates(ctx, id)
+	return doc, ev, err
+}
+
+// candidates is Candidates, also returning the whole-person boxes of the
+// items that have them (see showWholeBody).
+func (s *Service) candidates(ctx context.Context, id string) (*shoppable.Document, map[string]confidence.Features, map[string][]shoppable.Box, error) {
 	matches, spans, catVer, err := s.loadMatches(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ev, err := s.loadEvidence(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	return s.buildDocument(ctx, id, matches, spans, ev, catVer)
+}
+
+// loadWholeBody returns the tracks of a video that frame whole persons:
+// person proposals and persons' outfit regions.
+func (s *Service) loadWholeBody(ctx context.Context, id string) (map[int]bool, error) {
+	db := s.deps.DB
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT DISTINCT track_id FROM video_detections
+		WHERE video_id = ? AND track_id IS NOT NULL AND (grp = ? OR (source = ? AND label = ?))`),
+		id, "garment:"+string(vision.RegionOutfit), SourceProposal, "person")
+	if err != nil {
+		return nil, fmt.Errorf("load whole-person tracks: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var tid int
+		if err := rows.Scan(&tid); err != nil {
+			return nil, fmt.Errorf("load whole-person tracks: %w", err)
+		}
+		out[tid] = true
+	}
+	return out, rows.Err()
 }
 
 // loadEvidence returns the stored evidence of each matched track.
@@ -108,14 +157,14 @@ func (s *Service) loadMatches(ctx context.Context, id string) (map[int][]shoppab
 
 // buildDocument assembles the candidate document (see Candidates) from
 // matches, spans and evidence by track.
-func (s *Service) buildDocument(ctx context.Context, id string, matches map[int][]shoppable.Match, spans map[int][2]float64, evidence map[int]confidence.Features, catVer string) (*shoppable.Document, map[string]confidence.Features, error) {
+func (s *Service) buildDocument(ctx context.Context, id string, matches map[int][]shoppable.Match, spans map[int][2]float64, evidence map[int]confidence.Features, catVer string) (*shoppable.Document, map[string]confidence.Features, map[string][]shoppable.Box, error) {
 	v, err := s.Get(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	shotRows, err := s.loadShots(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	db := s.deps.DB
 	doc := &shoppable.Document{
@@ -137,16 +186,21 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 	}
 	trows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT track_id, shot, label, start_s, end_s, boxes, review, product_id FROM video_tracks WHERE video_id = ? ORDER BY track_id`), id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load tracks: %w", err)
+		return nil, nil, nil, fmt.Errorf("load tracks: %w", err)
 	}
 	defer trows.Close()
+	wholeTracks, err := s.loadWholeBody(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var items []shoppable.Item
 	var feats []confidence.Features
+	var whole []bool
 	for trows.Next() {
 		var t trackRow
 		var boxes string
 		if err := trows.Scan(&t.ID, &t.Shot, &t.Label, &t.StartS, &t.EndS, &boxes, &t.Review, &t.ProductID); err != nil {
-			return nil, nil, fmt.Errorf("load tracks: %w", err)
+			return nil, nil, nil, fmt.Errorf("load tracks: %w", err)
 		}
 		ms := matches[t.ID]
 		// A track that matched nothing is not an item (its detections stay
@@ -155,7 +209,7 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 			continue
 		}
 		if err := json.Unmarshal([]byte(boxes), &t.Boxes); err != nil {
-			return nil, nil, fmt.Errorf("track %d boxes: %w", t.ID, err)
+			return nil, nil, nil, fmt.Errorf("track %d boxes: %w", t.ID, err)
 		}
 		span := shotSpan[t.Shot]
 		if sp, ok := spans[t.ID]; ok && len(ms) > 0 && sp[1] > sp[0] {
@@ -174,13 +228,18 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 		}
 		items = append(items, it)
 		feats = append(feats, evidence[t.ID])
+		whole = append(whole, wholeTracks[t.ID])
 	}
 	if err := trows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("load tracks: %w", err)
+		return nil, nil, nil, fmt.Errorf("load tracks: %w", err)
 	}
 	byItem := map[string]confidence.Features{}
+	wholeBoxes := map[string][]shoppable.Box{}
 	for _, g := range mergeGroups(items) {
 		it := mergeItems(items, g)
+		if k := wholeBodyMember(items, g, whole); k >= 0 {
+			wholeBoxes[it.ID] = mergedBoxes(items, g, k)
+		}
 		if len(it.Matches) > 0 {
 			members := make([]confidence.Features, len(g))
 			best := 0
@@ -203,9 +262,9 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 		}
 	}
 	if err := s.labelItems(ctx, doc); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return doc, byItem, nil
+	return doc, byItem, wholeBoxes, nil
 }
 
 // boxesWithin keeps the boxes timed within [start, end], or the one nearest

@@ -48,7 +48,7 @@ func scoreVideos(t *testing.T, e *testEnv, vs []analysed, m *match.Matcher) (tot
 			t.Fatal(err)
 		}
 		// Every candidate item, before the publish decision.
-		doc, _, err := e.svc.buildDocument(ctx, a.video.ID, mr.matches, mr.spans, mr.evidence, "test")
+		doc, _, _, err := e.svc.buildDocument(ctx, a.video.ID, mr.matches, mr.spans, mr.evidence, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

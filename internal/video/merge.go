@@ -89,20 +89,53 @@ func mergeItems(items []shoppable.Item, g []int) shoppable.Item {
 	}
 	best := bestOf(items, g)
 	m := items[best]
-	m.Boxes = append([]shoppable.Box(nil), m.Boxes...)
 	for _, k := range g {
 		m.StartS, m.EndS = math.Min(m.StartS, items[k].StartS), math.Max(m.EndS, items[k].EndS)
-		if k == best {
+	}
+	m.Boxes = mergedBoxes(items, g, best)
+	return m
+}
+
+// mergedBoxes returns the boxes of member from of the group g, its gaps
+// filled with the other members' boxes, in time order.
+func mergedBoxes(items []shoppable.Item, g []int, from int) []shoppable.Box {
+	out := append([]shoppable.Box(nil), items[from].Boxes...)
+	for _, k := range g {
+		if k == from {
 			continue
 		}
 		for _, b := range items[k].Boxes {
-			if !hasBoxNear(items[best].Boxes, b.T) {
-				m.Boxes = append(m.Boxes, b)
+			if !hasBoxNear(items[from].Boxes, b.T) {
+				out = append(out, b)
 			}
 		}
 	}
-	sort.SliceStable(m.Boxes, func(x, y int) bool { return m.Boxes[x].T < m.Boxes[y].T })
-	return m
+	sort.SliceStable(out, func(x, y int) bool { return out[x].T < out[y].T })
+	return out
+}
+
+// within reports whether the smaller of two boxes lies mostly inside the
+// larger.
+func within(p, q shoppable.Box) bool { return cover(p, q) >= mergeMinCover }
+
+// wholeBodyMember returns the best-scoring member of g that frames a whole
+// person (whole[i]) in the place of the group's best member, or -1 when
+// there is none or it is the best member.
+func wholeBodyMember(items []shoppable.Item, g []int, whole []bool) int {
+	best := bestOf(items, g)
+	if whole[best] {
+		return -1
+	}
+	pick := -1
+	for _, k := range g {
+		if !whole[k] || !boxesMeet(items[k].Boxes, items[best].Boxes, within) {
+			continue
+		}
+		if pick < 0 || items[k].Matches[0].Score > items[pick].Matches[0].Score {
+			pick = k
+		}
+	}
+	return pick
 }
 
 // bestOf returns the member of g whose best match scores highest.

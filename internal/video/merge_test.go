@@ -108,3 +108,49 @@ func TestContinues(t *testing.T) {
 		}
 	}
 }
+
+func TestWholeBodyBoxes(t *testing.T) {
+	box := func(tt, x, y, w, h float64) shoppable.Box { return shoppable.Box{T: tt, X: x, Y: y, W: w, H: h} }
+	item := func(id string, score float64, boxes ...shoppable.Box) shoppable.Item {
+		return shoppable.Item{ID: id, Boxes: boxes, Review: shoppable.ReviewAuto, Matches: []shoppable.Match{{ProductID: "p1", Score: score}}}
+	}
+	upper := box(1, 0.3, 0.2, 0.4, 0.3)   // the upper body's region
+	person := box(1, 0.3, 0.1, 0.4, 0.85) // the whole person around it
+	other := box(1, 0.0, 0.0, 0.2, 0.9)   // a person elsewhere
+	for _, tc := range []struct {
+		name  string
+		items []shoppable.Item
+		whole []bool
+		want  int
+	}{
+		{"the person around the matched region", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []bool{false, true}, 1},
+		{"the better of two whole-person tracks", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.4, person), item("t3", 0.6, person)}, []bool{false, true, true}, 2},
+		{"the best member frames the person already", []shoppable.Item{item("t1", 0.7, person), item("t2", 0.5, upper)}, []bool{true, false}, -1},
+		{"a person elsewhere is not the product's", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, other)}, []bool{false, true}, -1},
+		{"no whole-person track", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []bool{false, false}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := make([]int, len(tc.items))
+			for i := range g {
+				g[i] = i
+			}
+			if got := wholeBodyMember(tc.items, g, tc.whole); got != tc.want {
+				t.Fatalf("wholeBodyMember = %d, want %d", got, tc.want)
+			}
+		})
+	}
+
+	// Only products worn over the whole body show the person's boxes.
+	doc := &shoppable.Document{Items: []shoppable.Item{
+		{ID: "t1", Label: "dress", Boxes: []shoppable.Box{upper}},
+		{ID: "t2", Label: "co-ord set", Boxes: []shoppable.Box{upper}},
+		{ID: "t3", Label: "top", Boxes: []shoppable.Box{upper}},
+		{ID: "t4", Label: "dress", Boxes: []shoppable.Box{upper}},
+	}}
+	showWholeBody(doc, map[string][]shoppable.Box{"t1": {person}, "t2": {person}, "t3": {person}})
+	for i, want := range []shoppable.Box{person, person, upper, upper} {
+		if got := doc.Items[i].Boxes[0]; got != want {
+			t.Errorf("%s (%s): box %+v, want %+v", doc.Items[i].ID, doc.Items[i].Label, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -42,7 +43,8 @@ func (c *catalogCmd) Run(ctx context.Context, args []string) error {
 
 func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 	fs := newFlagSet("catalog import", "catalog import [flags] PATH",
-		"Imports a CSV or JSONL product file through the catalog workflow (parse,\n"+
+		"Imports a product file (CSV, JSONL or a shop export; for a directory, its one\n"+
+			"products.* file) through the catalog workflow (parse,\n"+
 			"fetch, embed, index, features), shows its progress and prints a summary: added,\n"+
 			"updated, unchanged and failed rows, with the reason of each failure.\n"+
 			"The batch is succeeded, partial (some rows failed) or failed. Exits\n"+
@@ -76,7 +78,11 @@ func (c *catalogCmd) importCmd(ctx context.Context, args []string) error {
 	if err := a.Start(ctx); err != nil {
 		return fmt.Errorf("catalog import: %w", err)
 	}
-	batch, wf, err := a.Catalog.EnqueueFile(ctx, a.Runner, pos[0])
+	path, err := catalogFile(pos[0])
+	if err != nil {
+		return fmt.Errorf("catalog import: %w", err)
+	}
+	batch, wf, err := a.Catalog.EnqueueFile(ctx, a.Runner, path)
 	if err != nil {
 		return err
 	}
@@ -369,4 +375,29 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// catalogFile returns the catalog file to import for path: path itself,
+// or for a directory (a sample catalog, an unpacked export) its one
+// products file (products.csv, products.jsonl, …), whose images the
+// file's relative paths name.
+func catalogFile(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.IsDir() {
+		return path, nil // the import reports a missing or unreadable file
+	}
+	var found []string
+	for _, ext := range []string{".csv", ".jsonl", ".ndjson", ".tsv", ".txt", ".xml", ".json", ".jsonld"} {
+		p := filepath.Join(path, "products"+ext)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("%s is a directory without a products file (products.csv, products.jsonl, …): name the catalog file to import", path)
+	}
+	return "", fmt.Errorf("%s has several products files (%s): name the one to import", path, strings.Join(found, ", "))
 }

@@ -100,3 +100,45 @@ func TestCatalogCommand(t *testing.T) {
 		t.Error("search without --text or --image exited 0")
 	}
 }
+
+func TestCatalogFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("id\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	one := write("one/products.csv")
+	write("one/images/1.jpg")
+	write("two/products.csv")
+	write("two/products.jsonl")
+	write("none/other.csv")
+	file := write("feed.xml")
+	for _, tc := range []struct {
+		name, path, want, err string
+	}{
+		{"a file is itself", file, file, ""},
+		{"a missing path is left to the import", filepath.Join(dir, "missing.csv"), filepath.Join(dir, "missing.csv"), ""},
+		{"a directory's products file", filepath.Join(dir, "one"), one, ""},
+		{"a directory without one", filepath.Join(dir, "none"), "", "without a products file"},
+		{"a directory with several", filepath.Join(dir, "two"), "", "several products files"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := catalogFile(tc.path)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("catalogFile(%s) = %q, %v; want an error with %q", tc.path, got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("catalogFile(%s) = %q, %v; want %q", tc.path, got, err, tc.want)
+			}
+		})
+	}
+}

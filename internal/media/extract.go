@@ -65,7 +65,9 @@ func (t *Tool) ExtractFrames(ctx context.Context, path string, indices []int, op
 		return err
 	}
 	vf := "select=" + expr + "," + scaleFilter(w, h, opts.Scaler) + ",format=rgb24,showinfo"
-	_, err = t.stream(ctx, op, path, info, streamSpec{vf: vf, w: w, h: h}, func(k int, f Frame) error {
+	// ffmpeg stops after the last selected frame instead of decoding the
+	// rest of the video.
+	_, err = t.stream(ctx, op, path, info, streamSpec{vf: vf, w: w, h: h, frames: len(want)}, func(k int, f Frame) error {
 		if k >= len(want) {
 			return fmt.Errorf("media: %s: ffmpeg returned more frames than selected", op)
 		}

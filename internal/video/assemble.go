@@ -39,9 +39,9 @@ func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Docu
 
 // showWholeBody gives each item of a product worn over the whole body (a
 // dress, a co-ord set: its label is the product's category) the boxes of
-// its whole person, where one of the tracks merged into it framed that
-// person (whole, by item id): its match may have come from the upper
-// body's region, and a hotspot over half a dress misplaces it. Only what
+// its whole person (whole, by item id), where its match came from a
+// garment region of a person that another of its merged tracks framed
+// whole: a hotspot over the upper body's half of a dress misplaces it. Only what
 // is shown changes: the confidence and the publish decision were made on
 // the boxes that matched.
 func showWholeBody(doc *shoppable.Document, whole map[string][]shoppable.Box) {
@@ -77,24 +77,39 @@ func (s *Service) candidates(ctx context.Context, id string) (*shoppable.Documen
 	return s.buildDocument(ctx, id, matches, spans, ev, catVer)
 }
 
-// loadWholeBody returns the tracks of a video that frame whole persons:
-// person proposals and persons' outfit regions.
-func (s *Service) loadWholeBody(ctx context.Context, id string) (map[int]bool, error) {
+// trackFrame says what a track's boxes frame, for showWholeBody.
+type trackFrame uint8
+
+const (
+	frameOther  trackFrame = iota
+	frameWhole             // a whole person: a person proposal or its outfit region
+	frameRegion            // a garment region of a person (upper body, lower body, feet)
+)
+
+// loadTrackFrames returns what the tracks of a video frame, for those
+// that frame a whole person or a part of one.
+func (s *Service) loadTrackFrames(ctx context.Context, id string) (map[int]trackFrame, error) {
 	db := s.deps.DB
-	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT DISTINCT track_id FROM video_detections
-		WHERE video_id = ? AND track_id IS NOT NULL AND (grp = ? OR (source = ? AND label = ?))`),
-		id, "garment:"+string(vision.RegionOutfit), SourceProposal, "person")
+	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT DISTINCT track_id, grp, source, label FROM video_detections
+		WHERE video_id = ? AND track_id IS NOT NULL AND (grp LIKE ? OR (source = ? AND label = ?))`),
+		id, "garment:%", SourceProposal, "person")
 	if err != nil {
-		return nil, fmt.Errorf("load whole-person tracks: %w", err)
+		return nil, fmt.Errorf("load track kinds: %w", err)
 	}
 	defer rows.Close()
-	out := map[int]bool{}
+	out := map[int]trackFrame{}
 	for rows.Next() {
 		var tid int
-		if err := rows.Scan(&tid); err != nil {
-			return nil, fmt.Errorf("load whole-person tracks: %w", err)
+		var grp, source, label string
+		if err := rows.Scan(&tid, &grp, &source, &label); err != nil {
+			return nil, fmt.Errorf("load track kinds: %w", err)
 		}
-		out[tid] = true
+		switch {
+		case grp == "garment:"+string(vision.RegionOutfit) || source == SourceProposal && label == "person":
+			out[tid] = frameWhole
+		case out[tid] != frameWhole:
+			out[tid] = frameRegion
+		}
 	}
 	return out, rows.Err()
 }
@@ -189,13 +204,13 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 		return nil, nil, nil, fmt.Errorf("load tracks: %w", err)
 	}
 	defer trows.Close()
-	wholeTracks, err := s.loadWholeBody(ctx, id)
+	framing, err := s.loadTrackFrames(ctx, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var items []shoppable.Item
 	var feats []confidence.Features
-	var whole []bool
+	var frames []trackFrame
 	for trows.Next() {
 		var t trackRow
 		var boxes string
@@ -228,7 +243,7 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 		}
 		items = append(items, it)
 		feats = append(feats, evidence[t.ID])
-		whole = append(whole, wholeTracks[t.ID])
+		frames = append(frames, framing[t.ID])
 	}
 	if err := trows.Err(); err != nil {
 		return nil, nil, nil, fmt.Errorf("load tracks: %w", err)
@@ -237,7 +252,7 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 	wholeBoxes := map[string][]shoppable.Box{}
 	for _, g := range mergeGroups(items) {
 		it := mergeItems(items, g)
-		if k := wholeBodyMember(items, g, whole); k >= 0 {
+		if k := wholeBodyMember(items, g, frames); k >= 0 {
 			wholeBoxes[it.ID] = mergedBoxes(items, g, k)
 		}
 		if len(it.Matches) > 0 {

@@ -114,21 +114,21 @@ func mergedBoxes(items []shoppable.Item, g []int, from int) []shoppable.Box {
 	return out
 }
 
-// within reports whether the smaller of two boxes lies mostly inside the
-// larger.
-func within(p, q shoppable.Box) bool { return cover(p, q) >= mergeMinCover }
-
-// wholeBodyMember returns the best-scoring member of g that frames a whole
-// person (whole[i]) in the place of the group's best member, or -1 when
-// there is none or it is the best member.
-func wholeBodyMember(items []shoppable.Item, g []int, whole []bool) int {
+// wholeBodyMember returns, when the best-scoring member of g is a garment
+// region of a person (frames), the best-scoring member that frames that
+// whole person; -1 when there is none. A region is its person's when its
+// box spans the person's width and lies within its height at nearly the
+// same time: garment regions are cut from person boxes that way, whereas
+// a person in the background behind a picture of the product only
+// contains it.
+func wholeBodyMember(items []shoppable.Item, g []int, frames []trackFrame) int {
 	best := bestOf(items, g)
-	if whole[best] {
+	if frames[best] != frameRegion {
 		return -1
 	}
 	pick := -1
 	for _, k := range g {
-		if !whole[k] || !boxesMeet(items[k].Boxes, items[best].Boxes, within) {
+		if frames[k] != frameWhole || !boxesMeet(items[best].Boxes, items[k].Boxes, regionOf) {
 			continue
 		}
 		if pick < 0 || items[k].Matches[0].Score > items[pick].Matches[0].Score {
@@ -136,6 +136,15 @@ func wholeBodyMember(items []shoppable.Item, g []int, whole []bool) int {
 		}
 	}
 	return pick
+}
+
+// regionOf reports whether box r is a garment region of person box p: the
+// same left and right edges and within its top and bottom, to a tenth of
+// the person's size (tracks smooth their boxes apart a little).
+func regionOf(r, p shoppable.Box) bool {
+	tx, ty := 0.1*p.W, 0.1*p.H
+	return math.Abs(r.X-p.X) <= tx && math.Abs(r.X+r.W-(p.X+p.W)) <= tx &&
+		r.Y >= p.Y-ty && r.Y+r.H <= p.Y+p.H+ty
 }
 
 // bestOf returns the member of g whose best match scores highest.

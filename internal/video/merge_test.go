@@ -115,26 +115,32 @@ func TestWholeBodyBoxes(t *testing.T) {
 		return shoppable.Item{ID: id, Boxes: boxes, Review: shoppable.ReviewAuto, Matches: []shoppable.Match{{ProductID: "p1", Score: score}}}
 	}
 	upper := box(1, 0.3, 0.2, 0.4, 0.3)   // the upper body's region
-	person := box(1, 0.3, 0.1, 0.4, 0.85) // the whole person around it
+	person := box(1, 0.3, 0.1, 0.4, 0.85) // the whole person it was cut from
 	other := box(1, 0.0, 0.0, 0.2, 0.9)   // a person elsewhere
+	behind := box(1, 0.2, 0.0, 0.7, 0.95) // a person behind a picture of the product
+	const (
+		o, w, r = frameOther, frameWhole, frameRegion
+	)
 	for _, tc := range []struct {
-		name  string
-		items []shoppable.Item
-		whole []bool
-		want  int
+		name   string
+		items  []shoppable.Item
+		frames []trackFrame
+		want   int
 	}{
-		{"the person around the matched region", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []bool{false, true}, 1},
-		{"the better of two whole-person tracks", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.4, person), item("t3", 0.6, person)}, []bool{false, true, true}, 2},
-		{"the best member frames the person already", []shoppable.Item{item("t1", 0.7, person), item("t2", 0.5, upper)}, []bool{true, false}, -1},
-		{"a person elsewhere is not the product's", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, other)}, []bool{false, true}, -1},
-		{"no whole-person track", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []bool{false, false}, -1},
+		{"the person the matched region was cut from", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []trackFrame{r, w}, 1},
+		{"the better of two whole-person tracks", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.4, person), item("t3", 0.6, person)}, []trackFrame{r, w, w}, 2},
+		{"the best member frames the person already", []shoppable.Item{item("t1", 0.7, person), item("t2", 0.5, upper)}, []trackFrame{w, r}, -1},
+		{"a person elsewhere is not the product's", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, other)}, []trackFrame{r, w}, -1},
+		{"a person merely around the region is not its own", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, behind)}, []trackFrame{r, w}, -1},
+		{"a window's match keeps its box", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []trackFrame{o, w}, -1},
+		{"no whole-person track", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []trackFrame{r, o}, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := make([]int, len(tc.items))
 			for i := range g {
 				g[i] = i
 			}
-			if got := wholeBodyMember(tc.items, g, tc.whole); got != tc.want {
+			if got := wholeBodyMember(tc.items, g, tc.frames); got != tc.want {
 				t.Fatalf("wholeBodyMember = %d, want %d", got, tc.want)
 			}
 		})

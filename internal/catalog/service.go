@@ -53,6 +53,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	models   *Models
+	index    *Index // loaded by Index or load; both share it
 	ingester *Ingester
 	searcher *Searcher
 }
@@ -82,7 +83,7 @@ func (s *Service) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoModels, err)
 	}
-	ix, err := OpenIndex(ctx, s.Store, s.Blobs, m.Model, m.Dim, s.Log)
+	ix, err := s.openIndex(ctx, m.Model, m.Dim)
 	if err != nil {
 		if m.Closer != nil {
 			m.Closer.Close()
@@ -90,14 +91,41 @@ func (s *Service) load(ctx context.Context) error {
 		return err
 	}
 	s.models = m
-	if s.OnIndex != nil {
-		s.OnIndex(ix)
-	}
 	s.ingester = &Ingester{Store: s.Store, Blobs: s.Blobs, Fetcher: s.Fetcher, Detector: m.Detector, Embedder: m.Embedder,
 		Appearance: m.Appearance, AppearanceModel: m.AppearanceModel,
 		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log, Prepare: s.Prepare, Views: m.Views}
 	s.searcher = &Searcher{Store: s.Store, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Text: m.Text, Shoppable: m.Shoppable}
 	return nil
+}
+
+// Index returns the vector index of model's vectors (dim long), loading
+// it on first use without the models: a process that only searches with
+// vectors it embeds itself (video matching) need not open the catalog's
+// model sessions. The ingester and searcher, loaded later, use the same
+// index. It fails when the index already loaded is of another model.
+func (s *Service) Index(ctx context.Context, model string, dim int) (*Index, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.openIndex(ctx, model, dim)
+}
+
+// openIndex returns s.index, opening it on first use; s.mu is held.
+func (s *Service) openIndex(ctx context.Context, model string, dim int) (*Index, error) {
+	if s.index != nil {
+		if s.index.model != model || s.index.Dim() != dim {
+			return nil, fmt.Errorf("catalog: index of %s (%d dims) wanted, %s (%d dims) loaded", model, dim, s.index.model, s.index.Dim())
+		}
+		return s.index, nil
+	}
+	ix, err := OpenIndex(ctx, s.Store, s.Blobs, model, dim, s.Log)
+	if err != nil {
+		return nil, err
+	}
+	s.index = ix
+	if s.OnIndex != nil {
+		s.OnIndex(ix)
+	}
+	return ix, nil
 }
 
 // Ingester returns the ingester, loading models and the index on first use.

@@ -712,6 +712,18 @@ type ServiceCatalog struct {
 	projEmb   Embedder
 	projModel string
 	projOpts  ProjectionOptions
+	ixModel   string
+	ixDim     int
+}
+
+// UseIndexModel names the embedder whose vectors matching searches the
+// catalog with, so the catalog's index opens alone: the catalog's own
+// model sessions cost a process that only matches about 0.2 s and memory
+// for nothing. Without it the index opens with the catalog's models.
+func (c *ServiceCatalog) UseIndexModel(model string, dim int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ixModel, c.ixDim = model, dim
 }
 
 // UseProjection sets the learned projection's embedder (see
@@ -750,11 +762,20 @@ func (c *ServiceCatalog) source(ctx context.Context) (*CatalogSource, error) {
 	if c.src != nil {
 		return c.src, nil
 	}
-	s, err := c.Svc.Searcher(ctx)
-	if err != nil {
-		return nil, err
+	var ix *catalog.Index
+	if c.ixModel != "" {
+		var err error
+		if ix, err = c.Svc.Index(ctx, c.ixModel, c.ixDim); err != nil {
+			return nil, err
+		}
+	} else {
+		s, err := c.Svc.Searcher(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ix = s.Index
 	}
-	c.src = &CatalogSource{Index: s.Index, Store: s.Store, Blobs: c.Blobs, Logger: c.Logger}
+	c.src = &CatalogSource{Index: ix, Store: c.Svc.Store, Blobs: c.Blobs, Logger: c.Logger}
 	c.src.UseAppearance(c.app, c.appName)
 	if c.projEmb != nil {
 		c.src.UseProjection(c.projEmb, c.projModel, c.projOpts)

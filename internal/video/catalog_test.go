@@ -7,6 +7,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
 
@@ -260,5 +262,22 @@ func TestCatalogDerivedStateReused(t *testing.T) {
 	}
 	if len(keys) != 1 || keys[0] != appearanceSnapshotKey(app.Spec().Name, ver) {
 		t.Errorf("appearance snapshots %v, want only version %d's", keys, ver)
+	}
+}
+
+// TestServiceCatalogIndexModel checks that a ServiceCatalog told the
+// matching embedder (UseIndexModel) searches the catalog's index without
+// opening the catalog's models.
+func TestServiceCatalogIndexModel(t *testing.T) {
+	ctx := context.Background()
+	svc := catalog.NewService(storetest.SQLite().Open(t), nil, nil, func(context.Context) (*catalog.Models, error) {
+		t.Error("the catalog's models were opened")
+		return nil, errors.New("no models")
+	}, nil)
+	c := &ServiceCatalog{Svc: svc}
+	c.UseIndexModel("m", 4)
+	hits, err := c.Search(ctx, []float32{1, 0, 0, 0}, 5)
+	if err != nil || len(hits) != 0 {
+		t.Errorf("search of an empty catalog: %v, %v; want no hits and no error", hits, err)
 	}
 }

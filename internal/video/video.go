@@ -301,6 +301,12 @@ type projectionUser interface {
 	UseProjection(e Embedder, model string, o ProjectionOptions)
 }
 
+// indexUser is a Catalog whose index can open without the catalog's own
+// models, for the vectors of the embedder named (ServiceCatalog).
+type indexUser interface {
+	UseIndexModel(model string, dim int)
+}
+
 // prepareCatalog gives the catalog the appearance model the detect step
 // embedded crops with, loading the models if this process has not, so a
 // match step resumed elsewhere scores the same cues.
@@ -311,6 +317,11 @@ func (s *Service) prepareCatalog(ctx context.Context) error {
 	}
 	if err := s.ensureModels(ctx); err != nil {
 		return err
+	}
+	if iu, ok := s.deps.Catalog.(indexUser); ok && s.cfg.EmbedderName != "" {
+		if d, ok := s.deps.Embedder.(interface{ Dim() int }); ok {
+			iu.UseIndexModel(s.cfg.EmbedderName, d.Dim())
+		}
 	}
 	if s.deps.Appearance != nil {
 		au.UseAppearance(s.deps.Appearance, s.cfg.AppearanceName)

@@ -33,23 +33,41 @@ func (s *Service) BuildDocument(ctx context.Context, id string) (*shoppable.Docu
 	if err := s.decide(ctx, doc); err != nil {
 		return nil, err
 	}
-	showWholeBody(doc, whole)
+	showBoxes(doc, whole)
 	return doc, nil
 }
 
-// showWholeBody gives each item of a product worn over the whole body (a
-// dress, a co-ord set: its label is the product's category) the boxes of
-// its whole person (whole, by item id), where its match came from a
-// garment region of a person that another of its merged tracks framed
-// whole: a hotspot over the upper body's half of a dress misplaces it. Only what
-// is shown changes: the confidence and the publish decision were made on
-// the boxes that matched.
-func showWholeBody(doc *shoppable.Document, whole map[string][]shoppable.Box) {
+// shownBoxes are the boxes a merged item shows, when they differ from the
+// ones its confidence and decision were computed on.
+type shownBoxes struct {
+	// place: the best member's boxes, gaps filled only by members in its
+	// place (see placedBoxes).
+	place []shoppable.Box
+	// whole: the boxes of the whole person its garment region was cut
+	// from (see wholeBodyMember), for products worn over the whole body.
+	whole []shoppable.Box
+}
+
+// showBoxes sets the boxes each item shows. An item merged from several
+// tracks shows its best track's boxes with their gaps filled only by
+// tracks in the same place: another track of the product elsewhere on
+// screen (a person whose cropped surroundings took in a picture of it)
+// made the hotspot jump there. An item of a product worn over the whole
+// body (a dress, a co-ord set: its label is the product's category) shows
+// its whole person where its match came from a garment region of that
+// person: a hotspot over the upper body's half of a dress misplaces it.
+// Only what is shown changes: the confidence and the publish decision
+// were made on the boxes that matched.
+func showBoxes(doc *shoppable.Document, shown map[string]shownBoxes) {
 	for i, it := range doc.Items {
-		if bs, ok := whole[it.ID]; ok {
-			if c := taxonomy.FromCategory(it.Label); c == taxonomy.Dress || c == taxonomy.CoOrd {
-				doc.Items[i].Boxes = bs
-			}
+		sb, ok := shown[it.ID]
+		if !ok {
+			continue
+		}
+		if c := taxonomy.FromCategory(it.Label); sb.whole != nil && (c == taxonomy.Dress || c == taxonomy.CoOrd) {
+			doc.Items[i].Boxes = sb.whole
+		} else if sb.place != nil {
+			doc.Items[i].Boxes = sb.place
 		}
 	}
 }
@@ -63,9 +81,9 @@ func (s *Service) Candidates(ctx context.Context, id string) (*shoppable.Documen
 	return doc, ev, err
 }
 
-// candidates is Candidates, also returning the whole-person boxes of the
-// items that have them (see showWholeBody).
-func (s *Service) candidates(ctx context.Context, id string) (*shoppable.Document, map[string]confidence.Features, map[string][]shoppable.Box, error) {
+// candidates is Candidates, also returning the boxes items show where
+// they differ from the ones decided on (see showBoxes).
+func (s *Service) candidates(ctx context.Context, id string) (*shoppable.Document, map[string]confidence.Features, map[string]shownBoxes, error) {
 	matches, spans, catVer, err := s.loadMatches(ctx, id)
 	if err != nil {
 		return nil, nil, nil, err
@@ -77,7 +95,7 @@ func (s *Service) candidates(ctx context.Context, id string) (*shoppable.Documen
 	return s.buildDocument(ctx, id, matches, spans, ev, catVer)
 }
 
-// trackFrame says what a track's boxes frame, for showWholeBody.
+// trackFrame says what a track's boxes frame, for showBoxes.
 type trackFrame uint8
 
 const (
@@ -172,7 +190,7 @@ func (s *Service) loadMatches(ctx context.Context, id string) (map[int][]shoppab
 
 // buildDocument assembles the candidate document (see Candidates) from
 // matches, spans and evidence by track.
-func (s *Service) buildDocument(ctx context.Context, id string, matches map[int][]shoppable.Match, spans map[int][2]float64, evidence map[int]confidence.Features, catVer string) (*shoppable.Document, map[string]confidence.Features, map[string][]shoppable.Box, error) {
+func (s *Service) buildDocument(ctx context.Context, id string, matches map[int][]shoppable.Match, spans map[int][2]float64, evidence map[int]confidence.Features, catVer string) (*shoppable.Document, map[string]confidence.Features, map[string]shownBoxes, error) {
 	v, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, nil, nil, err
@@ -249,11 +267,16 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 		return nil, nil, nil, fmt.Errorf("load tracks: %w", err)
 	}
 	byItem := map[string]confidence.Features{}
-	wholeBoxes := map[string][]shoppable.Box{}
+	shown := map[string]shownBoxes{}
 	for _, g := range mergeGroups(items) {
 		it := mergeItems(items, g)
-		if k := wholeBodyMember(items, g, frames); k >= 0 {
-			wholeBoxes[it.ID] = mergedBoxes(items, g, k)
+		if len(g) > 1 {
+			var sb shownBoxes
+			sb.place = placedBoxes(items, g, bestOf(items, g))
+			if k := wholeBodyMember(items, g, frames); k >= 0 {
+				sb.whole = placedBoxes(items, g, k)
+			}
+			shown[it.ID] = sb
 		}
 		if len(it.Matches) > 0 {
 			members := make([]confidence.Features, len(g))
@@ -279,7 +302,7 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 	if err := s.labelItems(ctx, doc); err != nil {
 		return nil, nil, nil, err
 	}
-	return doc, byItem, wholeBoxes, nil
+	return doc, byItem, shown, nil
 }
 
 // boxesWithin keeps the boxes timed within [start, end], or the one nearest

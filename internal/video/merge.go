@@ -114,6 +114,24 @@ func mergedBoxes(items []shoppable.Item, g []int, from int) []shoppable.Box {
 	return out
 }
 
+// placedBoxes is mergedBoxes without the boxes of members that were on
+// screen at the same time as member from but elsewhere: only tracks in
+// its place, or before or after it, fill its gaps.
+func placedBoxes(items []shoppable.Item, g []int, from int) []shoppable.Box {
+	var kept []int
+	for _, k := range g {
+		a, b := items[k], items[from]
+		if k == from || a.EndS <= b.StartS || a.StartS >= b.EndS || boxesMeet(a.Boxes, b.Boxes, within) {
+			kept = append(kept, k)
+		}
+	}
+	return mergedBoxes(items, kept, from)
+}
+
+// within reports whether the smaller of two boxes lies mostly inside the
+// larger.
+func within(p, q shoppable.Box) bool { return cover(p, q) >= mergeMinCover }
+
 // wholeBodyMember returns, when the best-scoring member of g is a garment
 // region of a person (frames), the best-scoring member that frames that
 // whole person; -1 when there is none. A region is its person's when its

@@ -146,17 +146,48 @@ func TestWholeBodyBoxes(t *testing.T) {
 		})
 	}
 
-	// Only products worn over the whole body show the person's boxes.
+	// Only products worn over the whole body show the person's boxes;
+	// the others show their placed boxes when they have them.
 	doc := &shoppable.Document{Items: []shoppable.Item{
 		{ID: "t1", Label: "dress", Boxes: []shoppable.Box{upper}},
 		{ID: "t2", Label: "co-ord set", Boxes: []shoppable.Box{upper}},
 		{ID: "t3", Label: "top", Boxes: []shoppable.Box{upper}},
 		{ID: "t4", Label: "dress", Boxes: []shoppable.Box{upper}},
+		{ID: "t5", Label: "top", Boxes: []shoppable.Box{upper}},
 	}}
-	showWholeBody(doc, map[string][]shoppable.Box{"t1": {person}, "t2": {person}, "t3": {person}})
-	for i, want := range []shoppable.Box{person, person, upper, upper} {
+	showBoxes(doc, map[string]shownBoxes{
+		"t1": {whole: []shoppable.Box{person}},
+		"t2": {place: []shoppable.Box{upper}, whole: []shoppable.Box{person}},
+		"t3": {whole: []shoppable.Box{person}},
+		"t5": {place: []shoppable.Box{other}},
+	})
+	for i, want := range []shoppable.Box{person, person, upper, upper, other} {
 		if got := doc.Items[i].Boxes[0]; got != want {
 			t.Errorf("%s (%s): box %+v, want %+v", doc.Items[i].ID, doc.Items[i].Label, got, want)
 		}
+	}
+}
+
+func TestPlacedBoxes(t *testing.T) {
+	box := func(tt, x, y, w, h float64) shoppable.Box { return shoppable.Box{T: tt, X: x, Y: y, W: w, H: h} }
+	item := func(id string, start, end, score float64, boxes ...shoppable.Box) shoppable.Item {
+		return shoppable.Item{ID: id, StartS: start, EndS: end, Boxes: boxes, Review: shoppable.ReviewAuto, Matches: []shoppable.Match{{ProductID: "p1", Score: score}}}
+	}
+	inset := box(1, 0.3, 0.3, 0.2, 0.3)
+	insetLater := box(3, 0.3, 0.3, 0.2, 0.3)
+	around := box(2, 0.25, 0.25, 0.3, 0.4)  // a window around the inset
+	elsewhere := box(2, 0.0, 0.1, 0.2, 0.8) // a person on the other side
+	before := box(0.2, 0.6, 0.1, 0.2, 0.8)  // the product earlier in the shot, elsewhere
+	items := []shoppable.Item{
+		item("t1", 1, 3, 0.7, inset, insetLater), // best: a gap at 2 s
+		item("t2", 1, 3, 0.5, box(1, 0.25, 0.25, 0.3, 0.4), around),
+		item("t3", 1, 3, 0.6, elsewhere, box(1, 0.0, 0.1, 0.2, 0.8)),
+		item("t4", 0, 0.5, 0.4, before),
+	}
+	got := placedBoxes(items, []int{0, 1, 2, 3}, 0)
+	// Tracks share the sample times of the frames they were seen in.
+	want := []shoppable.Box{before, inset, around, insetLater}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("placedBoxes:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package vision
 import (
 	"image"
 	"math"
+	"slices"
 	"sync"
 
 	"golang.org/x/image/draw"
@@ -19,11 +20,13 @@ import (
 // bytes by table, reuses its buffers and leaves out the alpha channel. An
 // opaque source's alpha sums are never below its colour sums (rounding is
 // monotone), so BiLinear's clamp of colour to alpha never acts, and its
-// alpha comes out 0xff. Translucent sources, other image types and
-// rectangles outside the images fall back to BiLinear.
-func scaleBiLinear(dst *image.RGBA, dr image.Rectangle, src image.Image, sr image.Rectangle) {
+// alpha comes out 0xff. opaque says whether src is opaque: the caller
+// has checked it already, and another check would scan the pixels again.
+// Translucent sources, other image types and rectangles outside the
+// images fall back to BiLinear.
+func scaleBiLinear(dst *image.RGBA, dr image.Rectangle, src image.Image, sr image.Rectangle, opaque bool) {
 	s, ok := src.(*image.RGBA)
-	if !ok || !sr.In(s.Bounds()) || !dr.In(dst.Bounds()) || dr.Empty() || sr.Empty() || !s.SubImage(sr).(*image.RGBA).Opaque() {
+	if !ok || !opaque || !sr.In(s.Bounds()) || !dr.In(dst.Bounds()) || dr.Empty() || sr.Empty() {
 		draw.BiLinear.Scale(dst, dr, src, sr, draw.Src, nil)
 		return
 	}
@@ -34,7 +37,8 @@ func scaleBiLinear(dst *image.RGBA, dr image.Rectangle, src image.Image, sr imag
 	defer scaleBufs.Put(buf)
 	// tmp is the source's rows scaled horizontally: red, green and blue
 	// of each pixel as fractions of 0xffff.
-	tmp := grow(&buf.tmp, 3*dw*sh)
+	buf.tmp = slices.Grow(buf.tmp[:0], 3*dw*sh)[:3*dw*sh]
+	tmp := buf.tmp
 	for y := range sh {
 		row := s.Pix[s.PixOffset(sr.Min.X, sr.Min.Y+y):]
 		out := tmp[3*dw*y : 3*dw*(y+1)]
@@ -50,7 +54,8 @@ func scaleBiLinear(dst *image.RGBA, dr image.Rectangle, src image.Image, sr imag
 			o[0], o[1], o[2] = pr*src.invTotalWeightFFFF, pg*src.invTotalWeightFFFF, pb*src.invTotalWeightFFFF
 		}
 	}
-	acc := grow(&buf.acc, 3*dw)
+	buf.acc = slices.Grow(buf.acc[:0], 3*dw)[:3*dw]
+	acc := buf.acc
 	for y, src := range vt.sources {
 		clear(acc)
 		for _, c := range vt.contribs[src.i:src.j] {
@@ -85,14 +90,6 @@ var byteFFFF = func() (t [256]float64) {
 type scaleBuf struct{ tmp, acc []float64 }
 
 var scaleBufs = sync.Pool{New: func() any { return new(scaleBuf) }}
-
-// grow returns (*b)[:n], reallocating when it is too short.
-func grow(b *[]float64, n int) []float64 {
-	if cap(*b) < n {
-		*b = make([]float64, n)
-	}
-	return (*b)[:n]
-}
 
 // distrib is, per destination column (or row), its source columns and
 // their tent-kernel weights, as x/image/draw computes them.

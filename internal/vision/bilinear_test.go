@@ -59,7 +59,7 @@ func TestScaleBiLinearMatchesXImageDraw(t *testing.T) {
 				draw.Draw(want, want.Rect, fill, image.Point{}, draw.Src)
 				draw.Draw(got, got.Rect, fill, image.Point{}, draw.Src)
 				draw.BiLinear.Scale(want, dr, src, sr, draw.Src, nil)
-				scaleBiLinear(got, dr, src, sr)
+				scaleBiLinear(got, dr, src, sr, src.Opaque())
 				if !bytes.Equal(got.Pix, want.Pix) {
 					n := 0
 					for i := range got.Pix {
@@ -91,7 +91,7 @@ func TestScaleBiLinearFallsBack(t *testing.T) {
 			want := image.NewRGBA(image.Rect(0, 0, 17, 23))
 			got := image.NewRGBA(want.Rect)
 			draw.BiLinear.Scale(want, want.Rect, tc.src, tc.sr, draw.Src, nil)
-			scaleBiLinear(got, got.Rect, tc.src, tc.sr)
+			scaleBiLinear(got, got.Rect, tc.src, tc.sr, true)
 			if !bytes.Equal(got.Pix, want.Pix) {
 				t.Fatal("differs from x/image/draw's BiLinear")
 			}
@@ -112,7 +112,7 @@ func BenchmarkScaleBiLinear(b *testing.B) {
 		})
 		b.Run(name+"/vitrine", func(b *testing.B) {
 			for b.Loop() {
-				scaleBiLinear(dst, dst.Rect, src, src.Rect)
+				scaleBiLinear(dst, dst.Rect, src, src.Rect, true)
 			}
 		})
 	}

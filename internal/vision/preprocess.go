@@ -83,20 +83,16 @@ func preprocess(img image.Image, in InputSpec, dst []float32) (transform, error)
 	default:
 		return transform{}, fmt.Errorf("vision: unknown resize mode %q", in.Resize)
 	}
-	op := draw.Src
-	if o, ok := img.(interface{ Opaque() bool }); ok && !o.Opaque() {
-		draw.Draw(canvas, dr, image.NewUniform(color.White), image.Point{}, draw.Src)
-		op = draw.Over
-	}
 	// x/image/draw's BiLinear (scaleBiLinear gives its values faster),
 	// not resizeToTensor's triangle filter: with the filter (mean
 	// difference 0.15 of 255 a pixel), a few borderline tracks of the
 	// bench's reels crossed the match gate the other way, and 5 of 49
 	// re-shot products were no longer found.
-	if op == draw.Src {
-		scaleBiLinear(canvas, dr, img, sr)
+	if o, ok := img.(interface{ Opaque() bool }); ok && !o.Opaque() {
+		draw.Draw(canvas, dr, image.NewUniform(color.White), image.Point{}, draw.Src)
+		draw.BiLinear.Scale(canvas, dr, img, sr, draw.Over, nil)
 	} else {
-		draw.BiLinear.Scale(canvas, dr, img, sr, op, nil)
+		scaleBiLinear(canvas, dr, img, sr, true)
 	}
 	fillTensor(canvas, in, dst)
 	return t, nil

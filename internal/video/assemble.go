@@ -112,7 +112,7 @@ func (s *Service) loadTrackFrames(ctx context.Context, id string) (map[int]track
 		WHERE video_id = ? AND track_id IS NOT NULL AND (grp LIKE ? OR (source = ? AND label = ?))`),
 		id, "garment:%", SourceProposal, "person")
 	if err != nil {
-		return nil, fmt.Errorf("load track kinds: %w", err)
+		return nil, fmt.Errorf("load track framing: %w", err)
 	}
 	defer rows.Close()
 	out := map[int]trackFrame{}
@@ -120,7 +120,7 @@ func (s *Service) loadTrackFrames(ctx context.Context, id string) (map[int]track
 		var tid int
 		var grp, source, label string
 		if err := rows.Scan(&tid, &grp, &source, &label); err != nil {
-			return nil, fmt.Errorf("load track kinds: %w", err)
+			return nil, fmt.Errorf("load track framing: %w", err)
 		}
 		switch {
 		case grp == "garment:"+string(vision.RegionOutfit) || source == SourceProposal && label == "person":

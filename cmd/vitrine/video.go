@@ -311,16 +311,23 @@ func (c *videoCmd) shots(ctx context.Context, args []string) error {
 
 func (c *videoCmd) rematch(ctx context.Context, args []string) error {
 	var detach, quiet *bool
+	var cpuProfile *string
 	id, load, err := c.idArg("rematch", "video rematch [flags] ID",
 		"Re-matches the video's stored tracks against the current catalog (match,\n"+
 			"assemble, publish) without decoding it again, and follows the workflow.", args,
 		func(fs *flag.FlagSet) {
 			detach = fs.Bool("detach", false, "print the workflow id and return without waiting")
 			quiet = fs.Bool("quiet", false, "no progress bar")
+			cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 		})
 	if err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return fmt.Errorf("video rematch: %w", err)
+	}
+	defer stopProfile()
 	a, err := openVideoApp(ctx, load, !*detach)
 	if err != nil {
 		return fmt.Errorf("video rematch: %w", err)

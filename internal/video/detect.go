@@ -103,7 +103,12 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 		return err
 	}
 	plan := planDetection(frames)
-	res, err := s.analyseFrames(ctx, sc, path, info, plan)
+	kept := s.keptFramesOf(sc.Subject)
+	if err := kept.reset(); err != nil {
+		s.log.WarnContext(ctx, "detect: frames not kept for verification", "video", sc.Subject, "err", err)
+		kept = keptFrames{}
+	}
+	res, err := s.analyseFrames(ctx, sc, path, info, plan, kept)
 	if err != nil {
 		return err
 	}
@@ -203,7 +208,10 @@ func (d *detections) rows() []detRow {
 // crops, colour and quality measures, thumbnails) overlaps the other's
 // inference. The decoder's side, in frame order, decides which frames are
 // near-duplicates and skips their analysis.
-func (s *Service) analyseFrames(ctx context.Context, sc *jobs.StepContext, path string, info media.Info, plan detectionPlan) (*detections, error) {
+//
+// Each analysed frame's detection boxes are kept for verification (see
+// keptFrames), unless kept is the zero value.
+func (s *Service) analyseFrames(ctx context.Context, sc *jobs.StepContext, path string, info media.Info, plan detectionPlan, kept keptFrames) (*detections, error) {
 	res := &detections{copies: map[int]int{}, plan: plan}
 	work := make(chan media.Frame, 4)
 	var (
@@ -230,7 +238,7 @@ func (s *Service) analyseFrames(ctx context.Context, sc *jobs.StepContext, path 
 				if failed.Load() {
 					continue // drain so the decoder never blocks
 				}
-				rows, thumbs, err := s.analyseFrame(ctx, sc.Subject, f, plan)
+				rows, thumbs, err := s.analyseFrame(ctx, sc.Subject, f, plan, kept)
 				if err != nil {
 					mu.Lock()
 					if werr == nil {
@@ -274,12 +282,20 @@ func (s *Service) analyseFrames(ctx context.Context, sc *jobs.StepContext, path 
 	if err != nil {
 		return nil, err
 	}
+	if kept.dir != "" {
+		for frame, src := range res.copies {
+			if err := kept.alias(frame, src); err != nil {
+				s.log.WarnContext(ctx, "detect: frame not kept for verification", "video", sc.Subject, "frame", frame, "err", err)
+			}
+		}
+	}
 	return res, nil
 }
 
-// analyseFrame stores the thumbnails of the shots whose keyframe f is and
-// returns its detections.
-func (s *Service) analyseFrame(ctx context.Context, videoID string, f media.Frame, plan detectionPlan) ([]detRow, []thumb, error) {
+// analyseFrame stores the thumbnails of the shots whose keyframe f is,
+// keeps the part of f its detections' crops are cut from, and returns its
+// detections.
+func (s *Service) analyseFrame(ctx context.Context, videoID string, f media.Frame, plan detectionPlan, kept keptFrames) ([]detRow, []thumb, error) {
 	sf := plan.byFrame[f.Index]
 	img := f.RGBA()
 	var thumbs []thumb
@@ -293,6 +309,16 @@ func (s *Service) analyseFrame(ctx context.Context, videoID string, f media.Fram
 	rows, err := s.detectFrame(ctx, img, sf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("frame %d: %w", f.Index, err)
+	}
+	if kept.dir != "" && len(rows) > 0 {
+		boxes := make([][4]float64, len(rows))
+		for i, r := range rows {
+			boxes[i] = r.Box
+		}
+		// A cache: the match step decodes what is not kept.
+		if err := kept.put(f.Index, img, boxes); err != nil {
+			s.log.WarnContext(ctx, "detect: frame not kept for verification", "video", videoID, "frame", f.Index, "err", err)
+		}
 	}
 	return rows, thumbs, nil
 }

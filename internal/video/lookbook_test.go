@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +63,7 @@ func TestLookbookWhatViewersSee(t *testing.T) {
 		if wf.State != jobs.StateSucceeded {
 			t.Fatalf("seed %d: workflow %s: %+v", seed, wf.State, wf.Steps)
 		}
+		checkVerifiedFromKeptFrames(t, e, v.ID, wf)
 		js, _, err := e.svc.Shoppable(ctx, v.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -220,4 +223,26 @@ func catalogCategories(t *testing.T, path string) map[string]bool {
 		out[strings.ToLower(strings.TrimSpace(r[col]))] = true
 	}
 	return out
+}
+
+// checkVerifiedFromKeptFrames checks that the match step cut every
+// verification crop from the frames the detect step kept, decoding none
+// again, and that the publish step removed them.
+func checkVerifiedFromKeptFrames(t *testing.T, e *testEnv, id string, wf *jobs.Workflow) {
+	t.Helper()
+	for _, st := range wf.Steps {
+		if st.Name != "match" {
+			continue
+		}
+		var out matchOutput
+		if err := json.Unmarshal(st.Output, &out); err != nil {
+			t.Fatalf("match output %s: %v", st.Output, err)
+		}
+		if out.Crops["kept"] == 0 || out.Crops["decoded"] != 0 {
+			t.Errorf("verification crops by origin %v: want all kept by the detect step, none decoded", out.Crops)
+		}
+	}
+	if _, err := os.Stat(e.svc.keptFramesOf(id).dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("kept frames after publish: %v, want removed", err)
+	}
 }

@@ -75,6 +75,9 @@ type matchOutput struct {
 	// evidence) and verify (local features of crops and products, and
 	// their geometric check), so a report can tell where matching spends.
 	Timings map[string]float64 `json:"timings,omitempty"`
+	// Crops counts the crops verification described, by where their
+	// frame came from: kept by the detect step, reused, or decoded again.
+	Crops map[string]int `json:"crops,omitempty"`
 }
 
 // match ranks catalog products for every track from its stored vectors
@@ -155,7 +158,7 @@ func (s *Service) match(ctx context.Context, sc *jobs.StepContext) error {
 		return nil
 	})
 	return sc.SetOutput(matchOutput{CatalogVersion: ver, Tracks: mr.tracks, Matched: matched,
-		Timings: map[string]float64{"prepare": prepared, "search": mr.searchS, "verify": mr.verifyS}})
+		Timings: map[string]float64{"prepare": prepared, "search": mr.searchS, "verify": mr.verifyS}, Crops: mr.crops})
 }
 
 // matchResult is what matching a video's stored tracks gives.
@@ -168,6 +171,7 @@ type matchResult struct {
 	// searchS and verifyS are the seconds spent ranking (through the
 	// evidence) and verifying.
 	searchS, verifyS float64
+	crops            map[string]int // verification crops by their frame's origin (verification.crops)
 }
 
 // matchVideo matches every stored track of a video with m, stitches broken
@@ -222,7 +226,7 @@ func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, p
 		return nil, err
 	}
 	addVerifiedEvidence(ver, promoted, ev)
-	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev, local: ver.fresh,
+	return &matchResult{tracks: len(qs), matches: byTrack, spans: spans, evidence: ev, local: ver.fresh, crops: ver.crops,
 		searchS: time.Since(start).Seconds() - verifyS, verifyS: verifyS}, nil
 }
 

@@ -55,6 +55,10 @@ func VerifySignature(secret []byte, ts string, body []byte, sig string) bool {
 // notifies the webhook when one is configured. A webhook that keeps failing
 // is recorded but does not unpublish the video.
 func (s *Service) publish(ctx context.Context, sc *jobs.StepContext) error {
+	// Verification is over: the frames the detect step kept for it go.
+	if err := s.keptFramesOf(sc.Subject).remove(); err != nil {
+		s.log.WarnContext(ctx, "publish: kept frames not removed", "video", sc.Subject, "err", err)
+	}
 	db := s.deps.DB
 	var ev WebhookEvent
 	var items sql.NullString

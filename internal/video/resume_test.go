@@ -3,12 +3,15 @@ package video
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
+	"github.com/vitrine-dev/vitrine/internal/vision"
 )
 
 // TestRetryResumesWithoutRedoingWork fails the detect step (models not
@@ -102,5 +105,29 @@ func TestRetryResumesWithoutRedoingWork(t *testing.T) {
 	}
 	if n := loads.Load(); n < 2 {
 		t.Errorf("models loaded %d times", n)
+	}
+}
+
+// TestMissingRuntimeFailsAtOnce checks that a missing ONNX Runtime library
+// fails the workflow at its first attempt with the message that says how to
+// install it, instead of retrying what no retry can fix.
+func TestMissingRuntimeFailsAtOnce(t *testing.T) {
+	samples := testenv.Samples(t)
+	var loads atomic.Int32
+	e := newEnv(t, envOptions{tweak: func(d *Deps) {
+		d.LoadModels = func(ctx context.Context) (*Models, error) {
+			loads.Add(1)
+			return nil, fmt.Errorf("vision: looked in 13 places: %w", vision.ErrRuntimeMissing)
+		}
+	}})
+	_, wf := e.addFile(t, filepath.Join(samples, "videos", "videoavatars_person_turntable.mp4"))
+	if wf.State != jobs.StateFailed {
+		t.Fatalf("workflow %s, want failed", wf.State)
+	}
+	if n := loads.Load(); n != 1 {
+		t.Errorf("models loaded %d times, want 1 (no retries)", n)
+	}
+	if !strings.Contains(wf.Error, "VITRINE_ORT_LIB") {
+		t.Errorf("workflow error %q does not say how to install the library", wf.Error)
 	}
 }

@@ -3,8 +3,10 @@ package video
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"image"
+	"io/fs"
 	"math"
 	"sort"
 
@@ -82,20 +84,32 @@ type verification struct {
 	fresh []trackLocal
 	// feats are the crop features by track, stored or extracted.
 	feats map[int]*vision.LocalFeatures
-	// frames are the frames decoded so far (at most keptFrames), from
+	// frames are the frames decoded so far (at most decodedFrames), from
 	// which a later call cuts new leads' crops instead of decoding the
 	// video again.
 	frames map[int]*image.RGBA
+	// crops counts the crops described, by where their frame came from:
+	// "kept" by the detect step, "reused" from an earlier call's decoded
+	// frames, "decoded" from the video for the purpose.
+	crops map[string]int
+}
+
+// countCrop counts a crop described from a frame of origin from.
+func (v *verification) countCrop(from string) {
+	if v.crops == nil {
+		v.crops = map[string]int{}
+	}
+	v.crops[from]++
 }
 
 // A track that becomes a lead after promotion or stitching is verified on
 // its largest box among the frames decoded already when that box is at
 // least reuseShare of its largest one; a second decode of the video cost
-// about a second. keptFrames bounds the frames kept for that (about 1 MB
+// about a second. decodedFrames bounds the frames kept for that (about 1 MB
 // each at the default detect size).
 const (
-	reuseShare = 0.5
-	keptFrames = 48
+	reuseShare    = 0.5
+	decodedFrames = 48
 )
 
 // verifyTracks verifies each shot's lead track per product (the one whose
@@ -219,6 +233,28 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 		if err := extract(out.frames[reuse[tid].Frame], tid, reuse[tid]); err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
+		out.countCrop("reused")
+	}
+	// Crops from the frames the detect step kept; the rest are decoded.
+	kept, read := s.keptFramesOf(id), map[int]*image.RGBA{}
+	for _, tid := range sortedKeys(want) {
+		d := want[tid]
+		img, ok := read[d.Frame]
+		if !ok {
+			var err error
+			if img, err = kept.get(d.Frame); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				s.log.WarnContext(ctx, "verify: kept frame unreadable, decoding it", "video", id, "frame", d.Frame, "err", err)
+			}
+			read[d.Frame] = img
+		}
+		if img == nil {
+			continue
+		}
+		delete(want, tid)
+		if err := extract(img, tid, d); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		out.countCrop("kept")
 	}
 	if len(want) > 0 {
 		path, err := s.localPath(ctx, id)
@@ -239,7 +275,7 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 		}
 		err = s.deps.Media.ExtractFrames(ctx, path, idx, media.FrameOptions{MaxWidth: s.cfg.DetectSize, MaxHeight: s.cfg.DetectSize}, func(f media.Frame) error {
 			img := f.RGBA()
-			if len(out.frames) < keptFrames {
+			if len(out.frames) < decodedFrames {
 				out.frames[f.Index] = img
 			}
 			tids := byFrame[f.Index]
@@ -248,6 +284,7 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 				if err := extract(img, tid, want[tid]); err != nil {
 					return err
 				}
+				out.countCrop("decoded")
 			}
 			return nil
 		})

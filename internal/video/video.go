@@ -274,7 +274,13 @@ func (s *Service) ensureModels(ctx context.Context) error {
 	}
 	m, err := s.deps.LoadModels(ctx)
 	if err != nil {
-		return fmt.Errorf("video: load models: %w", err)
+		err = fmt.Errorf("video: load models: %w", err)
+		if errors.Is(err, vision.ErrRuntimeMissing) {
+			// Retrying cannot install the library: fail at once, with
+			// the message that says how.
+			err = jobs.Permanent(err)
+		}
+		return err
 	}
 	s.deps.Detector, s.deps.Embedder, s.deps.Appearance, s.deps.Garments = m.Detector, m.Embedder, m.Appearance, m.Garments
 	if s.deps.Local == nil {

@@ -753,14 +753,35 @@ type keypoint struct {
 // 8x8 pixels), keeps the local maxima of 5x5 windows above thr and scores
 // them by heat x reliability, strongest first.
 func detectKeypoints(logits, rel, heat []float32, thr float32) []keypoint {
+	keypointHeat(logits, heat, thr)
+	return pickKeypoints(heat, rel, thr)
+}
+
+// keypointHeat fills heat with the softmax of the logits, where it can be
+// above skip. A pixel's softmax is at most exp(its logit - the cell's
+// largest), so a cell whose pixels all lie below the largest by more than
+// -ln(skip) cannot reach it: its heat is left 0 without the 65 exps (most
+// cells, where the dustbin wins). For pickKeypoints with a threshold of
+// skip, 0 is as good as the true values, in the local-maximum test too:
+// both stay under any pixel above it. skip 0 computes every cell.
+func keypointHeat(logits, heat []float32, skip float32) {
 	const plane = xfeatCells * xfeatCells
 	var e [65]float64
+	// The margin keeps rounding on the side of computing.
+	skipBelow := float32(math.Log(float64(max(skip, 1e-30)))) - 1e-3
 	for cy := 0; cy < xfeatCells; cy++ {
 		for cx := 0; cx < xfeatCells; cx++ {
 			cell := cy*xfeatCells + cx
-			m := float32(math.Inf(-1))
-			for c := 0; c < 65; c++ {
-				m = max(m, logits[c*plane+cell])
+			mp := float32(math.Inf(-1))
+			for c := 0; c < 64; c++ {
+				mp = max(mp, logits[c*plane+cell])
+			}
+			m := max(mp, logits[64*plane+cell])
+			if skip > 0 && mp-m < skipBelow {
+				for c := 0; c < 64; c++ {
+					heat[(cy*8+c/8)*xfeatSide+cx*8+c%8] = 0
+				}
+				continue
 			}
 			var sum float64
 			for c := 0; c < 65; c++ {
@@ -772,6 +793,11 @@ func detectKeypoints(logits, rel, heat []float32, thr float32) []keypoint {
 			}
 		}
 	}
+}
+
+// pickKeypoints keeps the local maxima of heat's 5x5 windows above thr,
+// scored by heat x reliability, strongest first.
+func pickKeypoints(heat, rel []float32, thr float32) []keypoint {
 	var kps []keypoint
 	for y := 0; y < xfeatSide; y++ {
 		row := heat[y*xfeatSide : (y+1)*xfeatSide]

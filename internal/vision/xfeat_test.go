@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -575,4 +576,55 @@ func BenchmarkLighterGlue(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 		})
 	}
+}
+
+// TestDetectKeypointsSkipsOnlyEmptyCells checks that skipping cells where
+// the dustbin wins by more than the threshold allows gives exactly the
+// keypoints of the softmax over every cell, on logits with cells at, just
+// over and far from the threshold.
+func TestDetectKeypointsSkipsOnlyEmptyCells(t *testing.T) {
+	const plane = xfeatCells * xfeatCells
+	rng := rand.New(rand.NewPCG(7, 8))
+	logits := make([]float32, 65*plane)
+	rel := make([]float32, plane)
+	for cell := range plane {
+		rel[cell] = rng.Float32()
+		for c := range 64 {
+			logits[c*plane+cell] = rng.Float32() * 0.5
+		}
+		// One pixel of the cell stands out, by how much depends on the
+		// kind of cell.
+		var bin, peak float32
+		switch cell % 4 {
+		case 0: // flat: the dustbin wins by far
+			bin, peak = 8, 1
+		case 1: // at the skip test's boundary for thr 0.05 (ln 0.05 = -3.0)
+			bin = 3
+			peak = bin - 3.0 + rng.Float32()*0.02 - 0.01
+		case 2: // a keypoint
+			bin, peak = -2, 4
+		default:
+			bin, peak = rng.Float32()*6, rng.Float32()*6
+		}
+		logits[rng.IntN(64)*plane+cell] = peak
+		logits[64*plane+cell] = bin
+	}
+	for _, thr := range []float32{0.05, 0.01, 0} {
+		got := detectKeypoints(logits, rel, make([]float32, xfeatSide*xfeatSide), thr)
+		want := detectKeypointsEveryCell(logits, rel, thr)
+		if len(want) == 0 {
+			t.Fatalf("thr %v: no keypoints in the reference: the test data are wrong", thr)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("thr %v: %d keypoints, want %d (the softmax of every cell)", thr, len(got), len(want))
+		}
+	}
+}
+
+// detectKeypointsEveryCell is detectKeypoints with the softmax of every
+// cell, as upstream computes it.
+func detectKeypointsEveryCell(logits, rel []float32, thr float32) []keypoint {
+	heat := make([]float32, xfeatSide*xfeatSide)
+	keypointHeat(logits, heat, 0)
+	return pickKeypoints(heat, rel, thr)
 }

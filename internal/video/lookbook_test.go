@@ -63,7 +63,7 @@ func TestLookbookWhatViewersSee(t *testing.T) {
 		if wf.State != jobs.StateSucceeded {
 			t.Fatalf("seed %d: workflow %s: %+v", seed, wf.State, wf.Steps)
 		}
-		checkVerifiedFromKeptFrames(t, e, v.ID, wf)
+		checkVerifiedFromKeptFrames(t, e, v.ID, wf, seed == 21)
 		js, _, err := e.svc.Shoppable(ctx, v.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -227,22 +227,81 @@ func catalogCategories(t *testing.T, path string) map[string]bool {
 
 // checkVerifiedFromKeptFrames checks that the match step cut every
 // verification crop from the frames the detect step kept, decoding none
-// again, and that the publish step removed them.
-func checkVerifiedFromKeptFrames(t *testing.T, e *testEnv, id string, wf *jobs.Workflow) {
+// again, and that the publish step removed them. With fallback, it then
+// drops the stored crop features and re-matches: the frames are gone, so
+// verification decodes them, and must describe the same crops.
+func checkVerifiedFromKeptFrames(t *testing.T, e *testEnv, id string, wf *jobs.Workflow, fallback bool) {
 	t.Helper()
-	for _, st := range wf.Steps {
-		if st.Name != "match" {
-			continue
+	crops := func(wf *jobs.Workflow) map[string]int {
+		for _, st := range wf.Steps {
+			if st.Name != StepMatch {
+				continue
+			}
+			var out matchOutput
+			if err := json.Unmarshal(st.Output, &out); err != nil {
+				t.Fatalf("match output %s: %v", st.Output, err)
+			}
+			return out.Crops
 		}
-		var out matchOutput
-		if err := json.Unmarshal(st.Output, &out); err != nil {
-			t.Fatalf("match output %s: %v", st.Output, err)
-		}
-		if out.Crops["kept"] == 0 || out.Crops["decoded"] != 0 {
-			t.Errorf("verification crops by origin %v: want all kept by the detect step, none decoded", out.Crops)
-		}
+		t.Fatalf("workflow %d has no match step", wf.ID)
+		return nil
+	}
+	if c := crops(wf); c["kept"] == 0 || c["decoded"] != 0 {
+		t.Errorf("verification crops by origin %v: want all kept by the detect step, none decoded", c)
 	}
 	if _, err := os.Stat(e.svc.keptFramesOf(id).dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("kept frames after publish: %v, want removed", err)
+	}
+	if !fallback {
+		return
+	}
+	ctx := context.Background()
+	stored := func() map[int]string {
+		rows, err := e.db.Read.QueryContext(ctx, `SELECT track_id, features FROM video_track_local WHERE video_id = ?`, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[int]string{}
+		for rows.Next() {
+			var tid int
+			var b []byte
+			if err := rows.Scan(&tid, &b); err != nil {
+				t.Fatal(err)
+			}
+			out[tid] = string(b)
+		}
+		return out
+	}
+	before := stored()
+	if _, err := e.db.Write.ExecContext(ctx, `DELETE FROM video_track_local WHERE video_id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	wfID, err := e.svc.Rematch(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := e.wait(t, wfID)
+	if rw.State != jobs.StateSucceeded {
+		t.Fatalf("rematch: %+v", rw.Steps)
+	}
+	c := crops(rw)
+	if c["decoded"] == 0 || c["kept"] != 0 || c["decoded"]+c["reused"] != len(before) {
+		t.Errorf("re-match crops by origin %v: want %d decoded (or reused)", c, len(before))
+	}
+	after := stored()
+	if len(after) != len(before) {
+		t.Fatalf("%d crop features after decoding, %d from the kept frames", len(after), len(before))
+	}
+	// A crop reused from an earlier decoded frame may be of another box
+	// than the largest (see reuseShare); every other must be the same.
+	differ := 0
+	for tid, f := range before {
+		if after[tid] != f {
+			differ++
+		}
+	}
+	if differ > c["reused"] {
+		t.Errorf("%d of %d tracks' crop features differ between the decoded and the kept frames (%d reused)", differ, len(before), c["reused"])
 	}
 }

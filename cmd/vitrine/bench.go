@@ -57,6 +57,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 	reshots := fs.Int("reshots", 3, "re-shot reels in the e2e suite (lookbook-like reels with every photo warped, relit, covered, …); 0 for none")
 	unseen := fs.Int("unseen", 2, "reels of on-model products held out of the import in the e2e suite (every item published on them is false); 0 for none, importing the whole catalog")
 	annN := fs.Int("ann-n", 20000, "vectors in the ANN measurement")
+	longMin := fs.Float64("long-minutes", 10, "length of the scale suite's long 1080p video, made from the sample videos; 0 for none")
 	// Suites may come before or after flags.
 	var suites []string
 	for rest := args; ; {
@@ -107,6 +108,7 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		GenVideos:    *videos,
 		ReshotVideos: setSize(*reshots),
 		UnseenVideos: setSize(*unseen),
+		LongVideoS:   longVideoS(*longMin),
 		ANN:          bench.ANNOptions{N: *annN},
 		Shots:        shotDetector{},
 		Pipeline:     ba,
@@ -136,6 +138,14 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("bench: %d suite(s) failed (see the report)", failed)
 	}
 	return nil
+}
+
+// longVideoS turns --long-minutes into bench.Env.LongVideoS (0 minutes: none).
+func longVideoS(minutes float64) float64 {
+	if minutes <= 0 {
+		return -1
+	}
+	return minutes * 60
 }
 
 // shotDetector runs the shot detector on decoded frames of a file.

@@ -66,6 +66,9 @@ type Env struct {
 	// Every item published on them is a look-alike of a product the
 	// catalog lacks (unseen.go).
 	UnseenVideos int
+	// LongVideoS is the length of the scale suite's long 1080p video in
+	// seconds (default 600; negative leaves it out).
+	LongVideoS float64
 	// ShotSetVideos and ShotSetStills size the harder shot set of the shots
 	// suite: edited reels and pan/zoom-only videos (defaults 8 and 3).
 	ShotSetVideos, ShotSetStills int
@@ -379,6 +382,7 @@ func Suites() []Suite {
 		{Name: "ann", Title: "ANN index vs brute force", Run: runANN},
 		{Name: "ingest", Title: "Catalog ingestion", Run: runIngest},
 		{Name: "e2e", Title: "End to end: accuracy and speed", Run: runE2E},
+		{Name: "scale", Title: "Speed at scale: 720p reels, two at once, a long 1080p video", Run: runScale},
 		{Name: "api", Title: "API under bounded loopback load", Run: runAPI},
 		{Name: "live", Title: "Live streams: latency to viewers", Run: runLive},
 	}

@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
 )
@@ -94,6 +95,24 @@ type ShotSetConfig struct {
 	StillS float64
 	CRF    int    // H.264 constant rate factor, default 26
 	FFmpeg string // default "ffmpeg"
+	// Kinds, when set, restricts the transitions to these ShotSetKinds
+	// names (a set of whip pans alone, say); unknown names are an error.
+	Kinds []string
+}
+
+// kinds returns the transition kinds the shot set draws from.
+func (c *ShotSetConfig) kinds() []ShotSetKind {
+	all := ShotSetKinds()
+	if len(c.Kinds) == 0 {
+		return all
+	}
+	var out []ShotSetKind
+	for _, k := range all {
+		if slices.Contains(c.Kinds, k.Name) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func (c *ShotSetConfig) defaults() error {
@@ -119,6 +138,11 @@ func (c *ShotSetConfig) defaults() error {
 		return fmt.Errorf("gen: crf %d outside 0..51", c.CRF)
 	case c.CatalogDir == "":
 		return errors.New("gen: no catalog directory")
+	}
+	for _, k := range c.Kinds {
+		if !slices.ContainsFunc(ShotSetKinds(), func(sk ShotSetKind) bool { return sk.Name == k }) {
+			return fmt.Errorf("gen: unknown shot-set transition kind %q", k)
+		}
 	}
 	return nil
 }
@@ -340,7 +364,7 @@ func planShotSet(r *rand.Rand, cfg ShotSetConfig, thumbs [][]float64) []*ssShot 
 		sp.length = int(math.Round(cfg.StillS * float64(fps)))
 		return []*ssShot{sp}
 	}
-	kinds := ShotSetKinds()
+	kinds := cfg.kinds()
 	frames := func(lo, hi float64) int { return int(math.Round(uniform(r, lo, hi) * float64(fps) / 25)) }
 	shots := make([]*ssShot, cfg.Shots)
 	prev := -1

@@ -167,6 +167,26 @@ func TestShotSetStill(t *testing.T) {
 	}
 }
 
+// TestShotSetKinds checks that a set restricted to some transition kinds
+// draws only those.
+func TestShotSetKinds(t *testing.T) {
+	samples := virgioSamples(t)
+	cfg := ShotSetConfig{CatalogDir: filepath.Join(samples, "catalog_virgio"), Seed: 7, Width: 144, Height: 256, Shots: 6,
+		Kinds: []string{ShotWhipPan, ShotFadeWhite}}
+	res, err := ShotSet(context.Background(), cfg, t.TempDir(), "kinds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Kinds) != 5 {
+		t.Fatalf("%d boundaries, want 5", len(res.Kinds))
+	}
+	for i, k := range res.Kinds {
+		if k != ShotWhipPan && k != ShotFadeWhite {
+			t.Errorf("boundary %d is a %s, want only %s and %s", i, k, ShotWhipPan, ShotFadeWhite)
+		}
+	}
+}
+
 func TestShotSetConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -177,6 +197,7 @@ func TestShotSetConfigErrors(t *testing.T) {
 		{"too many shots", ShotSetConfig{CatalogDir: "x", Shots: 201}},
 		{"short shots", ShotSetConfig{CatalogDir: "x", MinShotS: 0.5}},
 		{"long still", ShotSetConfig{CatalogDir: "x", StillS: 601}},
+		{"unknown kind", ShotSetConfig{CatalogDir: "x", Kinds: []string{ShotWhipPan, "jump-cut"}}},
 	}
 	for _, tc := range tests {
 		if _, err := ShotSet(context.Background(), tc.cfg, t.TempDir(), "x"); err == nil {

@@ -991,12 +991,36 @@ func (d *Detector) cuts(busy []bool) []Boundary {
 			p := d.pjdiff[i]
 			stands = float64(p) >= 0.3*d.cfg.CutMin && p >= 2*d.maxAround(d.pjdiff, i, w) && d.hdiff[i] >= d.maxAround(d.hdiff, i, w)
 		}
+		if !stands {
+			stands = d.standsTogether(i, w)
+		}
 		if !stands || d.isFlash(i) {
 			continue
 		}
 		out = append(out, Boundary{Frame: i, Transition: Cut, SpanStart: i, SpanEnd: i, Score: c})
 	}
 	return out
+}
+
+// togetherRatio is how far, summed over the frame, colour and profile
+// changes, a cut's changes stand above the largest of their neighbours'
+// (each ratio capped at 3): in a whip pan none stands out by the factors
+// the single tests ask, but all three peak at the cut. On a set of 12
+// reels of whip pans alone (seeds 6001-6012, 156 cuts) the cuts scored
+// 3.41 and up, and no other frame with changes that large more than 3.07.
+const togetherRatio = 3.3
+
+// standsTogether reports whether the frame, colour and profile changes at
+// i are each large enough for a cut and together stand out from their
+// neighbours (see togetherRatio).
+func (d *Detector) standsTogether(i, w int) bool {
+	if float64(d.diff[i]) < d.cfg.CutMin || float64(d.hdiff[i]) < 1.5*d.cfg.CutMin || float64(d.pjdiff[i]) < 0.3*d.cfg.CutMin {
+		return false
+	}
+	ratio := func(v []float32) float64 {
+		return min(3, float64(v[i])/(float64(d.maxAround(v, i, w))+1e-6))
+	}
+	return ratio(d.diff)+ratio(d.hdiff)+ratio(d.pjdiff) >= togetherRatio
 }
 
 // isFlash reports whether the change at position i enters or leaves a

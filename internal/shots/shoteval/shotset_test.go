@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/eval/gen"
@@ -19,7 +20,8 @@ import (
 // the goals of the shots bench: all-boundary F1 >= 0.95, cut recall >= 0.99,
 // gradual recall >= 0.90 within a frame of the truth, labels right, and no
 // false boundary on the pan/zoom-only video. SHOTSET_VIDEOS and SHOTSET_SEED
-// choose the set; SHOTSET_OUT keeps (and reuses) the videos.
+// choose the set, SHOTSET_KINDS (comma-separated) restricts its transitions;
+// SHOTSET_OUT keeps (and reuses) the videos.
 func TestShotSet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders evaluation videos")
@@ -38,6 +40,9 @@ func TestShotSet(t *testing.T) {
 		out = t.TempDir()
 	}
 	cfg := gen.ShotSetConfig{CatalogDir: filepath.Join(dir, "catalog_virgio"), Seed: seed}
+	if k := os.Getenv("SHOTSET_KINDS"); k != "" {
+		cfg.Kinds = strings.Split(k, ",")
+	}
 	set, err := gen.ShotSetSeries(ctx, cfg, out, videos, 1, 30)
 	if err != nil {
 		t.Fatal(err)
@@ -123,20 +128,24 @@ func TestShotSetCases(t *testing.T) {
 		seed   uint64
 		lo, hi int // frames of the true transition
 		want   shots.Transition
+		kinds  []string // gen.ShotSetConfig.Kinds
 	}{
 		// The smear grows up to the cut and its colours change little:
 		// only the row and column profiles jump at the cut.
-		{"whip pan between like photos", 4015, 746, 746, shots.Cut},
+		{"whip pan between like photos", 4015, 746, 746, shots.Cut, nil},
 		// The two photos have like colours, so only the pixels show
 		// the slide.
-		{"slide between like photos", 4011, 720, 729, shots.Wipe},
+		{"slide between like photos", 4011, 720, 729, shots.Wipe, nil},
 		// The darkest frame of the fade is not quite flat, so its two
 		// halves were found as two transitions.
-		{"fade through a dark grey frame", 4001, 390, 401, shots.Fade},
+		{"fade through a dark grey frame", 4001, 390, 401, shots.Fade, nil},
+		// Whip pans back to back: the frame, colour and profile changes
+		// each peak at the cut, none by the factor its own test asks.
+		{"whip pan whose changes stand out only together", 6005, 677, 677, shots.Cut, []string{gen.ShotWhipPan}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := gen.ShotSetConfig{CatalogDir: filepath.Join(dir, "catalog_virgio"), Seed: tc.seed}
+			cfg := gen.ShotSetConfig{CatalogDir: filepath.Join(dir, "catalog_virgio"), Seed: tc.seed, Kinds: tc.kinds}
 			r, err := gen.ShotSet(context.Background(), cfg, t.TempDir(), "case")
 			if err != nil {
 				t.Fatal(err)

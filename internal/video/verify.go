@@ -235,17 +235,23 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 		}
 		out.countCrop("reused")
 	}
-	// Crops from the frames the detect step kept; the rest are decoded.
-	kept, read := s.keptFramesOf(id), map[int]*image.RGBA{}
-	for _, tid := range sortedKeys(want) {
+	// Crops from the frames the detect step kept, frame by frame so one
+	// frame at a time is held; the rest are decoded.
+	kept := s.keptFramesOf(id)
+	order := sortedKeys(want)
+	sort.SliceStable(order, func(i, j int) bool { return want[order[i]].Frame < want[order[j]].Frame })
+	var (
+		img   *image.RGBA
+		frame = -1
+	)
+	for _, tid := range order {
 		d := want[tid]
-		img, ok := read[d.Frame]
-		if !ok {
+		if d.Frame != frame {
+			frame = d.Frame
 			var err error
 			if img, err = kept.get(d.Frame); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				s.log.WarnContext(ctx, "verify: kept frame unreadable, decoding it", "video", id, "frame", d.Frame, "err", err)
 			}
-			read[d.Frame] = img
 		}
 		if img == nil {
 			continue

@@ -253,6 +253,9 @@ func TestWorkflowRoutes(t *testing.T) {
 	if st != 200 || !bytes.Contains(raw, []byte(`"kind": "selftest"`)) {
 		t.Fatalf("list: %d %s", st, raw)
 	}
+	if st, _, raw = e.do(t, "GET", "/v1/workflows?kind=selftest&outputs=true", e.read, ""); st != 200 {
+		t.Errorf("list with outputs: %d %s", st, raw)
+	}
 	tests := []struct {
 		method, path, body string
 		status             int
@@ -262,6 +265,7 @@ func TestWorkflowRoutes(t *testing.T) {
 		{"GET", "/v1/workflows/abc", "", 400, CodeBadRequest},
 		{"GET", "/v1/workflows?limit=0", "", 400, CodeBadRequest},
 		{"GET", "/v1/workflows?limit=x", "", 400, CodeBadRequest},
+		{"GET", "/v1/workflows?outputs=maybe", "", 400, CodeBadRequest},
 		{"POST", fmt.Sprintf("/v1/workflows/%d/cancel", started.WorkflowID), "", 409, CodeConflict},
 		{"POST", fmt.Sprintf("/v1/workflows/%d/retry", started.WorkflowID), "", 409, CodeConflict},
 		{"POST", "/v1/workflows/999/retry", "", 404, CodeNotFound},

@@ -112,3 +112,16 @@ func QueryInt(r *http.Request, name string, def int64) (int64, error) {
 	}
 	return n, nil
 }
+
+// QueryBool parses an optional boolean query parameter (false when absent).
+func QueryBool(r *http.Request, name string) (bool, error) {
+	s := strings.TrimSpace(r.URL.Query().Get(name))
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("query parameter %s=%q is not true or false", name, s)
+	}
+	return b, nil
+}

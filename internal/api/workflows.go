@@ -48,7 +48,12 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, CodeBadRequest, "limit must be between 1 and 500")
 		return
 	}
-	list, err := s.Runner.List(r.Context(), jobs.ListParams{Kind: q.Get("kind"), Subject: q.Get("subject"), State: q.Get("state"), BeforeID: before, Limit: int(limit)})
+	outputs, err := QueryBool(r, "outputs")
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		return
+	}
+	list, err := s.Runner.List(r.Context(), jobs.ListParams{Kind: q.Get("kind"), Subject: q.Get("subject"), State: q.Get("state"), BeforeID: before, Limit: int(limit), Outputs: outputs})
 	if err != nil {
 		s.jobsError(w, err)
 		return

@@ -30,19 +30,42 @@ func (r *Runner) Workflow(ctx context.Context, id int64) (*Workflow, error) {
 }
 
 func (r *Runner) steps(ctx context.Context, id int64) ([]StepStatus, error) {
-	rows, err := r.db.Read.QueryContext(ctx, r.db.Rebind(`SELECT idx, name, state, attempts, error, started_at, finished_at, progress_done, progress_total, output
-		FROM workflow_steps WHERE workflow_id = ? ORDER BY idx`), id)
+	by, err := r.stepsOf(ctx, []int64{id}, true)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: steps of workflow %d: %w", id, err)
 	}
+	return by[id], nil
+}
+
+// stepsOf returns the steps of the workflows ids, by workflow, in one
+// query; without outputs unless asked (a decode step's output lists every
+// frame's time, hundreds of kilobytes for a long video).
+func (r *Runner) stepsOf(ctx context.Context, ids []int64, outputs bool) (map[int64][]StepStatus, error) {
+	out := map[int64][]StepStatus{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	col := "NULL"
+	if outputs {
+		col = "output"
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := r.db.Read.QueryContext(ctx, r.db.Rebind(`SELECT workflow_id, idx, name, state, attempts, error, started_at, finished_at, progress_done, progress_total, `+col+`
+		FROM workflow_steps WHERE workflow_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY workflow_id, idx`), args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var out []StepStatus
 	for rows.Next() {
+		var wf int64
 		var s StepStatus
 		var started, finished sql.NullTime
 		var output sql.NullString
-		if err := rows.Scan(&s.Index, &s.Name, &s.State, &s.Attempts, &s.Error, &started, &finished, &s.Done, &s.Total, &output); err != nil {
-			return nil, fmt.Errorf("jobs: steps of workflow %d: %w", id, err)
+		if err := rows.Scan(&wf, &s.Index, &s.Name, &s.State, &s.Attempts, &s.Error, &started, &finished, &s.Done, &s.Total, &output); err != nil {
+			return nil, err
 		}
 		if started.Valid {
 			s.StartedAt = &started.Time
@@ -53,12 +76,9 @@ func (r *Runner) steps(ctx context.Context, id int64) ([]StepStatus, error) {
 		if output.Valid && json.Valid([]byte(output.String)) {
 			s.Output = json.RawMessage(output.String)
 		}
-		out = append(out, s)
+		out[wf] = append(out[wf], s)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("jobs: steps of workflow %d: %w", id, err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // ListParams filter List. Empty fields match everything.
@@ -67,9 +87,12 @@ type ListParams struct {
 	// BeforeID pages backwards: only workflows with a smaller id.
 	BeforeID int64
 	Limit    int // default 50, at most 500
+	// Outputs includes the steps' outputs, which Workflow always has.
+	Outputs bool
 }
 
-// List returns workflows newest first, with their steps.
+// List returns workflows newest first, with their steps (without their
+// outputs unless p.Outputs).
 func (r *Runner) List(ctx context.Context, p ListParams) ([]*Workflow, error) {
 	var where []string
 	var args []any
@@ -90,7 +113,7 @@ func (r *Runner) List(ctx context.Context, p ListParams) ([]*Workflow, error) {
 		p.Limit = 50
 	}
 	p.Limit = min(p.Limit, 500)
-	q := `SELECT id FROM workflows`
+	q := `SELECT id, kind, subject, state, input, error, created_at, updated_at FROM workflows`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -99,26 +122,29 @@ func (r *Runner) List(ctx context.Context, p ListParams) ([]*Workflow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: list workflows: %w", err)
 	}
+	var out []*Workflow
 	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		w := &Workflow{}
+		var input string
+		if err := rows.Scan(&w.ID, &w.Kind, &w.Subject, &w.State, &input, &w.Error, &w.CreatedAt, &w.UpdatedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("jobs: list workflows: %w", err)
 		}
-		ids = append(ids, id)
+		w.Input = []byte(input)
+		out = append(out, w)
+		ids = append(ids, w.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("jobs: list workflows: %w", err)
 	}
-	out := make([]*Workflow, 0, len(ids))
-	for _, id := range ids {
-		w, err := r.Workflow(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
+	steps, err := r.stepsOf(ctx, ids, p.Outputs)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list workflows: %w", err)
+	}
+	for _, w := range out {
+		w.Steps = steps[w.ID]
 	}
 	return out, nil
 }

@@ -152,6 +152,25 @@ func testStepsRunInOrderWithOutputsAndCommit(t *testing.T, open storetest.Opener
 	if string(w.Input) != `{"x":"y"}` || w.Subject != "subject-1" {
 		t.Errorf("input %s subject %s", w.Input, w.Subject)
 	}
+	if string(w.Steps[0].Output) != `{"n":42}` {
+		t.Errorf("output of a: %s", w.Steps[0].Output)
+	}
+	// A list has the same steps, their outputs only when asked.
+	for _, outputs := range []bool{false, true} {
+		list, err := r.List(ctx, ListParams{Kind: "t", Outputs: outputs})
+		if err != nil || len(list) != 1 || list[0].ID != id || len(list[0].Steps) != 3 || string(list[0].Input) != `{"x":"y"}` {
+			t.Fatalf("List(outputs %v) = %+v, %v", outputs, list, err)
+		}
+		for i, s := range list[0].Steps {
+			want := w.Steps[i]
+			if !outputs {
+				want.Output = nil
+			}
+			if s.Name != want.Name || s.State != want.State || s.Done != want.Done || string(s.Output) != string(want.Output) {
+				t.Errorf("List(outputs %v) step %d = %+v, want %+v", outputs, i, s, want)
+			}
+		}
+	}
 	var v string
 	if err := db.Read.QueryRow(`SELECT value FROM settings WHERE key = 't'`).Scan(&v); err != nil || v != "subject-1" {
 		t.Errorf("OnCommit write: %q %v", v, err)

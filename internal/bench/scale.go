@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,21 +134,12 @@ func runScale(ctx context.Context, env *Env, s *Section) error {
 	return nil
 }
 
-// longestTwo returns the two longest of the processed reels, longest first.
+// longestTwo returns the two longest of the processed reels, longest
+// first (ties in the reels' order).
 func longestTwo(reels []string, one map[string]*processed) []string {
-	a, b := reels[0], reels[1]
-	if one[b].durationS > one[a].durationS {
-		a, b = b, a
-	}
-	for _, p := range reels[2:] {
-		switch d := one[p].durationS; {
-		case d > one[a].durationS:
-			a, b = p, a
-		case d > one[b].durationS:
-			b = p
-		}
-	}
-	return []string{a, b}
+	s := slices.Clone(reels)
+	slices.SortStableFunc(s, func(a, b string) int { return cmp.Compare(one[b].durationS, one[a].durationS) })
+	return s[:2]
 }
 
 // longVideoS is the length of the scale suite's long video (default ten

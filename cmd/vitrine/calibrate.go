@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -38,6 +39,11 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	target := fs.Float64("precision", 0.95, "published-item precision the publish threshold is chosen for")
 	samplesOut := fs.String("samples-out", "", "also write the labelled samples the fit saw (JSON lines: features, right, group)")
 	reviews := fs.Bool("reviews", false, "also learn from the review decisions (approve, reject, replace) stored in this installation (--data-dir)")
+	var from []string
+	fs.Func("from", "refit from labelled samples a run wrote with --samples-out (JSON lines) instead of running videos; repeat to join several runs", func(v string) error {
+		from = append(from, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +58,22 @@ func benchCalibrate(ctx context.Context, args []string) error {
 		return err
 	}
 	log := app.NewLogger(cfg, stderr)
+	var extra []confidence.Sample
+	if *reviews {
+		a, err := app.Open(ctx, cfg, log, app.Options{})
+		if err != nil {
+			return err
+		}
+		extra, err = a.Video.ReviewSamples(ctx)
+		a.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "calibrate: %d reviewed items\n", len(extra))
+	}
+	if len(from) > 0 {
+		return refitFrom(from, extra, *target, *out, *samplesOut)
+	}
 	if _, err := os.Stat(*samples); err != nil {
 		return fmt.Errorf("bench calibrate: sample data: %w (set --samples or VITRINE_SAMPLES)", err)
 	}
@@ -67,19 +89,6 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	catDir := *catalog
 	if catDir == "" {
 		catDir = filepath.Join(*samples, "catalog")
-	}
-	var extra []confidence.Sample
-	if *reviews {
-		a, err := app.Open(ctx, cfg, log, app.Options{})
-		if err != nil {
-			return err
-		}
-		extra, err = a.Video.ReviewSamples(ctx)
-		a.Close(context.WithoutCancel(ctx))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "calibrate: %d reviewed items\n", len(extra))
 	}
 	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
@@ -103,23 +112,78 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := res.Model.Marshal()
-	if err != nil {
+	if err := writeModel(res.Model, *out); err != nil {
 		return err
-	}
-	if err := os.WriteFile(*out, b, 0o644); err != nil {
-		return fmt.Errorf("bench calibrate: %w", err)
 	}
 	if *samplesOut != "" {
 		if err := writeSamples(*samplesOut, res.Samples); err != nil {
 			return err
 		}
 	}
-	f := res.Model.Fit
-	fmt.Fprintf(stdout, "calibration %s: %d candidate items (%d right) from %d videos\n", res.Model.Version, f.Samples, f.Positives, res.Videos)
-	fmt.Fprintf(stdout, "publish at %.3f, review at %.3f; held-out precision %.3f, recall %.3f, log loss %.3f\n", res.Model.PublishAt, res.Model.ReviewAt, f.Precision, f.Recall, f.LogLoss)
+	reportFit(res.Model, res.Videos, "videos")
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return nil
+}
+
+// refitFrom fits the calibration on the samples in files (and extra)
+// without running any video.
+func refitFrom(files []string, extra []confidence.Sample, target float64, out, samplesOut string) error {
+	var samples []confidence.Sample
+	names := make([]string, len(files))
+	for i, p := range files {
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("bench calibrate: %w", err)
+		}
+		s, err := confidence.ReadSamples(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("bench calibrate: %s: %w", p, err)
+		}
+		samples = append(samples, s...)
+		names[i] = filepath.Base(p)
+	}
+	n := len(samples)
+	samples = append(samples, extra...)
+	m, err := confidence.Fit(samples, confidence.FitOptions{
+		Inputs:          confidence.DefaultInputs,
+		TargetPrecision: target,
+		Version:         time.Now().UTC().Format("2006-01-02T1504Z") + "-refit",
+		Note: fmt.Sprintf("refitted by vitrine bench calibrate from %d labelled samples in %s and %d reviewed items",
+			n, strings.Join(names, ", "), len(extra)),
+	})
+	if err != nil {
+		return fmt.Errorf("bench calibrate: %w", err)
+	}
+	if err := writeModel(m, out); err != nil {
+		return err
+	}
+	if samplesOut != "" {
+		if err := writeSamples(samplesOut, samples); err != nil {
+			return err
+		}
+	}
+	reportFit(m, len(files), "files")
+	return nil
+}
+
+// writeModel writes a fitted model file.
+func writeModel(m *confidence.Model, path string) error {
+	b, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("bench calibrate: %w", err)
+	}
+	return nil
+}
+
+// reportFit prints what a fit did.
+func reportFit(m *confidence.Model, sources int, what string) {
+	f := m.Fit
+	fmt.Fprintf(stdout, "calibration %s: %d candidate items (%d right) from %d %s\n", m.Version, f.Samples, f.Positives, sources, what)
+	fmt.Fprintf(stdout, "publish at %.3f, review at %.3f; held-out precision %.3f, recall %.3f, log loss %.3f\n", m.PublishAt, m.ReviewAt, f.Precision, f.Recall, f.LogLoss)
 }
 
 // writeSamples writes calibration samples as JSON lines.
@@ -128,16 +192,9 @@ func writeSamples(path string, samples []confidence.Sample) error {
 	if err != nil {
 		return fmt.Errorf("bench calibrate: %w", err)
 	}
-	enc := json.NewEncoder(f)
-	for _, s := range samples {
-		if err := enc.Encode(struct {
-			Features confidence.Features `json:"features"`
-			Right    bool                `json:"right"`
-			Group    string              `json:"group"`
-		}{s.Features, s.Right, s.Group}); err != nil {
-			f.Close()
-			return fmt.Errorf("bench calibrate: %w", err)
-		}
+	if err := confidence.WriteSamples(f, samples); err != nil {
+		f.Close()
+		return fmt.Errorf("bench calibrate: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("bench calibrate: %w", err)

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/confidence"
+)
+
+// TestBenchCalibrateFrom refits the calibration from samples files of two
+// runs without running a video, and rejects a broken file.
+func TestBenchCalibrateFrom(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	write := func(name string, videos int) string {
+		var s []confidence.Sample
+		for v := range videos {
+			for range 20 {
+				right := rng.IntN(3) == 0
+				score := 0.35 + 0.1*rng.NormFloat64()
+				if right {
+					score += 0.25
+				}
+				s = append(s, confidence.Sample{Features: confidence.Features{confidence.Score: score, confidence.Margin: score - 0.3},
+					Right: right, Group: name + "-" + string(rune('a'+v)) + ".mp4"})
+			}
+		}
+		p := filepath.Join(dir, name+".jsonl")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := confidence.WriteSamples(f, s); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return p
+	}
+	a, b := write("run1", 4), write("run2", 3)
+	model := filepath.Join(dir, "calibration.json")
+	joined := filepath.Join(dir, "joined.jsonl")
+	so, se, code := vitrine(t, cleanEnv(), "bench", "calibrate", "--from", a, "--from", b, "--write", model, "--samples-out", joined)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	if !strings.Contains(so, "140 candidate items") || !strings.Contains(so, "from 2 files") {
+		t.Errorf("output: %s", so)
+	}
+	m, err := confidence.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fit.Samples != 140 || !strings.Contains(m.Note, "run1.jsonl, run2.jsonl") || strings.Contains(m.Note, dir) {
+		t.Errorf("fit of %d samples, note %q", m.Fit.Samples, m.Note)
+	}
+	if hi, lo := m.Confidence(confidence.Features{confidence.Score: 0.7, confidence.Margin: 0.4}),
+		m.Confidence(confidence.Features{confidence.Score: 0.3, confidence.Margin: 0}); hi <= lo {
+		t.Errorf("confidence %.3f for a strong match, %.3f for a weak one", hi, lo)
+	}
+	f, err := os.Open(joined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if s, err := confidence.ReadSamples(f); err != nil || len(s) != 140 {
+		t.Errorf("--samples-out: %d samples, %v", len(s), err)
+	}
+
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"features\":{\"score\":0.5},\"right\":true}\n{oops\n"), 0o600)
+	if _, se, code := vitrine(t, cleanEnv(), "bench", "calibrate", "--from", bad, "--write", model); code == 0 || !strings.Contains(se, "line 2") {
+		t.Errorf("broken file: exit %d, stderr %q", code, se)
+	}
+}

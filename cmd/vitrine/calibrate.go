@@ -1,8 +1,10 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,10 +39,10 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	reshots := fs.Int("reshots", 4, "generated re-shot reels (lookbook-like reels with every photo warped, relit, covered, …); 0 for none")
 	unseen := fs.Int("unseen", 3, "reels of on-model products held out of the import (every item on them is wrong); 0 for none, importing the whole catalog")
 	target := fs.Float64("precision", 0.95, "published-item precision the publish threshold is chosen for")
-	samplesOut := fs.String("samples-out", "", "also write the labelled samples the fit saw (JSON lines: features, right, group)")
+	samplesOut := fs.String("samples-out", "", "also write the labelled samples the fit saw (JSON lines: features, right, group; gzip-compressed when the name ends in .gz)")
 	reviews := fs.Bool("reviews", false, "also learn from the review decisions (approve, reject, replace) stored in this installation (--data-dir)")
 	var from []string
-	fs.Func("from", "refit from labelled samples a run wrote with --samples-out (JSON lines) instead of running videos; repeat to join several runs", func(v string) error {
+	fs.Func("from", "refit from labelled samples a run wrote with --samples-out (JSON lines, .gz read compressed) instead of running videos; repeat to join several runs (internal/confidence/training has those of the shipped fit)", func(v string) error {
 		from = append(from, v)
 		return nil
 	})
@@ -131,12 +133,7 @@ func refitFrom(files []string, extra []confidence.Sample, target float64, out, s
 	var samples []confidence.Sample
 	names := make([]string, len(files))
 	for i, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("bench calibrate: %w", err)
-		}
-		s, err := confidence.ReadSamples(f)
-		f.Close()
+		s, err := readSamples(p)
 		if err != nil {
 			return fmt.Errorf("bench calibrate: %s: %w", p, err)
 		}
@@ -186,17 +183,47 @@ func reportFit(m *confidence.Model, sources int, what string) {
 	fmt.Fprintf(stdout, "publish at %.3f, review at %.3f; held-out precision %.3f, recall %.3f, log loss %.3f\n", m.PublishAt, m.ReviewAt, f.Precision, f.Recall, f.LogLoss)
 }
 
-// writeSamples writes calibration samples as JSON lines.
+// readSamples reads a samples file, gzip-compressed when its name ends in
+// .gz.
+func readSamples(path string) ([]confidence.Sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		defer z.Close()
+		r = z
+	}
+	return confidence.ReadSamples(r)
+}
+
+// writeSamples writes calibration samples as JSON lines, gzip-compressed
+// when the name ends in .gz.
 func writeSamples(path string, samples []confidence.Sample) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("bench calibrate: %w", err)
 	}
-	if err := confidence.WriteSamples(f, samples); err != nil {
-		f.Close()
-		return fmt.Errorf("bench calibrate: %w", err)
+	var w io.Writer = f
+	var z *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		z = gzip.NewWriter(f)
+		w = z
 	}
-	if err := f.Close(); err != nil {
+	err = confidence.WriteSamples(w, samples)
+	if z != nil && err == nil {
+		err = z.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("bench calibrate: %w", err)
 	}
 	return nil

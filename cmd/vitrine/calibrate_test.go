@@ -41,7 +41,7 @@ func TestBenchCalibrateFrom(t *testing.T) {
 	}
 	a, b := write("run1", 4), write("run2", 3)
 	model := filepath.Join(dir, "calibration.json")
-	joined := filepath.Join(dir, "joined.jsonl")
+	joined := filepath.Join(dir, "joined.jsonl.gz")
 	so, se, code := vitrine(t, cleanEnv(), "bench", "calibrate", "--from", a, "--from", b, "--write", model, "--samples-out", joined)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, se)
@@ -60,13 +60,17 @@ func TestBenchCalibrateFrom(t *testing.T) {
 		m.Confidence(confidence.Features{confidence.Score: 0.3, confidence.Margin: 0}); hi <= lo {
 		t.Errorf("confidence %.3f for a strong match, %.3f for a weak one", hi, lo)
 	}
-	f, err := os.Open(joined)
+	// The joined samples, written compressed, give the same fit again.
+	again := filepath.Join(dir, "again.json")
+	if _, se, code := vitrine(t, cleanEnv(), "bench", "calibrate", "--from", joined, "--write", again); code != 0 {
+		t.Fatalf("--from %s: exit %d: %s", filepath.Base(joined), code, se)
+	}
+	m2, err := confidence.Load(again)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if s, err := confidence.ReadSamples(f); err != nil || len(s) != 140 {
-		t.Errorf("--samples-out: %d samples, %v", len(s), err)
+	if m2.Fit != m.Fit || m2.PublishAt != m.PublishAt || m2.Bias != m.Bias {
+		t.Errorf("refit from the joined samples: %+v at %v, first fit %+v at %v", m2.Fit, m2.PublishAt, m.Fit, m.PublishAt)
 	}
 
 	bad := filepath.Join(dir, "bad.jsonl")

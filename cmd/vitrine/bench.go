@@ -79,22 +79,11 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := app.NewLogger(cfg, stderr)
-	if _, err := os.Stat(*samples); err != nil {
-		return fmt.Errorf("bench: sample data: %w (set --samples or VITRINE_SAMPLES)", err)
+	workDir, catDir, cleanup, err := benchDirs("bench", *samples, *work, *catalog)
+	if err != nil {
+		return err
 	}
-	workDir := *work
-	if workDir == "" {
-		d, err := os.MkdirTemp("", "vitrine-bench-")
-		if err != nil {
-			return fmt.Errorf("bench: scratch directory: %w", err)
-		}
-		defer os.RemoveAll(d)
-		workDir = d
-	}
-	catDir := *catalog
-	if catDir == "" {
-		catDir = filepath.Join(*samples, "catalog")
-	}
+	defer cleanup()
 	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{
@@ -138,6 +127,28 @@ func (c *benchCmd) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("bench: %d suite(s) failed (see the report)", failed)
 	}
 	return nil
+}
+
+// benchDirs checks the sample data directory and returns the scratch
+// directory (work, or a temporary one that cleanup removes) and the
+// packshot catalog (catalog, or <samples>/catalog).
+func benchDirs(cmd, samples, work, catalog string) (workDir, catDir string, cleanup func(), err error) {
+	if _, err := os.Stat(samples); err != nil {
+		return "", "", nil, fmt.Errorf("%s: sample data: %w (set --samples or VITRINE_SAMPLES)", cmd, err)
+	}
+	workDir, cleanup = work, func() {}
+	if workDir == "" {
+		d, err := os.MkdirTemp("", "vitrine-"+strings.ReplaceAll(cmd, " ", "-")+"-")
+		if err != nil {
+			return "", "", nil, fmt.Errorf("%s: scratch directory: %w", cmd, err)
+		}
+		workDir, cleanup = d, func() { os.RemoveAll(d) }
+	}
+	catDir = catalog
+	if catDir == "" {
+		catDir = filepath.Join(samples, "catalog")
+	}
+	return workDir, catDir, cleanup, nil
 }
 
 // longVideoS turns --long-minutes into bench.Env.LongVideoS (0 minutes: none).

@@ -76,22 +76,11 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	if len(from) > 0 {
 		return refitFrom(from, extra, *target, *out, *samplesOut)
 	}
-	if _, err := os.Stat(*samples); err != nil {
-		return fmt.Errorf("bench calibrate: sample data: %w (set --samples or VITRINE_SAMPLES)", err)
+	workDir, catDir, cleanup, err := benchDirs("bench calibrate", *samples, *work, *catalog)
+	if err != nil {
+		return err
 	}
-	workDir := *work
-	if workDir == "" {
-		d, err := os.MkdirTemp("", "vitrine-calibrate-")
-		if err != nil {
-			return fmt.Errorf("bench calibrate: scratch directory: %w", err)
-		}
-		defer os.RemoveAll(d)
-		workDir = d
-	}
-	catDir := *catalog
-	if catDir == "" {
-		catDir = filepath.Join(*samples, "catalog")
-	}
+	defer cleanup()
 	ba := newBenchApp(cfg, workDir, catDir)
 	defer ba.Close(context.WithoutCancel(ctx))
 	env := &bench.Env{Log: log, SamplesDir: *samples, CatalogDir: *catalog, LookbookCatalogDir: *lookCat, WorkDir: workDir, Pipeline: ba}

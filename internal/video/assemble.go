@@ -102,15 +102,16 @@ const (
 	frameOther  trackFrame = iota
 	frameWhole             // a whole person: a person proposal or its outfit region
 	frameRegion            // a garment region of a person (upper body, lower body, feet)
+	frameWindow            // a class-agnostic window proposal
 )
 
 // loadTrackFrames returns what the tracks of a video frame, for those
-// that frame a whole person or a part of one.
+// that frame a whole person or a part of one, or are window proposals.
 func (s *Service) loadTrackFrames(ctx context.Context, id string) (map[int]trackFrame, error) {
 	db := s.deps.DB
 	rows, err := db.Read.QueryContext(ctx, db.Rebind(`SELECT DISTINCT track_id, grp, source, label FROM video_detections
-		WHERE video_id = ? AND track_id IS NOT NULL AND (grp LIKE ? OR (source = ? AND label = ?))`),
-		id, "garment:%", SourceProposal, "person")
+		WHERE video_id = ? AND track_id IS NOT NULL AND (grp LIKE ? OR (source = ? AND label IN (?, ?)))`),
+		id, "garment:%", SourceProposal, "person", LabelWindow)
 	if err != nil {
 		return nil, fmt.Errorf("load track framing: %w", err)
 	}
@@ -125,6 +126,10 @@ func (s *Service) loadTrackFrames(ctx context.Context, id string) (map[int]track
 		switch {
 		case grp == "garment:"+string(vision.RegionOutfit) || source == SourceProposal && label == "person":
 			out[tid] = frameWhole
+		case label == LabelWindow && source == SourceProposal:
+			if out[tid] == frameOther {
+				out[tid] = frameWindow
+			}
 		case out[tid] != frameWhole:
 			out[tid] = frameRegion
 		}
@@ -272,7 +277,7 @@ func (s *Service) buildDocument(ctx context.Context, id string, matches map[int]
 		it := mergeItems(items, g)
 		if len(g) > 1 {
 			var sb shownBoxes
-			sb.place = placedBoxes(items, g, bestOf(items, g))
+			sb.place = placedBoxes(items, g, placeMember(items, g, frames))
 			if k := wholeBodyMember(items, g, frames); k >= 0 {
 				sb.whole = placedBoxes(items, g, k)
 			}

@@ -156,6 +156,29 @@ func wholeBodyMember(items []shoppable.Item, g []int, frames []trackFrame) int {
 	return pick
 }
 
+// placeMember returns the member of g whose boxes the item shows: its
+// best-scoring member, unless that is a window proposal that lies in the
+// place of a member framing a person or a garment region of one (frames):
+// then the best-scoring such member, whose box is the garment the window
+// caught part of (a window over the hands at a skirt's waistband put the
+// hotspot on the hands).
+func placeMember(items []shoppable.Item, g []int, frames []trackFrame) int {
+	best := bestOf(items, g)
+	if frames[best] != frameWindow {
+		return best
+	}
+	pick := best
+	for _, k := range g {
+		if frames[k] != frameRegion && frames[k] != frameWhole || !boxesMeet(items[best].Boxes, items[k].Boxes, within) {
+			continue
+		}
+		if pick == best || items[k].Matches[0].Score > items[pick].Matches[0].Score {
+			pick = k
+		}
+	}
+	return pick
+}
+
 // regionOf reports whether box r is a garment region of person box p: the
 // same left and right edges and within its top and bottom, to a tenth of
 // the person's size (tracks smooth their boxes apart a little).

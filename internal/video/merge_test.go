@@ -191,3 +191,42 @@ func TestPlacedBoxes(t *testing.T) {
 		t.Fatalf("placedBoxes:\n got %+v\nwant %+v", got, want)
 	}
 }
+
+func TestPlaceMember(t *testing.T) {
+	box := func(tt, x, y, w, h float64) shoppable.Box { return shoppable.Box{T: tt, X: x, Y: y, W: w, H: h} }
+	item := func(id string, score float64, boxes ...shoppable.Box) shoppable.Item {
+		return shoppable.Item{ID: id, Boxes: boxes, Review: shoppable.ReviewAuto, Matches: []shoppable.Match{{ProductID: "p1", Score: score}}}
+	}
+	waist := box(1, 0.41, 0.58, 0.17, 0.2)  // a window over the hands at a waistband
+	lower := box(1, 0.1, 0.5, 0.8, 0.45)    // the lower body's region of the same person
+	person := box(1.2, 0.1, 0.1, 0.8, 0.85) // the whole person, a moment later
+	elsewhere := box(1, 0.6, 0.0, 0.3, 0.4) // a region of someone else
+	later := box(3, 0.1, 0.5, 0.8, 0.45)    // the region, long after the window
+	const (
+		o, w, r, x = frameOther, frameWhole, frameRegion, frameWindow
+	)
+	for _, tc := range []struct {
+		name   string
+		items  []shoppable.Item
+		frames []trackFrame
+		want   int
+	}{
+		{"a window shows the region it lies in", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, lower)}, []trackFrame{x, r}, 1},
+		{"the better of a region and its person", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.4, lower), item("t3", 0.45, person)}, []trackFrame{x, r, w}, 2},
+		{"a best region keeps its box", []shoppable.Item{item("t1", 0.49, lower), item("t2", 0.45, waist)}, []trackFrame{r, x}, 0},
+		{"a detector box keeps its box", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, lower)}, []trackFrame{o, r}, 0},
+		{"a region elsewhere is not the window's", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, elsewhere)}, []trackFrame{x, r}, 0},
+		{"a region at another time is not the window's", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, later)}, []trackFrame{x, r}, 0},
+		{"only other windows", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, lower)}, []trackFrame{x, x}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := make([]int, len(tc.items))
+			for i := range g {
+				g[i] = i
+			}
+			if got := placeMember(tc.items, g, tc.frames); got != tc.want {
+				t.Fatalf("placeMember = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

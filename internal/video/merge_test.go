@@ -109,11 +109,42 @@ func TestContinues(t *testing.T) {
 	}
 }
 
-func TestWholeBodyBoxes(t *testing.T) {
-	box := func(tt, x, y, w, h float64) shoppable.Box { return shoppable.Box{T: tt, X: x, Y: y, W: w, H: h} }
-	item := func(id string, score float64, boxes ...shoppable.Box) shoppable.Item {
-		return shoppable.Item{ID: id, Boxes: boxes, Review: shoppable.ReviewAuto, Matches: []shoppable.Match{{ProductID: "p1", Score: score}}}
+// memberCase is a group of one product's items, what their tracks frame,
+// and the member a picker (wholeBodyMember, placeMember) should return.
+type memberCase struct {
+	name   string
+	items  []shoppable.Item
+	frames []trackFrame
+	want   int
+}
+
+// groupBox and groupItem make the boxes and items of memberCases.
+func groupBox(tt, x, y, w, h float64) shoppable.Box {
+	return shoppable.Box{T: tt, X: x, Y: y, W: w, H: h}
+}
+
+func groupItem(id string, score float64, boxes ...shoppable.Box) shoppable.Item {
+	return shoppable.Item{ID: id, Boxes: boxes, Review: shoppable.ReviewAuto, Matches: []shoppable.Match{{ProductID: "p1", Score: score}}}
+}
+
+// runMemberCases checks pick on every case, the whole group as g.
+func runMemberCases(t *testing.T, name string, pick func([]shoppable.Item, []int, []trackFrame) int, cases []memberCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := make([]int, len(tc.items))
+			for i := range g {
+				g[i] = i
+			}
+			if got := pick(tc.items, g, tc.frames); got != tc.want {
+				t.Fatalf("%s = %d, want %d", name, got, tc.want)
+			}
+		})
 	}
+}
+
+func TestWholeBodyBoxes(t *testing.T) {
+	box, item := groupBox, groupItem
 	upper := box(1, 0.3, 0.2, 0.4, 0.3)   // the upper body's region
 	person := box(1, 0.3, 0.1, 0.4, 0.85) // the whole person it was cut from
 	other := box(1, 0.0, 0.0, 0.2, 0.9)   // a person elsewhere
@@ -121,12 +152,7 @@ func TestWholeBodyBoxes(t *testing.T) {
 	const (
 		o, w, r = frameOther, frameWhole, frameRegion
 	)
-	for _, tc := range []struct {
-		name   string
-		items  []shoppable.Item
-		frames []trackFrame
-		want   int
-	}{
+	runMemberCases(t, "wholeBodyMember", wholeBodyMember, []memberCase{
 		{"the person the matched region was cut from", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []trackFrame{r, w}, 1},
 		{"the better of two whole-person tracks", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.4, person), item("t3", 0.6, person)}, []trackFrame{r, w, w}, 2},
 		{"the best member frames the person already", []shoppable.Item{item("t1", 0.7, person), item("t2", 0.5, upper)}, []trackFrame{w, r}, -1},
@@ -134,17 +160,7 @@ func TestWholeBodyBoxes(t *testing.T) {
 		{"a person merely around the region is not its own", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, behind)}, []trackFrame{r, w}, -1},
 		{"a window's match keeps its box", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []trackFrame{o, w}, -1},
 		{"no whole-person track", []shoppable.Item{item("t1", 0.7, upper), item("t2", 0.5, person)}, []trackFrame{r, o}, -1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			g := make([]int, len(tc.items))
-			for i := range g {
-				g[i] = i
-			}
-			if got := wholeBodyMember(tc.items, g, tc.frames); got != tc.want {
-				t.Fatalf("wholeBodyMember = %d, want %d", got, tc.want)
-			}
-		})
-	}
+	})
 
 	// Only products worn over the whole body show the person's boxes;
 	// the others show their placed boxes when they have them.
@@ -193,10 +209,7 @@ func TestPlacedBoxes(t *testing.T) {
 }
 
 func TestPlaceMember(t *testing.T) {
-	box := func(tt, x, y, w, h float64) shoppable.Box { return shoppable.Box{T: tt, X: x, Y: y, W: w, H: h} }
-	item := func(id string, score float64, boxes ...shoppable.Box) shoppable.Item {
-		return shoppable.Item{ID: id, Boxes: boxes, Review: shoppable.ReviewAuto, Matches: []shoppable.Match{{ProductID: "p1", Score: score}}}
-	}
+	box, item := groupBox, groupItem
 	waist := box(1, 0.41, 0.58, 0.17, 0.2)  // a window over the hands at a waistband
 	lower := box(1, 0.1, 0.5, 0.8, 0.45)    // the lower body's region of the same person
 	person := box(1.2, 0.1, 0.1, 0.8, 0.85) // the whole person, a moment later
@@ -205,12 +218,7 @@ func TestPlaceMember(t *testing.T) {
 	const (
 		o, w, r, x = frameOther, frameWhole, frameRegion, frameWindow
 	)
-	for _, tc := range []struct {
-		name   string
-		items  []shoppable.Item
-		frames []trackFrame
-		want   int
-	}{
+	runMemberCases(t, "placeMember", placeMember, []memberCase{
 		{"a window shows the region it lies in", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, lower)}, []trackFrame{x, r}, 1},
 		{"the better of a region and its person", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.4, lower), item("t3", 0.45, person)}, []trackFrame{x, r, w}, 2},
 		{"a best region keeps its box", []shoppable.Item{item("t1", 0.49, lower), item("t2", 0.45, waist)}, []trackFrame{r, x}, 0},
@@ -218,15 +226,5 @@ func TestPlaceMember(t *testing.T) {
 		{"a region elsewhere is not the window's", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, elsewhere)}, []trackFrame{x, r}, 0},
 		{"a region at another time is not the window's", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, later)}, []trackFrame{x, r}, 0},
 		{"only other windows", []shoppable.Item{item("t1", 0.49, waist), item("t2", 0.45, lower)}, []trackFrame{x, x}, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			g := make([]int, len(tc.items))
-			for i := range g {
-				g[i] = i
-			}
-			if got := placeMember(tc.items, g, tc.frames); got != tc.want {
-				t.Fatalf("placeMember = %d, want %d", got, tc.want)
-			}
-		})
-	}
+	})
 }

@@ -122,7 +122,7 @@ func refitFrom(files []string, extra []confidence.Sample, target float64, out, s
 	var samples []confidence.Sample
 	names := make([]string, len(files))
 	for i, p := range files {
-		s, err := readSamples(p)
+		s, err := confidence.LoadSamples(p)
 		if err != nil {
 			return fmt.Errorf("bench calibrate: %s: %w", p, err)
 		}
@@ -170,26 +170,6 @@ func reportFit(m *confidence.Model, sources int, what string) {
 	f := m.Fit
 	fmt.Fprintf(stdout, "calibration %s: %d candidate items (%d right) from %d %s\n", m.Version, f.Samples, f.Positives, sources, what)
 	fmt.Fprintf(stdout, "publish at %.3f, review at %.3f; held-out precision %.3f, recall %.3f, log loss %.3f\n", m.PublishAt, m.ReviewAt, f.Precision, f.Recall, f.LogLoss)
-}
-
-// readSamples reads a samples file, gzip-compressed when its name ends in
-// .gz.
-func readSamples(path string) ([]confidence.Sample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		z, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, err
-		}
-		defer z.Close()
-		r = z
-	}
-	return confidence.ReadSamples(r)
 }
 
 // writeSamples writes calibration samples as JSON lines, gzip-compressed

@@ -2,11 +2,14 @@ package confidence
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"strings"
 )
 
 // sampleLine is one sample as a line of JSON.
@@ -69,4 +72,24 @@ func ReadSamples(r io.Reader) ([]Sample, error) {
 		return nil, fmt.Errorf("confidence: samples: %w", err)
 	}
 	return out, nil
+}
+
+// LoadSamples reads a samples file, gzip-compressed when its name ends in
+// .gz.
+func LoadSamples(path string) ([]Sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		defer z.Close()
+		r = z
+	}
+	return ReadSamples(r)
 }

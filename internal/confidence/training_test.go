@@ -1,9 +1,7 @@
 package confidence
 
 import (
-	"compress/gzip"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -19,16 +17,7 @@ func TestShippedCalibrationRefits(t *testing.T) {
 	}
 	var samples []Sample
 	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		s, err := ReadSamples(z)
-		f.Close()
+		s, err := LoadSamples(p)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}

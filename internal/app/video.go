@@ -51,8 +51,10 @@ func newVideo(a *App) (*video.Service, error) {
 			// Instance verification is evidence for the confidence; without
 			// the model file matching works as before.
 			if _, err := os.Stat(filepath.Join(a.ModelsDir(), vision.XFeatFile)); err == nil {
+				// One thread per run and a run per core: several crops
+				// are described at once (see vision's extractJobs).
 				x, err := vision.OpenLocalFeatures(a.ModelsDir(), vision.LocalFeatureOptions{RuntimeLib: a.Config.ORTLib,
-					SessionOptions: vision.SessionOptions{Threads: runtime.NumCPU()}, Tiles: a.Config.VerifyTiles})
+					SessionOptions: vision.SessionOptions{Threads: 1, Runs: runtime.NumCPU()}, Tiles: a.Config.VerifyTiles})
 				if err != nil {
 					return nil, err
 				}

@@ -8,7 +8,10 @@ import (
 	"image"
 	"io/fs"
 	"math"
+	"runtime"
 	"sort"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/match"
@@ -50,6 +53,10 @@ const (
 	// verifyMargin widens a crop's box by this fraction of its size on
 	// each side: keypoints at a garment's edge need context.
 	verifyMargin = 0.05
+	// verifyBatch is how many crops are described per call, so that the
+	// extractor runs several at once; a multiple of every tiling (1, 2,
+	// 4). The queued crops hold their frames: at most this many.
+	verifyBatch = 8
 )
 
 // Promotion by verification: a candidate below the first becomes the
@@ -224,7 +231,7 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 			return nil
 		}
 		queue, queued = append(queue, vision.LocalRegion{Image: img, Region: r}), append(queued, tid)
-		if len(queue) < s.deps.Local.Tiles() {
+		if len(queue) < verifyBatch {
 			return nil
 		}
 		return flush()
@@ -321,9 +328,22 @@ func (s *Service) verifyTracks(ctx context.Context, id string, tracks map[int][]
 	if err != nil {
 		return fmt.Errorf("verify: product features: %w", err)
 	}
-	for tid := range verified {
-		if res := verifyAgainst(feats[tid], matches[tid], prod); res != nil {
-			out.results[tid] = res
+	// Tracks are compared on every core: the descriptor products are
+	// parallel already, but picking each row's and column's best is not.
+	order = sortedKeys(verified)
+	res := make([][]verify.Result, len(order))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, tid := range order {
+		g.Go(func() error {
+			res[i] = verifyAgainst(feats[tid], matches[tid], prod)
+			return nil
+		})
+	}
+	g.Wait()
+	for i, tid := range order {
+		if res[i] != nil {
+			out.results[tid] = res[i]
 		}
 	}
 	return nil

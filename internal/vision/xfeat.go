@@ -15,6 +15,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 	"golang.org/x/image/draw"
+	"golang.org/x/sync/errgroup"
 )
 
 // XFeat (Potje et al., CVPR 2024; verlab/accelerated_features, Apache-2.0)
@@ -470,15 +471,37 @@ func innerTile(tile image.Rectangle) image.Rectangle {
 	return tile
 }
 
-// extractJobs describes the jobs, Tiles at a time per model run.
+// extractJobs describes the jobs, Tiles at a time per model run, with as
+// many runs at once as the session allows (SessionOptions.Runs): each
+// run's Go side (resizing, keypoint selection) overlaps another's
+// inference. Two single-thread runs described a video crop in 27 ms where
+// one run of two threads took 38 ms (two cores).
 func (x *LocalFeatureExtractor) extractJobs(ctx context.Context, jobs []localJob) ([]*LocalFeatures, error) {
-	out := make([]*LocalFeatures, 0, len(jobs))
-	for lo := 0; lo < len(jobs); lo += x.opts.Tiles {
-		fs, err := x.extractRun(ctx, jobs[lo:min(lo+x.opts.Tiles, len(jobs))])
-		if err != nil {
-			return nil, err
+	out := make([]*LocalFeatures, len(jobs))
+	n := x.opts.Tiles
+	runs := (len(jobs) + n - 1) / n
+	workers := min(runs, cap(x.sess.slots))
+	if workers <= 1 {
+		for lo := 0; lo < len(jobs); lo += n {
+			fs, err := x.extractRun(ctx, jobs[lo:min(lo+n, len(jobs))])
+			if err != nil {
+				return nil, err
+			}
+			copy(out[lo:], fs)
 		}
-		out = append(out, fs...)
+		return out, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for lo := 0; lo < len(jobs); lo += n {
+		g.Go(func() error {
+			fs, err := x.extractRun(gctx, jobs[lo:min(lo+n, len(jobs))])
+			copy(out[lo:], fs)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

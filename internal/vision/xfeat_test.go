@@ -360,6 +360,47 @@ func TestXFeatMirrored(t *testing.T) {
 	}
 }
 
+// TestXFeatParallelRuns checks that an extractor running several model
+// runs at once (one thread each) returns, in order, the same features as
+// one that runs them one after the other, whole inputs and mosaics,
+// mirrored regions included.
+func TestXFeatParallelRuns(t *testing.T) {
+	dir := testenv.Models(t, XFeatFile)
+	lib := testenv.ORTLib(t)
+	var rs []LocalRegion
+	for i, id := range []string{"15108", "15071", "15053", "15130", "15108"} {
+		rs = append(rs, LocalRegion{Image: virgioPhoto(t, id), Region: image.Rect(102+10*i, 154, 410, 653-20*i), Mirror: i%2 == 1})
+	}
+	ctx := context.Background()
+	for _, tiles := range []int{1, 2} {
+		t.Run(fmt.Sprint(tiles), func(t *testing.T) {
+			var got [2][]*LocalFeatures
+			for k, so := range []SessionOptions{{Threads: 1}, {Threads: 1, Runs: 2}} {
+				x, err := OpenLocalFeatures(dir, LocalFeatureOptions{SessionOptions: so, RuntimeLib: lib, Tiles: tiles})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[k], err = x.ExtractMany(ctx, rs, 512)
+				x.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got[k]) != len(rs) {
+					t.Fatalf("runs %d: %d results for %d regions", so.Runs, len(got[k]), len(rs))
+				}
+			}
+			for i := range rs {
+				checkFeatures(t, got[1][i])
+				a, _ := got[0][i].MarshalBinary()
+				b, _ := got[1][i].MarshalBinary()
+				if !bytes.Equal(a, b) {
+					t.Errorf("region %d: parallel runs give other features than serial ones", i)
+				}
+			}
+		})
+	}
+}
+
 // TestXFeatTiles checks the mosaics: every region's features come back in
 // order inside its region, and a region's keypoints do not depend much on
 // what the other tiles show.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/live"
+	"github.com/vitrine-dev/vitrine/internal/video"
 )
 
 // Live runs a live stream in the bench's installation, as a server does,
@@ -86,3 +87,21 @@ func (b *benchApp) Live(ctx context.Context, playlistURL string, announce func(p
 }
 
 var _ bench.LiveStreamer = (*benchApp)(nil)
+
+// ReplayLive replays a video file through the live analyser with no frame
+// dropped (bench.LiveReplayer, for bench calibrate --live).
+func (b *benchApp) ReplayLive(ctx context.Context, path string) ([]bench.LiveDecision, error) {
+	a, err := b.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds, _, err := a.Video.ReplayLive(ctx, path, video.LiveConfig{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bench.LiveDecision, len(ds))
+	for i, d := range ds {
+		out[i] = bench.LiveDecision{T: d.T, ProductID: d.Item.Product(), StartS: d.Item.StartS, EndS: d.Item.EndS, Features: d.Features}
+	}
+	return out, nil
+}

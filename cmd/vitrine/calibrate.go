@@ -28,7 +28,8 @@ func benchCalibrate(ctx context.Context, args []string) error {
 			"(the one vitrine ships is internal/confidence/calibration.json; an install can point\n"+
 			"confidence_model at its own).")
 	load := withConfig(fs)
-	out := fs.String("write", filepath.Join("internal", "confidence", "calibration.json"), "model file to write")
+	out := fs.String("write", "", "model file to write (default internal/confidence/calibration.json, with --live live_calibration.json)")
+	liveFit := fs.Bool("live", false, "fit the calibration of live streams: replay every video through the live analyser (no frame dropped) and label each decision it takes when it matches a track")
 	samples := fs.String("samples", defaultSamplesDir(), "sample data directory (catalog/, catalog_virgio/ and videos/)")
 	catalog := fs.String("catalog", "", "packshot catalog directory; default <samples>/catalog")
 	lookCat := fs.String("lookbook-catalog", "", "on-model catalog directory; default <samples>/catalog_virgio")
@@ -55,6 +56,16 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	if *target <= 0 || *target >= 1 {
 		return fmt.Errorf("bench calibrate: --precision must be in (0, 1)")
 	}
+	if *liveFit && *reviews {
+		return fmt.Errorf("bench calibrate: --reviews holds videos' items, not a live analyser's decisions: not with --live")
+	}
+	if *out == "" {
+		name := "calibration.json"
+		if *liveFit {
+			name = "live_calibration.json"
+		}
+		*out = filepath.Join("internal", "confidence", name)
+	}
 	cfg, err := load()
 	if err != nil {
 		return err
@@ -74,7 +85,7 @@ func benchCalibrate(ctx context.Context, args []string) error {
 		fmt.Fprintf(stderr, "calibrate: %d reviewed items\n", len(extra))
 	}
 	if len(from) > 0 {
-		return refitFrom(from, extra, *target, *out, *samplesOut)
+		return refitFrom(from, extra, *target, *out, *samplesOut, *liveFit)
 	}
 	workDir, catDir, cleanup, err := benchDirs("bench calibrate", *samples, *work, *catalog)
 	if err != nil {
@@ -87,7 +98,7 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	var bar *progressbar.ProgressBar
 	res, err := bench.Calibrate(ctx, env, bench.CalibrateOptions{
 		Seed: *seed, Packshots: *packshots, Lookbooks: *lookbooks, Reshots: setSize(*reshots), Unseen: setSize(*unseen), Extra: extra,
-		Fit: confidence.FitOptions{TargetPrecision: *target},
+		Fit: confidence.FitOptions{TargetPrecision: *target}, Live: *liveFit,
 		Progress: func(done, total int, video string) {
 			if bar == nil {
 				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("videos"),
@@ -116,9 +127,9 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	return nil
 }
 
-// refitFrom fits the calibration on the samples in files (and extra)
-// without running any video.
-func refitFrom(files []string, extra []confidence.Sample, target float64, out, samplesOut string) error {
+// refitFrom fits the calibration (of live streams when live) on the
+// samples in files (and extra) without running any video.
+func refitFrom(files []string, extra []confidence.Sample, target float64, out, samplesOut string, live bool) error {
 	var samples []confidence.Sample
 	names := make([]string, len(files))
 	for i, p := range files {
@@ -131,12 +142,16 @@ func refitFrom(files []string, extra []confidence.Sample, target float64, out, s
 	}
 	n := len(samples)
 	samples = append(samples, extra...)
+	what := "labelled samples"
+	if live {
+		what = "labelled live analyser decisions"
+	}
 	m, err := confidence.Fit(samples, confidence.FitOptions{
 		Inputs:          confidence.DefaultInputs,
 		TargetPrecision: target,
 		Version:         time.Now().UTC().Format("2006-01-02T1504Z") + "-refit",
-		Note: fmt.Sprintf("refitted by vitrine bench calibrate from %d labelled samples in %s and %d reviewed items",
-			n, strings.Join(names, ", "), len(extra)),
+		Note: fmt.Sprintf("refitted by vitrine bench calibrate from %d %s in %s and %d reviewed items",
+			n, what, strings.Join(names, ", "), len(extra)),
 	})
 	if err != nil {
 		return fmt.Errorf("bench calibrate: %w", err)

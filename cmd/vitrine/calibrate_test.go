@@ -78,4 +78,8 @@ func TestBenchCalibrateFrom(t *testing.T) {
 	if _, se, code := vitrine(t, cleanEnv(), "bench", "calibrate", "--from", bad, "--write", model); code == 0 || !strings.Contains(se, "line 2") {
 		t.Errorf("broken file: exit %d, stderr %q", code, se)
 	}
+	// Reviewed video items are not live decisions.
+	if _, se, code := vitrine(t, cleanEnv(), "bench", "calibrate", "--live", "--reviews", "--from", joined, "--write", model); code == 0 || !strings.Contains(se, "not with --live") {
+		t.Errorf("--live --reviews: exit %d, stderr %q", code, se)
+	}
 }

@@ -73,10 +73,15 @@ func newVideo(a *App) (*video.Service, error) {
 	if windows == 0 {
 		windows = -1 // video.Config: negative is off, 0 the default
 	}
-	var model *confidence.Model
+	var model, liveModel *confidence.Model
 	if a.Config.ConfidenceModel != "" {
 		if model, err = confidence.Load(a.Config.ConfidenceModel); err != nil {
 			return nil, fmt.Errorf("confidence_model: %w", err)
+		}
+	}
+	if a.Config.LiveConfidenceModel != "" {
+		if liveModel, err = confidence.Load(a.Config.LiveConfidenceModel); err != nil {
+			return nil, fmt.Errorf("live_confidence_model: %w", err)
 		}
 	}
 	hotspots := a.Config.MaxHotspots
@@ -90,6 +95,7 @@ func newVideo(a *App) (*video.Service, error) {
 	cfg := video.Config{
 		Projection:      proj,
 		Confidence:      model,
+		LiveConfidence:  liveModel,
 		PublishAt:       a.Config.PublishThreshold,
 		ReviewAt:        a.Config.ReviewThreshold,
 		MaxHotspots:     hotspots,

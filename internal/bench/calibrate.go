@@ -35,6 +35,25 @@ type CalibrateOptions struct {
 	Extra []confidence.Sample
 	// Progress, when set, is told about each video done.
 	Progress func(done, total int, video string)
+	// Live fits the calibration of live streams instead: every video is
+	// replayed through the live analyser (the pipeline must be a
+	// LiveReplayer) and each of its decisions is a sample.
+	Live bool
+}
+
+// LiveReplayer replays a video file through the live analyser, as a
+// stream of it would be analysed with no frame dropped, for CalibrateOptions.Live.
+type LiveReplayer interface {
+	ReplayLive(ctx context.Context, path string) ([]LiveDecision, error)
+}
+
+// LiveDecision is one decision of the live analyser: its item's product
+// and time span at stream time T, and the evidence of its confidence.
+type LiveDecision struct {
+	T            float64
+	ProductID    string
+	StartS, EndS float64
+	Features     map[string]float64
 }
 
 // Calibration is the outcome of Calibrate.
@@ -54,8 +73,14 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 	if env.Pipeline == nil {
 		return nil, errors.New("calibrate: no pipeline")
 	}
-	if _, ok := env.Pipeline.(CandidatePipeline); !ok {
-		return nil, errors.New("calibrate: the pipeline does not return candidates")
+	replay, ok := env.Pipeline.(LiveReplayer)
+	switch {
+	case opt.Live && !ok:
+		return nil, errors.New("calibrate: the pipeline does not replay live streams")
+	case !opt.Live:
+		if _, ok := env.Pipeline.(CandidatePipeline); !ok {
+			return nil, errors.New("calibrate: the pipeline does not return candidates")
+		}
 	}
 	if opt.Seed == 0 {
 		opt.Seed = 1001
@@ -109,14 +134,23 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 	}
 	out := &Calibration{}
 	for i, v := range vs {
-		p, err := process(ctx, e, v)
-		if err != nil {
-			return nil, fmt.Errorf("calibrate: %s: %w", filepath.Base(v.path), err)
+		name := filepath.Base(v.path)
+		if opt.Live {
+			ds, err := replay.ReplayLive(ctx, v.path)
+			if err != nil {
+				return nil, fmt.Errorf("calibrate: %s: %w", name, err)
+			}
+			out.Samples = append(out.Samples, LabelLive(v.truth, ds, name)...)
+		} else {
+			p, err := process(ctx, e, v)
+			if err != nil {
+				return nil, fmt.Errorf("calibrate: %s: %w", name, err)
+			}
+			out.Samples = append(out.Samples, Label(p.truth, p.cand, p.evidence, name)...)
 		}
-		out.Samples = append(out.Samples, Label(p.truth, p.cand, p.evidence, filepath.Base(v.path))...)
 		out.Videos++
 		if opt.Progress != nil {
-			opt.Progress(i+1, len(vs), filepath.Base(v.path))
+			opt.Progress(i+1, len(vs), name)
 		}
 	}
 	out.Samples = append(out.Samples, opt.Extra...)
@@ -125,8 +159,12 @@ func Calibrate(ctx context.Context, env *Env, opt CalibrateOptions) (*Calibratio
 		opt.Fit.Version = time.Now().UTC().Format("2006-01-02T1504Z") + fmt.Sprintf("-seed%d", opt.Seed)
 	}
 	if opt.Fit.Note == "" {
-		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos, %d lookbook reels, %d re-shot reels and %d reels of products held out of the catalog from seed %d, and %d negative sample videos, and %d reviewed items: %d candidate items",
-			len(packshots), len(lookbooks), len(reshots), len(unseen), opt.Seed, len(e.negativePaths()), len(opt.Extra), len(out.Samples))
+		what := "candidate items"
+		if opt.Live {
+			what = "live analyser decisions (each time a stream's track was matched)"
+		}
+		opt.Fit.Note = fmt.Sprintf("fitted by vitrine bench calibrate on %d generated packshot videos, %d lookbook reels, %d re-shot reels and %d reels of products held out of the catalog from seed %d, and %d negative sample videos, and %d reviewed items: %d %s",
+			len(packshots), len(lookbooks), len(reshots), len(unseen), opt.Seed, len(e.negativePaths()), len(opt.Extra), len(out.Samples), what)
 	}
 	m, err := confidence.Fit(out.Samples, opt.Fit)
 	if err != nil {
@@ -157,6 +195,27 @@ func Label(truth *groundtruth.Video, cand *score.Prediction, evidence map[string
 			}
 		}
 		out = append(out, confidence.Sample{Features: f, Right: right, Group: group})
+	}
+	return out
+}
+
+// LabelLive turns the live analyser's decisions over one video into
+// labelled samples: a decision is right when its product is a true item
+// overlapping its item's span. truth nil means no product of the video is
+// in the catalog: every decision is wrong.
+func LabelLive(truth *groundtruth.Video, ds []LiveDecision, group string) []confidence.Sample {
+	out := make([]confidence.Sample, 0, len(ds))
+	for _, d := range ds {
+		right := false
+		if truth != nil {
+			for _, t := range truth.Items {
+				if t.ProductID == d.ProductID && overlaps(t.StartS, t.EndS, d.StartS, d.EndS) {
+					right = true
+					break
+				}
+			}
+		}
+		out = append(out, confidence.Sample{Features: d.Features, Right: right, Group: group})
 	}
 	return out
 }

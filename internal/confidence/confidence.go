@@ -204,12 +204,27 @@ func Load(path string) (*Model, error) {
 //go:embed calibration.json
 var defaultModel []byte
 
+//go:embed live_calibration.json
+var defaultLiveModel []byte
+
 // Default returns the calibration shipped with vitrine (calibration.json
 // in this package, written by `vitrine bench calibrate`).
 func Default() *Model {
 	m, err := Parse(defaultModel)
 	if err != nil {
 		panic("confidence: shipped calibration.json: " + err.Error())
+	}
+	return m
+}
+
+// DefaultLive returns the calibration of live streams' items shipped with
+// vitrine (live_calibration.json, written by `vitrine bench calibrate
+// --live`): fitted on the evidence a stream's analyser has each time it
+// matches a track, a track's first detections included.
+func DefaultLive() *Model {
+	m, err := Parse(defaultLiveModel)
+	if err != nil {
+		panic("confidence: shipped live_calibration.json: " + err.Error())
 	}
 	return m
 }

@@ -6,14 +6,27 @@ import (
 	"testing"
 )
 
-// TestShippedCalibrationRefits checks that the shipped calibration is the
-// fit of the labelled samples shipped beside it (training/, in name
+// TestShippedCalibrationRefits checks that each shipped calibration is
+// the fit of the labelled samples shipped beside it (training/ for
+// calibration.json, training/live/ for live_calibration.json, in name
 // order, as `vitrine bench calibrate --from` joins them): refitting them
 // gives the same weights, isotonic map and thresholds.
 func TestShippedCalibrationRefits(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("training", "*.jsonl.gz"))
+	for _, tc := range []struct {
+		name, glob string
+		shipped    *Model
+	}{
+		{"calibration.json", filepath.Join("training", "seed*.jsonl.gz"), Default()},
+		{"live_calibration.json", filepath.Join("training", "live", "*.jsonl.gz"), DefaultLive()},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkRefits(t, tc.glob, tc.shipped) })
+	}
+}
+
+func checkRefits(t *testing.T, glob string, want *Model) {
+	files, err := filepath.Glob(glob)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no training samples beside calibration.json (%v)", err)
+		t.Fatalf("no training samples %s (%v)", glob, err)
 	}
 	var samples []Sample
 	for _, p := range files {
@@ -23,7 +36,6 @@ func TestShippedCalibrationRefits(t *testing.T) {
 		}
 		samples = append(samples, s...)
 	}
-	want := Default()
 	got, err := Fit(samples, FitOptions{Inputs: DefaultInputs, TargetPrecision: want.Fit.TargetPrecision})
 	if err != nil {
 		t.Fatal(err)

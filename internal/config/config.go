@@ -77,10 +77,11 @@ type Config struct {
 	// for non-commercial research.
 	GarmentDetector string `toml:"garment_detector" env:"VITRINE_GARMENT_DETECTOR" default:"" usage:"opt-in garment detector model to run besides the person-derived garment regions, e.g. yolov5n-deepfashion2 (AGPL-3.0 weights, non-commercial training data; empty = none)"`
 	// The publish decision (internal/confidence).
-	ConfidenceModel  string  `toml:"confidence_model" env:"VITRINE_CONFIDENCE_MODEL" default:"" usage:"calibration file of item confidences written by 'vitrine bench calibrate' (empty = the one vitrine ships)"`
-	PublishThreshold float64 `toml:"publish_threshold" env:"VITRINE_PUBLISH_THRESHOLD" default:"0" usage:"least confidence at which an item is shown to viewers without a reviewer (0 = the calibration's, chosen for published-item precision 0.95)"`
-	ReviewThreshold  float64 `toml:"review_threshold" env:"VITRINE_REVIEW_THRESHOLD" default:"0" usage:"least confidence at which an item waits for review; below it the track is not an item (0 = the calibration's)"`
-	MaxHotspots      int     `toml:"max_hotspots" env:"VITRINE_MAX_HOTSPOTS" default:"3" usage:"most published items on screen at once; the least confident of more wait for review (0 = no cap)"`
+	ConfidenceModel     string  `toml:"confidence_model" env:"VITRINE_CONFIDENCE_MODEL" default:"" usage:"calibration file of item confidences written by 'vitrine bench calibrate' (empty = the one vitrine ships)"`
+	LiveConfidenceModel string  `toml:"live_confidence_model" env:"VITRINE_LIVE_CONFIDENCE_MODEL" default:"" usage:"calibration file of live streams' item confidences written by 'vitrine bench calibrate --live' (empty = the one vitrine ships)"`
+	PublishThreshold    float64 `toml:"publish_threshold" env:"VITRINE_PUBLISH_THRESHOLD" default:"0" usage:"least confidence at which an item is shown to viewers without a reviewer (0 = the calibration's, chosen for published-item precision 0.95)"`
+	ReviewThreshold     float64 `toml:"review_threshold" env:"VITRINE_REVIEW_THRESHOLD" default:"0" usage:"least confidence at which an item waits for review; below it the track is not an item (0 = the calibration's)"`
+	MaxHotspots         int     `toml:"max_hotspots" env:"VITRINE_MAX_HOTSPOTS" default:"3" usage:"most published items on screen at once; the least confident of more wait for review (0 = no cap)"`
 
 	// Rate limits in requests per second (0 = off); bursts are four
 	// seconds' worth.

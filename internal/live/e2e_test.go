@@ -22,6 +22,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/eval/gen"
 	"github.com/vitrine-dev/vitrine/eval/groundtruth"
+	"github.com/vitrine-dev/vitrine/internal/bench"
 	"github.com/vitrine-dev/vitrine/internal/blob"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/catalog/catvision"
@@ -438,4 +439,69 @@ func mapsKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestReplayLive replays a generated labelled video through the live
+// analyser, as bench calibrate --live does: one decision per track match,
+// in time order, each with its evidence, and the products it announces
+// are among the ones its decisions named, some of them on screen.
+func TestReplayLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ingests a sample catalog and analyses a generated video")
+	}
+	e := newAnalysisEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := gen.Generate(ctx, gen.Config{CatalogDir: e.catalog, Backgrounds: gen.SampleBackgrounds(e.samples), Seed: 7,
+		Shots: 3, MinShotS: 5, MaxShotS: 6}, t.TempDir(), "replay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, events, err := e.svc.ReplayLive(ctx, res.VideoPath, video.LiveConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) == 0 {
+		t.Fatal("no decisions")
+	}
+	type key struct {
+		item string
+		t    float64
+	}
+	seen := map[key]bool{}
+	named := map[string]bool{}
+	last := math.Inf(-1)
+	for _, d := range ds {
+		k := key{d.Item.ID, d.T}
+		switch {
+		case d.T < last:
+			t.Errorf("decision at %.2f s after one at %.2f s", d.T, last)
+		case seen[k]:
+			t.Errorf("item %s decided twice at %.2f s", d.Item.ID, d.T)
+		case len(d.Features) == 0 || d.Item.Confidence == nil:
+			t.Errorf("item %s at %.2f s: no evidence or confidence", d.Item.ID, d.T)
+		}
+		seen[k], last = true, d.T
+		named[d.Item.Product()] = true
+	}
+	bds := make([]bench.LiveDecision, len(ds))
+	for i, d := range ds {
+		bds[i] = bench.LiveDecision{T: d.T, ProductID: d.Item.Product(), StartS: d.Item.StartS, EndS: d.Item.EndS, Features: d.Features}
+	}
+	samples := bench.LabelLive(res.Truth, bds, "replay")
+	right := 0
+	for _, s := range samples {
+		if s.Right {
+			right++
+		}
+	}
+	t.Logf("%d decisions, %d right; %d events", len(ds), right, len(events))
+	if right == 0 {
+		t.Error("no decision names a product on screen")
+	}
+	for _, ev := range events {
+		if ev.Type == video.LiveItemStart && !named[ev.Item.ProductID] {
+			t.Errorf("announced %s, which no decision named", ev.Item.ProductID)
+		}
+	}
 }

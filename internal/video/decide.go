@@ -106,6 +106,16 @@ func (s *Service) model() *confidence.Model {
 	return confidence.Default()
 }
 
+// liveModel is the calibration of live streams' items: a stream decides
+// on a track's first detections, a video on whole tracks merged per shot,
+// so the same evidence means less there (see docs/live.md).
+func (s *Service) liveModel() *confidence.Model {
+	if s.cfg.LiveConfidence != nil {
+		return s.cfg.LiveConfidence
+	}
+	return confidence.DefaultLive()
+}
+
 // decide sets each item's status from its confidence and review, labels it
 // with its product's catalog category, and removes the candidates that
 // are not items: an automatic item is published when its confidence

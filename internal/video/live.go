@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/match"
+	"github.com/vitrine-dev/vitrine/internal/media"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/track"
 	"github.com/vitrine-dev/vitrine/internal/verify"
@@ -67,6 +68,11 @@ type LiveConfig struct {
 	// 2-core machine, where dropped frames vary from run to run; see
 	// docs/live.md).
 	Confirm int
+	// Decisions, when set, is told of every item whose track was matched
+	// again, with the evidence its confidence came from, at stream time t:
+	// `vitrine bench calibrate --live` labels them to fit the live
+	// calibration.
+	Decisions func(t float64, it shoppable.Item, f confidence.Features)
 }
 
 func (c LiveConfig) withDefaults() LiveConfig {
@@ -94,6 +100,7 @@ type liveTrack struct {
 	support   map[int]float64 // by frame, for the current best product
 	product   string          // whose support is cached
 	agree     int             // matches in a row that ranked product first
+	decided   int             // matchedAt when Decisions was last told
 	// local is the local features of the track's largest crop described
 	// so far (liveLocalGrowth), localArea that crop's box area.
 	local     *vision.LocalFeatures
@@ -458,10 +465,14 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 		byID[lt.item.ID] = lt
 	}
 	addRivalry(items, feats)
-	m := a.s.model()
+	m := a.s.liveModel()
 	for i := range items {
 		c := math.Round(m.Confidence(feats[items[i].ID])*1000) / 1000
 		items[i].Confidence = &c
+		if lt := byID[items[i].ID]; a.cfg.Decisions != nil && lt.decided != lt.matchedAt {
+			lt.decided = lt.matchedAt
+			a.cfg.Decisions(t, items[i], feats[items[i].ID])
+		}
 	}
 	published := map[string]shoppable.Item{}
 	for _, it := range decideItems(items, m, a.s.cfg.PublishAt, a.s.cfg.ReviewAt, a.s.maxHotspots()) {
@@ -534,3 +545,44 @@ func lastBox(lt *liveTrack, frame int) *shoppable.Box {
 	b := shoppable.NormBox(d.T, d.Box[0], d.Box[1], d.Box[2], d.Box[3], 1, 1)
 	return &b
 }
+
+// LiveDecision is one decision of a live analyser: an item whose track was
+// matched again at stream time T, with the evidence of its confidence.
+type LiveDecision struct {
+	T        float64
+	Item     shoppable.Item
+	Features confidence.Features
+}
+
+// ReplayLive runs a live analyser over the video file at path as fast as
+// the machine allows, on the frames a stream of it would give (2 a second
+// at the detection size, none dropped), and returns its decisions (see
+// LiveConfig.Decisions) and the events it caused. `vitrine bench
+// calibrate --live` labels the decisions to fit the live calibration.
+func (s *Service) ReplayLive(ctx context.Context, path string, cfg LiveConfig) ([]LiveDecision, []LiveEvent, error) {
+	var ds []LiveDecision
+	cfg.Decisions = func(t float64, it shoppable.Item, f confidence.Features) {
+		ds = append(ds, LiveDecision{T: t, Item: it, Features: maps.Clone(f)})
+	}
+	a, err := s.NewLiveAnalyzer(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var events []LiveEvent
+	last := 0.0
+	size := a.DetectSize()
+	err = s.deps.Media.Frames(ctx, path, media.FrameOptions{MaxWidth: size, MaxHeight: size, FPS: liveFPS}, func(f media.Frame) error {
+		evs, err := a.Frame(ctx, f.RGBA(), f.PTS)
+		events = append(events, evs...)
+		last = f.PTS
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("live: replay %s: %w", path, err)
+	}
+	return ds, append(events, a.Close(last)...), nil
+}
+
+// liveFPS is the frame rate a live stream is analysed at (media.LiveFrames'
+// default).
+const liveFPS = 2

@@ -149,6 +149,9 @@ type Config struct {
 	// Confidence is the calibration of item confidences; nil uses
 	// confidence.Default.
 	Confidence *confidence.Model
+	// LiveConfidence is the calibration of live streams' items; nil uses
+	// confidence.DefaultLive.
+	LiveConfidence *confidence.Model
 	// PublishAt and ReviewAt, when positive, replace the calibration's
 	// thresholds: an item is published from PublishAt, kept for review
 	// from ReviewAt and dropped below.

@@ -20,6 +20,16 @@ type LiveInput struct {
 	File   string
 }
 
+// How much of a piped stream ffmpeg reads to learn its streams before it
+// decodes: by default about 5 s, whose frames then came out at once, and
+// the analysis queue kept the newest two of them (a fifth of each 25 s
+// bench stream dropped, every product of its first seconds missed). Half
+// a second holds a keyframe of any stream a broadcaster segments for HLS.
+const (
+	liveProbeBytes  = "262144"
+	liveProbeMicros = "500000"
+)
+
 // LiveFrames decodes a live source at opts.FPS frames per second (2 when
 // unset), scaled to fit opts.MaxWidth x opts.MaxHeight, and calls fn with
 // each frame as ffmpeg produces it; PTS is the frame's stream time. Frames
@@ -56,7 +66,7 @@ func (t *Tool) LiveFrames(ctx context.Context, in LiveInput, opts FrameOptions, 
 	} else {
 		// Only the pipe: nothing in the stream can make ffmpeg open a file
 		// or a URL.
-		args = append(args, "-protocol_whitelist", "pipe", "-f", "mpegts", "-i", "pipe:0")
+		args = append(args, "-protocol_whitelist", "pipe", "-probesize", liveProbeBytes, "-analyzeduration", liveProbeMicros, "-f", "mpegts", "-i", "pipe:0")
 	}
 	scale := fmt.Sprintf("scale=w='min(iw,%d)':h='min(ih,%d)':force_original_aspect_ratio=decrease:flags=area", max(bw, 1), max(bh, 1))
 	if bw <= 0 {

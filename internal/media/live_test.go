@@ -5,15 +5,78 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
+
+// pacedReader hands out its bytes a chunk at a time, every interval, as a
+// live source does, and counts the chunks read.
+type pacedReader struct {
+	b        []byte
+	chunk    int
+	interval time.Duration
+	read     atomic.Int32
+}
+
+func (r *pacedReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	if r.read.Load() > 0 {
+		time.Sleep(r.interval)
+	}
+	n := copy(p, r.b[:min(len(r.b), r.chunk)])
+	r.b = r.b[n:]
+	r.read.Add(1)
+	return n, nil
+}
+
+// TestLiveFramesStartEarly feeds a 6 s MPEG-TS stream in real time, a
+// quarter of a second at a time, and checks that the first frame comes
+// out after about a second of it: ffmpeg's default 5 s probe made the
+// first frames wait and then arrive all at once, for the analysis queue
+// to drop.
+func TestLiveFramesStartEarly(t *testing.T) {
+	testenv.NeedFFmpeg(t)
+	ts := filepath.Join(t.TempDir(), "clip.ts")
+	testenv.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=6", "-pix_fmt", "yuv420p",
+		"-c:v", "libx264", "-g", "25", "-bf", "0", "-f", "mpegts", ts)
+	b, err := os.ReadFile(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quarters := 24
+	r := &pacedReader{b: b, chunk: (len(b) + quarters - 1) / quarters, interval: 250 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first := int32(-1)
+	n := 0
+	err = Default.LiveFrames(ctx, LiveInput{Reader: r}, FrameOptions{MaxWidth: 160, MaxHeight: 160, FPS: 2}, func(f Frame) error {
+		if first < 0 {
+			first = r.read.Load()
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first of %d frames after %d of %d quarter seconds of input", n, first, quarters)
+	if n < 11 {
+		t.Errorf("%d frames, want 12", n)
+	}
+	if first > 8 {
+		t.Errorf("the first frame waited for %d quarter seconds of input, want at most 8", first)
+	}
+}
 
 // TestLiveFrames decodes live inputs at 2 frames per second: a file read
 // in real time (it takes about its duration), an MPEG-TS stream from a

@@ -152,6 +152,18 @@ type clientEvent struct {
 	at      time.Time
 }
 
+// generate makes the labelled test video (3 shots of 5 to 6 s, seed 7)
+// from the environment's catalog, named name.
+func (e *analysisEnv) generate(ctx context.Context, t *testing.T, name string) *gen.Result {
+	t.Helper()
+	res, err := gen.Generate(ctx, gen.Config{CatalogDir: e.catalog, Backgrounds: gen.SampleBackgrounds(e.samples), Seed: 7,
+		Shots: 3, MinShotS: 5, MaxShotS: 6}, t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // subscribe reads the SSE stream at url until it ends or ctx does.
 func subscribe(ctx context.Context, t *testing.T, url, lastID string, out chan<- clientEvent) {
 	defer close(out)
@@ -222,11 +234,7 @@ func TestLiveHLSEndToEnd(t *testing.T) {
 	e := newAnalysisEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := gen.Generate(ctx, gen.Config{CatalogDir: e.catalog, Backgrounds: gen.SampleBackgrounds(e.samples), Seed: 7,
-		Shots: 3, MinShotS: 5, MaxShotS: 6}, t.TempDir(), "live")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := e.generate(ctx, t, "live")
 	truth := res.Truth
 	for _, it := range truth.Items {
 		t.Logf("truth: %s %.1f-%.1f s", it.ProductID, it.StartS, it.EndS)
@@ -452,11 +460,7 @@ func TestReplayLive(t *testing.T) {
 	e := newAnalysisEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := gen.Generate(ctx, gen.Config{CatalogDir: e.catalog, Backgrounds: gen.SampleBackgrounds(e.samples), Seed: 7,
-		Shots: 3, MinShotS: 5, MaxShotS: 6}, t.TempDir(), "replay")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := e.generate(ctx, t, "replay")
 	ds, events, err := e.svc.ReplayLive(ctx, res.VideoPath, video.LiveConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,15 @@ import (
 func Browser(t *testing.T) context.Context {
 	t.Helper()
 	exe := testenv.Chromium(t)
+	// Chromium keeps its singleton socket in a directory of TMPDIR that it
+	// leaves behind when it is killed at a test's end. A short path of our
+	// own (t.TempDir's can outgrow a socket path's 108 bytes) is removed
+	// after the browser.
+	tmp, err := os.MkdirTemp("", "chr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	actx, cancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -38,6 +47,7 @@ func Browser(t *testing.T) context.Context {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("mute-audio", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.WindowSize(1000, 1400),
 	)
 	t.Cleanup(cancel)

@@ -28,7 +28,8 @@ type playlist struct {
 	target   time.Duration
 	sequence int64 // media sequence number of segments[0]
 	segments []string
-	ended    bool // #EXT-X-ENDLIST: no segment will be added
+	last     time.Duration // the newest segment's duration (#EXTINF)
+	ended    bool          // #EXT-X-ENDLIST: no segment will be added
 }
 
 // parsePlaylist reads an HLS playlist; segment and variant URLs are
@@ -63,6 +64,11 @@ func parsePlaylist(b []byte, base *url.URL) (playlist, error) {
 				return p, fmt.Errorf("bad %s", line)
 			}
 			p.sequence = v
+		case strings.HasPrefix(line, "#EXTINF:"):
+			v, _, _ := strings.Cut(strings.TrimPrefix(line, "#EXTINF:"), ",")
+			if d, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && d > 0 && d <= 3600 {
+				p.last = time.Duration(d * float64(time.Second))
+			}
 		case strings.HasPrefix(line, "#EXT-X-ENDLIST"):
 			p.ended = true
 		case strings.HasPrefix(line, "#EXT-X-MAP"), strings.HasPrefix(line, "#EXT-X-KEY") && !strings.Contains(line, "METHOD=NONE"):
@@ -131,6 +137,9 @@ type hlsPuller struct {
 	onRetry func(attempt int, wait time.Duration, err error)
 	// maxPolls bounds the playlist fetches (0: no bound but ctx).
 	maxPolls int
+	// due is when the next segment should be listed: the time the newest
+	// was first seen plus its duration.
+	due time.Time
 }
 
 // run pulls until the playlist ends (nil), ctx ends, or a failure repeats
@@ -218,14 +227,38 @@ func (h *hlsPuller) step(ctx context.Context, playlistURL *string, next *int64, 
 	if p.ended && *next >= p.sequence+int64(len(p.segments)) {
 		return 0, true, nil
 	}
-	// Poll at half the target duration while waiting for a segment (the
-	// HLS client rule), at once again after a burst.
-	wait := p.target / 2
-	if wait <= 0 {
-		wait = time.Second
+	return h.pollWait(p, wrote, time.Now()), false, nil
+}
+
+// pollWait returns how long to wait before the next playlist poll, at now,
+// after a poll that found new segments (wrote) or none. Half the target
+// duration between polls (RFC 8216's rule for an unchanged playlist) let a
+// segment wait up to that long before it was fetched: 0.25 s on average
+// and 0.5 s at worst with 1 s segments, for every item a viewer sees. A
+// segment is due its predecessor's duration after that one was listed, so
+// the puller sleeps until a quarter target before then and polls every
+// tenth of a target until it is listed (a few more requests of a small
+// playlist a segment), and falls back to half-target polls when the
+// stream stalls.
+func (h *hlsPuller) pollWait(p playlist, wrote bool, now time.Time) time.Duration {
+	target := p.target
+	if target <= 0 {
+		target = 2 * time.Second
 	}
 	if wrote {
-		wait = min(wait, 200*time.Millisecond)
+		dur := p.last
+		if dur <= 0 {
+			dur = target
+		}
+		h.due = now.Add(dur)
 	}
-	return wait, false, nil
+	quick := min(max(target/10, 50*time.Millisecond), 500*time.Millisecond)
+	switch early := h.due.Sub(now); {
+	case h.due.IsZero() || early < -target:
+		return target / 2 // no segment seen yet, or the stream stalled
+	case early > target/4:
+		return early - target/4
+	default:
+		return quick
+	}
 }

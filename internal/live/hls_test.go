@@ -25,9 +25,11 @@ func TestParsePlaylist(t *testing.T) {
 		wantErr error // nil: no error; errAny: any error
 	}{
 		{name: "live media playlist", in: "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n#EXTINF:2.0,\nseg7.ts\n#EXTINF:2.0,\nseg8.ts\n",
-			want: playlist{target: 2 * time.Second, sequence: 7, segments: []string{"http://127.0.0.1:1/live/seg7.ts", "http://127.0.0.1:1/live/seg8.ts"}}},
+			want: playlist{target: 2 * time.Second, sequence: 7, segments: []string{"http://127.0.0.1:1/live/seg7.ts", "http://127.0.0.1:1/live/seg8.ts"}, last: 2 * time.Second}},
 		{name: "ended", in: "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n/a/s0.ts\n#EXT-X-ENDLIST\n",
-			want: playlist{target: time.Second, segments: []string{"http://127.0.0.1:1/a/s0.ts"}, ended: true}},
+			want: playlist{target: time.Second, segments: []string{"http://127.0.0.1:1/a/s0.ts"}, ended: true, last: time.Second}},
+		{name: "segment durations with titles", in: "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.002,\ns0.ts\n#EXTINF:0.960000,first take\ns1.ts\n",
+			want: playlist{target: 2 * time.Second, segments: []string{"http://127.0.0.1:1/live/s0.ts", "http://127.0.0.1:1/live/s1.ts"}, last: 960 * time.Millisecond}},
 		{name: "master takes the first variant", in: "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\nlow/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\nhigh/index.m3u8\n",
 			want: playlist{variant: "http://127.0.0.1:1/live/low/index.m3u8"}},
 		{name: "fMP4 segments", in: "#EXTM3U\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:1,\ns.m4s\n", wantErr: ErrUnsupported},
@@ -146,4 +148,39 @@ func TestHLSPullerReconnects(t *testing.T) {
 			t.Fatalf("err = %v, want %v", err, fetch.ErrBlockedAddress)
 		}
 	})
+}
+
+// TestPollWait checks the puller's playlist polls: none before a segment
+// is due, often once it is, and half a target apart when none was seen
+// yet or the stream stalled.
+func TestPollWait(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	p := playlist{target: time.Second, last: 1200 * time.Millisecond}
+	steps := []struct {
+		name  string
+		wrote bool
+		now   time.Time
+		want  time.Duration
+	}{
+		{"no segment seen yet", false, ms(0), 500 * time.Millisecond},
+		{"a segment is listed: sleep until a quarter target before the next is due", true, ms(100), 950 * time.Millisecond},
+		{"due soon: poll often", false, ms(1050), 100 * time.Millisecond},
+		{"late: still often", false, ms(1900), 100 * time.Millisecond},
+		{"stalled for more than a target", false, ms(2400), 500 * time.Millisecond},
+		{"listed again", true, ms(3000), 950 * time.Millisecond},
+	}
+	h := &hlsPuller{}
+	for _, st := range steps {
+		if got := h.pollWait(p, st.wrote, st.now); got != st.want {
+			t.Errorf("%s: wait %v, want %v", st.name, got, st.want)
+		}
+	}
+	// Short segments poll no faster than every 50 ms.
+	h = &hlsPuller{}
+	short := playlist{target: 200 * time.Millisecond, last: 200 * time.Millisecond}
+	h.pollWait(short, true, ms(0))
+	if got := h.pollWait(short, false, ms(190)); got != 50*time.Millisecond {
+		t.Errorf("short segments: wait %v, want 50ms", got)
+	}
 }

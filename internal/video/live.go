@@ -114,6 +114,12 @@ type liveTrack struct {
 // analysed and extraction costs about as much as a detection.
 const liveLocalGrowth = 2
 
+// liveFreshS is how recent, in seconds of stream time, the part of a
+// track that supports its product must be for its item to be announced:
+// two analysed frames at 2 a second, so one crop that supports it less
+// (a hand passing over) does not hold the announcement back.
+const liveFreshS = 1.0
+
 // LiveAnalyzer runs the video pipeline's detection, tracking, matching and
 // confidence decision over a stream's frames as they arrive: a track's
 // item is announced (item.start) on the first frame its confidence passes
@@ -493,7 +499,7 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 	}
 	var starts []shoppable.Item
 	for _, it := range published {
-		if lt := byID[it.ID]; lt.announced == nil && lt.agree >= a.cfg.Confirm {
+		if a.announceable(it, byID[it.ID], t) {
 			starts = append(starts, it)
 		}
 	}
@@ -531,6 +537,17 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 		events = append(events, LiveEvent{Type: LiveItemUpdate, Item: li})
 	}
 	return events
+}
+
+// announceable reports whether the published item it of track lt may be
+// announced at stream time t: not yet announced, ranked first by enough
+// matches in a row (LiveConfig.Confirm), and supported by the track's
+// latest crops. A track that went on to show something else (a host
+// putting one product down and picking up the next at the same place) can
+// still rank the product it showed most first; announced then, its
+// hotspot would name a product that has left.
+func (a *LiveAnalyzer) announceable(it shoppable.Item, lt *liveTrack, t float64) bool {
+	return lt.announced == nil && lt.agree >= a.cfg.Confirm && it.EndS >= t-liveFreshS
 }
 
 // lastBox returns the track's box in frame, nil when it was not seen in it.

@@ -63,3 +63,29 @@ func TestLiveEndCarriesOn(t *testing.T) {
 		t.Errorf("a track never announced ended with %+v", ev)
 	}
 }
+
+// TestAnnounceable checks which published live items may be announced.
+func TestAnnounceable(t *testing.T) {
+	a := &LiveAnalyzer{cfg: LiveConfig{Confirm: 2}}
+	span := func(s0, s1 float64) shoppable.Item { return shoppable.Item{ID: "t1", StartS: s0, EndS: s1} }
+	cases := []struct {
+		name string
+		it   shoppable.Item
+		lt   liveTrack
+		t    float64
+		want bool
+	}{
+		{"supported up to this frame", span(11, 18), liveTrack{agree: 2}, 18, true},
+		{"a crop or two less supportive at the end", span(11, 17), liveTrack{agree: 3}, 18, true},
+		{"the product left the track seconds ago", span(11, 16.9), liveTrack{agree: 5}, 18, false},
+		{"not confirmed yet", span(11, 18), liveTrack{agree: 1}, 18, false},
+		{"already announced", span(11, 18), liveTrack{agree: 2, announced: &LiveItem{ID: "t1"}}, 18, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := a.announceable(tc.it, &tc.lt, tc.t); got != tc.want {
+				t.Errorf("announceable = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -155,6 +155,8 @@ func (s *Server) commerceRoutes() []Route {
 			Handler: s.productImage},
 		{Method: "GET", Pattern: "/player/{file}", Scope: none, Summary: "The embeddable player (vitrine-player.js)",
 			Handler: s.handle(func(sh *shop, w http.ResponseWriter, r *http.Request) { sh.player.ServeHTTP(w, r) })},
+		{Method: "GET", Pattern: "/player/vendor/{file}", Scope: none, Summary: "Third-party code the player loads when it needs it (hls.js)",
+			Handler: s.handle(func(sh *shop, w http.ResponseWriter, r *http.Request) { sh.player.ServeHTTP(w, r) })},
 		{Method: "GET", Pattern: "/demo/{id}", Scope: none, Summary: "Demo page playing a processed video in the player",
 			Handler: s.handle(func(sh *shop, w http.ResponseWriter, r *http.Request) { sh.demo.ServeHTTP(w, r) })},
 		{Method: "GET", Pattern: "/v1/commerce/products", Scope: read, Summary: "Details of products by ids=a,b,c, as the player sees them",

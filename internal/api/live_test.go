@@ -9,11 +9,16 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
@@ -227,42 +232,106 @@ func TestLiveRoutes(t *testing.T) {
 }
 
 // TestLivePlayerHotspot opens a shop page with the player in live mode in
-// Chromium: the announced product's hotspot appears where its box is, with
-// its title and price, and goes when the stream stops.
+// Chromium, playing the stream from a loopback HLS broadcaster: the
+// stream plays through the hls.js vitrine serves (or is handed to the
+// browser's own HLS when it lacks Media Source Extensions, as iPhones
+// before iOS 17.1 do), the announced product's hotspot appears where its
+// box is, with its title and price, and goes when the stream stops.
 func TestLivePlayerHotspot(t *testing.T) {
-	page := httptest.NewServer(nil) // its URL is the page's origin
-	defer page.Close()
-	le := newLiveEnv(t, page.URL)
-	ls := le.start(t)
-	page.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html><html><body style="margin:0">
+	for _, tc := range []struct {
+		name   string
+		native bool
+	}{{"hls.js", false}, {"native HLS without Media Source Extensions", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			site := httptest.NewServer(nil) // its URL is the page's origin
+			defer site.Close()
+			le := newLiveEnv(t, site.URL)
+			playback := broadcastHLS(t, le.clip)
+			ls := le.start(t)
+			site.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprintf(w, `<!doctype html><html><body style="margin:0">
 <script type="module" src="%[1]s/player/vitrine-player.js"></script>
-<vitrine-player api="%[1]s" key="%[2]s" live="%[3]s" src="%[1]s/none.mp4" muted style="display:block;width:640px"></vitrine-player>
-</body></html>`, le.srv.URL, le.pk, ls.ID)
-	})
-	ctx := playertest.Browser(t)
-	errs := playertest.WatchErrors(ctx)
-	playertest.Do(t, ctx, chromedp.Navigate(page.URL+"/"))
-	spot := playertest.Shadow + `.querySelector('.hotspot[data-product="tee-red"]')`
-	playertest.WaitJS(t, ctx, "the live hotspot", `!!(`+spot+`)`, 20*time.Second)
-	// The dot sits at the centre of the announced box (0.2+0.3/2 of the
-	// picture in each direction).
-	got := playertest.Eval[map[string]float64](t, ctx, `(() => { const s = `+spot+`.getBoundingClientRect();
+<vitrine-player api="%[1]s" key="%[2]s" live="%[3]s" src="%[4]s" muted autoplay style="display:block;width:640px"></vitrine-player>
+</body></html>`, le.srv.URL, le.pk, ls.ID, playback)
+			})
+			ctx := playertest.Browser(t)
+			if tc.native {
+				// A browser without Media Source Extensions.
+				playertest.Do(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+						Source: `delete window.MediaSource; delete window.ManagedMediaSource;`})
+					return err
+				}))
+			}
+			errs := playertest.WatchErrors(ctx)
+			playertest.Do(t, ctx, chromedp.Navigate(site.URL+"/"))
+			video := playertest.Shadow + `.querySelector('video')`
+			if tc.native {
+				// Chromium's own HLS failed to parse this stream
+				// (DEMUXER_ERROR_COULD_NOT_PARSE), so only the hand-over is
+				// checked.
+				playertest.WaitJS(t, ctx, "the playlist handed to the video", video+`.src === `+strconv.Quote(playback), 10*time.Second)
+			} else {
+				playertest.WaitJS(t, ctx, "the stream to play", video+`.currentTime > 1`, 30*time.Second)
+			}
+			usedJS := playertest.Eval[bool](t, ctx, `performance.getEntriesByType('resource').some((e) => e.name.endsWith('/player/vendor/hls.light.min.mjs'))`)
+			if usedJS == tc.native {
+				t.Errorf("hls.js loaded: %v, want %v", usedJS, !tc.native)
+			}
+			spot := playertest.Shadow + `.querySelector('.hotspot[data-product="tee-red"]')`
+			playertest.WaitJS(t, ctx, "the live hotspot", `!!(`+spot+`)`, 20*time.Second)
+			// The dot sits at the centre of the announced box (0.2+0.3/2 of
+			// the picture in each direction).
+			got := playertest.Eval[map[string]float64](t, ctx, `(() => { const s = `+spot+`.getBoundingClientRect();
   const l = `+playertest.Shadow+`.querySelector('.layer').getBoundingClientRect();
   return {x: (s.left + s.width/2 - l.left) / l.width, y: (s.top + s.height/2 - l.top) / l.height}; })()`)
-	if math.Abs(got["x"]-0.35) > 0.02 || math.Abs(got["y"]-0.35) > 0.02 {
-		t.Errorf("hotspot at %.3f, %.3f of the picture, want 0.35, 0.35", got["x"], got["y"])
+			if math.Abs(got["x"]-0.35) > 0.02 || math.Abs(got["y"]-0.35) > 0.02 {
+				t.Errorf("hotspot at %.3f, %.3f of the picture, want 0.35, 0.35", got["x"], got["y"])
+			}
+			label := playertest.Eval[string](t, ctx, spot+`.getAttribute('aria-label')`)
+			if !strings.Contains(label, "Red tee") || !strings.Contains(label, "12") {
+				t.Errorf("hotspot label %q, want the product's title and price", label)
+			}
+			if st, _, raw := le.req(t, "POST", "/v1/live/"+ls.ID+"/stop", le.ingest, "", ""); st != 200 {
+				t.Fatalf("stop: %d %s", st, raw)
+			}
+			playertest.WaitJS(t, ctx, "the hotspot to go", `!(`+spot+`)`, 10*time.Second)
+			errs.Check(t)
+		})
 	}
-	label := playertest.Eval[string](t, ctx, spot+`.getAttribute('aria-label')`)
-	if !strings.Contains(label, "Red tee") || !strings.Contains(label, "12") {
-		t.Errorf("hotspot label %q, want the product's title and price", label)
+}
+
+// broadcastHLS broadcasts the video at path in real time as a live HLS
+// stream (1 s segments) on a loopback server that allows every origin, as
+// a stream's CDN does, and returns its playlist URL once the first segment
+// is out.
+func broadcastHLS(t *testing.T, path string) string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", path,
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-an",
+		"-f", "hls", "-hls_time", "1", "-hls_list_size", "6", "-hls_flags", "delete_segments", filepath.Join(dir, "index.m3u8"))
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start the broadcaster: %v", err)
 	}
-	if st, _, raw := le.req(t, "POST", "/v1/live/"+ls.ID+"/stop", le.ingest, "", ""); st != 200 {
-		t.Fatalf("stop: %d %s", st, raw)
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { srv.Close(); cancel(); _ = cmd.Wait() })
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "index.m3u8")); err == nil {
+			return srv.URL + "/index.m3u8"
+		}
+		if i == 200 {
+			t.Fatal("the broadcaster wrote no playlist in 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	playertest.WaitJS(t, ctx, "the hotspot to go", `!(`+spot+`)`, 10*time.Second)
-	errs.Check(t)
 }
 
 // TestLiveConsole signs in to the console in Chromium and follows a live

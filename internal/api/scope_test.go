@@ -78,6 +78,7 @@ var routeScopes = map[string]apikey.Scope{
 	"GET /public/v1/products/{id}":            apikey.ScopeNone,
 	"GET /public/v1/products/{id}/images/{n}": apikey.ScopeNone,
 	"GET /player/{file}":                      apikey.ScopeNone,
+	"GET /player/vendor/{file}":               apikey.ScopeNone,
 	"GET /demo/{id}":                          apikey.ScopeNone,
 
 	// The console: static files and login are public; its API is keyed

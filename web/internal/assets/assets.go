@@ -88,7 +88,7 @@ func Handler(fsys fs.FS, opt Options) http.Handler {
 
 func contentType(name string) string {
 	switch path.Ext(name) {
-	case ".js":
+	case ".js", ".mjs":
 		return "text/javascript; charset=utf-8"
 	case ".css":
 		return "text/css; charset=utf-8"

@@ -13,6 +13,7 @@ func TestHandler(t *testing.T) {
 	tree := fstest.MapFS{
 		"index.html":   {Data: []byte("<!doctype html>")},
 		"app.js":       {Data: []byte("export {}")},
+		"vendor/m.mjs": {Data: []byte("export default 1")},
 		"sub/logo.svg": {Data: []byte("<svg/>")},
 		"data.bin":     {Data: []byte{1, 2}},
 	}
@@ -28,6 +29,7 @@ func TestHandler(t *testing.T) {
 	}{
 		{"index at root", withIndex.URL, "GET", "/", 200, "text/html; charset=utf-8", "<!doctype html>", "DENY"},
 		{"script", withIndex.URL, "GET", "/app.js", 200, "text/javascript; charset=utf-8", "export {}", "DENY"},
+		{"module script", withIndex.URL, "GET", "/vendor/m.mjs", 200, "text/javascript; charset=utf-8", "export default 1", "DENY"},
 		{"svg in a folder", withIndex.URL, "GET", "/sub/logo.svg", 200, "image/svg+xml", "<svg/>", "DENY"},
 		{"unknown type", withIndex.URL, "GET", "/data.bin", 200, "application/octet-stream", "\x01\x02", "DENY"},
 		{"cleaned path", withIndex.URL, "GET", "/sub/../app.js", 200, "text/javascript; charset=utf-8", "export {}", "DENY"},

@@ -12,7 +12,10 @@
 // max-hotspots (most hotspots on screen at once, best matches first;
 // default 3), live (a vitrine live stream id: hotspots come from its
 // events as the products show, whatever the video's time; src is then the
-// stream's playback URL).
+// stream's playback URL). An HLS src (.m3u8) plays through the hls.js
+// this script's server serves beside it (fetched only then) wherever the
+// browser has Media Source Extensions, and natively where it has not
+// (iPhones before iOS 17.1).
 //
 // Events on the element: vitrine-ready {document}, vitrine-product
 // {product, item} when a card opens, vitrine-error {message}, and
@@ -27,6 +30,16 @@ const DEFAULT_MAX_HOTSPOTS = 3;
 // ADD_TO_CART is the DOM event a host page listens to for its cart.
 export const ADD_TO_CART = 'vitrine:add-to-cart';
 const IMPRESSION_MS = 1000;
+// HLS_TYPES are the MIME types a browser that plays HLS natively claims.
+const HLS_TYPES = ['application/vnd.apple.mpegurl', 'application/x-mpegurl'];
+// HLS_JS is the pinned hls.js build (no DRM, subtitles or alternate audio)
+// served beside this script: web/player/package.json.
+const HLS_JS = new URL('vendor/hls.light.min.mjs', import.meta.url).href;
+
+// isHLS reports whether url names an HLS playlist.
+function isHLS(url) {
+  try { return /\.m3u8$/i.test(new URL(url, document.baseURI).pathname); } catch { return false; }
+}
 const FLUSH_MS = 2000;
 
 const ICONS = {
@@ -299,6 +312,7 @@ class VitrinePlayer extends HTMLElement {
     clearInterval(this._timer);
     cancelAnimationFrame(this._raf);
     if (this._es) { this._es.close(); this._es = null; }
+    if (this._hls) { this._hls.destroy(); this._hls = null; this._src = null; }
     this._flush(true);
   }
 
@@ -319,7 +333,7 @@ class VitrinePlayer extends HTMLElement {
 
   async _load() {
     const src = this.getAttribute('src');
-    if (src && this.$video.getAttribute('src') !== src) this.$video.src = src;
+    if (src && this._src !== src) this._setSource(src);
     if (this.hasAttribute('poster')) this.$video.poster = this.getAttribute('poster');
     const stream = this.getAttribute('live');
     if (stream) { this._startLive(stream); return; }
@@ -344,6 +358,36 @@ class VitrinePlayer extends HTMLElement {
     } catch (err) {
       this._error(err.message || String(err));
     }
+  }
+
+  // _setSource plays src; an HLS playlist through hls.js where the browser
+  // has Media Source Extensions. Native HLS comes second: Chromium 156
+  // claims it (canPlayType 'maybe') but failed to parse a plain H.264
+  // MPEG-TS live stream that hls.js plays.
+  async _setSource(src) {
+    this._src = src;
+    if (this._hls) { this._hls.destroy(); this._hls = null; }
+    const v = this.$video;
+    const native = () => {
+      if (HLS_TYPES.some((t) => v.canPlayType(t) !== '')) v.src = src;
+      else this._error('this browser cannot play HLS streams');
+    };
+    if (!isHLS(src)) { v.src = src; return; }
+    if (!window.MediaSource && !window.ManagedMediaSource) { native(); return; }
+    let Hls;
+    try {
+      ({ default: Hls } = await import(HLS_JS));
+    } catch (err) {
+      this._error(`cannot load the HLS player: ${err.message || err}`);
+      return;
+    }
+    if (this._src !== src) return; // another source was set meanwhile
+    if (!Hls.isSupported()) { native(); return; }
+    const hls = new Hls({ lowLatencyMode: true });
+    hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) this._error(`stream: ${d.details}`); });
+    hls.loadSource(src);
+    hls.attachMedia(v);
+    this._hls = hls;
   }
 
   // _startLive follows a live stream's events: item.start and item.update

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/api/apikey"
 	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/fetch"
 	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/live"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
@@ -73,7 +74,7 @@ type liveEnv struct {
 
 const liveSite = "https://shop.example"
 
-func newLiveEnv(t *testing.T, site string) *liveEnv {
+func newLiveEnv(t *testing.T, site string, opts ...func(*live.Config)) *liveEnv {
 	t.Helper()
 	testenv.NeedFFmpeg(t)
 	ctx := context.Background()
@@ -95,7 +96,11 @@ func newLiveEnv(t *testing.T, site string) *liveEnv {
 	if _, err := catalog.NewStore(db).Upsert(ctx, catalog.Product{ID: "tee-red", Title: "Red tee", Category: "Tshirts", Price: &price, Currency: "EUR"}); err != nil {
 		t.Fatal(err)
 	}
-	lm, err := live.New(live.Config{DB: db, NewAnalyzer: func(context.Context) (live.Analyzer, error) { return &announcer{product: "tee-red"}, nil }})
+	lcfg := live.Config{DB: db, NewAnalyzer: func(context.Context) (live.Analyzer, error) { return &announcer{product: "tee-red"}, nil }}
+	for _, o := range opts {
+		o(&lcfg)
+	}
+	lm, err := live.New(lcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +305,46 @@ func TestLivePlayerHotspot(t *testing.T) {
 			errs.Check(t)
 		})
 	}
+}
+
+// TestLivePlayerWaitsForFrame follows, in Chromium, a stream that vitrine
+// analyses from the HLS playlist the player plays: an announcement carries
+// its frame's PTS, so while the video stays paused at its start the
+// hotspot waits, and it shows once playback reaches that frame.
+func TestLivePlayerWaitsForFrame(t *testing.T) {
+	site := httptest.NewServer(nil)
+	defer site.Close()
+	le := newLiveEnv(t, site.URL, func(c *live.Config) { c.Fetcher = fetch.New(fetch.Config{AllowPrivate: true}) })
+	playback := broadcastHLS(t, le.clip)
+	st, _, raw := le.req(t, "POST", "/v1/live", le.ingest, "", `{"source":"`+playback+`","name":"show"}`)
+	var ls live.Stream
+	if st != 201 || json.Unmarshal(raw, &ls) != nil {
+		t.Fatalf("start: %d %s", st, raw)
+	}
+	site.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body style="margin:0">
+<script type="module" src="%[1]s/player/vitrine-player.js"></script>
+<vitrine-player api="%[1]s" key="%[2]s" live="%[3]s" src="%[4]s" muted style="display:block;width:640px"></vitrine-player>
+</body></html>`, le.srv.URL, le.pk, ls.ID, playback)
+	})
+	ctx := playertest.Browser(t)
+	errs := playertest.WatchErrors(ctx)
+	playertest.Do(t, ctx, chromedp.Navigate(site.URL+"/"))
+	player := `document.querySelector('vitrine-player')`
+	video := playertest.Shadow + `.querySelector('video')`
+	spot := playertest.Shadow + `.querySelector('.hotspot[data-product="tee-red"]')`
+	playertest.WaitJS(t, ctx, "the announcement, waiting", player+`._pending && `+player+`._pending.length > 0`, 20*time.Second)
+	time.Sleep(300 * time.Millisecond) // a few animation frames
+	if playertest.Eval[bool](t, ctx, `!!(`+spot+`)`) {
+		t.Fatalf("the hotspot shows while the video is paused at %.2f s, before its frame", playertest.Eval[float64](t, ctx, video+`.currentTime`))
+	}
+	playertest.Eval[bool](t, ctx, `(`+video+`.play(), true)`)
+	playertest.WaitJS(t, ctx, "the live hotspot with its frame", `!!(`+spot+`)`, 20*time.Second)
+	if ct := playertest.Eval[float64](t, ctx, video+`.currentTime`); ct < 0.3 {
+		t.Errorf("the hotspot shows at %.2f s of the video, before the second frame it was announced on", ct)
+	}
+	errs.Check(t)
 }
 
 // broadcastHLS broadcasts the video at path in real time as a live HLS

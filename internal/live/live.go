@@ -23,6 +23,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
@@ -624,7 +625,8 @@ func (m *Manager) saveStatsOf(ctx context.Context, id string, r *runner) {
 // frameIn is a decoded frame waiting for the analysis.
 type frameIn struct {
 	img *image.RGBA
-	t   float64
+	t   float64   // stream time: 0 at the first frame
+	pts float64   // the source's time (media.LiveFrames)
 	at  time.Time // when the decoder delivered it
 }
 
@@ -682,8 +684,12 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 	go func() {
 		defer close(frames)
 		size := an.DetectSize()
+		first := math.NaN()
 		decErr = m.cfg.Media.LiveFrames(ctx, in, media.FrameOptions{MaxWidth: size, MaxHeight: size, FPS: m.cfg.FPS}, func(f media.Frame) error {
-			fi := frameIn{img: f.RGBA(), t: f.PTS, at: time.Now()}
+			if math.IsNaN(first) {
+				first = f.PTS
+			}
+			fi := frameIn{img: f.RGBA(), t: f.PTS - first, pts: f.PTS, at: time.Now()}
 			// Never block the decoder: when the queue is full the oldest
 			// frame makes room for the newest.
 			for range m.cfg.Queue + 1 {
@@ -703,7 +709,11 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 			return nil
 		})
 	}()
-	last := 0.0
+	last, lastPTS := 0.0, 0.0
+	// An HLS source's segments reach the decoder unchanged, so their clock
+	// is the one a viewer's player of the playlist has; RTMP and SRT are
+	// re-muxed (media.Receive) and a file has no viewers' copy.
+	hls := !IsFile(s.Source) && !isNet(s.Source)
 	var anErr error
 	for fi := range frames {
 		if anErr != nil {
@@ -717,14 +727,25 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 			}
 			continue
 		}
-		last = fi.t
+		last, lastPTS = fi.t, fi.pts
+		if hls {
+			for i := range evs {
+				evs[i].Item.PTS = fi.pts
+			}
+		}
 		r.mu.Lock()
 		r.frames++
 		r.lag = time.Since(fi.at).Seconds()
 		r.mu.Unlock()
 		m.publish(s.ID, r, evs)
 	}
-	m.publish(s.ID, r, an.Close(last))
+	closing := an.Close(last)
+	if hls {
+		for i := range closing {
+			closing[i].Item.PTS = lastPTS
+		}
+	}
+	m.publish(s.ID, r, closing)
 	<-pullDone
 	switch {
 	case anErr != nil:

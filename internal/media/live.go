@@ -32,7 +32,9 @@ const (
 
 // LiveFrames decodes a live source at opts.FPS frames per second (2 when
 // unset), scaled to fit opts.MaxWidth x opts.MaxHeight, and calls fn with
-// each frame as ffmpeg produces it; PTS is the frame's stream time. Frames
+// each frame as ffmpeg produces it; PTS is the frame's time in the
+// source's own clock (an MPEG-TS stream's PTS in seconds, nothing
+// subtracted), which a viewer's player of the same stream shares. Frames
 // travel as PPM images over a pipe, each with its own size, so the stream
 // needs no probe before the first frame. It returns when the source ends
 // (nil), ctx ends or fn fails. fn must return quickly: ffmpeg waits while
@@ -53,7 +55,9 @@ func (t *Tool) LiveFrames(ctx context.Context, in LiveInput, opts FrameOptions, 
 		bw, bh = 160, 160
 	}
 	threads := strconv.Itoa(t.threads())
-	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info", "-threads", threads}
+	// -copyts keeps the source's timestamps, which players of the same
+	// stream show its frames by; stream times are taken from them below.
+	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info", "-threads", threads, "-copyts"}
 	op := "live"
 	if in.File != "" {
 		ia, err := inputArgs(in.File)
@@ -103,6 +107,7 @@ func (t *Tool) LiveFrames(ctx context.Context, in LiveInput, opts FrameOptions, 
 	rd := bufio.NewReaderSize(stdout, 256<<10)
 	var buf []byte
 	k := 0
+	first := 0.0 // the first frame's source time
 	var fnErr error
 	for {
 		w, h, err := readPPMHeader(rd)
@@ -126,7 +131,10 @@ func (t *Tool) LiveFrames(ctx context.Context, in LiveInput, opts FrameOptions, 
 		}
 		pts, ok := ptsq.get(k)
 		if !ok {
-			pts = float64(k) / fps
+			pts = first + float64(k)/fps
+		}
+		if k == 0 {
+			first = pts
 		}
 		if err := fn(Frame{Index: k, PTS: pts, Width: w, Height: h, Pix: buf}); err != nil {
 			fnErr = err

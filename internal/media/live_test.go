@@ -96,12 +96,15 @@ func TestLiveFrames(t *testing.T) {
 		name       string
 		in         func() LiveInput
 		wantFrames [2]int // inclusive range
+		// firstPTS bounds the first frame's time: the source's clock, which
+		// an MPEG-TS muxer starts at 1.4 s.
+		firstPTS   [2]float64
 		minElapsed time.Duration
 		wantErr    bool
 		wantKind   error // when set, the error wraps it
 	}{
-		{name: "file read in real time", in: func() LiveInput { return LiveInput{File: mp4} }, wantFrames: [2]int{4, 5}, minElapsed: 1500 * time.Millisecond},
-		{name: "mpeg-ts from a reader", in: func() LiveInput { return LiveInput{Reader: bytes.NewReader(tsBytes)} }, wantFrames: [2]int{4, 5}},
+		{name: "file read in real time", in: func() LiveInput { return LiveInput{File: mp4} }, wantFrames: [2]int{4, 5}, firstPTS: [2]float64{0, 0.1}, minElapsed: 1500 * time.Millisecond},
+		{name: "mpeg-ts from a reader", in: func() LiveInput { return LiveInput{Reader: bytes.NewReader(tsBytes)} }, wantFrames: [2]int{4, 5}, firstPTS: [2]float64{1.3, 1.5}},
 		{name: "not a stream", in: func() LiveInput { return LiveInput{Reader: bytes.NewReader(bytes.Repeat([]byte("junk"), 4096))} }, wantErr: true, wantKind: ErrInvalidMedia},
 		{name: "no input", in: func() LiveInput { return LiveInput{} }, wantErr: true},
 	}
@@ -130,6 +133,9 @@ func TestLiveFrames(t *testing.T) {
 			}
 			if len(pts) < tc.wantFrames[0] || len(pts) > tc.wantFrames[1] {
 				t.Fatalf("%d frames (pts %v), want %v", len(pts), pts, tc.wantFrames)
+			}
+			if pts[0] < tc.firstPTS[0] || pts[0] > tc.firstPTS[1] {
+				t.Errorf("first frame at %.3f s, want the source's time, in %v", pts[0], tc.firstPTS)
 			}
 			for i := 1; i < len(pts); i++ {
 				if d := pts[i] - pts[i-1]; d < 0.4 || d > 0.6 {

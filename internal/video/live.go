@@ -37,6 +37,11 @@ type LiveItem struct {
 	// stream time of the frame that caused the event.
 	FirstS float64 `json:"first_s"`
 	T      float64 `json:"t"`
+	// PTS is, for an HLS source, that frame's presentation time in the
+	// stream's own clock (its MPEG-TS PTS in seconds): a viewer's player of
+	// the same playlist shows the event with the frame it came from rather
+	// than when it arrives, seconds ahead of a player's buffered picture.
+	PTS float64 `json:"pts,omitempty"`
 	// Box is the item's latest box (absent on item.end).
 	Box *shoppable.Box `json:"box,omitempty"`
 }
@@ -101,6 +106,8 @@ type liveTrack struct {
 	product   string          // whose support is cached
 	agree     int             // matches in a row that ranked product first
 	decided   int             // matchedAt when Decisions was last told
+	// announcements counts the items the track announced.
+	announcements int
 	// local is the local features of the track's largest crop described
 	// so far (liveLocalGrowth), localArea that crop's box area.
 	local     *vision.LocalFeatures
@@ -118,7 +125,13 @@ const liveLocalGrowth = 2
 // track that supports its product must be for its item to be announced:
 // two analysed frames at 2 a second, so one crop that supports it less
 // (a hand passing over) does not hold the announcement back.
-const liveFreshS = 1.0
+const liveFreshS = 0.5
+
+// liveStaleS is how old, in seconds of stream time, the crops that support
+// an announced item's product may get before the item ends (moveOn): a
+// little longer than liveFreshS, so that an item does not end and start
+// again as one frame's support comes and goes.
+const liveStaleS = 1.5
 
 // LiveAnalyzer runs the video pipeline's detection, tracking, matching and
 // confidence decision over a stream's frames as they arrive: a track's
@@ -248,13 +261,7 @@ func (a *LiveAnalyzer) end(id int, t float64) []LiveEvent {
 	if lt.announced == nil {
 		return nil
 	}
-	if heir := a.showing(lt.announced.ProductID); heir != nil {
-		heir.announced = lt.announced
-		return nil
-	}
-	it := *lt.announced
-	it.T, it.Box = t, nil
-	return []LiveEvent{{Type: LiveItemEnd, Item: it}}
+	return a.handOn(lt.announced, t)
 }
 
 // newProducts returns the most confident of starts for each product that
@@ -286,15 +293,55 @@ func newProducts(starts []shoppable.Item, announced map[string]bool) []shoppable
 }
 
 // showing returns an open track without an announced item whose current
-// item has product, the lowest id first; nil when there is none.
-func (a *LiveAnalyzer) showing(product string) *liveTrack {
+// item has product, supported by its crops of the last liveFreshS before
+// t, the lowest id first; nil when there is none.
+func (a *LiveAnalyzer) showing(product string, t float64) *liveTrack {
 	for _, id := range sortedKeys(a.tracks) {
 		lt := a.tracks[id]
-		if lt.announced == nil && lt.item != nil && lt.item.Product() == product {
+		if lt.announced == nil && lt.item != nil && lt.item.Product() == product && lt.item.EndS >= t-liveFreshS {
 			return lt
 		}
 	}
 	return nil
+}
+
+// handOn takes announced item li off a track at stream time t: another
+// open track that shows its product carries it on, or it ends.
+func (a *LiveAnalyzer) handOn(li *LiveItem, t float64) []LiveEvent {
+	if heir := a.showing(li.ProductID, t); heir != nil {
+		heir.announced = li
+		return nil
+	}
+	it := *li
+	it.T, it.Box = t, nil
+	return []LiveEvent{{Type: LiveItemEnd, Item: it}}
+}
+
+// moveOn ends the announced items of tracks that went on to show
+// something else: tracks run on through a cut to the next shot's garment
+// at the same place, or a host puts a product down, and a hotspot that
+// stayed until its track ended outlived its product by 4 to 6 s on the
+// bench's lookbook reels (up to 16 s), naming a product the picture no
+// longer shows. An item moves on when its track's latest match ranks
+// another product first, or the crops that support it, or the track's
+// latest detection, are older than liveStaleS. The track may announce
+// again.
+func (a *LiveAnalyzer) moveOn(t float64) []LiveEvent {
+	var events []LiveEvent
+	for _, id := range sortedKeys(a.tracks) {
+		lt := a.tracks[id]
+		if lt.announced == nil || lt.item == nil {
+			continue
+		}
+		seen := len(lt.dets) > 0 && lt.dets[len(lt.dets)-1].T >= t-liveStaleS
+		if seen && lt.item.Product() == lt.announced.ProductID && lt.item.EndS >= t-liveStaleS {
+			continue
+		}
+		li := lt.announced
+		lt.announced = nil
+		events = append(events, a.handOn(li, t)...)
+	}
+	return events
 }
 
 // matchTracks (re)matches the active tracks that gained MatchEvery
@@ -491,6 +538,7 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 	// the whole person, a track broken and picked up again) would show the
 	// viewer the same product several times. The most confident is
 	// announced; the others wait and carry it on when its track ends.
+	events := a.moveOn(t)
 	announced := map[string]bool{}
 	for _, lt := range a.tracks {
 		if lt.announced != nil {
@@ -511,9 +559,13 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 		}
 		starts = doc.Items
 	}
-	var events []LiveEvent
 	for _, it := range starts {
 		lt := byID[it.ID]
+		// A track's later announcements get ids of their own.
+		lt.announcements++
+		if lt.announcements > 1 {
+			it.ID = it.ID + "." + strconv.Itoa(lt.announcements)
+		}
 		li := LiveItem{ID: it.ID, Label: it.Label, ProductID: it.Product(), Matches: it.Matches, Confidence: *it.Confidence,
 			FirstS: lt.first, T: t, Box: lastBox(lt, a.frame)}
 		lt.announced = &li
@@ -530,8 +582,10 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 		}
 		li := *lt.announced
 		li.T, li.Box = t, b
-		if it, ok := published[li.ID]; ok && it.Confidence != nil {
-			li.Confidence = *it.Confidence
+		if lt.item != nil {
+			if it, ok := published[lt.item.ID]; ok && it.Confidence != nil {
+				li.Confidence = *it.Confidence
+			}
 		}
 		lt.announced = &li
 		events = append(events, LiveEvent{Type: LiveItemUpdate, Item: li})

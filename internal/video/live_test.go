@@ -43,6 +43,7 @@ func TestNewProducts(t *testing.T) {
 func TestLiveEndCarriesOn(t *testing.T) {
 	a := &LiveAnalyzer{tracks: map[int]*liveTrack{}}
 	it1, it2, it3 := liveItem("t1", "a", 0.9), liveItem("t2", "a", 0.8), liveItem("t3", "b", 0.8)
+	it2.EndS, it3.EndS = 7, 8 // their crops support them up to then
 	a.tracks[1] = &liveTrack{item: &it1, announced: &LiveItem{ID: "t1", ProductID: "a"}}
 	a.tracks[2] = &liveTrack{item: &it2}
 	a.tracks[3] = &liveTrack{item: &it3}
@@ -76,7 +77,8 @@ func TestAnnounceable(t *testing.T) {
 		want bool
 	}{
 		{"supported up to this frame", span(11, 18), liveTrack{agree: 2}, 18, true},
-		{"a crop or two less supportive at the end", span(11, 17), liveTrack{agree: 3}, 18, true},
+		{"the latest crop less supportive", span(11, 17.75), liveTrack{agree: 3}, 18, true},
+		{"the two latest crops less supportive", span(11, 17.25), liveTrack{agree: 3}, 18, false},
 		{"the product left the track seconds ago", span(11, 16.9), liveTrack{agree: 5}, 18, false},
 		{"not confirmed yet", span(11, 18), liveTrack{agree: 1}, 18, false},
 		{"already announced", span(11, 18), liveTrack{agree: 2, announced: &LiveItem{ID: "t1"}}, 18, false},
@@ -85,6 +87,74 @@ func TestAnnounceable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := a.announceable(tc.it, &tc.lt, tc.t); got != tc.want {
 				t.Errorf("announceable = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLiveMoveOn checks that an announced item ends when its track goes on
+// to show something else, or is handed to another track that shows its
+// product, and stays while its track still shows it.
+func TestLiveMoveOn(t *testing.T) {
+	at := func(id, product string, s0, s1 float64) *shoppable.Item {
+		it := liveItem(id, product, 0.9)
+		it.StartS, it.EndS = s0, s1
+		return &it
+	}
+	dets := func(ts ...float64) []detRow {
+		var out []detRow
+		for _, t := range ts {
+			out = append(out, detRow{T: t})
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		tracks  map[int]*liveTrack
+		wantEnd []string // item ids ended
+		heir    int      // track that carries the item on (0: none)
+	}{
+		{"still shown", map[int]*liveTrack{
+			1: {item: at("t1", "a", 10, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
+		}, nil, 0},
+		{"the track ranks another product first", map[int]*liveTrack{
+			1: {item: at("t1", "b", 18, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
+		}, []string{"t1"}, 0},
+		{"its crops stopped supporting it", map[int]*liveTrack{
+			1: {item: at("t1", "a", 10, 18), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
+		}, []string{"t1"}, 0},
+		{"the track was not seen for a while", map[int]*liveTrack{
+			1: {item: at("t1", "a", 10, 18), dets: dets(17.5, 18), announced: &LiveItem{ID: "t1", ProductID: "a"}},
+		}, []string{"t1"}, 0},
+		{"another track shows the product", map[int]*liveTrack{
+			1: {item: at("t1", "b", 18, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
+			2: {item: at("t2", "a", 15, 20), dets: dets(19.5, 20)},
+		}, nil, 2},
+		{"another track showed the product a while ago", map[int]*liveTrack{
+			1: {item: at("t1", "b", 18, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
+			2: {item: at("t2", "a", 15, 18), dets: dets(19.5, 20)},
+		}, []string{"t1"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &LiveAnalyzer{tracks: tc.tracks}
+			var ended []string
+			for _, e := range a.moveOn(20) {
+				if e.Type != LiveItemEnd || e.Item.T != 20 {
+					t.Errorf("event %+v, want item.end at 20", e)
+				}
+				ended = append(ended, e.Item.ID)
+			}
+			if fmt.Sprint(ended) != fmt.Sprint(tc.wantEnd) {
+				t.Errorf("ended %v, want %v", ended, tc.wantEnd)
+			}
+			if tc.heir != 0 {
+				if got := tc.tracks[tc.heir].announced; got == nil || got.ID != "t1" {
+					t.Errorf("track %d carries %+v, want item t1", tc.heir, got)
+				}
+				if tc.tracks[1].announced != nil {
+					t.Error("the item stayed on the track that moved on too")
+				}
 			}
 		})
 	}

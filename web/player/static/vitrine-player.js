@@ -30,6 +30,12 @@ const DEFAULT_MAX_HOTSPOTS = 3;
 // ADD_TO_CART is the DOM event a host page listens to for its cart.
 export const ADD_TO_CART = 'vitrine:add-to-cart';
 const IMPRESSION_MS = 1000;
+// A live event shows with its frame, give or take LIVE_SLACK_S; clocks
+// further apart than LIVE_MAX_SKEW_S are not the same stream's, and at
+// most LIVE_PENDING_MAX events wait (a paused live video).
+const LIVE_SLACK_S = 0.1;
+const LIVE_MAX_SKEW_S = 30;
+const LIVE_PENDING_MAX = 500;
 // HLS_TYPES are the MIME types a browser that plays HLS natively claims.
 const HLS_TYPES = ['application/vnd.apple.mpegurl', 'application/x-mpegurl'];
 // HLS_JS is the pinned hls.js build (no DRM, subtitles or alternate audio)
@@ -366,6 +372,7 @@ class VitrinePlayer extends HTMLElement {
   // MPEG-TS live stream that hls.js plays.
   async _setSource(src) {
     this._src = src;
+    this._ptsBase = null;
     if (this._hls) { this._hls.destroy(); this._hls = null; }
     const v = this.$video;
     const native = () => {
@@ -385,6 +392,9 @@ class VitrinePlayer extends HTMLElement {
     if (!Hls.isSupported()) { native(); return; }
     const hls = new Hls({ lowLatencyMode: true });
     hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) this._error(`stream: ${d.details}`); });
+    // The source's PTS at media time 0: live events carry their frame's
+    // PTS, so they can wait for the picture they describe.
+    hls.on(Hls.Events.INIT_PTS_FOUND, (_, d) => { this._ptsBase = d.initPTS / d.timescale; });
     hls.loadSource(src);
     hls.attachMedia(v);
     this._hls = hls;
@@ -394,9 +404,16 @@ class VitrinePlayer extends HTMLElement {
   // put the item on screen at its latest box (with the product details the
   // event carries), item.end takes it off. EventSource reconnects by itself
   // with the last event id, so a dropped connection misses nothing.
+  //
+  // The analysis is a few seconds behind the broadcast, and so is a
+  // player's buffered picture, by its own amount: an event that carries
+  // its frame's PTS waits until the video shows that frame (when hls.js
+  // plays the stream and tells the PTS of media time 0), so a hotspot comes
+  // and goes with its product rather than over the shot before it.
   _startLive(stream) {
     if (this._es) this._es.close();
     this._live = new Map();
+    this._pending = [];
     this._doc = { schema: 'vitrine.shoppable/v1', video: {}, shots: [], items: [] };
     this._items = [];
     const es = new EventSource(this._url(`/public/v1/live/${encodeURIComponent(stream)}/events`));
@@ -404,24 +421,23 @@ class VitrinePlayer extends HTMLElement {
     const apply = (e) => {
       let d;
       try { d = JSON.parse(e.data); } catch { return; }
-      const it = d.item;
-      if (!it || !it.id) return;
-      if (e.type === 'item.end') {
-        this._live.delete(it.id);
-      } else if (it.box) {
-        const item = { ...it, review: 'auto', status: 'published', boxes: [it.box] };
-        const pid = productOf(item);
-        if (d.product && pid) this._products.set(pid, d.product);
-        const old = this._live.get(it.id);
-        if (old) Object.assign(old, item); else this._live.set(it.id, item);
+      if (!d.item || !d.item.id) return;
+      const due = this._liveDue(d.item);
+      // Later events wait behind earlier ones: an item's start, updates
+      // and end keep their order.
+      if (this._pending.length || due > this.$video.currentTime + LIVE_SLACK_S) {
+        this._pending.push({ due, type: e.type, d });
+        if (this._pending.length > LIVE_PENDING_MAX) this._applyLive(this._pending.shift());
+        return;
       }
-      this._items = [...this._live.values()];
+      this._applyLive({ type: e.type, d });
       this._render();
     };
     for (const t of ['item.start', 'item.update', 'item.end']) es.addEventListener(t, apply);
     es.addEventListener('stream.end', () => {
       es.close();
       this._live.clear();
+      this._pending = [];
       this._items = [];
       this._render();
       this.dispatchEvent(new CustomEvent('vitrine-live-end'));
@@ -430,6 +446,37 @@ class VitrinePlayer extends HTMLElement {
       this.ready = true;
       this.dispatchEvent(new CustomEvent('vitrine-ready', { detail: { document: this._doc, live: stream } }));
     }
+  }
+
+  // _liveDue returns the media time at which a live event's frame shows,
+  // or -Infinity (at once) when the event or the playback cannot tell, or
+  // the two clocks disagree by more than a player buffers.
+  _liveDue(item) {
+    if (this._ptsBase == null || !(item.pts > 0)) return -Infinity;
+    const due = item.pts - this._ptsBase;
+    const ahead = due - this.$video.currentTime;
+    return ahead > -LIVE_MAX_SKEW_S && ahead < LIVE_MAX_SKEW_S ? due : -Infinity;
+  }
+
+  // _applyLive puts a live event's item on screen, moves it or takes it off.
+  _applyLive({ type, d }) {
+    const it = d.item;
+    if (type === 'item.end') {
+      this._live.delete(it.id);
+    } else if (it.box) {
+      const item = { ...it, review: 'auto', status: 'published', boxes: [it.box] };
+      const pid = productOf(item);
+      if (d.product && pid) this._products.set(pid, d.product);
+      const old = this._live.get(it.id);
+      if (old) Object.assign(old, item); else this._live.set(it.id, item);
+    }
+    this._items = [...this._live.values()];
+  }
+
+  // _drainLive applies the waiting live events whose frame the video shows.
+  _drainLive() {
+    const now = this.$video.currentTime + LIVE_SLACK_S;
+    while (this._pending.length && this._pending[0].due <= now) this._applyLive(this._pending.shift());
   }
 
   _error(msg) {
@@ -595,6 +642,7 @@ class VitrinePlayer extends HTMLElement {
 
   _render() {
     if (!this._doc) return;
+    if (this._pending && this._pending.length) this._drainLive();
     const t = this.$video.currentTime;
     const vis = this.visibleAt(t);
     const shown = new Set();

@@ -284,6 +284,13 @@ func TestLivePlayerHotspot(t *testing.T) {
 			if usedJS == tc.native {
 				t.Errorf("hls.js loaded: %v, want %v", usedJS, !tc.native)
 			}
+			if !tc.native {
+				// Seconds behind the newest segment, for events to show
+				// with their frames (live-delay, default 4).
+				if d := playertest.Eval[float64](t, ctx, `document.querySelector('vitrine-player')._hls.config.liveSyncDuration`); d != 4 {
+					t.Errorf("the live stream plays %v s behind its newest segment, want 4", d)
+				}
+			}
 			spot := playertest.Shadow + `.querySelector('.hotspot[data-product="tee-red"]')`
 			playertest.WaitJS(t, ctx, "the live hotspot", `!!(`+spot+`)`, 20*time.Second)
 			// The dot sits at the centre of the announced box (0.2+0.3/2 of

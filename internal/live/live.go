@@ -730,7 +730,8 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 		last, lastPTS = fi.t, fi.pts
 		if hls {
 			for i := range evs {
-				evs[i].Item.PTS = fi.pts
+				// An event may be dated before its frame (item.end).
+				evs[i].Item.PTS = evs[i].Item.T + fi.pts - fi.t
 			}
 		}
 		r.mu.Lock()
@@ -742,7 +743,7 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 	closing := an.Close(last)
 	if hls {
 		for i := range closing {
-			closing[i].Item.PTS = lastPTS
+			closing[i].Item.PTS = closing[i].Item.T + lastPTS - last
 		}
 	}
 	m.publish(s.ID, r, closing)

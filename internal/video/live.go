@@ -34,7 +34,9 @@ type LiveItem struct {
 	Matches    []shoppable.Match `json:"matches"`
 	Confidence float64           `json:"confidence"`
 	// FirstS is the stream time of the track's first detection, T the
-	// stream time of the frame that caused the event.
+	// stream time of the frame that caused the event; for item.end, of the
+	// last frame whose crops showed the product (seconds before the frame
+	// that ended it, when its track went on to something else).
 	FirstS float64 `json:"first_s"`
 	T      float64 `json:"t"`
 	// PTS is, for an HLS source, that frame's presentation time in the
@@ -108,6 +110,9 @@ type liveTrack struct {
 	decided   int             // matchedAt when Decisions was last told
 	// announcements counts the items the track announced.
 	announcements int
+	// shownUntil is the stream time up to which the track's crops
+	// supported its announced item's product.
+	shownUntil float64
 	// local is the local features of the track's largest crop described
 	// so far (liveLocalGrowth), localArea that crop's box area.
 	local     *vision.LocalFeatures
@@ -261,7 +266,7 @@ func (a *LiveAnalyzer) end(id int, t float64) []LiveEvent {
 	if lt.announced == nil {
 		return nil
 	}
-	return a.handOn(lt.announced, t)
+	return a.handOn(lt, t)
 }
 
 // newProducts returns the most confident of starts for each product that
@@ -305,15 +310,23 @@ func (a *LiveAnalyzer) showing(product string, t float64) *liveTrack {
 	return nil
 }
 
-// handOn takes announced item li off a track at stream time t: another
-// open track that shows its product carries it on, or it ends.
-func (a *LiveAnalyzer) handOn(li *LiveItem, t float64) []LiveEvent {
+// handOn takes the announced item off track lt at stream time t: another
+// open track that shows its product carries it on, or it ends, dated when
+// lt last showed its product (seconds before t, when the item moved on):
+// a player that shows events with their frames takes the hotspot off
+// with the product.
+func (a *LiveAnalyzer) handOn(lt *liveTrack, t float64) []LiveEvent {
+	li := lt.announced
+	lt.announced = nil
 	if heir := a.showing(li.ProductID, t); heir != nil {
-		heir.announced = li
+		heir.announced, heir.shownUntil = li, heir.item.EndS
 		return nil
 	}
 	it := *li
 	it.T, it.Box = t, nil
+	if lt.shownUntil > 0 && lt.shownUntil < t {
+		it.T = lt.shownUntil
+	}
 	return []LiveEvent{{Type: LiveItemEnd, Item: it}}
 }
 
@@ -337,9 +350,7 @@ func (a *LiveAnalyzer) moveOn(t float64) []LiveEvent {
 		if seen && lt.item.Product() == lt.announced.ProductID && lt.item.EndS >= t-liveStaleS {
 			continue
 		}
-		li := lt.announced
-		lt.announced = nil
-		events = append(events, a.handOn(li, t)...)
+		events = append(events, a.handOn(lt, t)...)
 	}
 	return events
 }
@@ -427,6 +438,9 @@ func (a *LiveAnalyzer) matchTracks(ctx context.Context, img *image.RGBA, t float
 		}
 		// The stream so far plays the part of the shot.
 		lt.item, lt.feats = &it, itemFeatures([]confidence.Features{ev[id]}, 0, it, [2]float64{a.start, t})
+		if lt.announced != nil && product == lt.announced.ProductID {
+			lt.shownUntil = max(lt.shownUntil, it.EndS)
+		}
 	}
 	return nil
 }
@@ -568,7 +582,7 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 		}
 		li := LiveItem{ID: it.ID, Label: it.Label, ProductID: it.Product(), Matches: it.Matches, Confidence: *it.Confidence,
 			FirstS: lt.first, T: t, Box: lastBox(lt, a.frame)}
-		lt.announced = &li
+		lt.announced, lt.shownUntil = &li, it.EndS
 		events = append(events, LiveEvent{Type: LiveItemStart, Item: li})
 	}
 	for _, id := range sortedKeys(a.tracks) {
@@ -579,6 +593,9 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 		b := lastBox(lt, a.frame)
 		if b == nil {
 			continue // not seen in this frame
+		}
+		if lt.item == nil || lt.item.Product() != lt.announced.ProductID || lt.item.EndS < t-liveFreshS {
+			continue // this box may show something else: the item waits where it was
 		}
 		li := *lt.announced
 		li.T, li.Box = t, b

@@ -112,36 +112,44 @@ func TestLiveMoveOn(t *testing.T) {
 		name    string
 		tracks  map[int]*liveTrack
 		wantEnd []string // item ids ended
+		wantT   float64  // their time (0: 20, the frame's)
 		heir    int      // track that carries the item on (0: none)
 	}{
 		{"still shown", map[int]*liveTrack{
 			1: {item: at("t1", "a", 10, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
-		}, nil, 0},
+		}, nil, 0, 0},
 		{"the track ranks another product first", map[int]*liveTrack{
 			1: {item: at("t1", "b", 18, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
-		}, []string{"t1"}, 0},
+		}, []string{"t1"}, 0, 0},
+		{"ended when the product was last shown", map[int]*liveTrack{
+			1: {item: at("t1", "b", 18, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}, shownUntil: 17.75},
+		}, []string{"t1"}, 17.75, 0},
 		{"its crops stopped supporting it", map[int]*liveTrack{
 			1: {item: at("t1", "a", 10, 18), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
-		}, []string{"t1"}, 0},
+		}, []string{"t1"}, 0, 0},
 		{"the track was not seen for a while", map[int]*liveTrack{
 			1: {item: at("t1", "a", 10, 18), dets: dets(17.5, 18), announced: &LiveItem{ID: "t1", ProductID: "a"}},
-		}, []string{"t1"}, 0},
+		}, []string{"t1"}, 0, 0},
 		{"another track shows the product", map[int]*liveTrack{
 			1: {item: at("t1", "b", 18, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
 			2: {item: at("t2", "a", 15, 20), dets: dets(19.5, 20)},
-		}, nil, 2},
+		}, nil, 0, 2},
 		{"another track showed the product a while ago", map[int]*liveTrack{
 			1: {item: at("t1", "b", 18, 20), dets: dets(19.5, 20), announced: &LiveItem{ID: "t1", ProductID: "a"}},
 			2: {item: at("t2", "a", 15, 18), dets: dets(19.5, 20)},
-		}, []string{"t1"}, 0},
+		}, []string{"t1"}, 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &LiveAnalyzer{tracks: tc.tracks}
 			var ended []string
+			wantT := tc.wantT
+			if wantT == 0 {
+				wantT = 20
+			}
 			for _, e := range a.moveOn(20) {
-				if e.Type != LiveItemEnd || e.Item.T != 20 {
-					t.Errorf("event %+v, want item.end at 20", e)
+				if e.Type != LiveItemEnd || e.Item.T != wantT {
+					t.Errorf("event %+v, want item.end at %v", e, wantT)
 				}
 				ended = append(ended, e.Item.ID)
 			}
@@ -154,6 +162,9 @@ func TestLiveMoveOn(t *testing.T) {
 				}
 				if tc.tracks[1].announced != nil {
 					t.Error("the item stayed on the track that moved on too")
+				}
+				if got := tc.tracks[tc.heir].shownUntil; got != 20 {
+					t.Errorf("the heir shows the product until %v, want 20 (its crops' support)", got)
 				}
 			}
 		})

@@ -10,7 +10,9 @@
 // shoppable (URL of the document, overrides api+video), poster, autoplay,
 // muted, loop, locale (for prices; defaults to the page's language),
 // max-hotspots (most hotspots on screen at once, best matches first;
-// default 3), live (a vitrine live stream id: hotspots come from its
+// default 3), live-delay (seconds a live stream plays behind its newest
+// segment, default 4, so that hotspots can show with their frames), live
+// (a vitrine live stream id: hotspots come from its
 // events as the products show, whatever the video's time; src is then the
 // stream's playback URL). An HLS src (.m3u8) plays through the hls.js
 // this script's server serves beside it (fetched only then) wherever the
@@ -36,6 +38,7 @@ const IMPRESSION_MS = 1000;
 const LIVE_SLACK_S = 0.1;
 const LIVE_MAX_SKEW_S = 30;
 const LIVE_PENDING_MAX = 500;
+const LIVE_DELAY_S = 4;
 // HLS_TYPES are the MIME types a browser that plays HLS natively claims.
 const HLS_TYPES = ['application/vnd.apple.mpegurl', 'application/x-mpegurl'];
 // HLS_JS is the pinned hls.js build (no DRM, subtitles or alternate audio)
@@ -390,7 +393,13 @@ class VitrinePlayer extends HTMLElement {
     }
     if (this._src !== src) return; // another source was set meanwhile
     if (!Hls.isSupported()) { native(); return; }
-    const hls = new Hls({ lowLatencyMode: true });
+    // A live-shopping stream plays live-delay seconds (default 4) behind
+    // the newest segment: vitrine's events come about 2.5 s after the
+    // broadcast and an item's end 1.5 s after that, so a player at the live
+    // edge would get them after the picture has moved on.
+    const delay = this.hasAttribute('live-delay') ? Number(this.getAttribute('live-delay')) : NaN;
+    const sync = this.hasAttribute('live') ? (delay >= 0 && Number.isFinite(delay) ? delay : LIVE_DELAY_S) : null;
+    const hls = new Hls(sync == null ? {} : { liveSyncDuration: sync, liveMaxLatencyDuration: sync + 6 });
     hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) this._error(`stream: ${d.details}`); });
     // The source's PTS at media time 0: live events carry their frame's
     // PTS, so they can wait for the picture they describe.
@@ -434,13 +443,13 @@ class VitrinePlayer extends HTMLElement {
       this._render();
     };
     for (const t of ['item.start', 'item.update', 'item.end']) es.addEventListener(t, apply);
+    // The stream's end waits behind its last items: the video still has
+    // seconds of picture to show.
     es.addEventListener('stream.end', () => {
       es.close();
-      this._live.clear();
-      this._pending = [];
-      this._items = [];
+      const last = this._pending.length ? this._pending[this._pending.length - 1].due : -Infinity;
+      this._pending.push({ due: last, type: 'stream.end' });
       this._render();
-      this.dispatchEvent(new CustomEvent('vitrine-live-end'));
     });
     if (!this.ready) {
       this.ready = true;
@@ -460,6 +469,12 @@ class VitrinePlayer extends HTMLElement {
 
   // _applyLive puts a live event's item on screen, moves it or takes it off.
   _applyLive({ type, d }) {
+    if (type === 'stream.end') {
+      this._live.clear();
+      this._items = [];
+      this.dispatchEvent(new CustomEvent('vitrine-live-end'));
+      return;
+    }
     const it = d.item;
     if (type === 'item.end') {
       this._live.delete(it.id);

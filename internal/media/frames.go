@@ -266,6 +266,9 @@ type ptsQueue struct {
 	done bool
 	// decodeErrors counts decoder error lines; read after done.
 	decodeErrors int
+	// start is the input's start time, which ffmpeg subtracts from every
+	// timestamp (from its "Duration: …, start: S" line).
+	start float64
 }
 
 func newPTSQueue() *ptsQueue {
@@ -291,6 +294,11 @@ func (q *ptsQueue) readStderr(r io.Reader, tail io.Writer) {
 		if isDecodeError(line) {
 			q.mu.Lock()
 			q.decodeErrors++
+			q.mu.Unlock()
+		}
+		if v, ok := inputStart(line); ok {
+			q.mu.Lock()
+			q.start = v
 			q.mu.Unlock()
 		}
 		_, _ = io.WriteString(tail, line+"\n")
@@ -329,6 +337,31 @@ func isDecodeError(line string) bool {
 	l := strings.ToLower(line)
 	return strings.Contains(l, "error while decoding") || strings.Contains(l, "invalid nal unit size") ||
 		strings.Contains(l, "error splitting the input")
+}
+
+// startTime returns the input's start time, known once ffmpeg described
+// its input (before any frame's timestamp).
+func (q *ptsQueue) startTime() float64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.start
+}
+
+// inputStart extracts S from an input's "Duration: …, start: S, …" line.
+func inputStart(line string) (float64, bool) {
+	if !strings.Contains(line, "Duration:") {
+		return 0, false
+	}
+	_, rest, ok := strings.Cut(line, ", start: ")
+	if !ok {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, ",")
+	v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
 }
 
 // showinfoPTS extracts pts_time from a showinfo frame line.

@@ -55,9 +55,7 @@ func (t *Tool) LiveFrames(ctx context.Context, in LiveInput, opts FrameOptions, 
 		bw, bh = 160, 160
 	}
 	threads := strconv.Itoa(t.threads())
-	// -copyts keeps the source's timestamps, which players of the same
-	// stream show its frames by; stream times are taken from them below.
-	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info", "-threads", threads, "-copyts"}
+	args := []string{"-hide_banner", "-nostats", "-nostdin", "-loglevel", "info", "-threads", threads}
 	op := "live"
 	if in.File != "" {
 		ia, err := inputArgs(in.File)
@@ -129,8 +127,15 @@ func (t *Tool) LiveFrames(ctx context.Context, in LiveInput, opts FrameOptions, 
 		if _, err := io.ReadFull(rd, buf); err != nil {
 			break // ffmpeg ended mid-frame: its status says why
 		}
+		// ffmpeg subtracts the input's start time from every timestamp;
+		// added back, it is the source's clock, which players of the same
+		// stream show its frames by. (Keeping the timestamps with -copyts
+		// instead delayed frames: vitrine's part of the bench streams'
+		// delivery went 0.57 -> 0.95 s, p50.)
 		pts, ok := ptsq.get(k)
-		if !ok {
+		if ok {
+			pts += ptsq.startTime()
+		} else {
 			pts = first + float64(k)/fps
 		}
 		if k == 0 {

@@ -223,3 +223,24 @@ func TestReceive(t *testing.T) {
 		})
 	}
 }
+
+// TestInputStart reads an input's start time from ffmpeg's description of
+// it, which LiveFrames adds back to the timestamps.
+func TestInputStart(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want float64
+		ok   bool
+	}{
+		{"  Duration: N/A, start: 1.400000, bitrate: N/A", 1.4, true},
+		{"  Duration: 00:00:02.00, start: 0.000000, bitrate: 42 kb/s", 0, true},
+		{"  Duration: N/A, bitrate: N/A", 0, false},
+		{"[Parsed_showinfo_1 @ 0x1] n:0 pts:3 pts_time:1.5 start: 9", 0, false},
+		{"  Duration: N/A, start: nan, bitrate: N/A", 0, false},
+	} {
+		got, ok := inputStart(tc.line)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("inputStart(%q) = %v, %v; want %v, %v", tc.line, got, ok, tc.want, tc.ok)
+		}
+	}
+}

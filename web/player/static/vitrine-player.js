@@ -321,7 +321,7 @@ class VitrinePlayer extends HTMLElement {
     clearInterval(this._timer);
     cancelAnimationFrame(this._raf);
     if (this._es) { this._es.close(); this._es = null; }
-    if (this._hls) { this._hls.destroy(); this._hls = null; this._src = null; }
+    if (this._hls) { this._hls.destroy(); this._hls = null; this._src = null; this._syncing = false; }
     this._flush(true);
   }
 
@@ -382,17 +382,21 @@ class VitrinePlayer extends HTMLElement {
       if (HLS_TYPES.some((t) => v.canPlayType(t) !== '')) v.src = src;
       else this._error('this browser cannot play HLS streams');
     };
+    this._syncing = false;
     if (!isHLS(src)) { v.src = src; return; }
     if (!window.MediaSource && !window.ManagedMediaSource) { native(); return; }
+    // Live events wait for hls.js to tell the stream's clock (see _waits).
+    this._syncing = true;
     let Hls;
     try {
       ({ default: Hls } = await import(HLS_JS));
     } catch (err) {
+      this._syncing = false;
       this._error(`cannot load the HLS player: ${err.message || err}`);
       return;
     }
     if (this._src !== src) return; // another source was set meanwhile
-    if (!Hls.isSupported()) { native(); return; }
+    if (!Hls.isSupported()) { this._syncing = false; native(); return; }
     // A live-shopping stream plays live-delay seconds (default 4) behind
     // the newest segment: vitrine's events come about 2.5 s after the
     // broadcast and an item's end 1.5 s after that, so a player at the live
@@ -400,7 +404,11 @@ class VitrinePlayer extends HTMLElement {
     const delay = this.hasAttribute('live-delay') ? Number(this.getAttribute('live-delay')) : NaN;
     const sync = this.hasAttribute('live') ? (delay >= 0 && Number.isFinite(delay) ? delay : LIVE_DELAY_S) : null;
     const hls = new Hls(sync == null ? {} : { liveSyncDuration: sync, liveMaxLatencyDuration: sync + 6 });
-    hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) this._error(`stream: ${d.details}`); });
+    hls.on(Hls.Events.ERROR, (_, d) => {
+      if (!d.fatal) return;
+      this._syncing = false; // live events show as they come
+      this._error(`stream: ${d.details}`);
+    });
     // The source's PTS at media time 0: live events carry their frame's
     // PTS, so they can wait for the picture they describe.
     hls.on(Hls.Events.INIT_PTS_FOUND, (_, d) => { this._ptsBase = d.initPTS / d.timescale; });
@@ -431,11 +439,10 @@ class VitrinePlayer extends HTMLElement {
       let d;
       try { d = JSON.parse(e.data); } catch { return; }
       if (!d.item || !d.item.id) return;
-      const due = this._liveDue(d.item);
       // Later events wait behind earlier ones: an item's start, updates
       // and end keep their order.
-      if (this._pending.length || due > this.$video.currentTime + LIVE_SLACK_S) {
-        this._pending.push({ due, type: e.type, d });
+      if (this._pending.length || this._waits(d.item)) {
+        this._pending.push({ type: e.type, d });
         if (this._pending.length > LIVE_PENDING_MAX) this._applyLive(this._pending.shift());
         return;
       }
@@ -447,8 +454,7 @@ class VitrinePlayer extends HTMLElement {
     // seconds of picture to show.
     es.addEventListener('stream.end', () => {
       es.close();
-      const last = this._pending.length ? this._pending[this._pending.length - 1].due : -Infinity;
-      this._pending.push({ due: last, type: 'stream.end' });
+      this._pending.push({ type: 'stream.end' });
       this._render();
     });
     if (!this.ready) {
@@ -457,14 +463,16 @@ class VitrinePlayer extends HTMLElement {
     }
   }
 
-  // _liveDue returns the media time at which a live event's frame shows,
-  // or -Infinity (at once) when the event or the playback cannot tell, or
-  // the two clocks disagree by more than a player buffers.
-  _liveDue(item) {
-    if (this._ptsBase == null || !(item.pts > 0)) return -Infinity;
-    const due = item.pts - this._ptsBase;
-    const ahead = due - this.$video.currentTime;
-    return ahead > -LIVE_MAX_SKEW_S && ahead < LIVE_MAX_SKEW_S ? due : -Infinity;
+  // _waits reports whether a live event's item must wait for the video to
+  // reach its frame: its PTS is ahead of the picture, or hls.js has not
+  // yet told which PTS media time 0 is (an event can arrive before the
+  // first segment is parsed). An event without a PTS, or whose clock is
+  // further from the video's than a player buffers, shows at once.
+  _waits(item) {
+    if (!(item.pts > 0)) return false;
+    if (this._ptsBase == null) return !!this._syncing;
+    const ahead = item.pts - this._ptsBase - this.$video.currentTime;
+    return ahead > LIVE_SLACK_S && ahead < LIVE_MAX_SKEW_S;
   }
 
   // _applyLive puts a live event's item on screen, moves it or takes it off.
@@ -490,8 +498,11 @@ class VitrinePlayer extends HTMLElement {
 
   // _drainLive applies the waiting live events whose frame the video shows.
   _drainLive() {
-    const now = this.$video.currentTime + LIVE_SLACK_S;
-    while (this._pending.length && this._pending[0].due <= now) this._applyLive(this._pending.shift());
+    while (this._pending.length) {
+      const head = this._pending[0];
+      if (head.type !== 'stream.end' && this._waits(head.d.item)) break;
+      this._applyLive(this._pending.shift());
+    }
   }
 
   _error(msg) {

@@ -32,6 +32,7 @@ const DEFAULT_MAX_HOTSPOTS = 3;
 // ADD_TO_CART is the DOM event a host page listens to for its cart.
 export const ADD_TO_CART = 'vitrine:add-to-cart';
 const IMPRESSION_MS = 1000;
+const FLUSH_MS = 2000;
 // A live event shows with its frame, give or take LIVE_SLACK_S; clocks
 // further apart than LIVE_MAX_SKEW_S are not the same stream's, and at
 // most LIVE_PENDING_MAX events wait (a paused live video).
@@ -49,7 +50,6 @@ const HLS_JS = new URL('vendor/hls.light.min.mjs', import.meta.url).href;
 function isHLS(url) {
   try { return /\.m3u8$/i.test(new URL(url, document.baseURI).pathname); } catch { return false; }
 }
-const FLUSH_MS = 2000;
 
 const ICONS = {
   play: 'M8 5v14l11-7z',

@@ -709,7 +709,8 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 			return nil
 		})
 	}()
-	last, lastPTS := 0.0, 0.0
+	// offset turns stream times back into the source's (frameIn.pts - t).
+	last, offset := 0.0, 0.0
 	// An HLS source's segments reach the decoder unchanged, so their clock
 	// is the one a viewer's player of the playlist has; RTMP and SRT are
 	// re-muxed (media.Receive) and a file has no viewers' copy.
@@ -727,12 +728,9 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 			}
 			continue
 		}
-		last, lastPTS = fi.t, fi.pts
+		last, offset = fi.t, fi.pts-fi.t
 		if hls {
-			for i := range evs {
-				// An event may be dated before its frame (item.end).
-				evs[i].Item.PTS = evs[i].Item.T + fi.pts - fi.t
-			}
+			stampPTS(evs, offset)
 		}
 		r.mu.Lock()
 		r.frames++
@@ -742,9 +740,7 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 	}
 	closing := an.Close(last)
 	if hls {
-		for i := range closing {
-			closing[i].Item.PTS = closing[i].Item.T + lastPTS - last
-		}
+		stampPTS(closing, offset)
 	}
 	m.publish(s.ID, r, closing)
 	<-pullDone
@@ -757,6 +753,14 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 		return decErr
 	}
 	return nil
+}
+
+// stampPTS gives each event the source time of its stream time T, which
+// may lie before the frame that caused it (an item.end).
+func stampPTS(evs []video.LiveEvent, offset float64) {
+	for i := range evs {
+		evs[i].Item.PTS = evs[i].Item.T + offset
+	}
 }
 
 // publish records the items' starts and ends and hands the events to the

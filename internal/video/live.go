@@ -127,9 +127,11 @@ type liveTrack struct {
 const liveLocalGrowth = 2
 
 // liveFreshS is how recent, in seconds of stream time, the part of a
-// track that supports its product must be for its item to be announced:
-// two analysed frames at 2 a second, so one crop that supports it less
-// (a hand passing over) does not hold the announcement back.
+// track that supports its product must be for its item to be announced or
+// updated: at 2 frames a second a supported span ends a quarter second
+// past its last supporting crop, so the latest crop may support it less
+// (a hand passing over), not the two latest (1 s allowed 2 announcements
+// of products that had left, on the bench's lookbook reels).
 const liveFreshS = 0.5
 
 // liveStaleS is how old, in seconds of stream time, the crops that support
@@ -303,11 +305,17 @@ func newProducts(starts []shoppable.Item, announced map[string]bool) []shoppable
 func (a *LiveAnalyzer) showing(product string, t float64) *liveTrack {
 	for _, id := range sortedKeys(a.tracks) {
 		lt := a.tracks[id]
-		if lt.announced == nil && lt.item != nil && lt.item.Product() == product && lt.item.EndS >= t-liveFreshS {
+		if lt.announced == nil && lt.shows(product, t-liveFreshS) {
 			return lt
 		}
 	}
 	return nil
+}
+
+// shows reports whether the track's latest match ranks product first,
+// supported by its crops up to since or later.
+func (lt *liveTrack) shows(product string, since float64) bool {
+	return lt.item != nil && lt.item.Product() == product && lt.item.EndS >= since
 }
 
 // handOn takes the announced item off track lt at stream time t: another
@@ -347,7 +355,7 @@ func (a *LiveAnalyzer) moveOn(t float64) []LiveEvent {
 			continue
 		}
 		seen := len(lt.dets) > 0 && lt.dets[len(lt.dets)-1].T >= t-liveStaleS
-		if seen && lt.item.Product() == lt.announced.ProductID && lt.item.EndS >= t-liveStaleS {
+		if seen && lt.shows(lt.announced.ProductID, t-liveStaleS) {
 			continue
 		}
 		events = append(events, a.handOn(lt, t)...)
@@ -594,15 +602,13 @@ func (a *LiveAnalyzer) decide(ctx context.Context, t float64) []LiveEvent {
 		if b == nil {
 			continue // not seen in this frame
 		}
-		if lt.item == nil || lt.item.Product() != lt.announced.ProductID || lt.item.EndS < t-liveFreshS {
+		if !lt.shows(lt.announced.ProductID, t-liveFreshS) {
 			continue // this box may show something else: the item waits where it was
 		}
 		li := *lt.announced
 		li.T, li.Box = t, b
-		if lt.item != nil {
-			if it, ok := published[lt.item.ID]; ok && it.Confidence != nil {
-				li.Confidence = *it.Confidence
-			}
+		if it, ok := published[lt.item.ID]; ok && it.Confidence != nil {
+			li.Confidence = *it.Confidence
 		}
 		lt.announced = &li
 		events = append(events, LiveEvent{Type: LiveItemUpdate, Item: li})

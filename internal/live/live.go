@@ -591,12 +591,20 @@ func (r *recorder) Write(p []byte) (int, error) {
 func (m *Manager) finish(ctx context.Context, id, state, msg string) {
 	db := m.cfg.DB
 	now := m.now()
-	if _, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE live_streams SET state = ?, error = ?, updated_at = ?, ended_at = ?, owner = '' WHERE id = ?`),
-		state, msg, now, now, id); err != nil {
+	// One transaction: a reader never sees the stream ended with items
+	// still on screen.
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE live_items SET end_s = start_s WHERE stream_id = ? AND end_s IS NULL`), id); err != nil {
+			return fmt.Errorf("close items: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE live_streams SET state = ?, error = ?, updated_at = ?, ended_at = ?, owner = '' WHERE id = ?`),
+			state, msg, now, now, id); err != nil {
+			return fmt.Errorf("end stream: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		m.log.Warn("live: finish stream", "stream", id, "err", err)
-	}
-	if _, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE live_items SET end_s = start_s WHERE stream_id = ? AND end_s IS NULL`), id); err != nil {
-		m.log.Warn("live: close items", "stream", id, "err", err)
 	}
 }
 

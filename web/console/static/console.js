@@ -907,7 +907,10 @@ function livePage(id) {
     try { await api('POST', `/v1/live/${encodeURIComponent(sid)}/stop`); toast('Stream stopped'); } catch (e) { toast(e.message, true); }
   };
   poll(async () => {
+    // The items are read after the list and both are drawn together, so a
+    // stream shown ended never shows an item still on screen.
     const { streams } = await api('GET', '/v1/live');
+    const d = id ? await api('GET', `/v1/live/${encodeURIComponent(id)}`) : null;
     fill(rows, streams.length ? streams.map((s) => h('tr', { class: `live-stream ${s.state === 'failed' ? 'state-failed' : ''}`, 'data-stream': s.id },
       h('td', {}, h('a', { href: `#/live/${encodeURIComponent(s.id)}`, text: s.name || s.id }), h('div', { class: 'muted small clamp', title: s.source, text: s.source }),
         s.error ? h('div', { class: 'error small clamp', title: s.error, text: s.error }) : null),
@@ -920,8 +923,7 @@ function livePage(id) {
       h('td', { class: 'live-items', text: String(s.items) }),
       h('td', {}, s.video_id ? h('a', { href: `#/video/${s.video_id}`, text: s.video_id }) : '–')))
       : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No live stream yet.'))]);
-    if (!id) return;
-    const d = await api('GET', `/v1/live/${encodeURIComponent(id)}`);
+    if (!d) return;
     fill(items, h('h2', { text: `Items of ${d.stream.name || d.stream.id}` }), h('table', { class: 'list' },
       h('thead', {}, h('tr', {}, ['Item', 'Product', 'Label', 'Confidence', 'First seen', 'Announced', 'Left'].map((t) => h('th', { text: t })))),
       h('tbody', {}, d.items.length ? d.items.map((it) => h('tr', { class: 'live-item', 'data-product': it.product_id },

@@ -87,7 +87,7 @@ type FitReport struct {
 func (m *Model) Linear(f Features) float64 {
 	s := m.Bias
 	for _, ft := range m.Features {
-		v, ok := f[ft.Name]
+		v, ok := f.Value(ft.Name)
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			continue // the mean: contributes 0
 		}

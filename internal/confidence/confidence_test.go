@@ -218,3 +218,47 @@ func TestAUC(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifiedInliers checks the features derived from the inlier counts:
+// counts up to the noise floor are no evidence either way, and a model
+// reads derived features from the raw ones a sample holds.
+func TestVerifiedInliers(t *testing.T) {
+	counts := func(first, next int) Features {
+		a, b := math.Log1p(float64(first)), math.Log1p(float64(next))
+		return Features{Inliers: a, InlierMargin: a - b}
+	}
+	for _, tc := range []struct {
+		name                string
+		f                   Features
+		inliers, margin     float64
+		hasInliers, hasMarg bool
+	}{
+		{"both at noise level", counts(0, 4), 0, 0, true, true},
+		{"at the floor", counts(noiseInliers, 0), 0, 0, true, true},
+		{"first beyond noise", counts(noiseInliers+9, 3), math.Log1p(9), math.Log1p(9), true, true},
+		{"next beyond noise", counts(2, noiseInliers+4), 0, -math.Log1p(4), true, true},
+		{"both beyond noise", counts(noiseInliers+20, noiseInliers+4), math.Log1p(20), math.Log1p(20) - math.Log1p(4), true, true},
+		{"not verified", Features{Score: 0.5}, 0, 0, false, false},
+		{"no margin", Features{Inliers: math.Log1p(30)}, math.Log1p(30 - noiseInliers), 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, ok := tc.f.Value(VerifiedInliers)
+			if ok != tc.hasInliers || math.Abs(v-tc.inliers) > 1e-9 {
+				t.Errorf("verified inliers %v (%v), want %v (%v)", v, ok, tc.inliers, tc.hasInliers)
+			}
+			v, ok = tc.f.Value(VerifiedMargin)
+			if ok != tc.hasMarg || math.Abs(v-tc.margin) > 1e-9 {
+				t.Errorf("verified margin %v (%v), want %v (%v)", v, ok, tc.margin, tc.hasMarg)
+			}
+		})
+	}
+	// The model reads them: more inliers beyond the noise, more confidence;
+	// within the noise, none changes it.
+	m := &Model{Features: []Feature{{Name: VerifiedInliers, SD: 1, Weight: 1}, {Name: VerifiedMargin, SD: 1, Weight: 1}}}
+	if a, b := m.Linear(counts(0, 4)), m.Linear(counts(3, 0)); a != b || a != 0 {
+		t.Errorf("noise-level counts scored %v and %v, want 0 both", a, b)
+	}
+	if a, b := m.Linear(counts(40, 4)), m.Linear(counts(20, 4)); a <= b {
+		t.Errorf("40 inliers scored %v, not above 20's %v", a, b)
+	}
+}

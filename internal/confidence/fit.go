@@ -153,7 +153,7 @@ func fitOnce(samples []Sample, opt FitOptions) (*Model, error) {
 		var sum, sum2 float64
 		n := 0
 		for _, s := range samples {
-			if v, ok := s.Features[in.Name]; ok && finite(v) {
+			if v, ok := s.Features.Value(in.Name); ok && finite(v) {
 				sum += v
 				sum2 += v * v
 				n++
@@ -171,7 +171,7 @@ func fitOnce(samples []Sample, opt FitOptions) (*Model, error) {
 	for i, s := range samples {
 		x[i] = make([]float64, d)
 		for j, f := range m.Features {
-			if v, ok := s.Features[f.Name]; ok && finite(v) {
+			if v, ok := s.Features.Value(f.Name); ok && finite(v) {
 				x[i][j] = (v - f.Mean) / f.SD
 			}
 		}

@@ -66,6 +66,13 @@ func benchCalibrate(ctx context.Context, args []string) error {
 		}
 		*out = filepath.Join("internal", "confidence", name)
 	}
+	// A calibration run takes minutes of video analysis: a file that
+	// cannot be written fails it now, not once the work is done.
+	for _, p := range []string{*out, *samplesOut} {
+		if err := writableDir(p); err != nil {
+			return fmt.Errorf("bench calibrate: %w", err)
+		}
+	}
 	cfg, err := load()
 	if err != nil {
 		return err
@@ -114,13 +121,15 @@ func benchCalibrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeModel(res.Model, *out); err != nil {
-		return err
-	}
+	// The samples first: they are what the run cost, and a model can be
+	// refitted from them (--from).
 	if *samplesOut != "" {
 		if err := writeSamples(*samplesOut, res.Samples); err != nil {
 			return err
 		}
+	}
+	if err := writeModel(res.Model, *out); err != nil {
+		return err
 	}
 	reportFit(res.Model, res.Videos, "videos")
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
@@ -165,6 +174,23 @@ func refitFrom(files []string, extra []confidence.Sample, target float64, out, s
 		}
 	}
 	reportFit(m, len(files), "files")
+	return nil
+}
+
+// writableDir checks that the directory a file is to be written in exists
+// and is a directory; an empty path is no file.
+func writableDir(path string) error {
+	if path == "" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
+	}
 	return nil
 }
 

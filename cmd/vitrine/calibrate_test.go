@@ -73,6 +73,19 @@ func TestBenchCalibrateFrom(t *testing.T) {
 		t.Errorf("refit from the joined samples: %+v at %v, first fit %+v at %v", m2.Fit, m2.PublishAt, m.Fit, m.PublishAt)
 	}
 
+	// An output that cannot be written fails the run before any work,
+	// naming the file.
+	for _, args := range [][]string{
+		{"--from", a, "--write", filepath.Join(dir, "missing", "calibration.json")},
+		{"--from", a, "--write", model, "--samples-out", filepath.Join(dir, "missing", "samples.jsonl.gz")},
+		{"--seed", "7", "--models", filepath.Join(dir, "no-models"), "--write", filepath.Join(dir, "missing", "calibration.json")},
+	} {
+		_, se, code := vitrine(t, cleanEnv(), append([]string{"bench", "calibrate"}, args...)...)
+		if code == 0 || !strings.Contains(se, filepath.Join("missing", "")) || !strings.Contains(se, "cannot write") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, se)
+		}
+	}
+
 	bad := filepath.Join(dir, "bad.jsonl")
 	os.WriteFile(bad, []byte("{\"features\":{\"score\":0.5},\"right\":true}\n{oops\n"), 0o600)
 	if _, se, code := vitrine(t, cleanEnv(), "bench", "calibrate", "--from", bad, "--write", model); code == 0 || !strings.Contains(se, "line 2") {

@@ -177,21 +177,19 @@ func refitFrom(files []string, extra []confidence.Sample, target float64, out, s
 	return nil
 }
 
-// writableDir checks that the directory a file is to be written in exists
-// and is a directory; an empty path is no file.
+// writableDir checks that a file can be created in the directory path is
+// to be written in, by creating and removing a temporary file there; an
+// empty path is no file.
 func writableDir(path string) error {
 	if path == "" {
 		return nil
 	}
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
+	f, err := os.CreateTemp(filepath.Dir(path), ".vitrine-calibrate-*")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
-	}
-	return nil
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // writeModel writes a fitted model file.

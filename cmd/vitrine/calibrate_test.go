@@ -79,9 +79,10 @@ func TestBenchCalibrateFrom(t *testing.T) {
 		{"--from", a, "--write", filepath.Join(dir, "missing", "calibration.json")},
 		{"--from", a, "--write", model, "--samples-out", filepath.Join(dir, "missing", "samples.jsonl.gz")},
 		{"--seed", "7", "--models", filepath.Join(dir, "no-models"), "--write", filepath.Join(dir, "missing", "calibration.json")},
+		{"--from", a, "--write", filepath.Join(a, "missing", "calibration.json")}, // under a file
 	} {
 		_, se, code := vitrine(t, cleanEnv(), append([]string{"bench", "calibrate"}, args...)...)
-		if code == 0 || !strings.Contains(se, filepath.Join("missing", "")) || !strings.Contains(se, "cannot write") {
+		if code == 0 || !strings.Contains(se, "missing") || !strings.Contains(se, "cannot write") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, se)
 		}
 	}

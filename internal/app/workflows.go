@@ -22,6 +22,9 @@ var workflows = []func(a *App) error{
 		// products (verification features, colours, the appearance
 		// index), ahead of the first video that needs them.
 		a.Catalog.Prepare = v.PrepareCatalog
+		// The embed stage hands over each product's decoded picture, so
+		// its verification features cost no second decode.
+		a.Catalog.Decoded = v.CatalogImageDecoded
 		return v.Register(a.Runner)
 	},
 	func(a *App) error {

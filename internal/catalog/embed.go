@@ -198,6 +198,7 @@ type prepared struct {
 	cached map[string][]float32
 	img    *image.RGBA // prepared for the models (see forModels)
 	scale  int         // from img's coordinates to the original's
+	orig   image.Image // as decoded, kept for the Decoded hook
 	bounds image.Rectangle
 	err    error // lookup failure: fails the stage
 	bad    error // unreadable image: fails the product
@@ -216,6 +217,9 @@ func (in *Ingester) prepare(ctx context.Context, w workImage) prepared {
 	}
 	p.bounds = img.Bounds()
 	p.img, p.scale = forModels(img)
+	if in.Decoded != nil && w.pos == 0 {
+		p.orig = img
+	}
 	return p
 }
 
@@ -275,6 +279,11 @@ func (in *Ingester) embedOne(ctx context.Context, batch int64, p prepared, shop 
 				return fmt.Errorf("catalog: appearance of %s: %d vectors for 1 image", w.id, len(av))
 			}
 			vecs[KindAppearance] = av[0]
+		}
+		if p.orig != nil {
+			if err := in.Decoded(ctx, DecodedImage{ProductID: w.id, SHA256: w.sha, Image: p.orig, Item: item}); err != nil {
+				return fmt.Errorf("catalog: decoded image of %s: %w", w.id, err)
+			}
 		}
 	}
 	now := time.Now().UTC()

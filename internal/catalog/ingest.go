@@ -108,7 +108,28 @@ type Ingester struct {
 	// derive from product images. It must be idempotent: a resumed stage
 	// calls it again.
 	Prepare PrepareFunc
+	// Decoded, when set, is given the first image of each product as the
+	// embed stage decoded it, with its main item, so what other services
+	// derive from the pixels (verification features, colours) needs no
+	// second read and decode. An image whose content was embedded already
+	// is not decoded again, so not handed over. It must be idempotent and
+	// safe for concurrent use; an error fails the stage like a model error.
+	Decoded DecodedFunc
 }
+
+// DecodedImage is a product's first image as decoded from its blob, at
+// full resolution, and the main item the embed stage found in it.
+type DecodedImage struct {
+	ProductID string
+	// SHA256 is the hex digest of the image file.
+	SHA256 string
+	Image  image.Image
+	// Item is the main item; its box is in Image's pixels.
+	Item Item
+}
+
+// DecodedFunc receives images as the embed stage decodes them.
+type DecodedFunc func(ctx context.Context, d DecodedImage) error
 
 // Viewer gives the extra views of a product image's main item that are
 // embedded and indexed beside the crop, whole image and scene view: parts

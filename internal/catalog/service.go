@@ -44,6 +44,8 @@ type Service struct {
 	// Prepare, when set before first use, is the ingester's Prepare: what
 	// runs on a batch's products once they are indexed.
 	Prepare PrepareFunc
+	// Decoded, when set before first use, is the ingester's Decoded.
+	Decoded DecodedFunc
 	// OpenModels loads the models on first use.
 	OpenModels func(ctx context.Context) (*Models, error)
 	Log        *slog.Logger
@@ -93,7 +95,7 @@ func (s *Service) load(ctx context.Context) error {
 	s.models = m
 	s.ingester = &Ingester{Store: s.Store, Blobs: s.Blobs, Fetcher: s.Fetcher, Detector: m.Detector, Embedder: m.Embedder,
 		Appearance: m.Appearance, AppearanceModel: m.AppearanceModel,
-		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log, Prepare: s.Prepare, Views: m.Views}
+		Model: m.Model, Shoppable: m.Shoppable, Index: ix, Log: s.Log, Prepare: s.Prepare, Decoded: s.Decoded, Views: m.Views}
 	s.searcher = &Searcher{Store: s.Store, Index: ix, Detector: m.Detector, Embedder: m.Embedder, Text: m.Text, Shoppable: m.Shoppable}
 	return nil
 }

@@ -1,15 +1,20 @@
 package video
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/blob"
+	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/confidence"
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
@@ -48,30 +53,8 @@ func (f failingLocal) ExtractMirrored(ctx context.Context, img image.Image, regi
 // features of every product's main item are extracted once and stored, so
 // verification later reads them instead of extracting.
 func TestPrepareProducts(t *testing.T) {
-	samples := testenv.Samples(t)
-	dir := t.TempDir()
-	ids := []string{"14976", "14977", "14978"}
-	var rows strings.Builder
-	rows.WriteString("id,name,category,image\n")
-	for _, id := range ids {
-		img, err := os.ReadFile(filepath.Join(samples, "catalog_virgio", "images", id+".jpg"))
-		if err != nil {
-			t.Skipf("sample image: %v", err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, id+".jpg"), img, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&rows, "%s,Dress %s,Dress,%s.jpg\n", id, id, id)
-	}
-	csvPath := filepath.Join(dir, "products.csv")
-	if err := os.WriteFile(csvPath, []byte(rows.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	local, err := vision.OpenLocalFeatures(testenv.Models(t), vision.LocalFeatureOptions{SessionOptions: vision.SessionOptions{Threads: 2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { local.Close() })
+	dir, csvPath, ids := dressCatalog(t)
+	local := openLocal(t)
 	e := newEnv(t, envOptions{models: true, catalog: csvPath, tweak: func(d *Deps) { d.Local = local }})
 	ctx := context.Background()
 
@@ -121,6 +104,143 @@ func TestPrepareProducts(t *testing.T) {
 	if mirrored.Inliers < confirmInliers || mirrored.Inliers < 3*plain.Inliers {
 		t.Errorf("mirrored picture: %d inliers with the mirrored features, %d with the plain ones; want >= %d and 3x", mirrored.Inliers, plain.Inliers, confirmInliers)
 	}
+}
+
+// dressCatalog writes a product file of three on-model sample photos
+// into a temporary directory.
+func dressCatalog(t *testing.T) (dir, csvPath string, ids []string) {
+	t.Helper()
+	samples := testenv.Samples(t)
+	dir = t.TempDir()
+	ids = []string{"14976", "14977", "14978"}
+	var rows strings.Builder
+	rows.WriteString("id,name,category,image\n")
+	for _, id := range ids {
+		img, err := os.ReadFile(filepath.Join(samples, "catalog_virgio", "images", id+".jpg"))
+		if err != nil {
+			t.Skipf("sample image: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, id+".jpg"), img, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&rows, "%s,Dress %s,Dress,%s.jpg\n", id, id, id)
+	}
+	csvPath = filepath.Join(dir, "products.csv")
+	if err := os.WriteFile(csvPath, []byte(rows.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, csvPath, ids
+}
+
+func openLocal(t *testing.T) *vision.LocalFeatureExtractor {
+	t.Helper()
+	local, err := vision.OpenLocalFeatures(testenv.Models(t), vision.LocalFeatureOptions{SessionOptions: vision.SessionOptions{Threads: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { local.Close() })
+	return local
+}
+
+// countingBlobs counts reads of each product image.
+type countingBlobs struct {
+	*blob.Store
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *countingBlobs) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasPrefix(key, catalog.BlobPrefix) {
+		c.mu.Lock()
+		c.reads[key]++
+		c.mu.Unlock()
+	}
+	return c.Store.Get(ctx, key)
+}
+
+// TestCatalogImageDecoded checks that an import decodes each product
+// image once: the embed stage hands the decoded picture to the video
+// service, which stores the features the features stage would have
+// extracted, bit for bit, and the features stage then reads no image.
+func TestCatalogImageDecoded(t *testing.T) {
+	dir, csvPath, ids := dressCatalog(t)
+	local := openLocal(t)
+	e := newEnv(t, envOptions{models: true, tweak: func(d *Deps) { d.Local = local }})
+	ctx := context.Background()
+	blobs := &countingBlobs{Store: e.blobs, reads: map[string]int{}}
+	e.ingest.Blobs, e.catalog.Blobs = blobs, blobs
+	e.ingest.Decoded, e.ingest.Prepare = e.svc.CatalogImageDecoded, e.svc.PrepareCatalog
+	sum, err := e.ingest.ImportFile(ctx, csvPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != len(ids) {
+		t.Fatalf("%d products added, want %d", sum.Added, len(ids))
+	}
+	if len(blobs.reads) != len(ids) {
+		t.Errorf("%d image blobs read, want %d: %v", len(blobs.reads), len(ids), blobs.reads)
+	}
+	for key, n := range blobs.reads {
+		if n != 1 {
+			t.Errorf("image %s read %d times during the import, want once", key, n)
+		}
+	}
+	var n int
+	if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM product_local_features`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ids) {
+		t.Fatalf("%d stored feature sets, want %d", n, len(ids))
+	}
+	colours, err := e.catalog.storedColours(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(colours) != len(ids) {
+		t.Errorf("%d stored colour histograms, want %d", len(colours), len(ids))
+	}
+	// What was stored is what extracting from the file gives.
+	src := &CatalogSource{Index: e.catalog.Index, Store: e.catalog.Store, Model: e.catalog.Model, Blobs: e.blobs}
+	got, err := src.ProductLocalFeatures(ctx, failingLocal{t, local.Tiles()}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := src.imageRefs(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		img, _, err := imageio.DecodeFile(filepath.Join(dir, r.id+".jpg"), imageio.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		box := parseRect(t, r.box)
+		plain, mirrored, err := local.ExtractMirrored(ctx, img, box, productPoints)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := (&productFeatures{plain: plain, mirrored: mirrored}).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := got[r.id]
+		if f == nil {
+			t.Errorf("product %s: no stored features", r.id)
+			continue
+		}
+		if b, err := f.MarshalBinary(); err != nil || !bytes.Equal(b, want) {
+			t.Errorf("product %s: stored features differ from those of the file's main item %v (err %v)", r.id, box, err)
+		}
+	}
+}
+
+func parseRect(t *testing.T, s string) image.Rectangle {
+	t.Helper()
+	var r image.Rectangle
+	if _, err := fmt.Sscanf(s, "%d,%d,%d,%d", &r.Min.X, &r.Min.Y, &r.Max.X, &r.Max.Y); err != nil {
+		t.Fatalf("box %q: %v", s, err)
+	}
+	return r
 }
 
 func TestPromote(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
 	"github.com/vitrine-dev/vitrine/internal/fetch"
-	"github.com/vitrine-dev/vitrine/internal/testenv"
 	"github.com/vitrine-dev/vitrine/internal/vision/imageio"
 )
 
@@ -22,13 +21,7 @@ import (
 // with the main item's box as stored; and that a failing hook fails the
 // import with the product named.
 func TestDecodedHook(t *testing.T) {
-	dir := t.TempDir()
-	photos := []string{"10000", "10092", "10099"}
-	for _, id := range photos {
-		if err := os.WriteFile(filepath.Join(dir, id+".jpg"), testenv.SampleImage(t, id), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := samplePhotos(t, "10000", "10092", "10099")
 	// a has two images; c shares a's first photo, embedded once, so
 	// handed over once.
 	csv := "id,name,category,image\n" +

@@ -17,13 +17,8 @@ import (
 // through the models once, every product gets the same vectors as the
 // first one on its photo, and an unreadable image fails only its product.
 func TestEmbedSharedPhotos(t *testing.T) {
-	dir := t.TempDir()
 	photos := []string{"10000", "10092", "10099"}
-	for _, id := range photos {
-		if err := os.WriteFile(filepath.Join(dir, id+".jpg"), testenv.SampleImage(t, id), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := samplePhotos(t, photos...)
 	if err := os.WriteFile(filepath.Join(dir, "bad.jpg"), []byte("not an image"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -65,4 +60,17 @@ func TestEmbedSharedPhotos(t *testing.T) {
 			}
 		})
 	}
+}
+
+// samplePhotos writes the sample catalog's images of ids, as <id>.jpg,
+// into a new temporary directory.
+func samplePhotos(t *testing.T, ids ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, id := range ids {
+		if err := os.WriteFile(filepath.Join(dir, id+".jpg"), testenv.SampleImage(t, id), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -150,6 +151,12 @@ type runner struct {
 	reconnects int64
 	items      int64
 	lastError  string
+	// position is the stream time of the last analysed frame.
+	position float64
+	// begun is set once the run took over the stream's state
+	// (beginRun): until then the stored counters, position and time are
+	// the last run's, which beginRun reads.
+	begun bool
 }
 
 // errStopped is the cause of a stream cancelled by Stop.
@@ -594,7 +601,13 @@ func (m *Manager) finish(ctx context.Context, id, state, msg string) {
 	// One transaction: a reader never sees the stream ended with items
 	// still on screen.
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE live_items SET end_s = start_s WHERE stream_id = ? AND end_s IS NULL`), id); err != nil {
+		// Items still open (their run died without ending them) end
+		// where the analysis last reported.
+		var pos float64
+		if err := tx.QueryRowContext(ctx, db.Rebind(`SELECT position_s FROM live_streams WHERE id = ?`), id).Scan(&pos); err != nil {
+			return fmt.Errorf("close items: %w", err)
+		}
+		if _, err := closeOpenItems(ctx, tx, db, id, pos); err != nil {
 			return fmt.Errorf("close items: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE live_streams SET state = ?, error = ?, updated_at = ?, ended_at = ?, owner = '' WHERE id = ?`),
@@ -620,12 +633,15 @@ func (m *Manager) saveStats(ctx context.Context, id string) {
 // saveStatsOf stores a running stream's counters and beats its heartbeat.
 func (m *Manager) saveStatsOf(ctx context.Context, id string, r *runner) {
 	r.mu.Lock()
-	lag, frames, dropped, rec, items, lastErr := r.lag, r.frames, r.dropped, r.reconnects, r.items, r.lastError
+	lag, frames, dropped, rec, items, lastErr, pos, begun := r.lag, r.frames, r.dropped, r.reconnects, r.items, r.lastError, r.position, r.begun
 	r.mu.Unlock()
+	if !begun {
+		return
+	}
 	db := m.cfg.DB
 	now := m.now()
 	if _, err := db.Write.ExecContext(ctx, db.Rebind(`UPDATE live_streams SET lag_s = ?, frames = ?, dropped = ?, reconnects = ?, items = ?, error = ?,
-		updated_at = ?, heartbeat_at = ? WHERE id = ? AND owner = ?`), lag, frames, dropped, rec, items, lastErr, now, now, id, m.node); err != nil {
+		position_s = ?, updated_at = ?, heartbeat_at = ? WHERE id = ? AND owner = ?`), lag, frames, dropped, rec, items, lastErr, pos, now, now, id, m.node); err != nil {
 		m.log.Warn("live: save stream stats", "stream", id, "err", err)
 	}
 }
@@ -638,8 +654,109 @@ type frameIn struct {
 	at  time.Time // when the decoder delivered it
 }
 
+// resumed is where a run of a stream starts: the run's number (1 for the
+// first), the stream time of its first frame and the items an earlier run
+// left open, now ended.
+type resumed struct {
+	run    int
+	base   float64
+	closed []video.LiveEvent
+}
+
+// beginRun counts a new run of stream id. A run after the first continues
+// the stream's clock from where the last one stopped (its last analysed
+// frame, plus the time since it last reported), and ends the items it
+// left open there: a crashed or restarted server announced them, and no
+// item.end will come from it.
+func (m *Manager) beginRun(ctx context.Context, id string) (resumed, error) {
+	db := m.cfg.DB
+	var res resumed
+	err := db.Tx(ctx, func(tx *sql.Tx) error {
+		var runs int
+		var pos float64
+		var updated time.Time
+		if err := tx.QueryRowContext(ctx, db.Rebind(`SELECT runs, position_s, updated_at FROM live_streams WHERE id = ?`), id).Scan(&runs, &pos, &updated); err != nil {
+			return err
+		}
+		res = resumed{run: runs + 1}
+		if runs > 0 {
+			res.base = pos + max(0, m.now().Sub(updated).Seconds())
+			closed, err := closeOpenItems(ctx, tx, db, id, pos)
+			if err != nil {
+				return err
+			}
+			res.closed = closed
+		}
+		_, err := tx.ExecContext(ctx, db.Rebind(`UPDATE live_streams SET runs = ? WHERE id = ?`), res.run, id)
+		return err
+	})
+	if err != nil {
+		return resumed{}, fmt.Errorf("live: begin run of %s: %w", id, err)
+	}
+	return res, nil
+}
+
+// closeOpenItems ends the stream's items that have no end at stream time
+// at (at their start when that is later) and returns their item.end
+// events.
+func closeOpenItems(ctx context.Context, tx *sql.Tx, db *store.DB, id string, at float64) ([]video.LiveEvent, error) {
+	rows, err := tx.QueryContext(ctx, db.Rebind(`SELECT item_id, product_id, label, confidence, first_s, start_s FROM live_items
+		WHERE stream_id = ? AND end_s IS NULL ORDER BY start_s, item_id`), id)
+	if err != nil {
+		return nil, err
+	}
+	var evs []video.LiveEvent
+	for rows.Next() {
+		var it video.LiveItem
+		var start float64
+		if err := rows.Scan(&it.ID, &it.ProductID, &it.Label, &it.Confidence, &it.FirstS, &start); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		it.T = max(start, at)
+		evs = append(evs, video.LiveEvent{Type: video.LiveItemEnd, Item: it})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE live_items SET end_s = CASE WHEN start_s > ? THEN start_s ELSE ? END
+		WHERE stream_id = ? AND end_s IS NULL`), at, at, id); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// shiftRun puts a run's events on the stream's clock (base, the run's
+// first frame) and, after the first run, keeps their item ids apart from
+// earlier runs' ("r2-t5"): the analyser of each run counts from zero.
+func shiftRun(evs []video.LiveEvent, res resumed) {
+	if res.run <= 1 {
+		return
+	}
+	for i := range evs {
+		it := &evs[i].Item
+		it.ID = "r" + strconv.Itoa(res.run) + "-" + it.ID
+		it.T += res.base
+		it.FirstS += res.base
+		if it.Box != nil {
+			b := *it.Box
+			b.T += res.base
+			it.Box = &b
+		}
+	}
+}
+
 // stream runs one stream until its source ends, it fails or ctx ends.
 func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
+	res, err := m.beginRun(ctx, s.ID)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.position, r.begun = res.base, true
+	r.mu.Unlock()
+	m.publish(s.ID, r, res.closed)
 	an, err := m.cfg.NewAnalyzer(ctx)
 	if err != nil {
 		return fmt.Errorf("live: start analysis: %w", err)
@@ -718,6 +835,8 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 		})
 	}()
 	// offset turns stream times back into the source's (frameIn.pts - t).
+	// last is the analyser's time of the last frame, without the run's
+	// base.
 	last, offset := 0.0, 0.0
 	// An HLS source's segments reach the decoder unchanged, so their clock
 	// is the one a viewer's player of the playlist has; RTMP and SRT are
@@ -736,17 +855,20 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 			}
 			continue
 		}
-		last, offset = fi.t, fi.pts-fi.t
+		shiftRun(evs, res)
+		last, offset = fi.t, fi.pts-(fi.t+res.base)
 		if hls {
 			stampPTS(evs, offset)
 		}
 		r.mu.Lock()
+		r.position = fi.t + res.base
 		r.frames++
 		r.lag = time.Since(fi.at).Seconds()
 		r.mu.Unlock()
 		m.publish(s.ID, r, evs)
 	}
 	closing := an.Close(last)
+	shiftRun(closing, res)
 	if hls {
 		stampPTS(closing, offset)
 	}

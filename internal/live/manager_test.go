@@ -348,3 +348,106 @@ func newEventServer(t *testing.T, m *Manager) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// TestResumeAfterCrash checks, on SQLite and PostgreSQL, what a run that
+// resumes a stream does with the items a dead run announced: it ends them
+// where that run's analysis last reported, continues the stream's clock
+// from there and gives its own items ids apart from the dead run's (each
+// run's analyser counts from t1).
+func TestResumeAfterCrash(t *testing.T) {
+	src := clip(t, 30)
+	for _, o := range storetest.All() {
+		t.Run(o.Name, func(t *testing.T) { resumeAfterCrash(t, src, o.Open(t)) })
+	}
+}
+
+func resumeAfterCrash(t *testing.T, src string, db *store.DB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	newManager := func() (*Manager, *announcingAnalyzer) {
+		an := &announcingAnalyzer{pacedAnalyzer{per: 5 * time.Millisecond}}
+		m, err := New(Config{DB: db, Poll: 100 * time.Millisecond, Exclusive: true, NewAnalyzer: func(context.Context) (Analyzer, error) { return an, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, an
+	}
+	s, err := Create(ctx, db, src, "crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, an1 := newManager()
+	run1, stop1 := context.WithCancel(ctx)
+	done1 := make(chan struct{})
+	go func() { defer close(done1); m1.Run(run1) }()
+	for an1.count() < 4 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop1() // the server goes away; t1 stays open, as after a crash
+	<-done1
+	var pos float64
+	if err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT position_s FROM live_streams WHERE id = ?`), s.ID).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	an1.mu.Lock()
+	lastT := an1.frames[len(an1.frames)-1]
+	an1.mu.Unlock()
+	if pos <= 0 || pos > lastT {
+		t.Fatalf("position %.2f s after the first run, want its last analysed frame (at most %.2f s)", pos, lastT)
+	}
+	m2, an2 := newManager()
+	go m2.Run(ctx)
+	for an2.count() < 2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := m2.Stop(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, db, s.ID, StateStopped, 5*time.Second)
+	items, err := Items(ctx, db, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Item{}
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	first, ok := byID["t1"]
+	if !ok || first.EndS == nil || *first.EndS != max(first.StartS, pos) {
+		t.Errorf("the first run's item: %+v (end %v), want it ended at its run's position %.2f s", first, deref(first.EndS), pos)
+	}
+	second, ok := byID["r2-t1"]
+	if !ok {
+		t.Fatalf("the resumed run's item is missing: %+v", items)
+	}
+	if second.StartS < pos {
+		t.Errorf("the resumed run's item starts at %.2f s, before the first run's position %.2f s", second.StartS, pos)
+	}
+	if second.EndS == nil || *second.EndS < second.StartS {
+		t.Errorf("the resumed run's item after the stop: %+v, want it ended", second)
+	}
+	if len(items) != 2 {
+		t.Errorf("%d items, want 2: %+v", len(items), items)
+	}
+}
+
+// announcingAnalyzer announces t1 on its first frame and never ends it.
+type announcingAnalyzer struct{ pacedAnalyzer }
+
+func (a *announcingAnalyzer) Frame(ctx context.Context, img *image.RGBA, t float64) ([]video.LiveEvent, error) {
+	if _, err := a.pacedAnalyzer.Frame(ctx, img, t); err != nil {
+		return nil, err
+	}
+	if a.count() > 1 {
+		return nil, nil
+	}
+	return []video.LiveEvent{{Type: video.LiveItemStart, Item: video.LiveItem{ID: "t1", ProductID: "p1", T: t, FirstS: t,
+		Box: &shoppable.Box{T: t, X: 0.1, Y: 0.1, W: 0.2, H: 0.2}}}}, nil
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

@@ -70,7 +70,7 @@ func runIngest(ctx context.Context, env *Env, s *Section) error {
 		return fmt.Errorf("ingest catalog: %w", err)
 	}
 	names := []string{filepath.Base(env.catalogDir()), filepath.Base(env.lookbookCatalogDir())}
-	s.Method = "Each catalog (" + strings.Join(names[:len(res)], ", ") + ") is imported, in turn, into one fresh SQLite database (the on-model one without the products the e2e suite holds out for its unseen set): every image is decoded, the main item detected and embedded, and the vectors indexed; then, with the products already searchable, the features stage stores the local features that verification compares video crops with. The wall time covers the whole run; the rate until ready leaves the features stage out."
+	s.Method = "Each catalog (" + strings.Join(names[:len(res)], ", ") + ") is imported, in turn, into one fresh SQLite database (the on-model one without the products the e2e suite holds out for its unseen set): every image is decoded once, its main item detected and embedded and, from the same pixels, the local features that verification compares video crops with stored (before this release a features stage after the index decoded every image again); then the vectors are indexed and the features stage completes what the embed stage could not. The wall time covers the whole run; the rate until ready leaves the features stage out."
 	t := Table{Title: "Per stage", Columns: []string{"catalog", "stage", "seconds", "images/s"}}
 	for i, r := range res {
 		sec := r.Elapsed.Seconds()

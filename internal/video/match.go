@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/internal/confidence"
@@ -14,6 +16,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/match"
 	"github.com/vitrine-dev/vitrine/internal/shoppable"
 	"github.com/vitrine-dev/vitrine/internal/verify"
+	"golang.org/x/sync/errgroup"
 )
 
 // trackQuery loads the stored crop vectors of every track of a video.
@@ -233,30 +236,49 @@ func (s *Service) matchVideo(ctx context.Context, id string, m *match.Matcher, p
 // matchTracks matches every track query; tracks without a crop vector
 // have no result, tracks without a match one with no Matches.
 func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query, progress func(done, total int)) (map[int]match.Result, error) {
-	out := map[int]match.Result{}
-	for i, id := range sortedKeys(qs) {
+	var (
+		mu   sync.Mutex
+		out  = map[int]match.Result{}
+		done int
+	)
+	// Tracks are ranked independently, on every core: searching is pure
+	// Go and was a fifth of a reel's match step on one.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, id := range sortedKeys(qs) {
 		q := qs[id]
-		// Keep only slots with a crop vector (not appearance or colour alone).
-		cq := match.Query{Label: q.Label}
-		for j := range q.Crops {
-			if len(q.Crops[j]) > 0 {
-				cq.Crops = append(cq.Crops, q.Crops[j])
-				cq.Appearance = append(cq.Appearance, q.Appearance[j])
-				cq.Colour = append(cq.Colour, q.Colour[j])
+		g.Go(func() error {
+			// Keep only slots with a crop vector (not appearance or colour alone).
+			cq := match.Query{Label: q.Label}
+			for j := range q.Crops {
+				if len(q.Crops[j]) > 0 {
+					cq.Crops = append(cq.Crops, q.Crops[j])
+					cq.Appearance = append(cq.Appearance, q.Appearance[j])
+					cq.Colour = append(cq.Colour, q.Colour[j])
+				}
 			}
-		}
-		if len(cq.Crops) == 0 {
-			continue
-		}
-		res, err := m.Match(ctx, cq)
-		if err != nil {
-			return nil, fmt.Errorf("track %d: %w", id, err)
-		}
-		res.Crops = len(cq.Crops)
-		out[id] = res
-		if progress != nil {
-			progress(i+1, len(qs))
-		}
+			var res match.Result
+			if len(cq.Crops) > 0 {
+				var err error
+				if res, err = m.Match(gctx, cq); err != nil {
+					return fmt.Errorf("track %d: %w", id, err)
+				}
+				res.Crops = len(cq.Crops)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(cq.Crops) > 0 {
+				out[id] = res
+			}
+			done++
+			if progress != nil {
+				progress(done, len(qs))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -241,43 +241,37 @@ func matchTracks(ctx context.Context, m *match.Matcher, qs map[int]*match.Query,
 		out  = map[int]match.Result{}
 		done int
 	)
-	// Tracks are ranked independently, on every core: searching is pure
-	// Go and was a fifth of a reel's match step on one.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for _, id := range sortedKeys(qs) {
+	err := eachTrack(ctx, sortedKeys(qs), func(ctx context.Context, id int) error {
 		q := qs[id]
-		g.Go(func() error {
-			// Keep only slots with a crop vector (not appearance or colour alone).
-			cq := match.Query{Label: q.Label}
-			for j := range q.Crops {
-				if len(q.Crops[j]) > 0 {
-					cq.Crops = append(cq.Crops, q.Crops[j])
-					cq.Appearance = append(cq.Appearance, q.Appearance[j])
-					cq.Colour = append(cq.Colour, q.Colour[j])
-				}
+		// Keep only slots with a crop vector (not appearance or colour alone).
+		cq := match.Query{Label: q.Label}
+		for j := range q.Crops {
+			if len(q.Crops[j]) > 0 {
+				cq.Crops = append(cq.Crops, q.Crops[j])
+				cq.Appearance = append(cq.Appearance, q.Appearance[j])
+				cq.Colour = append(cq.Colour, q.Colour[j])
 			}
-			var res match.Result
-			if len(cq.Crops) > 0 {
-				var err error
-				if res, err = m.Match(gctx, cq); err != nil {
-					return fmt.Errorf("track %d: %w", id, err)
-				}
-				res.Crops = len(cq.Crops)
+		}
+		var res match.Result
+		if len(cq.Crops) > 0 {
+			var err error
+			if res, err = m.Match(ctx, cq); err != nil {
+				return fmt.Errorf("track %d: %w", id, err)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(cq.Crops) > 0 {
-				out[id] = res
-			}
-			done++
-			if progress != nil {
-				progress(done, len(qs))
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+			res.Crops = len(cq.Crops)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(cq.Crops) > 0 {
+			out[id] = res
+		}
+		done++
+		if progress != nil {
+			progress(done, len(qs))
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -301,27 +295,48 @@ func (s *Service) supportedSpans(ctx context.Context, id string, m *match.Matche
 	if err != nil {
 		return nil, nil, err
 	}
+	var mu sync.Mutex
 	out := map[int][2]float64{}
 	share := map[int]float64{}
-	for _, tid := range sortedKeys(tracks) {
+	err = eachTrack(ctx, sortedKeys(tracks), func(ctx context.Context, tid int) error {
 		if len(matches[tid]) == 0 {
-			continue
+			return nil
 		}
 		product := matches[tid][0].ProductID
 		sp, ok, sh, err := trackSupport(tracks[tid], extent[tid], m.MinSupportZ(), func(d detRow) (float64, error) {
 			return m.Support(ctx, d.Embedding, product)
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("track %d: %w", tid, err)
+			return fmt.Errorf("track %d: %w", tid, err)
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		if sh >= 0 {
 			share[tid] = sh
 		}
 		if ok {
 			out[tid] = sp
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return out, share, nil
+}
+
+// eachTrack runs fn for every track id, on every core: tracks are ranked
+// and their support measured independently, in pure Go (the match step
+// less verification went 0.67-1.0 s -> 0.38-0.60 s for the bench's
+// lookbook reels on two cores, with the same documents). It returns the
+// first error.
+func eachTrack(ctx context.Context, ids []int, fn func(ctx context.Context, id int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, id := range ids {
+		g.Go(func() error { return fn(gctx, id) })
+	}
+	return g.Wait()
 }
 
 // trackSupport measures which of a track's detections (in time order)

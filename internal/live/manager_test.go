@@ -283,14 +283,7 @@ func stopAndResume(t *testing.T, src string, db *store.DB) {
 		t.Fatal(err)
 	}
 	m1, an1 := newManager()
-	run1, stop1 := context.WithCancel(ctx)
-	done1 := make(chan struct{})
-	go func() { defer close(done1); m1.Run(run1) }()
-	for an1.count() < 2 {
-		time.Sleep(20 * time.Millisecond)
-	}
-	stop1() // server shutdown
-	<-done1
+	runFrames(ctx, m1, an1.count, 2)
 	if s = waitState(t, db, s.ID, StateRunning, time.Second); s.Frames < 2 {
 		t.Errorf("frames %d after the first server, want at least 2", s.Frames)
 	}
@@ -377,14 +370,7 @@ func resumeAfterCrash(t *testing.T, src string, db *store.DB) {
 		t.Fatal(err)
 	}
 	m1, an1 := newManager()
-	run1, stop1 := context.WithCancel(ctx)
-	done1 := make(chan struct{})
-	go func() { defer close(done1); m1.Run(run1) }()
-	for an1.count() < 4 {
-		time.Sleep(20 * time.Millisecond)
-	}
-	stop1() // the server goes away; t1 stays open, as after a crash
-	<-done1
+	runFrames(ctx, m1, an1.count, 4) // t1 stays open, as after a crash
 	var pos float64
 	if err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT position_s FROM live_streams WHERE id = ?`), s.ID).Scan(&pos); err != nil {
 		t.Fatal(err)
@@ -429,6 +415,19 @@ func resumeAfterCrash(t *testing.T, src string, db *store.DB) {
 	if len(items) != 2 {
 		t.Errorf("%d items, want 2: %+v", len(items), items)
 	}
+}
+
+// runFrames runs m until its analyser has seen n frames (count), then
+// shuts it down as a server that stops does, and waits for it.
+func runFrames(ctx context.Context, m *Manager, count func() int, n int) {
+	run, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(run) }()
+	for count() < n {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-done
 }
 
 // announcingAnalyzer announces t1 on its first frame and never ends it.

@@ -556,12 +556,20 @@ func (c *CatalogSource) mainItem(ctx context.Context, key, box string) (img imag
 	if err != nil {
 		return nil, image.Rectangle{}, false
 	}
-	rect = img.Bounds()
 	var b image.Rectangle
-	if _, err := fmt.Sscanf(box, "%d,%d,%d,%d", &b.Min.X, &b.Min.Y, &b.Max.X, &b.Max.Y); err == nil && !b.Intersect(rect).Empty() {
-		rect = b.Intersect(rect)
+	if _, err := fmt.Sscanf(box, "%d,%d,%d,%d", &b.Min.X, &b.Min.Y, &b.Max.X, &b.Max.Y); err != nil {
+		b = image.Rectangle{}
 	}
-	return img, rect, true
+	return img, itemRect(img.Bounds(), b), true
+}
+
+// itemRect is a product image's main item box within its bounds, or the
+// whole image when the box lies outside it (or is empty).
+func itemRect(bounds, box image.Rectangle) image.Rectangle {
+	if r := box.Intersect(bounds); !r.Empty() {
+		return r
+	}
+	return bounds
 }
 
 // hubRefs bounds the reference vectors each product is compared with.
@@ -979,19 +987,10 @@ func (c *CatalogSource) StoreDecodedFeatures(ctx context.Context, x LocalFeature
 		return nil
 	}
 	model := localModel(x)
-	db := c.Store.DB()
-	var one int
-	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT 1 FROM product_local_features WHERE image_sha256 = ? AND model = ?`), sha, model).Scan(&one)
-	switch {
-	case err == nil:
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("product local features: %w", err)
+	if f, err := c.storedLocal(ctx, model, sha); f != nil || err != nil {
+		return err
 	}
-	if rect = rect.Intersect(img.Bounds()); rect.Empty() {
-		rect = img.Bounds() // as mainItem reads an unusable box
-	}
-	f, err := c.extractLocal(ctx, x, localLoad{r: imageRef{id: id, sha: sha}, img: img, rect: rect})
+	f, err := c.extractLocal(ctx, x, localLoad{r: imageRef{id: id, sha: sha}, img: img, rect: itemRect(img.Bounds(), rect)})
 	if err != nil {
 		return err
 	}
@@ -1038,24 +1037,33 @@ func (c *CatalogSource) loadLocal(ctx context.Context, local *lru.Cache[string, 
 		l.f = f
 		return l
 	}
-	db := c.Store.DB()
-	var b []byte
-	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), r.sha, model).Scan(&b)
-	switch {
-	case err == nil:
-		var pf productFeatures
-		if pf.UnmarshalBinary(b) == nil {
-			l.f = &pf
-			return l
-		}
-	case !errors.Is(err, sql.ErrNoRows):
-		l.err = fmt.Errorf("product local features: %w", err)
+	if l.f, l.err = c.storedLocal(ctx, model, r.sha); l.f != nil || l.err != nil {
 		return l
 	}
 	if img, rect, ok := c.mainItem(ctx, r.key, r.box); ok {
 		l.img, l.rect = img, rect
 	}
 	return l
+}
+
+// storedLocal returns the stored local features of model for an image
+// content; nil when there are none or they cannot be read (they are
+// extracted again).
+func (c *CatalogSource) storedLocal(ctx context.Context, model, sha string) (*productFeatures, error) {
+	db := c.Store.DB()
+	var b []byte
+	err := db.Read.QueryRowContext(ctx, db.Rebind(`SELECT features FROM product_local_features WHERE image_sha256 = ? AND model = ?`), sha, model).Scan(&b)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("product local features: %w", err)
+	}
+	var pf productFeatures
+	if pf.UnmarshalBinary(b) != nil {
+		return nil, nil
+	}
+	return &pf, nil
 }
 
 // extractLocal extracts and stores the local features of a decoded main

@@ -756,7 +756,10 @@ func (m *Manager) stream(ctx context.Context, s Stream, r *runner) error {
 	r.mu.Lock()
 	r.position, r.begun = res.base, true
 	r.mu.Unlock()
-	m.publish(s.ID, r, res.closed)
+	// beginRun stored their ends; only the viewers are still to be told.
+	for _, e := range res.closed {
+		r.hub.publish(e)
+	}
 	an, err := m.cfg.NewAnalyzer(ctx)
 	if err != nil {
 		return fmt.Errorf("live: start analysis: %w", err)

@@ -107,11 +107,47 @@ func OpenDetector(m *Manifest, spec ModelSpec, opts DetectorOptions) (*Detector,
 		spec.Strides = []int{8, 16, 32}
 	}
 	opts = opts.withDefaults()
-	s, err := newSession(m.Path(spec.File), spec.Name, []string{spec.Input.Name}, []string{spec.Outputs.Detections}, opts.SessionOptions)
+	var edit func([]byte) ([]byte, error)
+	if spec.Input.Trim > 0 {
+		hw := []int{2, 3}
+		if spec.Input.Layout == "nhwc" {
+			hw = []int{1, 2}
+		}
+		edit = func(b []byte) ([]byte, error) { return spatialDims(b, spec.Input.Name, hw) }
+	}
+	s, err := newEditedSession(m.Path(spec.File), spec.Name, []string{spec.Input.Name}, []string{spec.Outputs.Detections}, opts.SessionOptions, edit)
 	if err != nil {
 		return nil, err
 	}
-	return &Detector{spec: spec, opts: opts, classes: classes, sess: s}, nil
+	d := &Detector{spec: spec, opts: opts, classes: classes, sess: s}
+	if spec.Input.Trim > 0 {
+		// A graph with a fixed size inside fails here, not on a video.
+		probe := image.NewRGBA(image.Rect(0, 0, spec.Input.Trim, spec.Input.Height))
+		if _, err := d.Detect(context.Background(), probe); err != nil {
+			s.close()
+			return nil, fmt.Errorf("vision: open detector %s: input.trim set but the model does not run trimmed: %w", spec.Name, err)
+		}
+	}
+	return d, nil
+}
+
+// inputFor returns the model input an image of the given bounds is run
+// at: the spec's, or with Trim the letterboxed image's size rounded up to
+// a multiple of Trim (see InputSpec.Trim). The letterbox scale stays the
+// full canvas's: one side of the trimmed input still fills its length.
+func (d *Detector) inputFor(b image.Rectangle) InputSpec {
+	in := d.spec.Input
+	w, h := b.Dx(), b.Dy()
+	if in.Trim <= 0 || w <= 0 || h <= 0 {
+		return in
+	}
+	r := min(float64(in.Width)/float64(w), float64(in.Height)/float64(h))
+	fit := func(side, limit int) int {
+		n := int(math.Ceil(float64(side)*r - 1e-9))
+		return min(limit, max(in.Trim, (n+in.Trim-1)/in.Trim*in.Trim))
+	}
+	in.Width, in.Height = fit(w, in.Width), fit(h, in.Height)
+	return in
 }
 
 // Spec returns the model description.
@@ -137,37 +173,50 @@ func (d *Detector) Detect(ctx context.Context, img image.Image) ([]Detection, er
 // DetectBatch runs Detect on several images, batching as far as the model
 // allows; result i belongs to imgs[i].
 func (d *Detector) DetectBatch(ctx context.Context, imgs []image.Image) ([][]Detection, error) {
-	in := d.spec.Input
-	per := 3 * in.Width * in.Height
 	res := make([][]Detection, 0, len(imgs))
-	i := 0
-	for _, k := range batchPlan(len(imgs), in.Batch, 8) {
-		n := max(k, in.Batch)
-		buf := make([]float32, n*per)
-		tfs := make([]transform, k)
-		for j := 0; j < k; j++ {
-			t, err := preprocess(imgs[i+j], in, buf[j*per:(j+1)*per])
-			if err != nil {
-				return nil, fmt.Errorf("vision: detect image %d: %w", i+j, err)
+	for i := 0; i < len(imgs); {
+		if imgs[i] == nil {
+			return nil, fmt.Errorf("vision: detect image %d: %w", i, ErrEmptyImage)
+		}
+		// A run holds images of one input size.
+		in := d.inputFor(imgs[i].Bounds())
+		same := 1
+		for i+same < len(imgs) && imgs[i+same] != nil {
+			next := d.inputFor(imgs[i+same].Bounds())
+			if next.Width != in.Width || next.Height != in.Height {
+				break
 			}
-			tfs[j] = t
+			same++
 		}
-		dets, err := d.runBatch(ctx, buf, n, k)
-		if err != nil {
-			return nil, err
+		per := 3 * in.Width * in.Height
+		for _, k := range batchPlan(same, in.Batch, 8) {
+			n := max(k, in.Batch)
+			buf := make([]float32, n*per)
+			tfs := make([]transform, k)
+			for j := 0; j < k; j++ {
+				t, err := preprocess(imgs[i+j], in, buf[j*per:(j+1)*per])
+				if err != nil {
+					return nil, fmt.Errorf("vision: detect image %d: %w", i+j, err)
+				}
+				tfs[j] = t
+			}
+			dets, err := d.runBatch(ctx, in, buf, n, k)
+			if err != nil {
+				return nil, err
+			}
+			for j := 0; j < k; j++ {
+				res = append(res, d.finish(dets[j], tfs[j], imgs[i+j].Bounds()))
+			}
+			i += k
 		}
-		for j := 0; j < k; j++ {
-			res = append(res, d.finish(dets[j], tfs[j], imgs[i+j].Bounds()))
-		}
-		i += k
 	}
 	return res, nil
 }
 
-// runBatch runs n preprocessed images (k real ones) and returns the raw
-// candidate detections of each in model-input coordinates.
-func (d *Detector) runBatch(ctx context.Context, buf []float32, n, k int) ([][]Detection, error) {
-	in := d.spec.Input
+// runBatch runs n preprocessed images (k real ones) of input in and
+// returns the raw candidate detections of each in model-input
+// coordinates.
+func (d *Detector) runBatch(ctx context.Context, in InputSpec, buf []float32, n, k int) ([][]Detection, error) {
 	outs, err := d.sess.runImages(ctx, in, buf, n, "detect")
 	if err != nil {
 		return nil, err

@@ -255,3 +255,73 @@ func TestNMS(t *testing.T) {
 		})
 	}
 }
+
+// TestDetectTrimmed checks the trimmed input (InputSpec.Trim): the sizes
+// a frame runs at, and that a portrait reel frame and a landscape one give
+// the detections of the whole 416x416 canvas: the same confident objects
+// in the same places.
+func TestDetectTrimmed(t *testing.T) {
+	ms := testModels(t)
+	d := ms.Detector
+	if d.Spec().Input.Trim != 32 {
+		t.Fatalf("shipped detector trim %d, want 32", d.Spec().Input.Trim)
+	}
+	for _, c := range []struct {
+		w, h, inW, inH int
+	}{
+		{360, 640, 256, 416}, // 9:16 reel at the detect size: 234 columns filled
+		{640, 360, 416, 256},
+		{768, 576, 416, 320}, // 4:3: 312 rows filled
+		{500, 500, 416, 416},
+		{40, 2000, 32, 416}, // never narrower than one stride
+	} {
+		in := d.inputFor(image.Rect(0, 0, c.w, c.h))
+		if in.Width != c.inW || in.Height != c.inH {
+			t.Errorf("%dx%d runs at %dx%d, want %dx%d", c.w, c.h, in.Width, in.Height, c.inW, c.inH)
+		}
+	}
+	spec := d.Spec()
+	spec.Input.Trim = 0
+	full, err := OpenDetector(ms.Manifest, spec, DetectorOptions{SessionOptions: SessionOptions{Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	ctx := context.Background()
+	for _, f := range []struct{ video, sec string }{
+		{"flickd_virgio_reel_2025-05-27.mp4", "3"},
+		{"flickd_virgio_reel_2025-05-31.mp4", "8"},
+		{"pets_pedestrians_vtest.mp4", "2"},
+	} {
+		img := videoFrame(t, testenv.SampleVideo(t, f.video), f.sec)
+		trimmed, err := d.Detect(ctx, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := full.Detect(ctx, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertInside(t, trimmed, img.Bounds())
+		matched := 0
+		for _, w := range whole {
+			if w.Score < 0.5 {
+				continue
+			}
+			found := false
+			for _, tr := range trimmed {
+				if tr.Label == w.Label && tr.Box.IoU(w.Box) >= 0.8 && math.Abs(float64(tr.Score-w.Score)) < 0.15 {
+					found = true
+					break
+				}
+			}
+			if !found {
+				t.Errorf("%s at %s s: %s %.2f %+v of the whole canvas not found trimmed: %+v", f.video, f.sec, w.Label, w.Score, w.Box, trimmed)
+			}
+			matched++
+		}
+		if matched == 0 {
+			t.Errorf("%s at %s s: no confident detection to compare: %+v", f.video, f.sec, whole)
+		}
+	}
+}

@@ -138,6 +138,15 @@ type InputSpec struct {
 	Pad uint8 `json:"pad,omitempty"`
 	// CropRatio of shortside-centercrop (224/256 = 0.875 when zero).
 	CropRatio float32 `json:"crop_ratio,omitempty"`
+	// Trim, for a letterbox-topleft detector input, runs the model on the
+	// letterboxed image rounded up to this multiple of pixels (the
+	// largest stride) instead of the whole Width x Height canvas, whose
+	// padding a non-square image leaves idle: a portrait video frame
+	// fills 234 of 416 columns. The graph's fixed spatial dimensions are
+	// made symbolic when it is loaded (see spatialDims); the network must
+	// be fully convolutional, which OpenDetector checks. 0 runs the whole
+	// canvas.
+	Trim int `json:"trim,omitempty"`
 	// AttentionMask names a text encoder's optional mask input.
 	AttentionMask string `json:"attention_mask,omitempty"`
 }
@@ -306,6 +315,9 @@ func (s ModelSpec) validate() error {
 	}
 	if !slices.Contains([]string{ResizeLetterboxTopLeft, ResizeLetterboxCenter, ResizeStretch, ResizeShortSideCenterCrop}, in.Resize) {
 		return fmt.Errorf("input.resize %q", in.Resize)
+	}
+	if in.Trim < 0 || in.Trim > 0 && (in.Resize != ResizeLetterboxTopLeft || s.Role != RoleDetector && s.Role != RoleGarmentDetector) {
+		return fmt.Errorf("input.trim %d: only a detector with letterbox-topleft resize can be trimmed", in.Trim)
 	}
 	if in.Scale == 0 {
 		return errors.New("input.scale must be set (1 for 0..255, 0.00392157 for 0..1)")

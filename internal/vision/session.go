@@ -36,6 +36,12 @@ type SessionOptions struct {
 }
 
 func newSession(path, name string, inputs, outputs []string, o SessionOptions) (*session, error) {
+	return newEditedSession(path, name, inputs, outputs, o, nil)
+}
+
+// newEditedSession is newSession with the model's bytes passed through
+// edit (when not nil) before ONNX Runtime reads them.
+func newEditedSession(path, name string, inputs, outputs []string, o SessionOptions, edit func([]byte) ([]byte, error)) (*session, error) {
 	if !ort.IsInitialized() {
 		return nil, fmt.Errorf("vision: open %s: ONNX Runtime not initialised (call InitRuntime): %w", name, ErrRuntimeMissing)
 	}
@@ -60,6 +66,16 @@ func newSession(path, name string, inputs, outputs []string, o SessionOptions) (
 	data, err := unsignedModel(path)
 	if err != nil {
 		return nil, fmt.Errorf("vision: open %s: %w", name, err)
+	}
+	if edit != nil {
+		if data == nil {
+			if data, err = os.ReadFile(path); err != nil {
+				return nil, fmt.Errorf("vision: open %s: %w", name, err)
+			}
+		}
+		if data, err = edit(data); err != nil {
+			return nil, fmt.Errorf("vision: open %s (%s): %w", name, path, err)
+		}
 	}
 	var s *ort.DynamicAdvancedSession
 	if data != nil {

@@ -1,0 +1,103 @@
+package vision
+
+import (
+	"fmt"
+	"strconv"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// More ONNX protobuf field numbers (onnx.proto3), for spatialDims.
+const (
+	graphOutput    = 12 // GraphProto.output
+	graphValueInfo = 13 // GraphProto.value_info
+
+	valueInfoType   = 2 // ValueInfoProto.type
+	typeTensor      = 1 // TypeProto.tensor_type
+	tensorTypeShape = 2 // TypeProto.Tensor.shape
+	shapeDim        = 1 // TensorShapeProto.dim
+	dimParam        = 2 // TensorShapeProto.Dimension.dim_param
+)
+
+// spatialDims returns model with the given dimensions of its graph input
+// name (height and width, e.g. 2 and 3 of NCHW) and every dimension but the
+// first of its graph outputs made symbolic, and the graph's recorded
+// intermediate shapes (value_info) dropped, so a fully convolutional
+// network exported at one input size runs at another. ONNX Runtime infers
+// the shapes again; a graph that is not fully convolutional (a reshape to
+// a fixed size, a fixed grid) fails at its first run of another size.
+func spatialDims(model []byte, name string, input []int) ([]byte, error) {
+	named := func(prefix string, i int) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, dimParam, protowire.BytesType), []byte(prefix+strconv.Itoa(i)))
+	}
+	// shape rewrites the shape of one graph input or output.
+	shape := func(vi []byte, prefix string, symbolic func(i int) bool) ([]byte, error) {
+		return rewrite(vi, func(num protowire.Number, v []byte) ([]byte, error) {
+			if num != valueInfoType {
+				return v, nil
+			}
+			return rewrite(v, func(num protowire.Number, v []byte) ([]byte, error) {
+				if num != typeTensor {
+					return v, nil
+				}
+				return rewrite(v, func(num protowire.Number, v []byte) ([]byte, error) {
+					if num != tensorTypeShape {
+						return v, nil
+					}
+					i := -1
+					return rewrite(v, func(num protowire.Number, v []byte) ([]byte, error) {
+						if num != shapeDim {
+							return v, nil
+						}
+						i++
+						if symbolic(i) {
+							return named(prefix, i), nil
+						}
+						return v, nil
+					})
+				})
+			})
+		})
+	}
+	isInput := func(i int) bool {
+		for _, d := range input {
+			if d == i {
+				return true
+			}
+		}
+		return false
+	}
+	out, err := rewrite(model, func(num protowire.Number, graph []byte) ([]byte, error) {
+		if num != modelGraph {
+			return graph, nil
+		}
+		g := make([]byte, 0, len(graph))
+		err := each(graph, func(n protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+			if typ == protowire.BytesType {
+				var err error
+				switch n {
+				case graphValueInfo:
+					return nil
+				case graphInput:
+					// Older exports list the weights as inputs too.
+					var vn string
+					if vn, err = stringField(v, valueInfoName); err == nil && vn == name {
+						v, err = shape(v, "in", isInput)
+					}
+				case graphOutput:
+					v, err = shape(v, "out", func(i int) bool { return i > 0 })
+				}
+				if err != nil {
+					return err
+				}
+			}
+			g = appendField(g, n, typ, v, x)
+			return nil
+		})
+		return g, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("symbolic input size: %w", err)
+	}
+	return out, nil
+}

@@ -64,6 +64,38 @@ func BenchmarkDetector(b *testing.B) {
 	}
 }
 
+// BenchmarkDetectorTrim reports ms per frame of a 9:16 reel frame run
+// trimmed to 416x256 (the shipped input.trim) and on the whole 416x416
+// canvas, one thread.
+func BenchmarkDetectorTrim(b *testing.B) {
+	frame := videoFrame(b, testenv.SampleVideo(b, "flickd_virgio_reel_2025-05-27.mp4"), "3")
+	ms := benchModels(b, 1)
+	canvas := ms.Detector.Spec()
+	canvas.Input.Trim = 0
+	whole, err := OpenDetector(ms.Manifest, canvas, DetectorOptions{SessionOptions: SessionOptions{Threads: 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { whole.Close() })
+	for _, c := range []struct {
+		name string
+		d    *Detector
+	}{{"trimmed", ms.Detector}, {"whole-canvas", whole}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			if _, err := c.d.Detect(ctx, frame); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := c.d.Detect(ctx, frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/frame")
+		})
+	}
+}
+
 // BenchmarkDetectorConcurrent feeds the detector from two goroutines, as the
 // video detect step does, and reports ms per image of throughput: intra-op
 // threads against concurrent runs of a session.

@@ -7,18 +7,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// More ONNX protobuf field numbers (onnx.proto3), for spatialDims.
-const (
-	graphOutput    = 12 // GraphProto.output
-	graphValueInfo = 13 // GraphProto.value_info
-
-	valueInfoType   = 2 // ValueInfoProto.type
-	typeTensor      = 1 // TypeProto.tensor_type
-	tensorTypeShape = 2 // TypeProto.Tensor.shape
-	shapeDim        = 1 // TensorShapeProto.dim
-	dimParam        = 2 // TensorShapeProto.Dimension.dim_param
-)
-
 // spatialDims returns model with the given dimensions of its graph input
 // name (height and width, e.g. 2 and 3 of NCHW) and every dimension but the
 // first of its graph outputs made symbolic, and the graph's recorded

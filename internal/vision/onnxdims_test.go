@@ -2,6 +2,7 @@ package vision
 
 import (
 	"os"
+	"slices"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -40,10 +41,10 @@ func TestSpatialDims(t *testing.T) {
 			if len(ins) != 1 || len(outs) != 1 {
 				t.Fatalf("inputs %v outputs %v", ins, outs)
 			}
-			if got := []int64(ins[0].Dimensions); !equalDims(got, c.in) {
+			if got := []int64(ins[0].Dimensions); !slices.Equal(got, c.in) {
 				t.Errorf("input dims %v, want %v", got, c.in)
 			}
-			if got := []int64(outs[0].Dimensions); !equalDims(got, c.out) {
+			if got := []int64(outs[0].Dimensions); !slices.Equal(got, c.out) {
 				t.Errorf("output dims %v, want %v", got, c.out)
 			}
 		})
@@ -51,16 +52,4 @@ func TestSpatialDims(t *testing.T) {
 	if _, err := spatialDims([]byte{0xff, 0xff}, "images", []int{2, 3}); err == nil {
 		t.Error("garbage bytes rewritten without an error")
 	}
-}
-
-func equalDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -19,14 +19,16 @@ import (
 // model computes ((w+128) - (zp+128) = w - zp) but selects the u8u8 kernels,
 // which widen to 16 bits before multiplying and are exact on every CPU.
 
-// ONNX protobuf field numbers (onnx.proto3) that the rewrite reads or
-// writes.
+// ONNX protobuf field numbers (onnx.proto3) that the rewrites (this one
+// and spatialDims) read or write.
 const (
 	modelGraph = 7 // ModelProto.graph
 
 	graphNode        = 1  // GraphProto.node
 	graphInitializer = 5  // GraphProto.initializer
 	graphInput       = 11 // GraphProto.input
+	graphOutput      = 12 // GraphProto.output
+	graphValueInfo   = 13 // GraphProto.value_info
 
 	nodeInput     = 1 // NodeProto.input
 	nodeOpType    = 4 // NodeProto.op_type
@@ -34,6 +36,12 @@ const (
 	nodeAttribute = 5 // NodeProto.attribute
 
 	valueInfoName = 1 // ValueInfoProto.name
+	valueInfoType = 2 // ValueInfoProto.type
+
+	typeTensor      = 1 // TypeProto.tensor_type
+	tensorTypeShape = 2 // TypeProto.Tensor.shape
+	shapeDim        = 1 // TensorShapeProto.dim
+	dimParam        = 2 // TensorShapeProto.Dimension.dim_param
 
 	tensorDataType     = 2 // TensorProto.data_type
 	tensorInt32Data    = 5 // TensorProto.int32_data

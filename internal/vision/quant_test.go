@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -177,7 +178,7 @@ func TestUnsignedWeights(t *testing.T) {
 			got := initializers(t, out)
 			for name, want := range tc.want {
 				g := got[name]
-				if g[0] != want[0] || !equalInts(g[1].([]int64), want[1].([]int64)) {
+				if g[0] != want[0] || !slices.Equal(g[1].([]int64), want[1].([]int64)) {
 					t.Errorf("%s: type %v values %v, want type %v values %v", name, g[0], g[1], want[0], want[1])
 				}
 			}
@@ -195,18 +196,6 @@ func TestUnsignedWeightsRejectsCorruptModels(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestUnsignedWeightsOnEmbedder checks the rewrite of the shipped int8
@@ -243,7 +232,7 @@ func TestUnsignedWeightsOnEmbedder(t *testing.T) {
 			}
 			continue
 		}
-		if a[0] != b[0] || !equalInts(a[1].([]int64), b[1].([]int64)) {
+		if a[0] != b[0] || !slices.Equal(a[1].([]int64), b[1].([]int64)) {
 			t.Fatalf("%s changed", name)
 		}
 	}

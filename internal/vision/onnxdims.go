@@ -2,6 +2,7 @@ package vision
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -47,14 +48,6 @@ func spatialDims(model []byte, name string, input []int) ([]byte, error) {
 			})
 		})
 	}
-	isInput := func(i int) bool {
-		for _, d := range input {
-			if d == i {
-				return true
-			}
-		}
-		return false
-	}
 	out, err := rewrite(model, func(num protowire.Number, graph []byte) ([]byte, error) {
 		if num != modelGraph {
 			return graph, nil
@@ -70,7 +63,7 @@ func spatialDims(model []byte, name string, input []int) ([]byte, error) {
 					// Older exports list the weights as inputs too.
 					var vn string
 					if vn, err = stringField(v, valueInfoName); err == nil && vn == name {
-						v, err = shape(v, "in", isInput)
+						v, err = shape(v, "in", func(i int) bool { return slices.Contains(input, i) })
 					}
 				case graphOutput:
 					v, err = shape(v, "out", func(i int) bool { return i > 0 })

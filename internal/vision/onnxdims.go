@@ -21,30 +21,13 @@ func spatialDims(model []byte, name string, input []int) ([]byte, error) {
 	}
 	// shape rewrites the shape of one graph input or output.
 	shape := func(vi []byte, prefix string, symbolic func(i int) bool) ([]byte, error) {
-		return rewrite(vi, func(num protowire.Number, v []byte) ([]byte, error) {
-			if num != valueInfoType {
-				return v, nil
-			}
-			return rewrite(v, func(num protowire.Number, v []byte) ([]byte, error) {
-				if num != typeTensor {
-					return v, nil
+		return rewriteAt(vi, []protowire.Number{valueInfoType, typeTensor, tensorTypeShape}, func(v []byte) ([]byte, error) {
+			i := -1
+			return rewriteAt(v, []protowire.Number{shapeDim}, func(d []byte) ([]byte, error) {
+				if i++; symbolic(i) {
+					return named(prefix, i), nil
 				}
-				return rewrite(v, func(num protowire.Number, v []byte) ([]byte, error) {
-					if num != tensorTypeShape {
-						return v, nil
-					}
-					i := -1
-					return rewrite(v, func(num protowire.Number, v []byte) ([]byte, error) {
-						if num != shapeDim {
-							return v, nil
-						}
-						i++
-						if symbolic(i) {
-							return named(prefix, i), nil
-						}
-						return v, nil
-					})
-				})
+				return d, nil
 			})
 		})
 	}

@@ -125,12 +125,7 @@ func unsignedWeights(model []byte) (out []byte, n int, err error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	out, err = rewrite(model, func(num protowire.Number, v []byte) ([]byte, error) {
-		if num == modelGraph {
-			return newGraph, nil
-		}
-		return v, nil
-	})
+	out, err = rewriteAt(model, []protowire.Number{modelGraph}, func([]byte) ([]byte, error) { return newGraph, nil })
 	if err != nil {
 		return nil, 0, err
 	}
@@ -338,6 +333,21 @@ func rewrite(b []byte, f func(num protowire.Number, v []byte) ([]byte, error)) (
 		return nil
 	})
 	return out, err
+}
+
+// rewriteAt copies message b with f applied to every length-delimited
+// field reached through the nested fields of path (the first number a
+// field of b, the next one of that field's message, and so on).
+func rewriteAt(b []byte, path []protowire.Number, f func(v []byte) ([]byte, error)) ([]byte, error) {
+	return rewrite(b, func(num protowire.Number, v []byte) ([]byte, error) {
+		switch {
+		case num != path[0]:
+			return v, nil
+		case len(path) == 1:
+			return f(v)
+		}
+		return rewriteAt(v, path[1:], f)
+	})
 }
 
 // field returns the last length-delimited field num of message b (nil when

@@ -123,10 +123,19 @@ func WaitJS(t *testing.T, ctx context.Context, what, js string, timeout time.Dur
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		if Eval[bool](t, ctx, js) {
+		// An evaluation can fail while the page navigates ("Inspected
+		// target navigated or closed", "Execution context was destroyed"):
+		// the poll goes on and reports the last error if it never holds.
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
+		cancel()
+		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				t.Fatalf("timed out after %v waiting for %s: %v", timeout, what, err)
+			}
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(100 * time.Millisecond)

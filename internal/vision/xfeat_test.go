@@ -360,6 +360,71 @@ func TestXFeatMirrored(t *testing.T) {
 	}
 }
 
+// TestXFeatMirrorPaths checks that the mirrored features do not depend on
+// the path: ExtractMirrored (one resize for both runs), ExtractMany with a
+// mirrored region and Extract of the image flipped beforehand describe the
+// same picture, so they give the same points and descriptors (the last up
+// to float rounding: the flipped image is resampled in the other order).
+func TestXFeatMirrorPaths(t *testing.T) {
+	x := testXFeat(t)
+	ctx := context.Background()
+	img := virgioPhoto(t, "15071")
+	b := img.Bounds()
+	flipped := image.NewRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for xx := b.Min.X; xx < b.Max.X; xx++ {
+			flipped.Set(b.Max.X-1-(xx-b.Min.X), y, img.At(xx, y))
+		}
+	}
+	for _, region := range []image.Rectangle{image.Rect(102, 154, 410, 653), image.Rect(200, 300, 330, 480)} {
+		_, mirrored, err := x.ExtractMirrored(ctx, img, region, 400)
+		if err != nil {
+			t.Fatal(err)
+		}
+		many, err := x.ExtractMany(ctx, []LocalRegion{{Image: img, Region: region, Mirror: true}}, 400)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := mirrored.MarshalBinary()
+		m, _ := many[0].MarshalBinary()
+		if !bytes.Equal(a, m) {
+			t.Errorf("region %v: ExtractMirrored and ExtractMany give other mirrored features", region)
+		}
+		W := b.Dx()
+		fr := image.Rect(W-region.Max.X, region.Min.Y, W-region.Min.X, region.Max.Y)
+		direct, err := x.Extract(ctx, flipped, fr, 400)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mirrored.Region != fr {
+			t.Errorf("mirrored region %v, want %v", mirrored.Region, fr)
+		}
+		same := 0
+		for i, p := range mirrored.Points {
+			for j, q := range direct.Points {
+				if math.Abs(float64(p[0]-q[0])) < 0.01 && math.Abs(float64(p[1]-q[1])) < 0.01 {
+					if bytes.Equal(i8bytes(mirrored.Descriptor(i)), i8bytes(direct.Descriptor(j))) {
+						same++
+					}
+					break
+				}
+			}
+		}
+		t.Logf("region %v: %d of %d mirrored points and descriptors as in the flipped image", region, same, mirrored.Len())
+		if mirrored.Len() < 100 || direct.Len() != mirrored.Len() || same < mirrored.Len()*95/100 {
+			t.Errorf("region %v: %d of %d mirrored points (flipped image: %d) as in the flipped image, want 95%%", region, same, mirrored.Len(), direct.Len())
+		}
+	}
+}
+
+func i8bytes(d []int8) []byte {
+	out := make([]byte, len(d))
+	for i, v := range d {
+		out[i] = byte(v)
+	}
+	return out
+}
+
 // TestXFeatParallelRuns checks that an extractor running several model
 // runs at once (one thread each) returns, in order, the same features as
 // one that runs them one after the other, whole inputs and mosaics,
@@ -509,7 +574,7 @@ func TestXFeatResizeMatchesBiLinear(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			crop := Crop(tc.img, tc.region)
 			bufs := &xfeatBuffers{input: make([]float32, 3*xfeatSide*xfeatSide)}
-			got, err := resizeToTensor(crop, tc.mode, bufs, image.Rect(0, 0, xfeatSide, xfeatSide))
+			got, _, err := resizeToTensor(crop, tc.mode, bufs, image.Rect(0, 0, xfeatSide, xfeatSide))
 			if err != nil {
 				t.Fatal(err)
 			}

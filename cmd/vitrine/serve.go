@@ -69,6 +69,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	a.PrewarmVideo()
 	if a.Shared {
 		go warmCatalog(ctx, a)
 	}

@@ -62,6 +62,8 @@ func openVideoApp(ctx context.Context, load func() (*config.Config, error), runS
 			a.Close(ctx)
 			return nil, err
 		}
+		// The models load while the first steps decode the video.
+		a.PrewarmVideo()
 	}
 	return a, nil
 }

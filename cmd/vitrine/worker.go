@@ -36,6 +36,7 @@ func (c *workerCmd) Run(ctx context.Context, args []string) error {
 	if err := a.Start(ctx); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
+	a.PrewarmVideo()
 	if a.Shared {
 		// The match step searches this node's catalog index replica: build
 		// it now and start following other nodes' catalog changes.

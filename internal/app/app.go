@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -185,6 +186,25 @@ func (a *App) Start(ctx context.Context) error { return a.Runner.Start(ctx) }
 func (a *App) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() { a.closeErr = a.close(ctx) })
 	return a.closeErr
+}
+
+// PrewarmVideo loads the video analysis models and the catalog's match
+// state in the background (video.Service.Prewarm) when this process runs
+// workflow steps, so the first video's steps do not wait for them.
+func (a *App) PrewarmVideo() {
+	if a.Video == nil || !a.Owner || a.Config.Workers <= 0 {
+		return
+	}
+	a.bgWG.Add(1)
+	go func() {
+		defer a.bgWG.Done()
+		start := time.Now()
+		if err := a.Video.Prewarm(a.bg); err != nil {
+			a.Log.Debug("video prewarm: the steps load on first use", "err", err)
+			return
+		}
+		a.Log.Debug("video prewarm: models and catalog loaded", "took", time.Since(start).Round(time.Millisecond))
+	}()
 }
 
 // followIndex keeps a loaded catalog index replica current with the other

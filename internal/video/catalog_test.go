@@ -5,9 +5,13 @@ import (
 	"errors"
 	"image"
 	"math"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/catalog"
+	"github.com/vitrine-dev/vitrine/internal/jobs"
 	"github.com/vitrine-dev/vitrine/internal/store/storetest"
 	"github.com/vitrine-dev/vitrine/internal/testenv"
 )
@@ -279,5 +283,51 @@ func TestServiceCatalogIndexModel(t *testing.T) {
 	hits, err := c.Search(ctx, []float32{1, 0, 0, 0}, 5)
 	if err != nil || len(hits) != 0 {
 		t.Errorf("search of an empty catalog: %v, %v; want no hits and no error", hits, err)
+	}
+}
+
+// TestPrewarm checks that Prewarm loads the models (once, through
+// Deps.LoadModels) and the catalog's appearance index, and that a video's
+// steps then use them instead of loading them again.
+func TestPrewarm(t *testing.T) {
+	samples := testenv.Samples(t)
+	ms := loadModels(t).vision
+	if ms.Appearance == nil {
+		t.Skip("no appearance model")
+	}
+	var loads atomic.Int32
+	e := newEnv(t, envOptions{models: true, catalog: smallCatalog(t, samples, 4), tweak: func(d *Deps) {
+		d.Detector, d.Embedder, d.Appearance, d.Garments = nil, nil, nil, nil
+		d.LoadModels = func(context.Context) (*Models, error) {
+			loads.Add(1)
+			return &Models{Detector: ms.Detector, Embedder: ms.Embedder, Appearance: ms.Appearance, Garments: ms.Garments}, nil
+		}
+	}})
+	ctx := context.Background()
+	if err := e.svc.Prewarm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := e.catalog.Stats()
+	if n := loads.Load(); n != 1 || st.AppearanceBuilt+st.AppearanceLoaded != 1 {
+		t.Fatalf("after Prewarm: models loaded %d times, appearance index %+v; want once and one index", n, st)
+	}
+	v, wf := e.addFile(t, filepath.Join(samples, "videos", "flickd_virgio_reel_2025-05-31.mp4"))
+	if wf.State != jobs.StateSucceeded {
+		t.Fatalf("workflow %s: %+v", wf.State, wf.Steps)
+	}
+	var tracks int
+	if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM video_tracks WHERE video_id = ?`, v.ID).Scan(&tracks); err != nil || tracks == 0 {
+		t.Fatalf("%d tracks (%v): the match step had nothing to look up", tracks, err)
+	}
+	if n, got := loads.Load(), e.catalog.Stats(); n != 1 || got.AppearanceBuilt != st.AppearanceBuilt || got.AppearanceLoaded != st.AppearanceLoaded {
+		t.Errorf("after a video: models loaded %d times, appearance index %+v; want what Prewarm loaded (%+v)", n, got, st)
+	}
+
+	bare, err := New(Config{}, Deps{DB: e.db, Blobs: e.blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bare.Prewarm(ctx); err == nil || !strings.Contains(err.Error(), "no analysis models") {
+		t.Errorf("Prewarm without models: %v, want the missing models named", err)
 	}
 }

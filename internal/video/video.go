@@ -298,6 +298,31 @@ func (s *Service) ensureModels(ctx context.Context) error {
 	return nil
 }
 
+// Prewarm loads the analysis models and what matching reads of the
+// catalog (its index, the appearance index) for a process about to run
+// the workflow's steps: a fresh `vitrine video add` spends its first
+// second in ffmpeg's decode with a core to spare, and the detect and match
+// steps then find both loaded instead of loading them in their own time.
+// It returns the first error; the steps load again, and report, whatever
+// failed here.
+func (s *Service) Prewarm(ctx context.Context) error {
+	if err := s.ensureModels(ctx); err != nil {
+		return err
+	}
+	if s.deps.Catalog == nil {
+		return nil
+	}
+	if err := s.prepareCatalog(ctx); err != nil {
+		return err
+	}
+	if w, ok := s.deps.Catalog.(catalogWarmer); ok {
+		if err := w.warm(ctx, nil); err != nil {
+			return fmt.Errorf("video: prewarm the catalog: %w", err)
+		}
+	}
+	return nil
+}
+
 // appearanceUser is a Catalog that embeds product images with the
 // appearance model to re-rank matches (CatalogSource, ServiceCatalog).
 type appearanceUser interface {

@@ -22,11 +22,7 @@ type decodeOutput struct {
 // decode streams the video once at low resolution through shot detection
 // and a per-frame sharpness measure.
 func (s *Service) decode(ctx context.Context, sc *jobs.StepContext) error {
-	path, err := s.localPath(ctx, sc.Subject)
-	if err != nil {
-		return err
-	}
-	info, err := s.probeInfo(sc)
+	path, info, err := s.probedSource(ctx, sc)
 	if err != nil {
 		return err
 	}

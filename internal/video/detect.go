@@ -90,11 +90,7 @@ func (s *Service) detect(ctx context.Context, sc *jobs.StepContext) error {
 	if err := s.ensureModels(ctx); err != nil {
 		return err
 	}
-	path, err := s.localPath(ctx, sc.Subject)
-	if err != nil {
-		return err
-	}
-	info, err := s.probeInfo(sc)
+	path, info, err := s.probedSource(ctx, sc)
 	if err != nil {
 		return err
 	}

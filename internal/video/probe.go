@@ -40,12 +40,18 @@ func (s *Service) probe(ctx context.Context, sc *jobs.StepContext) error {
 	return nil
 }
 
-func (s *Service) probeInfo(sc *jobs.StepContext) (media.Info, error) {
+// probedSource returns the local path of the step's video and what the
+// probe step found in it: the decode and detect steps read both.
+func (s *Service) probedSource(ctx context.Context, sc *jobs.StepContext) (string, media.Info, error) {
+	path, err := s.localPath(ctx, sc.Subject)
+	if err != nil {
+		return "", media.Info{}, err
+	}
 	var info media.Info
 	if err := sc.Output(StepProbe, &info); err != nil {
-		return info, err
+		return "", media.Info{}, err
 	}
-	return info, nil
+	return path, info, nil
 }
 
 // SourceKey is the blob key of an uploaded video.

@@ -351,21 +351,30 @@ type LocalRegion struct {
 func (x *LocalFeatureExtractor) ExtractMany(ctx context.Context, rs []LocalRegion, maxPoints int) ([]*LocalFeatures, error) {
 	jobs := make([]localJob, len(rs))
 	for i, lr := range rs {
-		if lr.Image == nil {
-			return nil, ErrEmptyImage
-		}
-		b := lr.Image.Bounds()
-		r, err := clipRegion(b, lr.Region)
-		if err != nil {
+		var err error
+		if jobs[i], err = newLocalJob(lr, maxPoints); err != nil {
 			return nil, err
-		}
-		rel := r.Sub(b.Min)
-		jobs[i] = localJob{crop: Crop(lr.Image, r), region: rel, w: b.Dx(), h: b.Dy(), maxPoints: maxPoints, mirror: lr.Mirror}
-		if lr.Mirror {
-			jobs[i].region = image.Rect(b.Dx()-rel.Max.X, rel.Min.Y, b.Dx()-rel.Min.X, rel.Max.Y)
 		}
 	}
 	return x.extractJobs(ctx, jobs)
+}
+
+// newLocalJob returns the job that describes lr.
+func newLocalJob(lr LocalRegion, maxPoints int) (localJob, error) {
+	if lr.Image == nil {
+		return localJob{}, ErrEmptyImage
+	}
+	b := lr.Image.Bounds()
+	r, err := clipRegion(b, lr.Region)
+	if err != nil {
+		return localJob{}, err
+	}
+	rel := r.Sub(b.Min)
+	j := localJob{crop: Crop(lr.Image, r), region: rel, w: b.Dx(), h: b.Dy(), maxPoints: maxPoints, mirror: lr.Mirror}
+	if lr.Mirror {
+		j.region = image.Rect(b.Dx()-rel.Max.X, rel.Min.Y, b.Dx()-rel.Min.X, rel.Max.Y)
+	}
+	return j, nil
 }
 
 // ExtractMirrored returns the features of the region of img and those of
@@ -386,15 +395,9 @@ func (x *LocalFeatureExtractor) ExtractMirrored(ctx context.Context, img image.I
 	}
 	jobs := make([]localJob, 2)
 	for i, lr := range rs {
-		b := img.Bounds()
-		r, err := clipRegion(b, lr.Region)
-		if err != nil {
+		var err error
+		if jobs[i], err = newLocalJob(lr, maxPoints); err != nil {
 			return nil, nil, err
-		}
-		rel := r.Sub(b.Min)
-		jobs[i] = localJob{crop: Crop(img, r), region: rel, w: b.Dx(), h: b.Dy(), maxPoints: maxPoints, mirror: lr.Mirror}
-		if lr.Mirror {
-			jobs[i].region = image.Rect(b.Dx()-rel.Max.X, rel.Min.Y, b.Dx()-rel.Min.X, rel.Max.Y)
 		}
 	}
 	// One resize for both runs: the mirrored input is the plain one
@@ -407,10 +410,7 @@ func (x *LocalFeatureExtractor) ExtractMirrored(ctx context.Context, img image.I
 	if err != nil {
 		return nil, nil, err
 	}
-	for c := range 3 {
-		plane := a.input[c*xfeatSide*xfeatSide : (c+1)*xfeatSide*xfeatSide]
-		copy(b.input[c*xfeatSide*xfeatSide:(c+1)*xfeatSide*xfeatSide], plane)
-	}
+	copy(b.input, a.input)
 	flipRows(b.input, content[0])
 	var fs [2][]*LocalFeatures
 	g, gctx := errgroup.WithContext(ctx)
